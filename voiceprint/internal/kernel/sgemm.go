@@ -1,0 +1,67 @@
+package kernel
+
+import "fmt"
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices; op(X) is X, or X transposed when transX is true. op(A) is m×k,
+// op(B) is k×n and C is m×n. See the package comment for the reference loop.
+// It panics when a dimension is negative or a slice is too short for the
+// dimensions and leading dimensions given.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	scaleC(m, n, beta, c, ldc)
+	if k == 0 || alpha == 0 {
+		return
+	}
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernel: Sgemm negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	// Rows and columns of A and B as stored.
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMat("A", ar, ac, a, lda)
+	checkMat("B", br, bc, b, ldb)
+	checkMat("C", m, n, c, ldc)
+}
+
+func checkMat(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("kernel: Sgemm ld%s=%d < %d columns", name, ld, cols))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; len(x) < need {
+		panic(fmt.Sprintf("kernel: Sgemm %s has %d elements, need %d", name, len(x), need))
+	}
+}
+
+// scaleC sets C = beta*C, writing zeros when beta is 0.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
