@@ -1,0 +1,36 @@
+# voxdesk: two commands matter.
+#   make run   build and start the switch on its embedded defaults
+#   make test  run every test (installs SIPp, Chromium, PostgreSQL and the model when missing)
+
+GO        ?= go
+BIN       := bin/voxdesk
+MODEL_DIR ?= .cache/models/vosk-model-spk-0.4
+CONFIG    ?= examples/voxdesk.yaml
+export VOXDESK_SPEECH ?= $(abspath ../shared/speech)
+
+.PHONY: run test build deps model vet bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/voxdesk
+
+deps:
+	@scripts/install-deps.sh
+
+model: build
+	@test -f $(MODEL_DIR)/final.ext.raw || $(BIN) model fetch --dir $(MODEL_DIR)
+
+run: deps model
+	$(BIN) serve --config $(CONFIG)
+
+vet:
+	$(GO) vet ./...
+
+test: deps model vet
+	$(GO) test -timeout 15m ./...
+	$(GO) test -timeout 5m -tags purego ./voiceprint/...
+
+bench: deps model
+	VOXDESK_BENCH=1 $(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
+
+clean:
+	rm -rf bin

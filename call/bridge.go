@@ -1,0 +1,44 @@
+package call
+
+import (
+	"context"
+	"errors"
+)
+
+// Bridge copies audio both ways between a and b until either leg ends or
+// ctx is done, then returns the leg that ended first (nil when ctx ended
+// it). It hangs up neither leg: the caller decides what happens next.
+func Bridge(ctx context.Context, a, b Leg) (ended Leg, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- pump(ctx, a, b) }()
+	go func() { errc <- pump(ctx, b, a) }()
+	select {
+	case <-a.Done():
+		ended = a
+	case <-b.Done():
+		ended = b
+	case <-ctx.Done():
+	}
+	cancel()
+	for range 2 {
+		if e := <-errc; e != nil && !errors.Is(e, context.Canceled) && !errors.Is(e, ErrHangup) {
+			err = e
+		}
+	}
+	return ended, err
+}
+
+func pump(ctx context.Context, from, to Leg) error {
+	buf := make([]int16, FrameSamples)
+	for {
+		n, err := from.ReadAudio(ctx, buf)
+		if err != nil {
+			return err
+		}
+		if err := to.WriteAudio(ctx, buf[:n]); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package call_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/call/calltest"
+)
+
+func TestRejectError(t *testing.T) {
+	base := errors.New("port range exhausted")
+	err := error(&call.RejectError{Cause: call.CauseUnavailable, Reason: "busy here", Err: base})
+	var rej *call.RejectError
+	if !errors.As(err, &rej) || rej.Cause != call.CauseUnavailable {
+		t.Fatalf("errors.As = %v", err)
+	}
+	if !errors.Is(err, base) {
+		t.Fatalf("Unwrap lost the cause")
+	}
+	if got, want := err.Error(), "call: rejected (unavailable): busy here: port range exhausted"; got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestCauseString(t *testing.T) {
+	for c, want := range map[call.Cause]string{call.CauseNormal: "normal", call.CauseCancelled: "cancelled", call.Cause(99): "cause(99)"} {
+		if got := c.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", int(c), got, want)
+		}
+	}
+}
+
+func TestVars(t *testing.T) {
+	c := call.New("c1", calltest.NewLeg(), nil)
+	c.SetVar(call.VarCustomer, "42")
+	if v, ok := c.Var(call.VarCustomer); !ok || v != "42" {
+		t.Fatalf("Var = %q %v", v, ok)
+	}
+	vars := c.Vars()
+	vars[call.VarCustomer] = "changed"
+	if v, _ := c.Var(call.VarCustomer); v != "42" {
+		t.Fatalf("Vars() is not a copy")
+	}
+}
+
+func TestBridgeCopiesBothWaysUntilHangup(t *testing.T) {
+	speechA := make([]int16, 5*call.FrameSamples)
+	for i := range speechA {
+		speechA[i] = int16(i%100 + 1)
+	}
+	a := calltest.NewLeg(calltest.Event{Speech: speechA}, calltest.Event{At: 300 * time.Millisecond, Hangup: true})
+	b := calltest.NewLeg(calltest.Event{At: 3 * time.Second, Hangup: true})
+	a.Pace, b.Pace = true, true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ended, err := call.Bridge(ctx, a, b)
+	if err != nil {
+		t.Fatalf("Bridge: %v", err)
+	}
+	if ended != a {
+		t.Fatalf("ended = %v, want leg a", ended)
+	}
+	got := b.Written()
+	if len(got) < len(speechA) {
+		t.Fatalf("b received %d samples, want at least %d", len(got), len(speechA))
+	}
+	for i, s := range speechA {
+		if got[i] != s {
+			t.Fatalf("sample %d = %d, want %d", i, got[i], s)
+		}
+	}
+}
+
+func TestHandlerFunc(t *testing.T) {
+	var served string
+	h := call.HandlerFunc(func(ctx context.Context, c *call.Call) error { served = c.ID; return call.Reject(call.CauseBusy, "") })
+	err := h.ServeCall(context.Background(), call.New("x", calltest.NewLeg(), nil))
+	var rej *call.RejectError
+	if served != "x" || !errors.As(err, &rej) || rej.Cause != call.CauseBusy {
+		t.Fatalf("served %q err %v", served, err)
+	}
+}
