@@ -205,3 +205,39 @@ func TestSgemmPanicsOnBadArguments(t *testing.T) {
 		})
 	}
 }
+
+// withKernel returns Sgemm forced onto one micro-kernel and always
+// through the blocked path, so every kernel this build has gets tested on
+// this machine, not only the one picked at start-up.
+func withKernel(mk microKernel) func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int) {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+		if m == 0 || n == 0 {
+			return
+		}
+		scaleC(m, n, beta, c, ldc)
+		if k == 0 || alpha == 0 {
+			return
+		}
+		gemmBlocked(&mk, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	}
+}
+
+func TestEveryKernel(t *testing.T) {
+	kernels := append([]microKernel{goKernel}, asmKernels()...)
+	t.Logf("Sgemm uses the %s kernel; testing %d kernels", KernelName(), len(kernels))
+	for _, mk := range kernels {
+		t.Run(mk.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			for _, tc := range gemmCases() {
+				tc.run(t, rng, withKernel(mk))
+			}
+			// Small cache blocks force every blocking loop to iterate.
+			small := mk
+			small.kc, small.mc, small.nc = 7, 2*mk.mr+1, 3*mk.nr-1
+			for _, tc := range gemmCases() {
+				tc.run(t, rng, withKernel(small))
+			}
+		})
+	}
+}

@@ -1,0 +1,55 @@
+//go:build amd64 && !purego
+
+package kernel
+
+import "golang.org/x/sys/cpu"
+
+//go:generate sh -c "go run gen_amd64.go > sgemm_amd64.s"
+
+//go:noescape
+func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int)
+
+//go:noescape
+func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int)
+
+var avx512Kernel = microKernel{
+	name: "avx512",
+	mr:   14, nr: 32,
+	kc: 256, mc: 168, nc: 2048,
+	fn: func(kc int, a, b, c []float32, ldc int) {
+		_ = a[14*kc-1]
+		_ = b[32*kc-1]
+		_ = c[13*ldc+31]
+		sgemmKernelAVX512(kc, &a[0], &b[0], &c[0], ldc)
+	},
+}
+
+var avx2Kernel = microKernel{
+	name: "avx2",
+	mr:   6, nr: 16,
+	kc: 256, mc: 120, nc: 2048,
+	fn: func(kc int, a, b, c []float32, ldc int) {
+		_ = a[6*kc-1]
+		_ = b[16*kc-1]
+		_ = c[5*ldc+15]
+		sgemmKernelAVX2(kc, &a[0], &b[0], &c[0], ldc)
+	},
+}
+
+// asmKernels lists the assembly kernels this CPU can run, best first.
+func asmKernels() []microKernel {
+	var ks []microKernel
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
+		ks = append(ks, avx512Kernel)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx2Kernel)
+	}
+	return ks
+}
+
+func init() {
+	if ks := asmKernels(); len(ks) > 0 {
+		active = ks[0]
+	}
+}
