@@ -36,15 +36,6 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// gemm accumulates C += alpha*op(A)*op(B); C is already scaled by beta.
-func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if m*n*k <= tinyFlops {
-		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
-		return
-	}
-	gemmBlocked(&active, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
-}
-
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // gemmBlocked is the three-level blocked product: a kc×nc block of B is
@@ -116,18 +107,10 @@ func packB(transB bool, b []float32, ldb, pc, jc, kc, nc, nr int, dst []float32)
 			}
 			continue
 		}
-		// B is stored n×k: column j of op(B) is row j of B.
-		for jj := 0; jj < w; jj++ {
-			src := b[(jc+j0+jj)*ldb+pc : (jc+j0+jj)*ldb+pc+kc]
-			for p, v := range src {
-				pan[p*nr+jj] = v
-			}
-		}
-		if w < nr {
-			for p := 0; p < kc; p++ {
-				clear(pan[p*nr+w : p*nr+nr])
-			}
-		}
+		// B is stored n×k: column j of op(B) is row j of B. Walk the
+		// panel's rows of B side by side so that reads stay sequential
+		// and writes contiguous.
+		gatherPanel(b, ldb, (jc+j0)*ldb+pc, w, kc, nr, 1, pan)
 	}
 }
 
@@ -150,16 +133,27 @@ func packA(transA bool, a []float32, lda, ic, pc, mc, kc, mr int, alpha float32,
 			}
 			continue
 		}
-		for ii := 0; ii < h; ii++ {
-			src := a[(ic+i0+ii)*lda+pc : (ic+i0+ii)*lda+pc+kc]
-			for p, v := range src {
-				pan[p*mr+ii] = alpha * v
-			}
+		gatherPanel(a, lda, (ic+i0)*lda+pc, h, kc, mr, alpha, pan)
+	}
+}
+
+// gatherPanel transposes a w×kc block of x (rows ld apart, starting at
+// off) into dst as kc groups of width values, scaling by alpha and
+// zero-padding each group past w. It reads one row at a time: reading the
+// rows side by side is three times slower when ld is a multiple of a
+// large power of two, as the rows then share a few L1 sets.
+func gatherPanel(x []float32, ld, off, w, kc, width int, alpha float32, dst []float32) {
+	dst = dst[:kc*width]
+	for r := 0; r < w; r++ {
+		row := x[off+r*ld : off+r*ld+kc]
+		d := dst[r:]
+		for p, v := range row {
+			d[p*width] = alpha * v
 		}
-		if h < mr {
-			for p := 0; p < kc; p++ {
-				clear(pan[p*mr+h : p*mr+mr])
-			}
+	}
+	if w < width {
+		for p := 0; p < kc; p++ {
+			clear(dst[p*width+w : p*width+width])
 		}
 	}
 }

@@ -15,7 +15,7 @@ func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int)
 var avx512Kernel = microKernel{
 	name: "avx512",
 	mr:   14, nr: 32,
-	kc: 256, mc: 168, nc: 2048,
+	kc: 128, mc: 168, nc: 2048,
 	fn: func(kc int, a, b, c []float32, ldc int) {
 		_ = a[14*kc-1]
 		_ = b[32*kc-1]

@@ -8,6 +8,12 @@ import "fmt"
 // It panics when a dimension is negative or a slice is too short for the
 // dimensions and leading dimensions given.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(&active, false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm on micro-kernel mk; tiny products take the plain loops
+// unless alwaysBlocked.
+func sgemm(mk *microKernel, alwaysBlocked, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -16,7 +22,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if k == 0 || alpha == 0 {
 		return
 	}
-	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	if !alwaysBlocked && m*n*k <= tinyFlops {
+		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	gemmBlocked(mk, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
