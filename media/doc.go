@@ -1,0 +1,24 @@
+// Package media moves call audio: 8 kHz mono int16 frames of 20 ms
+// through Reader/Writer stages, an RTP session per call (RFC 3550 on
+// github.com/pion/rtp) with a jitter buffer, symmetric RTP and RFC 4733
+// telephone-events, a port range allocator, WAV/FLAC loading with
+// resampling, a prompt player and a recorder.
+//
+// Stages chain as decorators, like io.Reader wrappers: the RTPSession
+// decodes G.711 and is the source; Tap, Recorder and resampling stages
+// wrap a Reader; Play writes into a Writer (an RTPSession paces it).
+//
+//	sess, _ := media.NewRTPSession(port, media.RTPConfig{PayloadType: 8, Remote: remote})
+//	defer sess.Close()
+//	rec, _ := media.CreateRecorder(sess, "caller.wav")
+//	defer rec.Close()
+//	go media.Play(ctx, sess, prompts.Get("welcome"))
+//	for {
+//		n, err := rec.ReadAudio(ctx, frame) // 160 samples every 20 ms
+//		...
+//	}
+//
+// RFCs: 3550 (RTP, jitter A.8, loss A.3), 3551 (payload types 0 and 8),
+// 4733 (telephone-events, in media/dtmf), 3264 and 8866 (SDP, in
+// media/sdp), 4961 (symmetric RTP).
+package media

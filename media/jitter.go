@@ -1,0 +1,131 @@
+package media
+
+// jitterBuffer reorders decoded audio by RTP timestamp and plays it out
+// with a fixed delay. It is a ring of samples indexed by timestamp, so
+// packets of any ptime fit; a frame nobody filled is concealed by
+// repeating the last frame with a fading gain, then silence.
+//
+// It is not safe for concurrent use; RTPSession guards it.
+type jitterBuffer struct {
+	ring   [jbSize]int16
+	have   [jbSize]bool
+	synced bool
+	play   uint32 // timestamp of the next sample to play out
+	delay  uint32 // playout delay in samples
+	last   [FrameSamples]int16
+	lost   int // consecutive frames concealed
+
+	late, concealed, skipped uint64
+}
+
+const (
+	jbSize = 4096 // samples, 512 ms; a power of two
+	jbMask = jbSize - 1
+	// jbSlack is how far beyond the playout delay the newest packet may
+	// run before the playout point jumps forward (sender clock faster
+	// than ours, or a burst after a stall).
+	jbSlack = 3 * FrameSamples
+	// concealFrames is how many lost frames are filled from the last one.
+	concealFrames = 3
+)
+
+func (j *jitterBuffer) reset() {
+	j.synced = false
+	j.have = [jbSize]bool{}
+	j.lost = 0
+}
+
+// push stores decoded samples starting at RTP timestamp ts. It reports
+// false when the packet was too late to play.
+func (j *jitterBuffer) push(ts uint32, samples []int16) bool {
+	if len(samples) == 0 {
+		return true
+	}
+	if len(samples) > jbSize/2 {
+		samples = samples[:jbSize/2]
+	}
+	if !j.synced {
+		j.synced = true
+		j.play = ts - j.delay
+	}
+	d := int32(ts - j.play) // serial-number arithmetic
+	end := d + int32(len(samples))
+	if end <= 0 {
+		j.late++
+		return false
+	}
+	if end > int32(j.delay)+jbSlack {
+		// Too far ahead. A jump of more than the ring is a new timeline
+		// (talkspurt after long silence, peer restart): start over.
+		// Otherwise drop the oldest audio to come back to the delay.
+		if end > jbSize {
+			j.reset()
+			j.synced = true
+			j.play = ts - j.delay
+			d = int32(j.delay)
+		} else {
+			j.advance(uint32(end) - j.delay)
+			d = int32(ts - j.play)
+		}
+	}
+	if d < 0 {
+		samples = samples[-d:]
+		d = 0
+	}
+	at := j.play + uint32(d)
+	for i, s := range samples {
+		k := (at + uint32(i)) & jbMask
+		j.ring[k] = s
+		j.have[k] = true
+	}
+	return true
+}
+
+// advance drops n samples from the playout point.
+func (j *jitterBuffer) advance(n uint32) {
+	if n > jbSize {
+		n = jbSize
+	}
+	for i := range n {
+		j.have[(j.play+i)&jbMask] = false
+	}
+	j.play += n
+	j.skipped += uint64(n)
+}
+
+// pop fills dst (FrameSamples long) with the next frame of playout.
+func (j *jitterBuffer) pop(dst []int16) {
+	if !j.synced {
+		clear(dst)
+		return
+	}
+	got := 0
+	for i := range dst {
+		k := (j.play + uint32(i)) & jbMask
+		if j.have[k] {
+			dst[i] = j.ring[k]
+			j.have[k] = false
+			got++
+		} else {
+			dst[i] = 0
+		}
+	}
+	j.play += uint32(len(dst))
+	if got == 0 && len(dst) == FrameSamples {
+		j.lost++
+		j.concealed++
+		if j.lost <= concealFrames {
+			// Repeat the last frame at half the gain each time.
+			shift := uint(j.lost)
+			for i := range dst {
+				dst[i] = j.last[i] >> shift
+			}
+		}
+		copy(j.last[:], dst)
+		return
+	}
+	j.lost = 0
+	if len(dst) == FrameSamples {
+		copy(j.last[:], dst)
+	}
+}

@@ -1,0 +1,103 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// ErrPortsExhausted is returned when every port of a PortRange is in use.
+// A SIP front end answers the call 503.
+var ErrPortsExhausted = errors.New("media: RTP port range exhausted")
+
+// PortRange hands out UDP sockets on even ports (RTP convention, RFC 3550
+// section 11) from [Min, Max]. Ports bound by other processes are
+// skipped. It is safe for concurrent use.
+type PortRange struct {
+	min, max int
+	mu       sync.Mutex
+	used     map[int]bool
+	next     int
+}
+
+// NewPortRange returns an allocator over the even ports in [min, max].
+func NewPortRange(min, max int) (*PortRange, error) {
+	if min <= 0 || max > 65535 || min > max {
+		return nil, fmt.Errorf("media: bad RTP port range %d-%d", min, max)
+	}
+	if min%2 == 1 {
+		min++
+	}
+	if min > max {
+		return nil, fmt.Errorf("media: RTP port range %d-%d has no even port", min, max)
+	}
+	return &PortRange{min: min, max: max, used: map[int]bool{}, next: min}, nil
+}
+
+// Size is the number of ports in the range.
+func (r *PortRange) Size() int { return (r.max-r.min)/2 + 1 }
+
+// InUse is the number of ports currently handed out.
+func (r *PortRange) InUse() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.used)
+}
+
+// Listen binds a UDP socket on ip and the next free port of the range.
+// The returned Port's Close releases the port.
+func (r *PortRange) Listen(ip netip.Addr) (*Port, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var lastErr error
+	for range r.Size() {
+		p := r.next
+		r.next += 2
+		if r.next > r.max {
+			r.next = r.min
+		}
+		if r.used[p] {
+			continue
+		}
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+		if err != nil {
+			lastErr = err // in use by someone else: try the next one
+			continue
+		}
+		r.used[p] = true
+		return &Port{UDPConn: c, r: r, port: p}, nil
+	}
+	if lastErr != nil {
+		return nil, fmt.Errorf("%w (last bind error: %v)", ErrPortsExhausted, lastErr)
+	}
+	return nil, ErrPortsExhausted
+}
+
+func (r *PortRange) release(p int) {
+	r.mu.Lock()
+	delete(r.used, p)
+	r.mu.Unlock()
+}
+
+// Port is a UDP socket from a PortRange; Close releases the port.
+type Port struct {
+	*net.UDPConn
+	r    *PortRange
+	port int
+	once sync.Once
+}
+
+// Number is the port number.
+func (p *Port) Number() int { return p.port }
+
+// Close closes the socket and returns the port to the range.
+func (p *Port) Close() error {
+	err := net.ErrClosed
+	p.once.Do(func() {
+		err = p.UDPConn.Close()
+		p.r.release(p.port)
+	})
+	return err
+}

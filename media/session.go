@@ -1,0 +1,361 @@
+package media
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/voxdesk/voxdesk/media/dtmf"
+)
+
+// Conn is the UDP socket an RTPSession uses; *net.UDPConn and *Port
+// satisfy it. The session owns it and closes it.
+type Conn interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	SetReadDeadline(t time.Time) error
+	LocalAddr() net.Addr
+	Close() error
+}
+
+// Digit is a DTMF key press received as RFC 4733 telephone-events.
+type Digit = dtmf.Digit
+
+// RTPConfig configures an RTPSession. The zero value sends PCMU, accepts
+// no telephone-events and waits for the peer's first packet to learn
+// where to send.
+type RTPConfig struct {
+	// PayloadType we send: 0 (PCMU) or 8 (PCMA). Both are decoded on
+	// receive whatever this says.
+	PayloadType uint8
+	// EventPayloadType is the negotiated telephone-event type (RFC
+	// 4733), usually 101; 0 disables receiving and sending digits.
+	EventPayloadType uint8
+	// Remote is where to send until the peer's RTP is latched
+	// (the SDP c= address and m= port). Zero: send nothing until then.
+	Remote netip.AddrPort
+	// SSRC we send with; 0 picks a random one.
+	SSRC uint32
+	// JitterDelay is the playout delay of received audio; default 60 ms.
+	JitterDelay time.Duration
+	// SendQueue is how many frames WriteAudio queues before blocking;
+	// default 2 (40 ms).
+	SendQueue int
+	// SuppressSilence sends nothing while no frame is queued (the next
+	// talkspurt gets the marker bit) instead of encoded silence.
+	SuppressSilence bool
+	// Logger for session events; nothing is logged when nil. Give it
+	// the call_id attribute.
+	Logger *slog.Logger
+}
+
+// ErrNoEvents is returned by SendDigit when no telephone-event payload
+// type was negotiated.
+var ErrNoEvents = errors.New("media: telephone-events not negotiated")
+
+// Stats are an RTPSession's counters.
+type Stats struct {
+	PacketsIn, BytesIn   uint64 // RTP packets and payload bytes accepted
+	PacketsOut, BytesOut uint64 // sent
+	// Lost is the cumulative number of audio packets lost (RFC 3550
+	// A.3: expected minus received), summed over audio SSRCs.
+	Lost int64
+	// Jitter is the interarrival jitter of received audio (RFC 3550 A.8).
+	Jitter time.Duration
+	// Late packets arrived after their playout time and were dropped.
+	Late uint64
+	// Concealed frames were played out with nothing received.
+	Concealed uint64
+	// Ignored packets: from a stranger once latched, unknown payload
+	// type, or not RTP.
+	Ignored uint64
+	// SSRCChanges counts changes of the audio SSRC.
+	SSRCChanges uint64
+	// Latched is the peer address RTP comes from, once seen.
+	Latched netip.AddrPort
+}
+
+// RTPSession sends and receives one call's audio over RTP
+// (RFC 3550, https://www.rfc-editor.org/rfc/rfc3550).
+//
+// Sending: frames given to WriteAudio go out one per 20 ms, paced by
+// deadlines computed from the session start on the monotonic clock (a
+// late wake-up does not delay later packets), with consecutive sequence
+// numbers, a timestamp advancing 160 per 20 ms of wall time, and the
+// marker bit on the first packet and on the first after a pause (hold,
+// suppressed silence). Symmetric RTP (RFC 4961): packets go to the
+// address the peer's RTP comes from once it has been seen, before that
+// to RTPConfig.Remote; once latched, packets from any other address are
+// ignored.
+//
+// Receiving: audio (PCMU or PCMA) is decoded into a jitter buffer that
+// reorders, drops late packets and conceals loss; ReadAudio plays it out
+// one frame per 20 ms. An audio SSRC change is accepted and restarts the
+// jitter buffer. Telephone-events are decoded whatever their SSRC and
+// each digit is delivered once on Digits.
+type RTPSession struct {
+	conn  Conn
+	cfg   RTPConfig
+	log   *slog.Logger
+	start time.Time
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	digits    chan Digit
+
+	// send side
+	queue    chan *[FrameSamples]int16
+	free     chan *[FrameSamples]int16
+	digitReq chan digitRequest
+	hold     atomic.Bool
+
+	// receive side, guarded by mu
+	mu          sync.Mutex
+	remote      netip.AddrPort // SDP address
+	latched     netip.AddrPort
+	isLatched   bool
+	jb          jitterBuffer
+	dec         dtmf.Decoder
+	audioSSRC   uint32
+	haveSSRC    bool
+	seqBase     int64
+	seqMax      int64
+	received    int64
+	lostPrev    int64
+	jitter      float64
+	lastTransit int32
+	haveTransit bool
+	stats       Stats
+
+	// read side, used by the ReadAudio caller only
+	readN     int64
+	readTimer *time.Timer
+
+	sent struct {
+		packets, bytes atomic.Uint64
+	}
+}
+
+type digitRequest struct {
+	events []dtmf.Event
+	done   chan struct{}
+}
+
+// NewRTPSession starts sending and receiving on conn, which it owns.
+func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
+	if cfg.PayloadType != 0 && cfg.PayloadType != 8 {
+		return nil, fmt.Errorf("media: payload type %d is not PCMU (0) or PCMA (8)", cfg.PayloadType)
+	}
+	if cfg.EventPayloadType > 127 || (cfg.EventPayloadType != 0 && cfg.EventPayloadType == cfg.PayloadType) {
+		return nil, fmt.Errorf("media: bad telephone-event payload type %d", cfg.EventPayloadType)
+	}
+	if cfg.JitterDelay <= 0 {
+		cfg.JitterDelay = 60 * time.Millisecond
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = 2
+	}
+	if cfg.SSRC == 0 {
+		cfg.SSRC = randUint32() | 1
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &RTPSession{
+		conn:      conn,
+		cfg:       cfg,
+		log:       log,
+		start:     time.Now(),
+		done:      make(chan struct{}),
+		digits:    make(chan Digit, 32),
+		queue:     make(chan *[FrameSamples]int16, cfg.SendQueue),
+		free:      make(chan *[FrameSamples]int16, cfg.SendQueue),
+		digitReq:  make(chan digitRequest),
+		remote:    unmap(cfg.Remote),
+		readTimer: time.NewTimer(time.Hour),
+	}
+	s.readTimer.Stop()
+	s.jb.delay = uint32(cfg.JitterDelay * SampleRate / time.Second)
+	for range cfg.SendQueue {
+		s.free <- new([FrameSamples]int16)
+	}
+	s.wg.Add(2)
+	go s.sendLoop()
+	go s.recvLoop()
+	return s, nil
+}
+
+func randUint32() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func unmap(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// LocalAddr is the session's UDP address.
+func (s *RTPSession) LocalAddr() net.Addr { return s.conn.LocalAddr() }
+
+// SSRC is the synchronisation source we send with.
+func (s *RTPSession) SSRC() uint32 { return s.cfg.SSRC }
+
+// Digits delivers received DTMF digits, each once. It is closed by Close.
+func (s *RTPSession) Digits() <-chan Digit { return s.digits }
+
+// SetRemote changes the address to send to (a re-INVITE moved the
+// peer) and forgets the latched address, so the peer's next packet
+// latches again.
+func (s *RTPSession) SetRemote(addr netip.AddrPort) {
+	s.mu.Lock()
+	s.remote = unmap(addr)
+	s.isLatched = false
+	s.latched = netip.AddrPort{}
+	s.mu.Unlock()
+}
+
+// Hold pauses (true) or resumes (false) sending. Frames written while
+// on hold are consumed at the normal pace and dropped, so a player is
+// not blocked. The first packet after resuming has the marker bit.
+func (s *RTPSession) Hold(on bool) { s.hold.Store(on) }
+
+// Stats returns a snapshot of the counters.
+func (s *RTPSession) Stats() Stats {
+	s.mu.Lock()
+	st := s.stats
+	st.Lost = s.lostPrev
+	if s.haveSSRC {
+		st.Lost += (s.seqMax - s.seqBase + 1) - s.received
+	}
+	if st.Lost < 0 {
+		st.Lost = 0
+	}
+	st.Jitter = time.Duration(s.jitter * float64(time.Second) / SampleRate)
+	st.Late = s.jb.late
+	st.Concealed = s.jb.concealed
+	if s.isLatched {
+		st.Latched = s.latched
+	}
+	s.mu.Unlock()
+	st.PacketsOut = s.sent.packets.Load()
+	st.BytesOut = s.sent.bytes.Load()
+	return st
+}
+
+// WriteAudio queues one frame (at most FrameSamples; shorter frames are
+// padded with silence) for sending. It blocks while SendQueue frames are
+// waiting, so a loop writing frames runs at the 20 ms pace of the clock.
+func (s *RTPSession) WriteAudio(ctx context.Context, frame []int16) error {
+	if len(frame) > FrameSamples {
+		return ErrFrameSize
+	}
+	var buf *[FrameSamples]int16
+	select {
+	case buf = <-s.free:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+	n := copy(buf[:], frame)
+	clear(buf[n:])
+	select {
+	case s.queue <- buf: // never blocks: there are as many slots as buffers
+		return nil
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// SendDigit sends key as RFC 4733 telephone-events lasting duration,
+// in place of audio, and returns once the last end packet is sent.
+func (s *RTPSession) SendDigit(ctx context.Context, key rune, duration time.Duration) error {
+	if s.cfg.EventPayloadType == 0 {
+		return ErrNoEvents
+	}
+	evs, err := dtmf.Sequence(key, duration, FrameDuration)
+	if err != nil {
+		return err
+	}
+	req := digitRequest{events: evs, done: make(chan struct{})}
+	select {
+	case s.digitReq <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+	select {
+	case <-req.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// ReadAudio waits for the next 20 ms playout instant and fills dst[:160]
+// with received audio, concealed where packets were lost or late. dst
+// must hold FrameSamples. Call it from one goroutine at a time.
+func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
+	if len(dst) < FrameSamples {
+		return 0, io.ErrShortBuffer
+	}
+	select {
+	case <-s.done:
+		return 0, ErrClosed
+	default:
+	}
+	due := s.start.Add(time.Duration(s.readN+1) * FrameDuration)
+	if wait := time.Until(due); wait > 0 {
+		s.readTimer.Reset(wait)
+		select {
+		case <-s.readTimer.C:
+		case <-ctx.Done():
+			s.readTimer.Stop()
+			return 0, ctx.Err()
+		case <-s.done:
+			s.readTimer.Stop()
+			return 0, ErrClosed
+		}
+	}
+	s.readN++
+	s.mu.Lock()
+	s.jb.pop(dst[:FrameSamples])
+	s.mu.Unlock()
+	return FrameSamples, nil
+}
+
+// Close stops the session, closes its socket, waits for its goroutines
+// and closes Digits. It is safe to call more than once.
+func (s *RTPSession) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.done)
+		err = s.conn.Close()
+		s.wg.Wait()
+		close(s.digits)
+		s.readTimer.Stop()
+		st := s.Stats()
+		s.log.Info("rtp session closed",
+			"packets_in", st.PacketsIn, "packets_out", st.PacketsOut, "lost", st.Lost,
+			"late", st.Late, "concealed", st.Concealed, "jitter", st.Jitter, "ignored", st.Ignored)
+	})
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}

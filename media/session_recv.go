@@ -1,0 +1,154 @@
+package media
+
+import (
+	"errors"
+	"math"
+	"net"
+	"os"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voxdesk/voxdesk/media/g711"
+)
+
+// digitFlushAfter: a telephone-event without end packets for this long
+// is reported as ended (its end packets were lost).
+const digitFlushAfter = time.Second
+
+func (s *RTPSession) recvLoop() {
+	defer s.wg.Done()
+	buf := make([]byte, 1500)
+	pcm := make([]int16, 1500)
+	var digits []Digit
+	var pkt rtp.Packet
+	eventPending := false
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if eventPending {
+					s.mu.Lock()
+					digits = s.dec.Flush(digits[:0])
+					s.mu.Unlock()
+					s.deliver(digits)
+					eventPending = false
+				}
+				_ = s.conn.SetReadDeadline(time.Time{})
+				continue
+			}
+			s.log.Debug("rtp read", "err", err)
+			continue
+		}
+		from = unmap(from)
+		if err := pkt.Unmarshal(buf[:n]); err != nil || pkt.Version != 2 {
+			s.mu.Lock()
+			s.stats.Ignored++
+			s.mu.Unlock()
+			continue
+		}
+		arrival := time.Since(s.start)
+		s.mu.Lock()
+		if !s.isLatched {
+			s.isLatched, s.latched = true, from
+			s.log.Debug("rtp latched", "from", from)
+		} else if from != s.latched {
+			s.stats.Ignored++
+			s.mu.Unlock()
+			continue
+		}
+		pt := pkt.PayloadType
+		switch {
+		case s.cfg.EventPayloadType != 0 && pt == s.cfg.EventPayloadType:
+			s.stats.PacketsIn++
+			s.stats.BytesIn += uint64(len(pkt.Payload))
+			var derr error
+			digits, derr = s.dec.Decode(digits[:0], pkt.SSRC, pkt.Timestamp, pkt.Payload)
+			active := s.dec.Active()
+			s.mu.Unlock()
+			if derr != nil {
+				s.log.Debug("telephone-event", "err", derr)
+			}
+			s.deliver(digits)
+			if active {
+				eventPending = true
+				_ = s.conn.SetReadDeadline(time.Now().Add(digitFlushAfter))
+			} else if eventPending {
+				eventPending = false
+				_ = s.conn.SetReadDeadline(time.Time{})
+			}
+		case pt == 0 || pt == 8:
+			s.stats.PacketsIn++
+			s.stats.BytesIn += uint64(len(pkt.Payload))
+			s.audioPacket(&pkt, arrival, pcm)
+			s.mu.Unlock()
+		default:
+			s.stats.Ignored++
+			s.mu.Unlock()
+		}
+	}
+}
+
+// audioPacket updates loss and jitter statistics and buffers the audio.
+// s.mu is held.
+func (s *RTPSession) audioPacket(pkt *rtp.Packet, arrival time.Duration, pcm []int16) {
+	if !s.haveSSRC || pkt.SSRC != s.audioSSRC {
+		if s.haveSSRC {
+			// A new source (re-INVITE, SBC switch, peer restart): keep
+			// the loss so far, restart sequence tracking and playout.
+			s.lostPrev += max(0, (s.seqMax-s.seqBase+1)-s.received)
+			s.stats.SSRCChanges++
+			s.jb.reset()
+			s.log.Info("rtp audio ssrc changed", "old", s.audioSSRC, "new", pkt.SSRC)
+		}
+		s.haveSSRC, s.audioSSRC = true, pkt.SSRC
+		s.seqBase = int64(pkt.SequenceNumber)
+		s.seqMax = s.seqBase
+		s.received = 0
+		s.haveTransit = false
+	}
+	// RFC 3550 A.1/A.3: extend the 16-bit sequence number.
+	delta := int64(int16(pkt.SequenceNumber - uint16(s.seqMax)))
+	if delta > 0 {
+		s.seqMax += delta
+	}
+	s.received++
+	// RFC 3550 A.8: interarrival jitter in timestamp units.
+	r := int32(uint32(arrival * SampleRate / time.Second))
+	transit := r - int32(pkt.Timestamp)
+	if s.haveTransit {
+		d := float64(transit - s.lastTransit)
+		s.jitter += (math.Abs(d) - s.jitter) / 16
+	}
+	s.lastTransit, s.haveTransit = transit, true
+
+	n := len(pkt.Payload)
+	if n > len(pcm) {
+		n = len(pcm)
+	}
+	if pkt.PayloadType == 8 {
+		g711.DecodeAlaw(pcm, pkt.Payload[:n])
+	} else {
+		g711.DecodeUlaw(pcm, pkt.Payload[:n])
+	}
+	s.jb.push(pkt.Timestamp, pcm[:n])
+}
+
+func (s *RTPSession) deliver(digits []Digit) {
+	for _, d := range digits {
+		select {
+		case s.digits <- d:
+			s.log.Info("dtmf digit", "key", string(d.Key), "duration", d.Duration)
+		default:
+			s.log.Warn("dtmf digit dropped, nobody reading Digits", "key", string(d.Key))
+		}
+	}
+}

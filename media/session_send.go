@@ -1,0 +1,157 @@
+package media
+
+import (
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voxdesk/voxdesk/media/dtmf"
+	"github.com/voxdesk/voxdesk/media/g711"
+)
+
+// maxLag is how far behind its schedule the sender may fall (a stalled
+// process) before it skips the missed packets instead of bursting them.
+const maxLag = 5 * FrameDuration
+
+// sender holds the send path's state; only sendLoop touches it.
+type sender struct {
+	s       *RTPSession
+	hdr     rtp.Header
+	ts0     uint32
+	buf     [12 + FrameSamples]byte
+	silence [FrameSamples]int16
+	marker  bool // next packet starts a talkspurt
+
+	digit    []dtmf.Event
+	digitTS  uint32
+	digitN   int
+	digitEnd chan struct{}
+}
+
+func (s *RTPSession) sendLoop() {
+	defer s.wg.Done()
+	snd := &sender{s: s, ts0: randUint32(), marker: true}
+	snd.hdr = rtp.Header{Version: 2, SSRC: s.cfg.SSRC, SequenceNumber: uint16(randUint32())}
+	timer := time.NewTimer(FrameDuration)
+	defer timer.Stop()
+	var n int64 // packets due so far, the schedule
+	skipped := 0
+	for {
+		due := s.start.Add(time.Duration(n) * FrameDuration)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-s.done:
+				snd.finishDigit()
+				return
+			}
+		} else if -wait > maxLag {
+			// Drift correction: rejoin the schedule rather than send a
+			// burst; the timestamp keeps following wall time.
+			lagN := int64(-wait / FrameDuration)
+			n += lagN
+			skipped += int(lagN)
+			s.log.Warn("rtp sender fell behind, skipping packets", "skipped", lagN)
+		}
+		select {
+		case <-s.done:
+			snd.finishDigit()
+			return
+		default:
+		}
+		snd.tick(uint32(n) * FrameSamples)
+		n++
+	}
+}
+
+func (p *sender) finishDigit() {
+	if p.digitEnd != nil {
+		close(p.digitEnd)
+		p.digitEnd = nil
+	}
+}
+
+// tick sends what is due at media time off (samples since start).
+func (p *sender) tick(off uint32) {
+	s := p.s
+	ts := p.ts0 + off
+	// Take one queued frame, if any, to keep the writer's pace.
+	var frame *[FrameSamples]int16
+	select {
+	case frame = <-s.queue:
+		defer func() { s.free <- frame }()
+	default:
+	}
+	if p.digit == nil {
+		select {
+		case req := <-s.digitReq:
+			p.digit, p.digitN, p.digitTS, p.digitEnd = req.events, 0, ts, req.done
+		default:
+		}
+	}
+	held := s.hold.Load()
+	if p.digit != nil {
+		// RFC 4733 section 2.5.1: events replace audio, same SSRC,
+		// timestamp of the event start, marker on the first packet.
+		ev := p.digit[p.digitN]
+		if !held {
+			payload := ev.AppendTo(p.buf[12:12])
+			p.send(s.cfg.EventPayloadType, p.digitTS, p.digitN == 0, payload)
+		}
+		p.digitN++
+		if p.digitN == len(p.digit) {
+			p.digit = nil
+			p.finishDigit()
+		}
+		return
+	}
+	if held {
+		p.marker = true
+		return
+	}
+	src := &p.silence
+	if frame != nil {
+		src = frame
+	} else if s.cfg.SuppressSilence {
+		p.marker = true
+		return
+	}
+	payload := p.buf[12 : 12+FrameSamples]
+	if s.cfg.PayloadType == 8 {
+		g711.EncodeAlaw(payload, src[:])
+	} else {
+		g711.EncodeUlaw(payload, src[:])
+	}
+	p.send(s.cfg.PayloadType, ts, p.marker, payload)
+	p.marker = false
+}
+
+func (p *sender) send(pt uint8, ts uint32, marker bool, payload []byte) {
+	s := p.s
+	s.mu.Lock()
+	to := s.remote
+	if s.isLatched {
+		to = s.latched
+	}
+	s.mu.Unlock()
+	p.hdr.PayloadType = pt
+	p.hdr.Timestamp = ts
+	p.hdr.Marker = marker
+	p.hdr.SequenceNumber++
+	if !to.IsValid() || to.Port() == 0 || to.Addr().IsUnspecified() {
+		return // nowhere to send yet; the sequence still advances
+	}
+	n, err := p.hdr.MarshalTo(p.buf[:12])
+	if err != nil || n != 12 {
+		s.log.Error("rtp header", "err", err)
+		return
+	}
+	pkt := p.buf[:12+len(payload)]
+	if _, err := s.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+		s.log.Debug("rtp send", "to", to, "err", err)
+		return
+	}
+	s.sent.packets.Add(1)
+	s.sent.bytes.Add(uint64(len(payload)))
+}
