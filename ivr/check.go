@@ -1,0 +1,307 @@
+package ivr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// targets reports jumps to steps that do not exist or live in another
+// step list, and calls of unknown sub-flows.
+func (p *loader) targets() {
+	f := p.flow
+	for _, r := range p.refs {
+		st, ok := f.steps[r.name]
+		switch {
+		case !ok:
+			p.errorf(r.pos, "step %q does not exist%s", r.name, p.closestStep(r.name))
+		case st.seq != r.from.seq:
+			p.errorf(r.pos, "step %q is in %s, not in %s: use call: to run a sub-flow", r.name, seqName(st.seq), seqName(r.from.seq))
+		}
+	}
+	for _, r := range p.calls {
+		if _, ok := f.subs[r.name]; !ok {
+			p.errorf(r.pos, "sub-flow %q does not exist", r.name)
+		}
+	}
+}
+
+func seqName(s *seq) string {
+	if s.name == "main" {
+		return "the main steps"
+	}
+	return "sub-flow " + s.name
+}
+
+func (p *loader) closestStep(name string) string {
+	best, bestD := "", 3
+	for id, st := range p.flow.steps {
+		if st.auto {
+			continue
+		}
+		if d := editDistance(name, id); d < bestD || d == bestD && id < best {
+			best, bestD = id, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// exit is the pseudo-target for "the call or sub-flow ends here".
+const exit = ""
+
+// edges returns where a step may go next; exit stands for the end of the
+// call (or the return from a sub-flow). Pressing 0 is not an edge: the
+// checks must hold for callers who never press it.
+func (f *Flow) edges(st *Step) []string {
+	following := func() string {
+		if st.next != "" {
+			return st.next
+		}
+		if st.index+1 < len(st.seq.steps) {
+			return st.seq.steps[st.index+1].id
+		}
+		return exit
+	}
+	failOr := func(def string) string {
+		if st.fail != "" {
+			return st.fail
+		}
+		return def
+	}
+	switch st.kind {
+	case kindHangup, kindReturn:
+		return []string{exit}
+	case kindGoto:
+		return []string{st.target}
+	case kindQueue, kindTransfer:
+		return []string{exit, failOr(exit)}
+	case kindMenu:
+		out := make([]string, 0, len(st.choices)+1)
+		for _, c := range st.choices {
+			out = append(out, c.target)
+		}
+		return append(out, failOr(following()))
+	case kindBranch:
+		out := make([]string, 0, len(st.cases)+1)
+		for _, c := range st.cases {
+			out = append(out, c.target)
+		}
+		if st.els != "" {
+			return append(out, st.els)
+		}
+		return append(out, following())
+	case kindCollect, kindVerify, kindPIN, kindEnrol, kindCallback, kindVoicemail:
+		return []string{following(), failOr(following())}
+	}
+	return []string{following()}
+}
+
+// checkGraph reports unreachable steps, never-called sub-flows, loops
+// with no exit and sub-flows that call themselves.
+func (p *loader) checkGraph() {
+	if len(p.errs) > 0 {
+		return // targets may be missing: the graph would only add noise
+	}
+	f := p.flow
+	called := map[string]bool{}
+	for _, s := range f.seqs() {
+		if len(s.steps) == 0 {
+			continue
+		}
+		roots := []*Step{s.steps[0]}
+		if s == f.main && f.operator != "" {
+			roots = append(roots, f.steps[f.operator])
+		}
+		reached := p.reach(roots)
+		for _, st := range s.steps {
+			if reached[st] && st.kind == kindCall {
+				called[st.sub] = true
+			}
+		}
+		p.unreachable(s, reached)
+		p.loops(s, reached)
+	}
+	for _, name := range f.subOrder {
+		if !called[name] {
+			p.errorf(f.subs[name].pos, "sub-flow %q is never called", name)
+		}
+	}
+	p.recursion()
+}
+
+// reach returns the steps reachable from roots.
+func (p *loader) reach(roots []*Step) map[*Step]bool {
+	seen := map[*Step]bool{}
+	stack := append([]*Step(nil), roots...)
+	for len(stack) > 0 {
+		st := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[st] {
+			continue
+		}
+		seen[st] = true
+		for _, t := range p.flow.edges(st) {
+			if t != exit {
+				stack = append(stack, p.flow.steps[t])
+			}
+		}
+	}
+	return seen
+}
+
+// unreachable reports the first step of each unreachable stretch.
+func (p *loader) unreachable(s *seq, reached map[*Step]bool) {
+	covered := map[*Step]bool{}
+	for _, st := range s.steps {
+		if reached[st] || covered[st] {
+			continue
+		}
+		p.errorf(st.pos, "step %s is unreachable: no step leads to it", st.id)
+		for x := range p.reach([]*Step{st}) {
+			covered[x] = true
+		}
+	}
+}
+
+// loops reports each cycle of reachable steps from which no exit can be
+// reached.
+func (p *loader) loops(s *seq, reached map[*Step]bool) {
+	// Steps that can reach an exit, by walking edges backwards.
+	canExit := map[*Step]bool{}
+	preds := map[*Step][]*Step{}
+	var work []*Step
+	for _, st := range s.steps {
+		for _, t := range p.flow.edges(st) {
+			if t == exit {
+				if !canExit[st] {
+					canExit[st] = true
+					work = append(work, st)
+				}
+			} else {
+				preds[p.flow.steps[t]] = append(preds[p.flow.steps[t]], st)
+			}
+		}
+	}
+	for len(work) > 0 {
+		st := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, q := range preds[st] {
+			if !canExit[q] {
+				canExit[q] = true
+				work = append(work, q)
+			}
+		}
+	}
+	// Tarjan's strongly connected components over the trapped steps.
+	index := map[*Step]int{}
+	low := map[*Step]int{}
+	onStack := map[*Step]bool{}
+	var stack []*Step
+	next := 0
+	var strong func(v *Step)
+	strong = func(v *Step) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		selfLoop := false
+		for _, t := range p.flow.edges(v) {
+			if t == exit {
+				continue
+			}
+			w := p.flow.steps[t]
+			if canExit[w] || !reached[w] {
+				continue
+			}
+			if w == v {
+				selfLoop = true
+			}
+			if _, seen := index[w]; !seen {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] != index[v] {
+			return
+		}
+		var comp []*Step
+		for {
+			w := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[w] = false
+			comp = append(comp, w)
+			if w == v {
+				break
+			}
+		}
+		if len(comp) > 1 || selfLoop {
+			first := comp[0]
+			for _, c := range comp {
+				if c.index < first.index {
+					first = c
+				}
+			}
+			ids := make([]string, 0, len(comp))
+			for _, st := range s.steps {
+				for _, c := range comp {
+					if c == st {
+						ids = append(ids, st.id)
+					}
+				}
+			}
+			p.errorf(first.pos, "loop with no exit: steps %s never reach a hangup, queue, transfer or the end of the flow", strings.Join(ids, ", "))
+		}
+	}
+	for _, st := range s.steps {
+		if reached[st] && !canExit[st] {
+			if _, seen := index[st]; !seen {
+				strong(st)
+			}
+		}
+	}
+}
+
+// recursion reports sub-flows that call themselves, directly or not.
+func (p *loader) recursion() {
+	f := p.flow
+	callees := map[string][]string{}
+	for _, s := range f.seqs() {
+		for _, st := range s.steps {
+			if st.kind == kindCall {
+				callees[s.name] = append(callees[s.name], st.sub)
+			}
+		}
+	}
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var visit func(name string) bool
+	visit = func(name string) bool {
+		color[name] = grey
+		for _, c := range callees[name] {
+			switch color[c] {
+			case grey:
+				p.errorf(f.subs[c].pos, "sub-flow %q calls itself (through %s): sub-flows cannot recurse", c, name)
+				return false
+			case white:
+				if !visit(c) {
+					return false
+				}
+			}
+		}
+		color[name] = black
+		return true
+	}
+	for _, name := range append([]string{"main"}, f.subOrder...) {
+		if color[name] == white && !visit(name) {
+			return
+		}
+	}
+}

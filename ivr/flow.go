@@ -1,0 +1,164 @@
+package ivr
+
+import (
+	"time"
+)
+
+// Flow is one flow file, checked and ready to run. A Flow is immutable: a
+// call keeps the *Flow it started with even when the file is reloaded.
+type Flow struct {
+	name     string
+	file     string
+	hash     string // hex SHA-256 of src
+	desc     string
+	src      []byte
+	operator string // step reached by pressing 0; "" when the flow says none
+
+	calendars map[string]*calendar
+	fields    map[string]Type // customer fields the conditions may read
+	vars      map[string]Type // flow variables (set, collect)
+	main      *seq
+	subs      map[string]*seq
+	subOrder  []string
+	steps     map[string]*Step // every step by id
+	prompts   map[string][]int16
+}
+
+// Name returns the flow's name (its flow: key, or the file name).
+func (f *Flow) Name() string { return f.name }
+
+// File returns the path or name the flow was loaded from.
+func (f *Flow) File() string { return f.file }
+
+// Hash returns the hex SHA-256 of the flow's source: its version.
+func (f *Flow) Hash() string { return f.hash }
+
+// Version returns the first 12 hex digits of Hash, for logs and listings.
+func (f *Flow) Version() string { return f.hash[:12] }
+
+// Source returns a copy of the flow's YAML source.
+func (f *Flow) Source() []byte { return append([]byte(nil), f.src...) }
+
+// Description returns the flow's description: text.
+func (f *Flow) Description() string { return f.desc }
+
+// StepIDs returns the ids of the main flow's steps, then each sub-flow's,
+// in file order. Steps without an id: get one like "main:3".
+func (f *Flow) StepIDs() []string {
+	var out []string
+	for _, s := range f.seqs() {
+		for _, st := range s.steps {
+			out = append(out, st.id)
+		}
+	}
+	return out
+}
+
+func (f *Flow) seqs() []*seq {
+	out := []*seq{f.main}
+	for _, n := range f.subOrder {
+		out = append(out, f.subs[n])
+	}
+	return out
+}
+
+// seq is the main step list or one sub-flow.
+type seq struct {
+	name  string // "main" or the sub-flow's name
+	pos   Pos
+	steps []*Step
+}
+
+// Step kinds.
+const (
+	kindPlay      = "play"
+	kindMenu      = "menu"
+	kindCollect   = "collect"
+	kindIdentify  = "identify"
+	kindVerify    = "verify"
+	kindPIN       = "pin"
+	kindEnrol     = "enrol"
+	kindBranch    = "branch"
+	kindSet       = "set"
+	kindQueue     = "queue"
+	kindTransfer  = "transfer"
+	kindCallback  = "callback"
+	kindVoicemail = "voicemail"
+	kindHangup    = "hangup"
+	kindGoto      = "goto"
+	kindCall      = "call"
+	kindReturn    = "return"
+)
+
+// Step is one step of a flow. Its fields are read by the runner and the
+// graph and diff writers; they never change after loading.
+type Step struct {
+	id    string
+	kind  string
+	pos   Pos
+	seq   *seq
+	index int
+	auto  bool // id made up by the loader
+
+	next     string // explicit next: target; "" falls through
+	operator bool   // pressing 0 during this step reaches the operator
+
+	prompts          []string // main prompt(s), resolved keys into Flow.prompts
+	bargein          bool
+	noInput, invalid []string
+	choices          []choice
+	timeout          time.Duration
+	retries          int
+	fail             string
+
+	into       string // collect
+	min, max   int    // collect digits
+	terminator rune
+
+	listen time.Duration // identify, verify, enrol: longest listening time
+	speech time.Duration // enrol: net speech needed
+
+	customer *Expr    // verify, pin, enrol: claimed customer
+	code     *Expr    // pin
+	accept   rune     // enrol consent key
+	speak    []string // enrol: the "please speak" prompt after consent
+
+	cases []branchCase
+	els   string
+
+	sets []assign
+
+	queue     string // queue name; callback queue; voicemail box
+	skills    []string
+	priority  *Expr
+	preferred *Expr
+	hold      []string
+
+	to     string // transfer URI
+	number *Expr  // callback number
+	sub    string // call: sub-flow name
+	target string // goto
+}
+
+// ID returns the step's id.
+func (s *Step) ID() string { return s.id }
+
+// Kind returns the step's type (play, menu...).
+func (s *Step) Kind() string { return s.kind }
+
+type choice struct {
+	key    rune
+	target string
+	pos    Pos
+}
+
+type branchCase struct {
+	when   *Expr
+	target string
+	pos    Pos
+}
+
+type assign struct {
+	name string
+	expr *Expr
+}

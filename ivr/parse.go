@@ -1,0 +1,1109 @@
+package ivr
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/media"
+)
+
+// Options tell the loader where prompts live and how to decode them.
+type Options struct {
+	// Prompts is where prompt files are looked up. Load uses the flow
+	// file's folder when nil; Parse then only consults Builtin.
+	Prompts fs.FS
+	// Builtin holds the built-in prompts, consulted after Prompts.
+	Builtin fs.FS
+	// Decode turns a prompt file into 8 kHz mono PCM. Nil uses
+	// media.DecodePCM (WAV or FLAC, any rate, resampled).
+	Decode func(name string, data []byte) ([]int16, error)
+}
+
+// MaxFlowSize bounds a flow file; larger files are refused.
+const MaxFlowSize = 1 << 20
+
+// Load reads, parses and checks the flow file at path. Prompt files are
+// resolved relative to the file's folder unless opts.Prompts is set. On
+// failure the error is an ErrorList holding every problem found.
+func Load(file string, opts Options) (*Flow, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ivr: load flow: %w", err)
+	}
+	if opts.Prompts == nil {
+		opts.Prompts = os.DirFS(filepath.Dir(file))
+	}
+	return Parse(file, data, opts)
+}
+
+// Parse parses and checks a flow from src; file names it in errors. On
+// failure the error is an ErrorList holding every problem found.
+func Parse(file string, src []byte, opts Options) (*Flow, error) {
+	p := &loader{file: file, opts: opts}
+	if p.opts.Decode == nil {
+		p.opts.Decode = func(name string, data []byte) ([]int16, error) { return media.DecodePCM(data, call.SampleRate) }
+	}
+	f := p.parse(src)
+	if len(p.errs) > 0 {
+		p.errs.sort()
+		return nil, p.errs
+	}
+	return f, nil
+}
+
+type loader struct {
+	file string
+	opts Options
+	errs ErrorList
+	flow *Flow
+
+	// variables: definitions found in the first pass, typed lazily.
+	varDefs   map[string][]*varDef
+	varTyping map[string]bool
+	exprs     []pendingExpr
+	refs      []ref // step targets to resolve
+	calls     []ref // sub-flow calls to resolve
+}
+
+// ref is a name used by a step, resolved once all steps are known.
+type ref struct {
+	from *Step
+	name string
+	pos  Pos
+}
+
+// target notes a step id used as a jump target.
+func (p *loader) target(st *Step, n ast.Node, what string) string {
+	s, ok := p.text(n, what)
+	if ok {
+		p.refs = append(p.refs, ref{from: st, name: s, pos: posOf(n)})
+	}
+	return s
+}
+
+type varDef struct {
+	pos  Pos
+	typ  Type   // known type (collect, literal) or TypeInvalid until compiled
+	src  string // expression text for set
+	node ast.Node
+	out  **Expr
+}
+
+type pendingExpr struct {
+	node ast.Node
+	want Type
+	out  **Expr
+}
+
+func (p *loader) errorf(pos Pos, format string, args ...any) {
+	if len(p.errs) >= 100 {
+		return
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+func posOf(n ast.Node) Pos {
+	if n == nil {
+		return Pos{1, 1}
+	}
+	tk := n.GetToken()
+	if tk == nil || tk.Position == nil {
+		return Pos{1, 1}
+	}
+	return Pos{tk.Position.Line, tk.Position.Column}
+}
+
+func (p *loader) parse(src []byte) *Flow {
+	sum := sha256.Sum256(src)
+	f := &Flow{
+		name:      strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file)),
+		file:      p.file,
+		hash:      hex.EncodeToString(sum[:]),
+		src:       append([]byte(nil), src...),
+		calendars: map[string]*calendar{},
+		fields:    map[string]Type{},
+		vars:      map[string]Type{},
+		subs:      map[string]*seq{},
+		steps:     map[string]*Step{},
+		prompts:   map[string][]int16{},
+	}
+	p.flow = f
+	for k, v := range defaultFields {
+		f.fields[k] = v
+	}
+	if len(src) > MaxFlowSize {
+		p.errorf(Pos{1, 1}, "flow file is %d bytes, more than the %d allowed", len(src), MaxFlowSize)
+		return nil
+	}
+	file, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		var ye yaml.Error
+		if errors.As(err, &ye) && ye.GetToken() != nil && ye.GetToken().Position != nil {
+			pos := ye.GetToken().Position
+			p.errorf(Pos{pos.Line, pos.Column}, "YAML syntax: %s", ye.GetMessage())
+		} else {
+			p.errorf(Pos{1, 1}, "YAML syntax: %v", err)
+		}
+		return nil
+	}
+	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
+		if len(file.Docs) > 1 {
+			p.errorf(posOf(file.Docs[1]), "a flow file holds one YAML document")
+		} else {
+			p.errorf(Pos{1, 1}, "empty flow file: want at least operator: and steps:")
+		}
+		return nil
+	}
+	if !p.noExotics(file.Docs[0].Body, 0) {
+		return nil
+	}
+	top := p.mapping(file.Docs[0].Body, "the flow file")
+	if top == nil {
+		return nil
+	}
+	var stepsNode, subsNode, operatorNode ast.Node
+	for _, kv := range top {
+		k, v := keyOf(kv), kv.Value
+		switch k {
+		case "flow":
+			if s, ok := p.text(v, "flow"); ok {
+				f.name = s
+			}
+		case "description":
+			f.desc, _ = p.text(v, "description")
+		case "operator":
+			operatorNode = v
+		case "calendars":
+			p.calendars(v)
+		case "fields":
+			p.fields(v)
+		case "steps":
+			stepsNode = v
+		case "subflows":
+			subsNode = v
+		default:
+			p.errorf(posOf(kv.Key), "unknown top-level field %q (want flow, description, operator, calendars, fields, steps or subflows)", k)
+		}
+	}
+	// Pass 1: build steps, note variable definitions.
+	p.varDefs = map[string][]*varDef{}
+	p.varTyping = map[string]bool{}
+	if stepsNode == nil {
+		p.errorf(Pos{1, 1}, "no steps: a flow needs a steps: list")
+		f.main = &seq{name: "main", pos: Pos{1, 1}}
+	} else {
+		f.main = p.seq("main", stepsNode)
+	}
+	if subsNode != nil {
+		for _, kv := range p.mapping(subsNode, "subflows") {
+			name := keyOf(kv)
+			if !idRE.MatchString(name) {
+				p.errorf(posOf(kv.Key), "bad sub-flow name %q: use letters, digits, - and _", name)
+				continue
+			}
+			if name == "main" {
+				p.errorf(posOf(kv.Key), `"main" is the name of the main steps; pick another sub-flow name`)
+				continue
+			}
+			if _, dup := f.subs[name]; dup {
+				p.errorf(posOf(kv.Key), "sub-flow %q defined twice", name)
+				continue
+			}
+			f.subs[name] = p.seq(name, kv.Value)
+			f.subOrder = append(f.subOrder, name)
+		}
+	}
+	// Operator.
+	if operatorNode == nil {
+		p.errorf(Pos{1, 1}, "no way out to a person: add operator: <step id> (the step 0 leads to), or operator: none")
+	} else if s, ok := p.text(operatorNode, "operator"); ok {
+		if s != "none" {
+			st, ok := f.steps[s]
+			switch {
+			case !ok:
+				p.errorf(posOf(operatorNode), "operator step %q does not exist", s)
+			case st.seq != f.main:
+				p.errorf(posOf(operatorNode), "operator step %q must be in the main steps, not in sub-flow %q", s, st.seq.name)
+			default:
+				f.operator = s
+			}
+		}
+	}
+	// Pass 2: expressions, now that every variable is known.
+	for name, defs := range p.varDefs {
+		p.typeVar(name, defs)
+	}
+	for _, e := range p.exprs {
+		p.compile(e.node, e.want, e.out)
+	}
+	p.targets()
+	p.checkGraph()
+	if len(p.errs) > 0 {
+		return nil
+	}
+	return f
+}
+
+// noExotics refuses anchors, aliases, tags and merge keys: flows are plain
+// data, and aliases would let a small file expand without bound.
+func (p *loader) noExotics(n ast.Node, depth int) bool {
+	if depth > 64 {
+		p.errorf(posOf(n), "flow nested too deeply")
+		return false
+	}
+	switch n := n.(type) {
+	case *ast.AnchorNode, *ast.AliasNode, *ast.TagNode, *ast.MergeKeyNode:
+		p.errorf(posOf(n), "YAML anchors, aliases, tags and merge keys are not supported in flows")
+		return false
+	case *ast.MappingNode:
+		ok := true
+		for _, kv := range n.Values {
+			ok = p.noExotics(kv.Key, depth+1) && p.noExotics(kv.Value, depth+1) && ok
+		}
+		return ok
+	case *ast.MappingValueNode:
+		return p.noExotics(n.Key, depth+1) && p.noExotics(n.Value, depth+1)
+	case *ast.SequenceNode:
+		ok := true
+		for _, v := range n.Values {
+			ok = p.noExotics(v, depth+1) && ok
+		}
+		return ok
+	}
+	return true
+}
+
+// --- node helpers
+
+func keyOf(kv *ast.MappingValueNode) string {
+	if s, ok := scalar(kv.Key); ok {
+		return s
+	}
+	return kv.Key.String()
+}
+
+// scalar returns the text of a scalar node.
+func scalar(n ast.Node) (string, bool) {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		return n.Value, true
+	case *ast.LiteralNode:
+		return n.Value.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+		return n.GetToken().Value, true
+	case *ast.MappingKeyNode:
+		return scalar(n.Value)
+	}
+	return "", false
+}
+
+func describe(n ast.Node) string {
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.NullNode, nil:
+		return "nothing"
+	}
+	return "a value"
+}
+
+// mapping returns the entries of a mapping node, reporting other shapes
+// and duplicate keys.
+func (p *loader) mapping(n ast.Node, what string) []*ast.MappingValueNode {
+	var kvs []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		kvs = m.Values
+	case *ast.MappingValueNode:
+		kvs = []*ast.MappingValueNode{m}
+	default:
+		p.errorf(posOf(n), "%s must be a mapping of key: value, found %s", what, describe(n))
+		return nil
+	}
+	seen := map[string]bool{}
+	out := kvs[:0:0]
+	for _, kv := range kvs {
+		k := keyOf(kv)
+		if seen[k] {
+			p.errorf(posOf(kv.Key), "%q appears twice in %s", k, what)
+			continue
+		}
+		seen[k] = true
+		out = append(out, kv)
+	}
+	return out
+}
+
+func (p *loader) text(n ast.Node, what string) (string, bool) {
+	s, ok := scalar(n)
+	if !ok || s == "" {
+		p.errorf(posOf(n), "%s must be a single value, found %s", what, describe(n))
+		return "", false
+	}
+	return s, true
+}
+
+// list returns the scalars of a list, or of a single scalar.
+func (p *loader) list(n ast.Node, what string) ([]string, []ast.Node) {
+	if s, ok := scalar(n); ok {
+		return []string{s}, []ast.Node{n}
+	}
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(posOf(n), "%s must be a value or a list of values, found %s", what, describe(n))
+		return nil, nil
+	}
+	var out []string
+	var nodes []ast.Node
+	for _, v := range seq.Values {
+		s, ok := p.text(v, what)
+		if ok {
+			out = append(out, s)
+			nodes = append(nodes, v)
+		}
+	}
+	return out, nodes
+}
+
+func (p *loader) duration(n ast.Node, what string) time.Duration {
+	s, ok := scalar(n)
+	if !ok {
+		p.errorf(posOf(n), "%s must be a duration like 5s, found %s", what, describe(n))
+		return 0
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		p.errorf(posOf(n), "bad duration %q for %s: add a unit, like %ss", s, what, s)
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		p.errorf(posOf(n), "bad duration %q for %s: want a number and a unit, like 8s, 500ms or 1m30s", s, what)
+		return 0
+	}
+	if d <= 0 || d > time.Hour {
+		p.errorf(posOf(n), "duration %s for %s is out of range (more than 0, at most 1h)", s, what)
+		return 0
+	}
+	return d
+}
+
+func (p *loader) integer(n ast.Node, what string, lo, hi int) int {
+	s, ok := scalar(n)
+	v, err := strconv.Atoi(s)
+	if !ok || err != nil {
+		p.errorf(posOf(n), "%s must be a whole number, found %q", what, s)
+		return lo
+	}
+	if v < lo || v > hi {
+		p.errorf(posOf(n), "%s must be between %d and %d, found %d", what, lo, hi, v)
+		return lo
+	}
+	return v
+}
+
+func (p *loader) boolean(n ast.Node, what string) bool {
+	s, _ := scalar(n)
+	switch s {
+	case "true", "yes", "on":
+		return true
+	case "false", "no", "off":
+		return false
+	}
+	p.errorf(posOf(n), "%s must be true or false, found %q", what, s)
+	return false
+}
+
+func (p *loader) key(n ast.Node, what string) rune {
+	s, _ := scalar(n)
+	if len(s) != 1 || !strings.ContainsRune("0123456789*#ABCD", rune(s[0])) {
+		p.errorf(posOf(n), "%s must be one key: 0-9, * or #, found %q", what, s)
+		return 0
+	}
+	return rune(s[0])
+}
+
+// --- top-level sections
+
+func (p *loader) calendars(n ast.Node) {
+	for _, kv := range p.mapping(n, "calendars") {
+		c := &calendar{name: keyOf(kv), loc: time.UTC, holidays: map[string]bool{}}
+		for _, f := range p.mapping(kv.Value, "calendar "+c.name) {
+			switch keyOf(f) {
+			case "timezone":
+				if s, ok := p.text(f.Value, "timezone"); ok {
+					loc, err := time.LoadLocation(s)
+					if err != nil || s == "" || s == "Local" {
+						p.errorf(posOf(f.Value), "unknown time zone %q (want a name like Europe/Paris)", s)
+					} else {
+						c.loc = loc
+					}
+				}
+			case "hours":
+				for _, h := range p.mapping(f.Value, "hours") {
+					days, err := parseDays(keyOf(h))
+					if err != nil {
+						p.errorf(posOf(h.Key), "%v", err)
+						continue
+					}
+					s, _ := scalar(h.Value)
+					if _, isNull := h.Value.(*ast.NullNode); isNull || s == "closed" {
+						continue
+					}
+					spans, err := parseSpans(s)
+					if err != nil {
+						p.errorf(posOf(h.Value), "%v", err)
+						continue
+					}
+					for _, d := range days {
+						c.open[d] = append(c.open[d], spans...)
+					}
+				}
+			case "holidays":
+				ds, nodes := p.list(f.Value, "holidays")
+				for i, d := range ds {
+					if _, err := time.Parse(time.DateOnly, d); err != nil {
+						p.errorf(posOf(nodes[i]), "bad holiday %q: want a date like 2026-12-25", d)
+						continue
+					}
+					c.holidays[d] = true
+				}
+			default:
+				p.errorf(posOf(f.Key), "unknown field %q in calendar %s (want timezone, hours, holidays)", keyOf(f), c.name)
+			}
+		}
+		p.flow.calendars[c.name] = c
+	}
+}
+
+func (p *loader) fields(n ast.Node) {
+	for _, kv := range p.mapping(n, "fields") {
+		name := keyOf(kv)
+		s, _ := scalar(kv.Value)
+		t := parseType(s)
+		if t == TypeInvalid {
+			p.errorf(posOf(kv.Value), "field %s: unknown type %q (want bool, number or string)", name, s)
+			continue
+		}
+		p.flow.fields[name] = t
+	}
+}
+
+// --- steps
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+var varRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// stepFields lists the fields each step type accepts besides id, next and
+// operator.
+var stepFields = map[string][]string{
+	kindPlay:      {"bargein"},
+	kindMenu:      {"choices", "timeout", "retries", "no-input", "invalid", "fail"},
+	kindCollect:   {"prompt", "min", "max", "terminator", "timeout", "retries", "no-input", "invalid", "fail"},
+	kindIdentify:  {"listen"},
+	kindVerify:    {"prompt", "listen", "fail"},
+	kindPIN:       {"customer", "fail"},
+	kindEnrol:     {"customer", "accept", "prompt", "speech", "listen", "timeout", "fail"},
+	kindBranch:    {"else"},
+	kindSet:       {},
+	kindQueue:     {"skills", "priority", "preferred", "hold", "fail"},
+	kindTransfer:  {"prompt", "fail"},
+	kindCallback:  {"number", "prompt", "fail"},
+	kindVoicemail: {"prompt", "listen", "fail"},
+	kindHangup:    {},
+	kindGoto:      {},
+	kindCall:      {},
+	kindReturn:    {},
+}
+
+// noFallThrough are the kinds that never continue to the next step.
+var noFallThrough = map[string]bool{kindHangup: true, kindQueue: true, kindTransfer: true, kindGoto: true, kindReturn: true}
+
+func (p *loader) seq(name string, n ast.Node) *seq {
+	s := &seq{name: name, pos: posOf(n)}
+	list, ok := n.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(posOf(n), "steps must be a list (each step starts with -), found %s", describe(n))
+		return s
+	}
+	if len(list.Values) == 0 {
+		p.errorf(posOf(n), "%s has no steps", name)
+	}
+	for _, v := range list.Values {
+		if st := p.step(s, v); st != nil {
+			s.steps = append(s.steps, st)
+		}
+	}
+	return s
+}
+
+func (p *loader) step(s *seq, n ast.Node) *Step {
+	st := &Step{seq: s, index: len(s.steps), pos: posOf(n), operator: true, timeout: 5 * time.Second, retries: 2, min: 1, max: 16, terminator: '#', listen: 8 * time.Second, speech: 20 * time.Second, accept: '1'}
+	// A bare word is a step with no argument: "- hangup", "- return".
+	if w, ok := scalar(n); ok {
+		switch w {
+		case kindHangup, kindReturn:
+			st.kind = w
+			p.nameStep(st, "")
+			return st
+		}
+		p.errorf(posOf(n), "unknown step %q (a step is a mapping like play: welcome)", w)
+		return nil
+	}
+	kvs := p.mapping(n, "a step")
+	if kvs == nil {
+		return nil
+	}
+	var verb *ast.MappingValueNode
+	fields := map[string]*ast.MappingValueNode{}
+	for _, kv := range kvs {
+		k := keyOf(kv)
+		if _, isVerb := stepFields[k]; isVerb {
+			if verb != nil {
+				p.errorf(posOf(kv.Key), "a step has one type, found %s and %s", keyOf(verb), k)
+				continue
+			}
+			verb = kv
+			continue
+		}
+		fields[k] = kv
+	}
+	if verb == nil {
+		for _, kv := range kvs {
+			if k := keyOf(kv); k != "id" && k != "next" && k != "operator" && !isOption(k) {
+				p.errorf(posOf(kv.Key), "unknown step type %q%s", k, suggest(k))
+				return nil
+			}
+		}
+		p.errorf(posOf(n), "step has no type (want one of %s)", strings.Join(kinds(), ", "))
+		return nil
+	}
+	st.kind = keyOf(verb)
+	st.pos = posOf(kvs[0].Key)
+	allowed := map[string]bool{"id": true, "operator": true}
+	if !noFallThrough[st.kind] {
+		allowed["next"] = true
+	}
+	for _, f := range stepFields[st.kind] {
+		allowed[f] = true
+	}
+	var id string
+	for _, kv := range kvs {
+		k := keyOf(kv)
+		if kv == verb {
+			continue
+		}
+		if !allowed[k] {
+			known := make([]string, 0, len(allowed))
+			for a := range allowed {
+				known = append(known, a)
+			}
+			sort.Strings(known)
+			p.errorf(posOf(kv.Key), "unknown field %q in a %s step (known: %s)", k, st.kind, strings.Join(known, ", "))
+			continue
+		}
+		switch k {
+		case "id":
+			id, _ = p.text(kv.Value, "id")
+			if id != "" && !idRE.MatchString(id) {
+				p.errorf(posOf(kv.Value), "bad step id %q: use letters, digits, - and _", id)
+				id = ""
+			}
+		case "next":
+			st.next = p.target(st, kv.Value, "next")
+		case "operator":
+			st.operator = p.boolean(kv.Value, "operator")
+		}
+	}
+	p.nameStep(st, id)
+	p.stepBody(st, verb.Value, fields)
+	return st
+}
+
+func isOption(k string) bool {
+	for _, fs := range stepFields {
+		for _, f := range fs {
+			if f == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func kinds() []string {
+	out := make([]string, 0, len(stepFields))
+	for k := range stepFields {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// suggest names the step type closest to a misspelt one.
+func suggest(k string) string {
+	best, bestD := "", 3
+	for _, c := range kinds() {
+		if d := editDistance(k, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (p *loader) nameStep(st *Step, id string) {
+	if id == "" {
+		id = fmt.Sprintf("%s:%d", st.seq.name, st.index+1)
+		st.auto = true
+	}
+	if prev, dup := p.flow.steps[id]; dup {
+		p.errorf(st.pos, "step id %q already used at %s", id, prev.pos)
+		id = fmt.Sprintf("%s:%d", st.seq.name, st.index+1)
+		st.auto = true
+	}
+	st.id = id
+	p.flow.steps[id] = st
+}
+
+func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.MappingValueNode) {
+	get := func(k string) ast.Node {
+		if kv, ok := fields[k]; ok {
+			return kv.Value
+		}
+		return nil
+	}
+	if v := get("timeout"); v != nil {
+		st.timeout = p.duration(v, "timeout")
+	}
+	if v := get("listen"); v != nil {
+		st.listen = p.duration(v, "listen")
+	}
+	if v := get("speech"); v != nil {
+		st.speech = p.duration(v, "speech")
+	}
+	if v := get("retries"); v != nil {
+		st.retries = p.integer(v, "retries", 0, 9)
+	}
+	if v := get("fail"); v != nil {
+		st.fail = p.target(st, v, "fail")
+	}
+	if v := get("prompt"); v != nil {
+		if st.kind == kindEnrol {
+			st.speak = p.promptList(v, "prompt")
+		} else {
+			st.prompts = p.promptList(v, "prompt")
+		}
+	}
+	if v := get("no-input"); v != nil {
+		st.noInput = p.promptList(v, "no-input")
+	}
+	if v := get("invalid"); v != nil {
+		st.invalid = p.promptList(v, "invalid")
+	}
+	if v := get("customer"); v != nil {
+		p.expr(v, TypeString, &st.customer)
+	}
+	_, isNull := arg.(*ast.NullNode)
+	needArg := func(what string) bool {
+		if isNull {
+			p.errorf(posOf(arg), "%s needs %s", st.kind, what)
+			return false
+		}
+		return true
+	}
+	switch st.kind {
+	case kindPlay:
+		if needArg("one or more prompts") {
+			st.prompts = p.promptList(arg, "play")
+		}
+		if v := get("bargein"); v != nil {
+			st.bargein = p.boolean(v, "bargein")
+		}
+	case kindMenu:
+		if needArg("a prompt") {
+			st.prompts = p.promptList(arg, "menu")
+		}
+		if v := get("choices"); v != nil {
+			for _, kv := range p.mapping(v, "choices") {
+				k := p.key(kv.Key, "a menu choice")
+				t := p.target(st, kv.Value, "a menu choice's target")
+				if k != 0 && t != "" {
+					st.choices = append(st.choices, choice{key: k, target: t, pos: posOf(kv.Value)})
+				}
+			}
+		} else {
+			p.errorf(st.pos, "menu needs choices: (key: step id)")
+		}
+	case kindCollect:
+		if needArg("a variable name to collect into") {
+			if s, ok := p.text(arg, "collect"); ok {
+				st.into = p.defineVar(arg, s, TypeString)
+			}
+		}
+		if v := get("min"); v != nil {
+			st.min = p.integer(v, "min", 1, 32)
+		}
+		if v := get("max"); v != nil {
+			st.max = p.integer(v, "max", 1, 32)
+		}
+		if st.max < st.min {
+			p.errorf(st.pos, "max (%d) is less than min (%d)", st.max, st.min)
+		}
+		if v := get("terminator"); v != nil {
+			st.terminator = p.key(v, "terminator")
+		}
+	case kindIdentify:
+		if !isNull {
+			st.prompts = p.promptList(arg, "identify")
+		}
+	case kindVerify:
+		if needArg("the claimed customer (a condition-language expression, like account)") {
+			p.expr(arg, TypeString, &st.customer)
+		}
+	case kindPIN:
+		if needArg("the PIN to check (an expression, like pin)") {
+			p.expr(arg, TypeString, &st.code)
+		}
+	case kindEnrol:
+		if needArg("a consent prompt") {
+			st.prompts = p.promptList(arg, "enrol")
+		}
+		if v := get("accept"); v != nil {
+			st.accept = p.key(v, "accept")
+		}
+		if get("listen") == nil {
+			st.listen = 60 * time.Second
+		}
+	case kindBranch:
+		p.branch(st, arg)
+		if v := get("else"); v != nil {
+			st.els = p.target(st, v, "else")
+		}
+	case kindSet:
+		for _, kv := range p.mapping(arg, "set") {
+			name := keyOf(kv)
+			a := assign{name: p.defineVarExpr(kv.Key, name, kv.Value)}
+			st.sets = append(st.sets, a)
+		}
+	case kindQueue:
+		if needArg("a queue name") {
+			st.queue, _ = p.text(arg, "queue")
+		}
+		if v := get("skills"); v != nil {
+			st.skills, _ = p.list(v, "skills")
+		}
+		if v := get("priority"); v != nil {
+			p.expr(v, TypeNumber, &st.priority)
+		}
+		if v := get("preferred"); v != nil {
+			p.expr(v, TypeString, &st.preferred)
+		}
+		if v := get("hold"); v != nil {
+			st.hold = p.promptList(v, "hold")
+		}
+	case kindTransfer:
+		if needArg("a SIP URI") {
+			if s, ok := p.text(arg, "transfer"); ok {
+				if !strings.HasPrefix(s, "sip:") && !strings.HasPrefix(s, "sips:") && !strings.HasPrefix(s, "tel:") {
+					p.errorf(posOf(arg), "transfer target %q must be a sip:, sips: or tel: URI", s)
+				}
+				st.to = s
+			}
+		}
+	case kindCallback:
+		if needArg("a queue name") {
+			st.queue, _ = p.text(arg, "callback")
+		}
+		if v := get("number"); v != nil {
+			p.expr(v, TypeString, &st.number)
+		}
+	case kindVoicemail:
+		if needArg("a mailbox name") {
+			st.queue, _ = p.text(arg, "voicemail")
+		}
+		if get("listen") == nil {
+			st.listen = 2 * time.Minute
+		}
+	case kindHangup:
+		if !isNull {
+			st.prompts = p.promptList(arg, "hangup")
+		}
+	case kindGoto:
+		if needArg("a step id") {
+			st.target = p.target(st, arg, "goto")
+		}
+	case kindCall:
+		if needArg("a sub-flow name") {
+			st.sub, _ = p.text(arg, "call")
+			p.calls = append(p.calls, ref{from: st, name: st.sub, pos: posOf(arg)})
+		}
+	case kindReturn:
+		if !isNull {
+			p.errorf(posOf(arg), "return takes no value")
+		}
+	}
+}
+
+func (p *loader) branch(st *Step, n ast.Node) {
+	list, ok := n.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(posOf(n), "branch must be a list of - when: <condition> goto: <step id>, found %s", describe(n))
+		return
+	}
+	var whens []ast.Node
+	for _, c := range list.Values {
+		bc := branchCase{pos: posOf(c)}
+		var when ast.Node
+		for _, kv := range p.mapping(c, "a branch case") {
+			switch keyOf(kv) {
+			case "when":
+				when = kv.Value
+			case "goto":
+				bc.target = p.target(st, kv.Value, "goto")
+			default:
+				p.errorf(posOf(kv.Key), "unknown field %q in a branch case (want when and goto)", keyOf(kv))
+			}
+		}
+		if when == nil || bc.target == "" {
+			p.errorf(posOf(c), "a branch case needs when: and goto:")
+			continue
+		}
+		st.cases = append(st.cases, bc)
+		whens = append(whens, when)
+	}
+	for i, w := range whens {
+		p.expr(w, TypeBool, &st.cases[i].when)
+	}
+}
+
+func (p *loader) expr(n ast.Node, want Type, out **Expr) {
+	p.exprs = append(p.exprs, pendingExpr{node: n, want: want, out: out})
+}
+
+// compile type-checks one expression node. YAML numbers and bools are
+// literals; text is parsed as an expression.
+func (p *loader) compile(n ast.Node, want Type, out **Expr) Type {
+	src, ok := scalar(n)
+	if !ok {
+		p.errorf(posOf(n), "want a condition or value, found %s", describe(n))
+		return TypeInvalid
+	}
+	switch n.(type) {
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+	default:
+		if strings.TrimSpace(src) == "" {
+			p.errorf(posOf(n), "empty condition")
+			return TypeInvalid
+		}
+	}
+	e, err := compileExpr(src, (*loaderScope)(p), want)
+	if err != nil {
+		var ee *exprError
+		pos := posOf(n)
+		if errors.As(err, &ee) {
+			pos.Col += ee.off
+			if tk := n.GetToken(); tk != nil && (tk.Type == token.DoubleQuoteType || tk.Type == token.SingleQuoteType) {
+				pos.Col++
+			}
+		}
+		p.errorf(pos, "%s", err.Error())
+		return TypeInvalid
+	}
+	*out = e
+	return e.typ
+}
+
+// defineVar records that a step writes variable name with a known type.
+func (p *loader) defineVar(n ast.Node, name string, t Type) string {
+	if !p.checkVarName(n, name) {
+		return ""
+	}
+	p.varDefs[name] = append(p.varDefs[name], &varDef{pos: posOf(n), typ: t})
+	return name
+}
+
+// defineVarExpr records a set: name = expression, typed in pass 2.
+func (p *loader) defineVarExpr(key ast.Node, name string, val ast.Node) string {
+	if !p.checkVarName(key, name) {
+		return ""
+	}
+	d := &varDef{pos: posOf(key), node: val, out: new(*Expr)}
+	p.varDefs[name] = append(p.varDefs[name], d)
+	return name
+}
+
+func (p *loader) checkVarName(n ast.Node, name string) bool {
+	switch {
+	case !varRE.MatchString(name):
+		p.errorf(posOf(n), "bad variable name %q: use lower-case letters, digits and _", name)
+	case builtins[name] != TypeInvalid || name == "queue" || name == "true" || name == "false" || name == "and" || name == "or" || name == "not" || name == "in":
+		p.errorf(posOf(n), "%q is a built-in name; pick another variable name", name)
+	default:
+		return true
+	}
+	return false
+}
+
+// typeVar settles the type of a flow variable from all its definitions.
+func (p *loader) typeVar(name string, defs []*varDef) Type {
+	if t, ok := p.flow.vars[name]; ok {
+		return t
+	}
+	if p.varTyping[name] {
+		return TypeInvalid // a set that reads itself: typed by its other definitions
+	}
+	p.varTyping[name] = true
+	defer delete(p.varTyping, name)
+	t := TypeInvalid
+	var first Pos
+	for _, d := range defs {
+		dt := d.typ
+		if d.node != nil {
+			if *d.out == nil {
+				dt = p.compile(d.node, TypeInvalid, d.out)
+			} else {
+				dt = (*d.out).typ
+			}
+			d.typ = dt
+		}
+		if dt == TypeInvalid {
+			continue
+		}
+		if t == TypeInvalid {
+			t, first = dt, d.pos
+		} else if dt != t {
+			p.errorf(d.pos, "type error: variable %s is a %s here but a %s at %s", name, dt, t, first)
+		}
+	}
+	if t != TypeInvalid {
+		p.flow.vars[name] = t
+	}
+	return t
+}
+
+type loaderScope loader
+
+func (sc *loaderScope) lookup(name string) (refKind, Type, error) {
+	p := (*loader)(sc)
+	if t, ok := builtins[name]; ok {
+		return refBuiltin, t, nil
+	}
+	if f, ok := strings.CutPrefix(name, "customer."); ok {
+		if t, ok := p.flow.fields[f]; ok {
+			return refField, t, nil
+		}
+		return 0, 0, fmt.Errorf("unknown customer field %q (declare it under fields:)", f)
+	}
+	if defs, ok := p.varDefs[name]; ok {
+		if t := p.typeVar(name, defs); t != TypeInvalid {
+			return refVar, t, nil
+		}
+		return 0, 0, fmt.Errorf("variable %s has no type (it is only set from itself)", name)
+	}
+	if name == "queue" {
+		return refBuiltin, TypeString, nil
+	}
+	return 0, 0, fmt.Errorf("unknown variable %q (no set: or collect: step defines it)", name)
+}
+
+func (sc *loaderScope) calendar(name string) bool {
+	_, ok := sc.flow.calendars[name]
+	return ok
+}
+
+// --- prompts
+
+func (p *loader) promptList(n ast.Node, what string) []string {
+	names, nodes := p.list(n, what)
+	var out []string
+	for i, name := range names {
+		if key, ok := p.prompt(nodes[i], name); ok {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// prompt resolves a prompt name to a file, loads it once and returns the
+// key it is stored under.
+func (p *loader) prompt(n ast.Node, name string) (string, bool) {
+	file := name
+	if path.Ext(file) == "" {
+		file += ".wav"
+	}
+	if _, done := p.flow.prompts[file]; done {
+		return file, true
+	}
+	if !fs.ValidPath(file) {
+		p.errorf(posOf(n), "prompt %q: use a path relative to the flow's folder, with / and no ..", name)
+		return "", false
+	}
+	for _, fsys := range []fs.FS{p.opts.Prompts, p.opts.Builtin} {
+		if fsys == nil {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, file)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			p.errorf(posOf(n), "prompt %q: %v", name, err)
+			return "", false
+		}
+		pcm, err := p.opts.Decode(file, data)
+		if err != nil {
+			p.errorf(posOf(n), "prompt %q: %v", name, err)
+			return "", false
+		}
+		if len(pcm) > 10*60*8000 {
+			p.errorf(posOf(n), "prompt %q is longer than 10 minutes", name)
+			return "", false
+		}
+		p.flow.prompts[file] = pcm
+		return file, true
+	}
+	p.errorf(posOf(n), "prompt file %q not found (looked in the flow's folder and the built-in prompts)", file)
+	return "", false
+}
