@@ -18,8 +18,9 @@ type Session struct {
 	// Addr is where the writer wants to receive RTP (c= and m= port).
 	// An unspecified address (0.0.0.0, the RFC 2543 hold) is kept as is.
 	Addr netip.AddrPort
-	// Codecs are the audio codecs offered that we know (G.711 at 8 kHz),
-	// in the writer's order of preference. Others are left out.
+	// Codecs are the audio codecs offered that we know (PCMU on payload
+	// type 0, PCMA on 8), in the writer's order of preference. Others
+	// are left out.
 	Codecs []Codec
 	// Events is the telephone-event format at 8 kHz, if offered.
 	Events    Codec
@@ -146,7 +147,9 @@ func Parse(b []byte) (*Session, error) {
 			if !s.HasEvents {
 				s.Events, s.HasEvents = c, true
 			}
-		case c.same(PCMU) || c.same(PCMA):
+		case (pt == 0 && c.same(PCMU)) || (pt == 8 && c.same(PCMA)):
+			// G.711 only on its static payload type: an RTP session
+			// sends 0 or 8, so a dynamic mapping is not offered to it.
 			s.Codecs = append(s.Codecs, c)
 		}
 	}
