@@ -1,0 +1,67 @@
+// Package customer keeps the customer file an agent sees and the biometric
+// records the switch recognises callers by: customers and their phone
+// numbers, one interaction per call, voiceprints, consent, a fraud watchlist
+// and an audit log of every biometric read, write and erase.
+//
+// # Backends
+//
+// [Open] takes a DSN and returns a [*DB] that implements [Store]:
+//
+//	sqlite:var/voxdesk.db          embedded default (modernc.org/sqlite, pure Go)
+//	postgres://user@host/db?...    several switch nodes sharing one database (pgx)
+//
+// Both run the same SQL through database/sql; the schema comes from the
+// versioned migrations embedded under migrations/, applied in order, each in
+// its own transaction and recorded in schema_migrations. The few dialect
+// differences are tokens in those files, replaced explicitly per dialect:
+//
+//	token      SQLite                               PostgreSQL
+//	{{id}}     INTEGER PRIMARY KEY AUTOINCREMENT    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
+//	{{blob}}   BLOB                                 BYTEA
+//	{{json}}   TEXT                                 JSONB
+//
+// SQLite runs in WAL mode with synchronous=FULL, a busy timeout, foreign keys
+// on, secure_delete on, and BEGIN IMMEDIATE transactions so that a read
+// followed by a write in one transaction never fails on a lock upgrade.
+// Times are stored as microseconds since the Unix epoch (UTC) on both.
+// Every query is parameterised: no value is ever spliced into SQL text.
+//
+// # Voiceprints and consent
+//
+// Embeddings are sealed with AES-256-GCM before they reach the database
+// (voiceprints and watchlist entries alike). The additional data binds each
+// ciphertext to its row (customer and model, or watchlist id), so a sealed
+// embedding copied onto another row does not open. Each row stores the id of
+// the key that sealed it ([KeyID]); [DB.RotateKey] re-seals every row under a
+// new key in one transaction. Nodes that share a database during a rotation
+// list the previous key in [Config.OldKeys].
+//
+// A voiceprint is saved only while the customer has a current consent record
+// ([ErrNoConsent] otherwise). [DB.EraseBiometrics] is the withdrawal: in one
+// transaction it deletes the customer's voiceprints and the watchlist entries
+// derived from them, marks consent withdrawn, and writes an audit entry and a
+// change. Every biometric read, write and erase is audited with the actor
+// that asked for it.
+//
+// # Change feed
+//
+// Every enrolment, erasure and watchlist change appends a [Change] with a
+// sequence number taken from a one-row counter inside the writing
+// transaction. The counter's row lock serialises writers, so sequence
+// numbers become visible in increasing order with no gaps: a node that has
+// applied every change up to N and asks [DB.Changes] for those after N never
+// misses one that commits later with a smaller number. [Follow] polls the
+// feed; a second switch node uses it to keep its in-memory voiceprint index
+// in step with enrolments and erasures made by the others.
+//
+// # Import and export
+//
+// [DB.Import] reads the CSV format described at [ParseCSV]. The whole file is
+// checked before anything is written; every bad row is reported with its
+// line in one [*ImportError]; a clean file is written in a single
+// transaction, so an import either lands completely or not at all. A row
+// whose id already exists in the store updates that customer (its fields,
+// numbers and attributes are replaced by the row's; voiceprints, consent
+// and interactions are kept). The same id twice in one file is an error.
+// [DB.Export] writes the same format.
+package customer
