@@ -1,0 +1,32 @@
+package voiceprint
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotEnoughSpeech is matched (errors.Is) by *NotEnoughSpeechError.
+	ErrNotEnoughSpeech = errors.New("voiceprint: not enough speech")
+	// ErrSampleRate is returned for audio not at 8000 Hz.
+	ErrSampleRate = errors.New("voiceprint: audio must be 8000 Hz")
+	// ErrCorruptAudio is returned for samples that are not finite or lie
+	// far outside the int16 range.
+	ErrCorruptAudio = errors.New("voiceprint: corrupt audio")
+	// ErrModel is wrapped by every error about missing or corrupt model files.
+	ErrModel = errors.New("voiceprint: bad model")
+)
+
+// NotEnoughSpeechError says how much voiced speech was heard when it was
+// too little for a reliable voiceprint (silence, noise or a short reply).
+type NotEnoughSpeechError struct {
+	Speech float64 // net voiced seconds heard
+	Need   float64 // seconds required
+}
+
+func (e *NotEnoughSpeechError) Error() string {
+	return fmt.Sprintf("voiceprint: not enough speech: %.2f s voiced, need %.2f s", e.Speech, e.Need)
+}
+
+// Is makes errors.Is(err, ErrNotEnoughSpeech) true.
+func (e *NotEnoughSpeechError) Is(target error) bool { return target == ErrNotEnoughSpeech }
