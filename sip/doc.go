@@ -1,0 +1,28 @@
+// Package sip is voxdesk's SIP front end, built on github.com/emiago/sipgo
+// (the only package that imports it).
+//
+// A Server answers calls from carrier trunks and SBCs (RFC 3261): each
+// INVITE accepted from a configured Trunk becomes a *call.Call whose Leg
+// is a SIP dialog with one RTP session, served by a call.Handler in its
+// own goroutine. The server sends 100 Trying and 180 Ringing at once and
+// 200 OK with the SDP answer (RFC 3264, via media/sdp) when the handler
+// answers; it retransmits the 200 until the ACK (RFC 3261 section 13.3.1.4),
+// takes BYE from either side, CANCEL before the answer (487, section 9.2),
+// OPTIONS, and re-INVITEs that put the call on hold or resume it
+// (RFC 3264 section 8.4; sendonly, recvonly, inactive, sendrecv).
+//
+// Trunk access is by source network (CIDR) and/or digest authentication
+// (RFC 3261 section 22, RFC 2617 with qop=auth; the nonce is stateless, an
+// HMAC of its issue time). On a trusted trunk the caller's number comes from
+// P-Asserted-Identity (RFC 3325), otherwise from the From URI; the dialled
+// number is the Request-URI user part.
+//
+// Refusals use one table between call.Cause and SIP status codes
+// (StatusForCause, CauseForStatus): 503 at MaxCalls, while draining, or
+// when the RTP port range is exhausted; 488 when the offer has no codec in
+// common (PCMU and PCMA are supported); 400 for malformed requests and SDP.
+// A panic while serving one call is recovered and ends only that call.
+//
+// Dialer places outbound legs through a trunk (call-backs, transfers)
+// with an SDP offer.
+package sip

@@ -1,0 +1,300 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/media/sdp"
+)
+
+// legState is where a leg is in its life.
+type legState int
+
+const (
+	stateRinging legState = iota // inbound INVITE not answered yet
+	stateUp                      // 200 OK sent or received
+	stateEnded
+)
+
+// byeTimeout bounds how long Hangup waits for the answer to its BYE.
+const byeTimeout = 5 * time.Second
+
+// Leg is one SIP dialog with its RTP session: the caller of an inbound
+// call, or the far end of an outbound one. It implements call.Leg.
+type Leg struct {
+	srv     *Server
+	callID  string
+	trunk   *Trunk
+	inbound bool
+	log     *slog.Logger
+	media   Media
+
+	// Dialog state (RFC 3261 section 12): our identity as From of the
+	// requests we send, theirs as To, their Contact as the target.
+	from      *sip.FromHeader
+	to        *sip.ToHeader
+	target    sip.Uri
+	dest      string // host:port our in-dialog requests go to
+	transport string
+	laddr     sip.Addr
+	cseq      atomic.Uint32
+	inviteSeq uint32 // CSeq of the INVITE that made the dialog (inbound)
+
+	mu         sync.Mutex
+	state      legState
+	cause      call.Cause
+	reason     string // reason phrase for a refusal before answer
+	local      sdp.Local
+	negotiated sdp.Media
+	fwdStarted bool
+
+	done   chan struct{}
+	up     chan struct{} // closed when the leg is answered
+	digits chan call.Digit
+	answer chan chan error // Answer -> the INVITE goroutine
+	acks   chan uint32     // CSeq of ACKs for our 2xx
+}
+
+var _ call.Leg = (*Leg)(nil)
+
+func newLeg(srv *Server, callID string, m Media, log *slog.Logger) *Leg {
+	return &Leg{
+		srv: srv, callID: callID, media: m, log: log,
+		done:   make(chan struct{}),
+		up:     make(chan struct{}),
+		digits: make(chan call.Digit, 16),
+		answer: make(chan chan error),
+		acks:   make(chan uint32, 4),
+	}
+}
+
+// CallID is the SIP Call-ID of the dialog.
+func (l *Leg) CallID() string { return l.callID }
+
+// Trunk is the name of the trunk the leg uses.
+func (l *Leg) Trunk() string {
+	if l.trunk == nil {
+		return ""
+	}
+	return l.trunk.Name
+}
+
+// Negotiated returns the media agreed by the last offer/answer exchange.
+func (l *Leg) Negotiated() sdp.Media {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.negotiated
+}
+
+// Answer sends 200 OK with our SDP answer and starts the media. It
+// returns once the 200 is sent; the server retransmits it until the ACK.
+func (l *Leg) Answer(ctx context.Context) error {
+	l.mu.Lock()
+	st := l.state
+	l.mu.Unlock()
+	switch st {
+	case stateUp:
+		return nil
+	case stateEnded:
+		return call.ErrHangup
+	}
+	reply := make(chan error, 1)
+	select {
+	case l.answer <- reply:
+	case <-l.done:
+		return call.ErrHangup
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// setUp applies the negotiated media and marks the leg answered. It
+// fails if the leg ended meanwhile.
+func (l *Leg) setUp(m sdp.Media) error {
+	if err := l.media.Update(m); err != nil {
+		return fmt.Errorf("sip: start media: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == stateEnded {
+		return call.ErrHangup
+	}
+	l.state = stateUp
+	l.negotiated = m
+	close(l.up)
+	l.fwdStarted = true
+	l.srv.goLeg(l.forwardDigits)
+	return nil
+}
+
+func (l *Leg) forwardDigits() {
+	defer close(l.digits)
+	in := l.media.Digits()
+	for {
+		select {
+		case d, ok := <-in:
+			if !ok {
+				<-l.done
+				return
+			}
+			select {
+			case l.digits <- call.Digit{Key: d.Key, Duration: d.Duration}:
+			case <-l.done:
+				return
+			}
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// ReadAudio waits for the answer, then returns the caller's next 20 ms.
+func (l *Leg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
+	if err := l.waitUp(ctx); err != nil {
+		return 0, err
+	}
+	n, err := l.media.ReadAudio(ctx, dst)
+	if err != nil && l.ended() {
+		return 0, call.ErrHangup
+	}
+	return n, err
+}
+
+// WriteAudio waits for the answer, then queues one frame; it is paced by
+// the RTP session's clock. On hold the frame is dropped but still paced.
+func (l *Leg) WriteAudio(ctx context.Context, frame []int16) error {
+	if err := l.waitUp(ctx); err != nil {
+		return err
+	}
+	err := l.media.WriteAudio(ctx, frame)
+	if err != nil && l.ended() {
+		return call.ErrHangup
+	}
+	return err
+}
+
+func (l *Leg) waitUp(ctx context.Context) error {
+	select {
+	case <-l.done:
+		return call.ErrHangup
+	default:
+	}
+	select {
+	case <-l.up:
+		return nil
+	case <-l.done:
+		return call.ErrHangup
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Digits delivers the far end's RFC 4733 key presses; closed when the
+// leg ends.
+func (l *Leg) Digits() <-chan call.Digit { return l.digits }
+
+// Done is closed when the leg has ended.
+func (l *Leg) Done() <-chan struct{} { return l.done }
+
+// Cause reports why the leg ended.
+func (l *Leg) Cause() call.Cause {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause
+}
+
+func (l *Leg) ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// end moves the leg to stateEnded and releases its media. It reports
+// the state the leg was in, and false if it had already ended.
+func (l *Leg) end(cause call.Cause, reason string) (legState, bool) {
+	l.mu.Lock()
+	prev := l.state
+	if prev == stateEnded {
+		l.mu.Unlock()
+		return prev, false
+	}
+	l.state = stateEnded
+	l.cause = cause
+	l.reason = reason
+	close(l.done)
+	if !l.fwdStarted {
+		close(l.digits)
+	}
+	l.mu.Unlock()
+	if err := l.media.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		l.log.Debug("media close", "err", err)
+	}
+	return prev, true
+}
+
+// Hangup ends the leg. Before the answer it refuses the INVITE with the
+// status for cause (see StatusForCause); after, it sends BYE.
+func (l *Leg) Hangup(ctx context.Context, cause call.Cause) error {
+	return l.hangup(ctx, cause, "")
+}
+
+func (l *Leg) hangup(ctx context.Context, cause call.Cause, reason string) error {
+	prev, ok := l.end(cause, reason)
+	if !ok || prev != stateUp {
+		return nil // before answer, the INVITE goroutine sends the refusal
+	}
+	return l.bye(ctx)
+}
+
+// bye sends BYE in the dialog and waits for its final response.
+func (l *Leg) bye(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, byeTimeout)
+	defer cancel()
+	req := l.newRequest(sip.BYE)
+	res, err := l.srv.client.Do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("sip: bye %s: %w", l.callID, err)
+	}
+	if !res.IsSuccess() && res.StatusCode != 481 {
+		return fmt.Errorf("sip: bye %s: %d %s", l.callID, res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+// newRequest builds an in-dialog request (RFC 3261 section 12.2.1.1).
+func (l *Leg) newRequest(method sip.RequestMethod) *sip.Request {
+	req := sip.NewRequest(method, l.target)
+	from := *l.from
+	from.Params = l.from.Params.Clone()
+	to := *l.to
+	to.Params = l.to.Params.Clone()
+	cid := sip.CallIDHeader(l.callID)
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.cseq.Add(1), MethodName: method})
+	req.AppendHeader(&mf)
+	req.SetTransport(l.transport)
+	req.SetDestination(l.dest)
+	if l.laddr.IP != nil {
+		req.Laddr = l.laddr
+	}
+	return req
+}
