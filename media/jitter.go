@@ -15,16 +15,23 @@ type jitterBuffer struct {
 	last   [FrameSamples]int16
 	lost   int // consecutive frames concealed
 
+	// Drift control: the lowest buffer level over a window of frames.
+	newest   uint32 // end timestamp of the newest audio
+	minLevel int32
+	window   int
+
 	late, concealed, skipped uint64
 }
 
 const (
 	jbSize = 4096 // samples, 512 ms; a power of two
 	jbMask = jbSize - 1
-	// jbSlack is how far beyond the playout delay the newest packet may
-	// run before the playout point jumps forward (sender clock faster
-	// than ours, or a burst after a stall).
+	// jbSlack is how far above the playout delay the buffer level may
+	// stay for a whole window before the playout point jumps forward
+	// (the sender's clock runs faster than ours).
 	jbSlack = 3 * FrameSamples
+	// jbWindow is the drift window in frames (1 s).
+	jbWindow = 50
 	// concealFrames is how many lost frames are filled from the last one.
 	concealFrames = 3
 )
@@ -47,6 +54,8 @@ func (j *jitterBuffer) push(ts uint32, samples []int16) bool {
 	if !j.synced {
 		j.synced = true
 		j.play = ts - j.delay
+		j.newest = ts
+		j.window, j.minLevel = 0, 1<<31-1
 	}
 	d := int32(ts - j.play) // serial-number arithmetic
 	end := d + int32(len(samples))
@@ -54,23 +63,25 @@ func (j *jitterBuffer) push(ts uint32, samples []int16) bool {
 		j.late++
 		return false
 	}
-	if end > int32(j.delay)+jbSlack {
-		// Too far ahead. A jump of more than the ring is a new timeline
-		// (talkspurt after long silence, peer restart): start over.
-		// Otherwise drop the oldest audio to come back to the delay.
-		if end > jbSize {
+	if end > jbSize {
+		// Beyond the ring. Far beyond is a new timeline (talkspurt after
+		// a long pause, peer restart): start over. Otherwise drop the
+		// oldest audio to make room.
+		if end > 4*jbSize {
 			j.reset()
 			j.synced = true
 			j.play = ts - j.delay
-			d = int32(j.delay)
 		} else {
-			j.advance(uint32(end) - j.delay)
-			d = int32(ts - j.play)
+			j.advance(uint32(end) - jbSize)
 		}
+		d = int32(ts - j.play)
 	}
 	if d < 0 {
 		samples = samples[-d:]
 		d = 0
+	}
+	if e := ts + uint32(len(samples)); int32(e-j.newest) > 0 {
+		j.newest = e
 	}
 	at := j.play + uint32(d)
 	for i, s := range samples {
@@ -111,6 +122,7 @@ func (j *jitterBuffer) pop(dst []int16) {
 		}
 	}
 	j.play += uint32(len(dst))
+	j.drift()
 	if got == 0 && len(dst) == FrameSamples {
 		j.lost++
 		j.concealed++
@@ -128,4 +140,20 @@ func (j *jitterBuffer) pop(dst []int16) {
 	if len(dst) == FrameSamples {
 		copy(j.last[:], dst)
 	}
+}
+
+// drift tracks the buffer level (audio held beyond the playout point)
+// and, when it stayed above the delay plus slack for a whole window,
+// drops the excess so latency does not creep up.
+func (j *jitterBuffer) drift() {
+	level := int32(j.newest - j.play)
+	j.minLevel = min(j.minLevel, level)
+	j.window++
+	if j.window < jbWindow {
+		return
+	}
+	if excess := j.minLevel - int32(j.delay); excess > jbSlack {
+		j.advance(uint32(excess))
+	}
+	j.window, j.minLevel = 0, 1<<31-1
 }

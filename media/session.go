@@ -261,6 +261,11 @@ func (s *RTPSession) WriteAudio(ctx context.Context, frame []int16) error {
 	if len(frame) > FrameSamples {
 		return ErrFrameSize
 	}
+	select {
+	case <-s.done:
+		return ErrClosed
+	default:
+	}
 	var buf *[FrameSamples]int16
 	select {
 	case buf = <-s.free:
@@ -284,6 +289,11 @@ func (s *RTPSession) WriteAudio(ctx context.Context, frame []int16) error {
 func (s *RTPSession) SendDigit(ctx context.Context, key rune, duration time.Duration) error {
 	if s.cfg.EventPayloadType == 0 {
 		return ErrNoEvents
+	}
+	select {
+	case <-s.done:
+		return ErrClosed
+	default:
 	}
 	evs, err := dtmf.Sequence(key, duration, FrameDuration)
 	if err != nil {

@@ -1,0 +1,563 @@
+package media
+
+import (
+	"context"
+	"math"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voxdesk/voxdesk/media/dtmf"
+	"github.com/voxdesk/voxdesk/media/g711"
+)
+
+// peer is a raw RTP endpoint on loopback for driving a session.
+type peer struct {
+	t    *testing.T
+	conn *net.UDPConn
+	seq  uint16
+	ts   uint32
+	ssrc uint32
+}
+
+func newPeer(t *testing.T) *peer {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{t: t, conn: c, seq: 100, ts: 5000, ssrc: 0x11223344}
+}
+
+func (p *peer) addr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+func (p *peer) send(to netip.AddrPort, h rtp.Header, payload []byte) {
+	p.t.Helper()
+	h.Version = 2
+	b, err := (&rtp.Packet{Header: h, Payload: payload}).Marshal()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.conn.WriteToUDPAddrPort(b, to); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// audio sends one 20 ms PCMU frame of constant value v with the given
+// sequence offset and timestamp offset from the peer's base.
+func (p *peer) audio(to netip.AddrPort, seqOff, frameOff int, v int16) {
+	p.t.Helper()
+	pcm := make([]int16, FrameSamples)
+	for i := range pcm {
+		pcm[i] = v
+	}
+	pay := make([]byte, FrameSamples)
+	g711.EncodeUlaw(pay, pcm)
+	p.send(to, rtp.Header{PayloadType: 0, SequenceNumber: p.seq + uint16(seqOff),
+		Timestamp: p.ts + uint32(frameOff*FrameSamples), SSRC: p.ssrc}, pay)
+}
+
+type rxPacket struct {
+	at  time.Time
+	pkt rtp.Packet
+}
+
+// recv reads RTP packets until n arrived or the deadline passed.
+func (p *peer) recv(n int, within time.Duration) []rxPacket {
+	p.t.Helper()
+	var out []rxPacket
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(within)
+	for len(out) < n {
+		_ = p.conn.SetReadDeadline(deadline)
+		k, _, err := p.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			break
+		}
+		var pkt rtp.Packet
+		if err := pkt.Unmarshal(append([]byte(nil), buf[:k]...)); err != nil {
+			p.t.Fatalf("peer got non-RTP: %v", err)
+		}
+		out = append(out, rxPacket{time.Now(), pkt})
+	}
+	return out
+}
+
+func newTestSession(t *testing.T, cfg RTPConfig) (*RTPSession, netip.AddrPort) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewRTPSession(c, cfg)
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, c.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// A session paces 50 packets per second to its SDP address, with
+// consecutive sequence numbers, timestamps 160 apart, one SSRC and the
+// marker on the first packet only.
+func TestSendPacing(t *testing.T) {
+	p := newPeer(t)
+	s, _ := newTestSession(t, RTPConfig{Remote: p.addr(), PayloadType: 8})
+	ctx := testCtx(t, 5*time.Second)
+	go func() {
+		frame := make([]int16, FrameSamples)
+		for i := range 60 {
+			for j := range frame {
+				frame[j] = int16(1000 * math.Sin(float64(i*FrameSamples+j)/5))
+			}
+			if s.WriteAudio(ctx, frame) != nil {
+				return
+			}
+		}
+	}()
+	pkts := p.recv(50, 3*time.Second)
+	if len(pkts) != 50 {
+		t.Fatalf("got %d packets", len(pkts))
+	}
+	for i, r := range pkts {
+		h := r.pkt.Header
+		if h.PayloadType != 8 || h.SSRC != s.SSRC() || len(r.pkt.Payload) != FrameSamples {
+			t.Fatalf("packet %d: %+v len %d", i, h, len(r.pkt.Payload))
+		}
+		if h.Marker != (i == 0) {
+			t.Errorf("packet %d marker %v", i, h.Marker)
+		}
+		if i > 0 {
+			prev := pkts[i-1].pkt.Header
+			if h.SequenceNumber != prev.SequenceNumber+1 {
+				t.Errorf("packet %d seq %d after %d", i, h.SequenceNumber, prev.SequenceNumber)
+			}
+			if h.Timestamp != prev.Timestamp+FrameSamples {
+				t.Errorf("packet %d ts %d after %d", i, h.Timestamp, prev.Timestamp)
+			}
+		}
+	}
+	span := pkts[49].at.Sub(pkts[0].at)
+	if rate := 49 / span.Seconds(); rate < 47 || rate > 53 {
+		t.Errorf("%.1f packets/s over %v, want 50", rate, span)
+	}
+	time.Sleep(30 * time.Millisecond)
+	st := s.Stats()
+	if st.PacketsOut < 50 || st.BytesOut < 50*FrameSamples {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// With nothing written the session sends encoded silence (keeping NAT
+// bindings and the peer's jitter buffer fed); with SuppressSilence it
+// sends nothing, and the next talkspurt starts with the marker bit.
+func TestSilenceAndTalkspurt(t *testing.T) {
+	t.Run("silence frames", func(t *testing.T) {
+		p := newPeer(t)
+		newTestSession(t, RTPConfig{Remote: p.addr()})
+		pkts := p.recv(5, 2*time.Second)
+		if len(pkts) != 5 {
+			t.Fatalf("got %d packets", len(pkts))
+		}
+		for _, r := range pkts {
+			for _, b := range r.pkt.Payload {
+				if b != g711.UlawSilence {
+					t.Fatalf("payload byte 0x%02x, want silence", b)
+				}
+			}
+		}
+	})
+	t.Run("suppressed", func(t *testing.T) {
+		p := newPeer(t)
+		s, _ := newTestSession(t, RTPConfig{Remote: p.addr(), SuppressSilence: true})
+		if got := p.recv(1, 200*time.Millisecond); len(got) != 0 {
+			t.Fatalf("sent %d packets with nothing to say", len(got))
+		}
+		ctx := testCtx(t, 3*time.Second)
+		frame := make([]int16, FrameSamples)
+		for range 3 {
+			if err := s.WriteAudio(ctx, frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pkts := p.recv(3, time.Second)
+		if len(pkts) != 3 || !pkts[0].pkt.Marker || pkts[1].pkt.Marker {
+			t.Fatalf("talkspurt packets %d, markers wrong", len(pkts))
+		}
+	})
+}
+
+// WriteAudio blocks to pace a writer at the clock: 25 frames take about
+// 500 ms, not an instant.
+func TestWritePacesWriter(t *testing.T) {
+	s, _ := newTestSession(t, RTPConfig{})
+	ctx := testCtx(t, 5*time.Second)
+	frame := make([]int16, FrameSamples)
+	start := time.Now()
+	for range 27 {
+		if err := s.WriteAudio(ctx, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 2 frames fit in the queue; the other 25 wait for 20 ms ticks.
+	if el := time.Since(start); el < 440*time.Millisecond || el > 900*time.Millisecond {
+		t.Errorf("27 frames written in %v, want about 500 ms", el)
+	}
+	if err := s.WriteAudio(ctx, make([]int16, FrameSamples+1)); err != ErrFrameSize {
+		t.Errorf("oversize frame: %v", err)
+	}
+}
+
+// readFrames reads n frames and returns the first sample of each.
+func readFrames(t *testing.T, s *RTPSession, n int) []int16 {
+	t.Helper()
+	ctx := testCtx(t, 5*time.Second)
+	out := make([]int16, 0, n)
+	buf := make([]int16, FrameSamples)
+	for range n {
+		k, err := s.ReadAudio(ctx, buf)
+		if err != nil || k != FrameSamples {
+			t.Fatalf("ReadAudio: %d %v", k, err)
+		}
+		out = append(out, buf[FrameSamples/2])
+	}
+	return out
+}
+
+// Received packets are reordered by timestamp; a lost one is concealed
+// (a faded copy of the previous frame) and counted.
+func TestReceiveReorderAndLoss(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{JitterDelay: 100 * time.Millisecond})
+	p := newPeer(t)
+	// Frames 0..9 with value (k+1)*1000; 5 is lost; 2 and 3 swapped.
+	order := []int{0, 1, 3, 2, 4, 6, 7, 8, 9}
+	for _, k := range order {
+		p.audio(addr, k, k, int16((k+1)*1000))
+	}
+	got := readFrames(t, s, 20)
+	// Find frame 0's value, then check the sequence.
+	start := -1
+	for i, v := range got {
+		if v != 0 {
+			start = i
+			break
+		}
+	}
+	if start < 0 || start+10 > len(got) {
+		t.Fatalf("audio never played out: %v", got)
+	}
+	for k := range 10 {
+		v := got[start+k]
+		want := g711.UlawToLinear(g711.LinearToUlaw(int16((k + 1) * 1000)))
+		if k == 5 {
+			// Concealed: half of frame 4.
+			want = g711.UlawToLinear(g711.LinearToUlaw(5000)) >> 1
+		}
+		if v != want {
+			t.Errorf("frame %d: %d, want %d (all: %v)", k, v, want, got[start:start+10])
+		}
+	}
+	st := s.Stats()
+	if st.Lost != 1 || st.Concealed < 1 || st.PacketsIn != 9 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A packet arriving after its frame was played out is dropped as late.
+func TestLatePacketDropped(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{JitterDelay: 40 * time.Millisecond})
+	p := newPeer(t)
+	p.audio(addr, 0, 0, 1000)
+	readFrames(t, s, 6) // plays past frame 1's slot
+	p.audio(addr, 1, 1, 2000)
+	time.Sleep(20 * time.Millisecond)
+	if st := s.Stats(); st.Late != 1 {
+		t.Errorf("late = %d, want 1", st.Late)
+	}
+}
+
+// Symmetric RTP: the session sends to where the peer's RTP comes from
+// (not the stale SDP address) and ignores a stranger once latched.
+func TestLatching(t *testing.T) {
+	sdpPeer := newPeer(t) // the address in the SDP, never used by the peer
+	s, addr := newTestSession(t, RTPConfig{Remote: sdpPeer.addr(), JitterDelay: 40 * time.Millisecond})
+	if got := sdpPeer.recv(2, time.Second); len(got) != 2 {
+		t.Fatalf("before latching, SDP address got %d packets", len(got))
+	}
+	real := newPeer(t)
+	stranger := newPeer(t)
+	stranger.ssrc = 0xBAD
+	for k := range 5 {
+		real.audio(addr, k, k, 3000)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for k := range 5 {
+		stranger.audio(addr, k, k+5, -9000)
+	}
+	if got := real.recv(3, time.Second); len(got) != 3 {
+		t.Fatalf("latched peer got %d packets", len(got))
+	}
+	vals := readFrames(t, s, 12)
+	for _, v := range vals {
+		if v < 0 {
+			t.Fatalf("stranger's audio played: %v", vals)
+		}
+	}
+	st := s.Stats()
+	if st.Ignored != 5 || st.Latched != real.addr() || st.SSRCChanges != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	// A re-INVITE moves the peer: SetRemote unlatches.
+	s.SetRemote(stranger.addr())
+	if got := stranger.recv(2, time.Second); len(got) != 2 {
+		t.Fatalf("after SetRemote, new address got %d packets", len(got))
+	}
+}
+
+// An audio SSRC change is accepted: the new stream plays out (the jitter
+// buffer restarts on its timeline).
+func TestSSRCChange(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{JitterDelay: 40 * time.Millisecond})
+	p := newPeer(t)
+	for k := range 3 {
+		p.audio(addr, k, k, 1000)
+	}
+	readFrames(t, s, 6)
+	p.ssrc, p.seq, p.ts = 0x55667788, 40000, 9_000_000 // new source, new timeline
+	for k := range 10 {
+		p.audio(addr, k, k, 7000)
+		time.Sleep(FrameDuration)
+	}
+	vals := readFrames(t, s, 6)
+	want := g711.UlawToLinear(g711.LinearToUlaw(7000))
+	found := false
+	for _, v := range vals {
+		found = found || v == want
+	}
+	if !found {
+		t.Fatalf("new SSRC's audio not played: %v", vals)
+	}
+	if st := s.Stats(); st.SSRCChanges != 1 || st.PacketsIn != 13 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// Telephone-events on their own SSRC (as SIPp's pcaps send them) between
+// audio packets: the digit is delivered once with its duration and the
+// audio SSRC is not considered changed.
+func TestDigitsOwnSSRC(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{EventPayloadType: 101})
+	p := newPeer(t)
+	p.audio(addr, 0, 0, 1000)
+	ev := func(end bool, dur uint16, seq uint16) {
+		pay := dtmf.Event{Code: 11, End: end, Volume: 10, Duration: dur}.AppendTo(nil)
+		p.send(addr, rtp.Header{PayloadType: 101, SequenceNumber: seq, Timestamp: 777, SSRC: 0xE05384E, Marker: dur == 0}, pay)
+	}
+	ev(false, 0, 1)
+	ev(false, 160, 2)
+	p.audio(addr, 1, 1, 1000)
+	ev(false, 320, 3)
+	for range 3 {
+		ev(true, 480, 4)
+	}
+	p.audio(addr, 2, 2, 1000)
+	select {
+	case d := <-s.Digits():
+		if d.Key != '#' || d.Duration != 60*time.Millisecond {
+			t.Errorf("digit %q %v", d.Key, d.Duration)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no digit")
+	}
+	select {
+	case d := <-s.Digits():
+		t.Errorf("digit reported twice: %+v", d)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if st := s.Stats(); st.SSRCChanges != 0 || st.PacketsIn != 9 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A digit whose end packets are all lost is still reported, after a
+// second of silence from the event stream.
+func TestDigitEndLost(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{EventPayloadType: 96})
+	p := newPeer(t)
+	for i, dur := range []uint16{0, 160, 320} {
+		pay := dtmf.Event{Code: 7, Duration: dur}.AppendTo(nil)
+		p.send(addr, rtp.Header{PayloadType: 96, SequenceNumber: uint16(i), Timestamp: 1}, pay)
+	}
+	select {
+	case d := <-s.Digits():
+		if d.Key != '7' || d.Duration != 40*time.Millisecond {
+			t.Errorf("digit %+v", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no digit")
+	}
+}
+
+// Two sessions talk to each other: audio both ways and a digit sent as
+// telephone-events arrives once.
+func TestTwoSessions(t *testing.T) {
+	ca, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	cb, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	a, err := NewRTPSession(ca, RTPConfig{Remote: cb.LocalAddr().(*net.UDPAddr).AddrPort(), EventPayloadType: 101, PayloadType: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewRTPSession(cb, RTPConfig{Remote: ca.LocalAddr().(*net.UDPAddr).AddrPort(), EventPayloadType: 101})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := testCtx(t, 5*time.Second)
+	go func() {
+		frame := make([]int16, FrameSamples)
+		for i := range frame {
+			frame[i] = 4000
+		}
+		for range 30 {
+			if a.WriteAudio(ctx, frame) != nil {
+				return
+			}
+		}
+	}()
+	vals := readFrames(t, b, 20)
+	want := g711.AlawToLinear(g711.LinearToAlaw(4000))
+	n := 0
+	for _, v := range vals {
+		if v == want {
+			n++
+		}
+	}
+	if n < 10 {
+		t.Fatalf("B heard A's tone in %d of 20 frames: %v", n, vals)
+	}
+	if err := a.SendDigit(ctx, '5', 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-b.Digits():
+		if d.Key != '5' || d.Duration != 100*time.Millisecond {
+			t.Errorf("digit %+v", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no digit")
+	}
+	if st := b.Stats(); st.Jitter > 10*time.Millisecond || st.Lost != 0 {
+		t.Errorf("B stats %+v", st)
+	}
+	if _, err := NewRTPSession(ca, RTPConfig{PayloadType: 18}); err == nil {
+		t.Error("G.729 payload type accepted")
+	}
+}
+
+// Hold stops sending; resuming sends again with the marker bit.
+func TestHold(t *testing.T) {
+	p := newPeer(t)
+	s, _ := newTestSession(t, RTPConfig{Remote: p.addr()})
+	if got := p.recv(2, time.Second); len(got) != 2 {
+		t.Fatalf("got %d", len(got))
+	}
+	s.Hold(true)
+	time.Sleep(30 * time.Millisecond)
+	p.recv(100, 30*time.Millisecond) // drain what was in flight
+	if got := p.recv(1, 200*time.Millisecond); len(got) != 0 {
+		t.Fatalf("sent %d packets on hold", len(got))
+	}
+	s.Hold(false)
+	got := p.recv(2, time.Second)
+	if len(got) != 2 || !got[0].pkt.Marker || got[1].pkt.Marker {
+		t.Fatalf("after resume: %d packets, marker wrong", len(got))
+	}
+}
+
+// Close stops the goroutines, closes Digits, and later calls fail cleanly.
+func TestCloseLifecycle(t *testing.T) {
+	s, _ := newTestSession(t, RTPConfig{EventPayloadType: 101})
+	ctx := testCtx(t, 2*time.Second)
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]int16, FrameSamples)
+		for {
+			if _, err := s.ReadAudio(ctx, buf); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != ErrClosed {
+		t.Errorf("ReadAudio after Close: %v", err)
+	}
+	if _, ok := <-s.Digits(); ok {
+		t.Error("Digits not closed")
+	}
+	if err := s.WriteAudio(ctx, make([]int16, FrameSamples)); err != ErrClosed {
+		t.Errorf("WriteAudio after Close: %v", err)
+	}
+	if err := s.SendDigit(ctx, '1', time.Second); err != ErrClosed {
+		t.Errorf("SendDigit after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestPortRange(t *testing.T) {
+	pr, err := NewPortRange(41001, 41006) // even ports 41002, 41004, 41006
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	var ports []*Port
+	for range pr.Size() {
+		p, err := pr.Listen(lo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Number()%2 != 0 || p.Number() < 41002 || p.Number() > 41006 {
+			t.Errorf("port %d", p.Number())
+		}
+		ports = append(ports, p)
+	}
+	if _, err := pr.Listen(lo); err != ErrPortsExhausted {
+		t.Fatalf("full range: %v", err)
+	}
+	ports[1].Close()
+	p, err := pr.Listen(lo)
+	if err != nil || p.Number() != ports[1].Number() {
+		t.Fatalf("released port not reused: %v", err)
+	}
+	// A session owns its port and frees it on Close.
+	s, err := NewRTPSession(p, RTPConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if pr.InUse() != 2 {
+		t.Errorf("in use %d after session close", pr.InUse())
+	}
+	ports[0].Close()
+	ports[2].Close()
+	if _, err := NewPortRange(10, 5); err == nil {
+		t.Error("inverted range accepted")
+	}
+}
