@@ -50,39 +50,9 @@ type Media struct {
 // the offer's payload type numbers and mirrors its direction: an offer
 // sendonly is answered recvonly, inactive with inactive.
 func Answer(offer *Session, local Local) ([]byte, Media, error) {
-	prefs := local.Codecs
-	if len(prefs) == 0 {
-		prefs = DefaultCodecs
-	}
-	var m Media
-	found := false
-	for _, want := range prefs {
-		for _, c := range offer.Codecs {
-			if c.same(want) {
-				m.Codec, found = c, true
-				break
-			}
-		}
-		if found {
-			break
-		}
-	}
-	if !found {
-		return nil, Media{}, ErrNoCommonCodec
-	}
-	if offer.HasEvents && !local.NoEvents {
-		m.Events, m.HasEvents = offer.Events, true
-	}
-	m.Remote = offer.Addr
-	m.Ptime = DefaultPtime
-	offerDir := offer.Direction
-	if !offer.Addr.Addr().IsValid() || offer.Addr.Addr().IsUnspecified() {
-		// RFC 2543 hold: c=0.0.0.0 means "do not send to me".
-		offerDir = direction(offerDir.Sends(), false)
-	}
-	m.Direction = offerDir.Reply()
-	if local.Hold {
-		m.Direction = direction(m.Direction.Sends(), false)
+	m, err := negotiate(offer, local, true)
+	if err != nil {
+		return nil, Media{}, err
 	}
 	formats := []Codec{m.Codec}
 	if m.HasEvents {
@@ -121,16 +91,31 @@ func Offer(local Local) ([]byte, error) {
 // the first in the answer that we offered (RFC 3264 section 7), and our
 // direction follows from the answer's.
 func Accept(answer *Session, local Local) (Media, error) {
+	return negotiate(answer, local, false)
+}
+
+// negotiate picks the codec, events, remote address and our direction
+// from the peer's description. As answerer we choose by our preference;
+// as offerer we take the answer's first codec that we offered.
+func negotiate(peer *Session, local Local, answering bool) (Media, error) {
 	prefs := local.Codecs
 	if len(prefs) == 0 {
 		prefs = DefaultCodecs
 	}
+	outer, inner := prefs, peer.Codecs
+	if !answering {
+		outer, inner = peer.Codecs, prefs
+	}
 	var m Media
 	found := false
-	for _, c := range answer.Codecs {
-		for _, want := range prefs {
-			if c.same(want) {
-				m.Codec, found = c, true
+	for _, x := range outer {
+		for _, y := range inner {
+			if x.same(y) {
+				found = true
+				m.Codec = y
+				if !answering {
+					m.Codec = x
+				}
 				break
 			}
 		}
@@ -141,16 +126,17 @@ func Accept(answer *Session, local Local) (Media, error) {
 	if !found {
 		return Media{}, ErrNoCommonCodec
 	}
-	if answer.HasEvents && !local.NoEvents {
-		m.Events, m.HasEvents = answer.Events, true
+	if peer.HasEvents && !local.NoEvents {
+		m.Events, m.HasEvents = peer.Events, true
 	}
-	m.Remote = answer.Addr
+	m.Remote = peer.Addr
 	m.Ptime = DefaultPtime
-	ad := answer.Direction
-	if !answer.Addr.Addr().IsValid() || answer.Addr.Addr().IsUnspecified() {
-		ad = direction(ad.Sends(), false)
+	pd := peer.Direction
+	if !peer.Addr.Addr().IsValid() || peer.Addr.Addr().IsUnspecified() {
+		// RFC 2543 hold: c=0.0.0.0 means "do not send to me".
+		pd = direction(pd.Sends(), false)
 	}
-	m.Direction = ad.Reply()
+	m.Direction = pd.Reply()
 	if local.Hold {
 		m.Direction = direction(m.Direction.Sends(), false)
 	}

@@ -99,26 +99,17 @@ func Parse(b []byte) (*Session, error) {
 				return nil, &ParseError{Reason: fmt.Sprintf("bad a=ptime %q", a.Value)}
 			}
 			s.Ptime = time.Duration(ms * float64(time.Millisecond))
-		case "sendrecv":
-			dirs = append(dirs, SendRecv)
-		case "sendonly":
-			dirs = append(dirs, SendOnly)
-		case "recvonly":
-			dirs = append(dirs, RecvOnly)
-		case "inactive":
-			dirs = append(dirs, Inactive)
+		default:
+			if d, ok := directionAttr(a.Key); ok {
+				dirs = append(dirs, d)
+			}
 		}
 	}
 	if len(dirs) == 0 {
 		// Session-level direction applies when the stream has none.
 		for _, a := range d.Attributes {
-			switch a.Key {
-			case "sendonly":
-				dirs = append(dirs, SendOnly)
-			case "recvonly":
-				dirs = append(dirs, RecvOnly)
-			case "inactive":
-				dirs = append(dirs, Inactive)
+			if d, ok := directionAttr(a.Key); ok {
+				dirs = append(dirs, d)
 			}
 		}
 	}
@@ -187,4 +178,18 @@ func parseRtpmap(v string) (uint8, Codec, error) {
 		return uint8(n), Codec{PayloadType: uint8(n), Name: parts[0] + "/" + parts[2], ClockRate: rate}, nil
 	}
 	return uint8(n), Codec{PayloadType: uint8(n), Name: parts[0], ClockRate: rate}, nil
+}
+
+func directionAttr(key string) (Direction, bool) {
+	switch key {
+	case "sendrecv":
+		return SendRecv, true
+	case "sendonly":
+		return SendOnly, true
+	case "recvonly":
+		return RecvOnly, true
+	case "inactive":
+		return Inactive, true
+	}
+	return 0, false
 }
