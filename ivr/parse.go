@@ -822,10 +822,10 @@ func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.Mapping
 			st.els = p.target(st, v, "else")
 		}
 	case kindSet:
-		for _, kv := range p.mapping(arg, "set") {
-			name := keyOf(kv)
-			a := assign{name: p.defineVarExpr(kv.Key, name, kv.Value)}
-			st.sets = append(st.sets, a)
+		kvs := p.mapping(arg, "set")
+		st.sets = make([]assign, len(kvs))
+		for i, kv := range kvs {
+			st.sets[i].name = p.defineVarExpr(kv.Key, keyOf(kv), kv.Value, &st.sets[i].expr)
 		}
 	case kindQueue:
 		if needArg("a queue name") {
@@ -965,11 +965,11 @@ func (p *loader) defineVar(n ast.Node, name string, t Type) string {
 }
 
 // defineVarExpr records a set: name = expression, typed in pass 2.
-func (p *loader) defineVarExpr(key ast.Node, name string, val ast.Node) string {
+func (p *loader) defineVarExpr(key ast.Node, name string, val ast.Node, out **Expr) string {
 	if !p.checkVarName(key, name) {
 		return ""
 	}
-	d := &varDef{pos: posOf(key), node: val, out: new(*Expr)}
+	d := &varDef{pos: posOf(key), node: val, out: out}
 	p.varDefs[name] = append(p.varDefs[name], d)
 	return name
 }
