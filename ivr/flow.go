@@ -1,6 +1,8 @@
 package ivr
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -161,4 +163,9 @@ type branchCase struct {
 type assign struct {
 	name string
 	expr *Expr
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

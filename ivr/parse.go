@@ -1,8 +1,6 @@
 package ivr
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -131,11 +129,10 @@ func posOf(n ast.Node) Pos {
 }
 
 func (p *loader) parse(src []byte) *Flow {
-	sum := sha256.Sum256(src)
 	f := &Flow{
 		name:      strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file)),
 		file:      p.file,
-		hash:      hex.EncodeToString(sum[:]),
+		hash:      hashOf(src),
 		src:       append([]byte(nil), src...),
 		calendars: map[string]*calendar{},
 		fields:    map[string]Type{},

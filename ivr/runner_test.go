@@ -90,7 +90,7 @@ func newDirectory() *fakeDirectory {
 		numbers: map[string][]string{"+33100000001": {"1001"}, "+33100000002": {"1002", "1003"}},
 		fields: map[string]map[string]string{
 			"1001": {"segment": "gold", "vip": "false"},
-			"1002":   {"segment": "silver", "vip": "true", "advisor": "agent-7"},
+			"1002": {"segment": "silver", "vip": "true", "advisor": "agent-7"},
 		},
 		pins: map[string]string{"1001": "1234"},
 	}
@@ -228,8 +228,8 @@ func TestRunner(t *testing.T) {
 		},
 		{
 			name: "router gets queue, skills, priority and preferred advisor", flow: frontDoor, caller: "+33100000002",
-			script: []calltest.Event{{At: 2 * time.Second, Speech: voice(bob, 3*time.Second)}},
-			cfg:    func(c *ivr.Config) { c.Router = &fakeRouter{} },
+			script:   []calltest.Event{{At: 2 * time.Second, Speech: voice(bob, 3*time.Second)}},
+			cfg:      func(c *ivr.Config) { c.Router = &fakeRouter{} },
 			wantPath: "greet hours who route vip",
 			check: func(t *testing.T, leg *calltest.Leg, cfg ivr.Config) {
 				got := cfg.Router.(*fakeRouter).calls

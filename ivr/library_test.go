@@ -1,0 +1,178 @@
+package ivr_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/call/calltest"
+	"github.com/voxdesk/voxdesk/ivr"
+)
+
+const libV1 = `flow: line
+operator: none
+steps:
+  - id: a
+    play: p1s
+  - id: b
+    play: p1s
+  - id: end
+    queue: one
+`
+
+func writeFile(t *testing.T, path, src string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// TestLibraryHotReload edits the flow while a call runs: that call keeps
+// its version, the next call gets the new one, and an invalid edit keeps
+// the last good version and counts a failure.
+func TestLibraryHotReload(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "line.yaml")
+	writeFile(t, file, libV1)
+	lib, err := ivr.NewLibrary(dir, testOpts, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(lib)
+	v1 := lib.Flow("line")
+
+	var edit func()
+	r := lib.Runner("line", ivr.Config{HoldLimit: time.Second}, ivr.WithLogger(slog.New(slog.DiscardHandler)),
+		ivr.OnStep(func(c *call.Call, f *ivr.Flow, step string) {
+			if step == "b" && edit != nil {
+				edit()
+				edit = nil
+			}
+		}))
+	serve := func() *call.Call {
+		t.Helper()
+		c := call.New("c", calltest.NewLeg(), nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.ServeCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	queue := func(c *call.Call) string { q, _ := c.Var(call.VarQueue); return q }
+
+	edit = func() {
+		writeFile(t, file, strings.Replace(libV1, "queue: one", "queue: two", 1))
+		if err := lib.Reload(); err != nil {
+			t.Errorf("Reload: %v", err)
+		}
+	}
+	c1 := serve()
+	if got := queue(c1); got != "one" {
+		t.Errorf("call in progress during the edit reached queue %q, want one (its own version)", got)
+	}
+	if v, _ := c1.Var(ivr.VarFlow); v != "line@"+v1.Version() {
+		t.Errorf("call 1 flow = %q, want version %s", v, v1.Version())
+	}
+	if got := queue(serve()); got != "two" {
+		t.Errorf("next call reached queue %q, want two (the new version)", got)
+	}
+	if got := counter(t, reg, "voxdesk_ivr_flow_reloads_total"); got != 1 {
+		t.Errorf("reloads counter = %v, want 1", got)
+	}
+
+	v2 := lib.Flow("line")
+	writeFile(t, file, strings.Replace(libV1, "play: p1s", "plya: p1s", 1))
+	err = lib.Reload()
+	var list ivr.ErrorList
+	if !errors.As(err, &list) || !strings.Contains(err.Error(), `unknown step type "plya"`) {
+		t.Fatalf("invalid edit: Reload = %v", err)
+	}
+	if lib.Flow("line") != v2 {
+		t.Errorf("invalid edit replaced the flow")
+	}
+	if got := queue(serve()); got != "two" {
+		t.Errorf("after an invalid edit the call reached %q, want two", got)
+	}
+	if got := counter(t, reg, "voxdesk_ivr_flow_reload_errors_total"); got != 1 {
+		t.Errorf("reload errors counter = %v, want 1", got)
+	}
+	_ = lib.Reload() // the same bad content is not counted twice
+	if got := counter(t, reg, "voxdesk_ivr_flow_reload_errors_total"); got != 1 {
+		t.Errorf("reload errors counter = %v after an unchanged second look, want 1", got)
+	}
+
+	// Both good versions are kept by hash.
+	for _, f := range []*ivr.Flow{v1, v2} {
+		got, err := lib.Version(f.Hash()[:8])
+		if err != nil || got.Hash() != f.Hash() {
+			t.Errorf("Version(%s) = %v, %v", f.Version(), got, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, ".versions", "line-"+f.Version()+".yaml")); err != nil {
+			t.Errorf("version %s not kept on disk: %v", f.Version(), err)
+		}
+	}
+}
+
+func TestLibraryRefusesInvalidAtStart(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bad.yaml"), "operator: none\nsteps:\n  - goto: nowhere\n")
+	_, err := ivr.NewLibrary(dir, testOpts, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)))
+	if err == nil || !strings.Contains(err.Error(), `bad.yaml:3:11: step "nowhere" does not exist`) {
+		t.Fatalf("NewLibrary = %v", err)
+	}
+}
+
+func TestLibraryWatch(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "line.yaml")
+	writeFile(t, file, libV1)
+	lib, err := ivr.NewLibrary(dir, testOpts, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)), ivr.WithVersionsDir(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- lib.Watch(ctx, 10*time.Millisecond) }()
+	old := lib.Flow("line")
+	writeFile(t, file, strings.Replace(libV1, "queue: one", "queue: three", 1))
+	for lib.Flow("line") == old && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if lib.Flow("line") == old {
+		t.Fatal("Watch did not pick up the change")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch = %v, want context.Canceled", err)
+	}
+}
