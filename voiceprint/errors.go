@@ -20,11 +20,18 @@ var (
 // NotEnoughSpeechError says how much voiced speech was heard when it was
 // too little for a reliable voiceprint (silence, noise or a short reply).
 type NotEnoughSpeechError struct {
-	Speech float64 // net voiced seconds heard
+	Speech float64 // net voiced seconds heard (0 for steady noise or tones)
 	Need   float64 // seconds required
+	// Steady is set when the audio had energy but none of the loudness
+	// variation of speech (noise, hum, tones): Kaldi's energy VAD would
+	// have called it all voiced.
+	Steady bool
 }
 
 func (e *NotEnoughSpeechError) Error() string {
+	if e.Steady {
+		return fmt.Sprintf("voiceprint: not enough speech: steady noise or tone, no speech heard (need %.2f s)", e.Need)
+	}
 	return fmt.Sprintf("voiceprint: not enough speech: %.2f s voiced, need %.2f s", e.Speech, e.Need)
 }
 

@@ -2,7 +2,6 @@ package voiceprint
 
 import (
 	"github.com/voxdesk/voxdesk/voiceprint/mfcc"
-	"github.com/voxdesk/voxdesk/voiceprint/nn"
 )
 
 // Embedding is a speaker voiceprint: a unit-length x-vector compared by
@@ -18,8 +17,7 @@ type Embedding struct {
 type Extractor struct {
 	m       *Model
 	feat    *mfcc.Computer
-	ws      *nn.Workspace
-	stats   *nn.Stats
+	pipe    *pipeline
 	samples []float32
 	feats   []float32
 	voiced  []bool
@@ -27,7 +25,6 @@ type Extractor struct {
 	sums    []float64
 	sel     []float32
 	raw     []float32
-	acc     []float64
 	tmp     []float32
 }
 
@@ -38,13 +35,12 @@ func (m *Model) NewExtractor() *Extractor {
 		panic(err) // mfcc.Default is valid
 	}
 	n := m.net
+	batch := n.MaxChunk + n.Left + n.Right
 	return &Extractor{
 		m: m, feat: c,
-		ws:    n.NewWorkspace(n.MaxChunk + n.Left + n.Right),
-		stats: n.NewStats(),
-		raw:   make([]float32, Dim),
-		acc:   make([]float64, Dim),
-		tmp:   make([]float32, Dim),
+		pipe: newPipeline(n, m.cfg.Pooling == PoolChunked, batch, n.NewWorkspace(batch)),
+		raw:  make([]float32, Dim),
+		tmp:  make([]float32, Dim),
 	}
 }
 
@@ -113,6 +109,15 @@ func (x *Extractor) embed(dst []float32) (float64, error) {
 	if nv < m.minFrames {
 		return speech, &NotEnoughSpeechError{Speech: speech, Need: m.MinSpeech().Seconds()}
 	}
+	var sp spread
+	for t := range rows {
+		if x.voiced[t] {
+			sp.add(x.logE[t])
+		}
+	}
+	if sp.steady() {
+		return 0, &NotEnoughSpeechError{Need: m.MinSpeech().Seconds(), Steady: true}
+	}
 	x.sums = mfcc.SlidingCMN(x.feats, rows, d, cmnWindow, x.sums)
 	x.sel = resize(x.sel, nv*d)
 	k := 0
@@ -132,50 +137,9 @@ func (x *Extractor) embed(dst []float32) (float64, error) {
 // rawXVector runs the network on rows voiced, normalised frames and leaves
 // the x-vector (before mean.vec and transform.mat) in x.raw.
 func (x *Extractor) rawXVector(feats []float32, rows int) bool {
-	net := x.m.net
-	const d = 23
-	if x.m.cfg.Pooling == PoolWhole {
-		block := x.ws.MaxRows()
-		step := block - net.Left - net.Right
-		x.stats.Reset()
-		for start := 0; start+net.Left+net.Right < rows; start += step {
-			end := min(start+block, rows)
-			out, n := x.ws.Forward(feats[start*d:end*d], end-start)
-			x.stats.Add(out, n)
-		}
-		if x.stats.Count == 0 {
-			return false
-		}
-		x.ws.Embed(x.stats, x.raw)
-		return true
-	}
-	clear(x.acc)
-	var tot float64
-	chunk := net.MaxChunk
-	for start := 0; start < rows; start += chunk {
-		n := min(chunk, rows-start)
-		if n < minChunk {
-			continue
-		}
-		out, k := x.ws.Forward(feats[start*d:(start+n)*d], n)
-		if k == 0 {
-			continue
-		}
-		x.stats.Reset()
-		x.stats.Add(out, k)
-		x.ws.Embed(x.stats, x.raw)
-		for i, v := range x.raw {
-			x.acc[i] += float64(n) * float64(v)
-		}
-		tot += float64(n)
-	}
-	if tot == 0 {
-		return false
-	}
-	for i := range x.raw {
-		x.raw[i] = float32(x.acc[i] / tot)
-	}
-	return true
+	x.pipe.reset()
+	x.pipe.push(feats, rows)
+	return x.pipe.xvector(x.raw)
 }
 
 func resize[T any](s []T, n int) []T {

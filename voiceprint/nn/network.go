@@ -261,30 +261,41 @@ func (l *Layer) setBatchNorm(c *Component, dim int) error {
 }
 
 // epilogue adds the bias, applies ReLU and BatchNorm to rows of y in place.
+// ReLU clears negative values with a mask (no data-dependent branch: the
+// signs are random, and mispredicted branches cost more than the product).
 func (l *Layer) epilogue(y []float32, rows int) {
 	n := l.Out
+	b := l.bias[:n]
 	for r := 0; r < rows; r++ {
 		row := y[r*n : r*n+n]
-		b := l.bias[:n]
-		if l.scale == nil {
-			for i := range row {
-				v := row[i] + b[i]
-				if l.relu && v < 0 {
-					v = 0
-				}
-				row[i] = v
+		switch {
+		case l.relu && l.scale != nil:
+			s, t := l.scale[:n], l.shift[:n]
+			for i, v := range row {
+				row[i] = relu(v+b[i])*s[i] + t[i]
 			}
-			continue
-		}
-		s, t := l.scale[:n], l.shift[:n]
-		for i := range row {
-			v := row[i] + b[i]
-			if l.relu && v < 0 {
-				v = 0
+		case l.relu:
+			for i, v := range row {
+				row[i] = relu(v + b[i])
 			}
-			row[i] = v*s[i] + t[i]
+		case l.scale != nil:
+			s, t := l.scale[:n], l.shift[:n]
+			for i, v := range row {
+				row[i] = (v+b[i])*s[i] + t[i]
+			}
+		default:
+			for i, v := range row {
+				row[i] = v + b[i]
+			}
 		}
 	}
+}
+
+// relu is max(v, 0) without a branch: the sign bit, spread to a mask,
+// clears negative values.
+func relu(v float32) float32 {
+	u := math.Float32bits(v)
+	return math.Float32frombits(u &^ uint32(int32(u)>>31))
 }
 
 // maxModelBytes bounds the model files read from disk.

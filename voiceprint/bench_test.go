@@ -1,0 +1,73 @@
+package voiceprint
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// benchSpeech returns n seconds of the golden speech (repeated as needed),
+// all voiced, so the network sees about 100*n frames.
+func benchSpeech(b *testing.B, seconds int) []int16 {
+	pcm, _ := readWAV16(b, filepath.Join("testdata", "golden", "m1688_8s.wav"))
+	// 100*seconds whole frames (25 ms window, 10 ms shift).
+	n := seconds*SampleRate + 120
+	out := make([]int16, 0, n)
+	for len(out) < n {
+		out = append(out, pcm[:min(len(pcm), n-len(out))]...)
+	}
+	return out
+}
+
+// BenchmarkEmbed: features to embedding for 1, 3 and 7 s of speech.
+func BenchmarkEmbed(b *testing.B) {
+	m := testModel(b, Config{})
+	for _, sec := range []int{1, 3, 7} {
+		b.Run(fmt.Sprintf("%ds", sec), func(b *testing.B) {
+			pcm := benchSpeech(b, sec)
+			x := m.NewExtractor()
+			dst := make([]float32, Dim)
+			if _, err := x.EmbedTo(dst, pcm, SampleRate); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := x.EmbedTo(dst, pcm, SampleRate); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+		})
+	}
+}
+
+// BenchmarkStream is the cost of one 20 ms frame written to a stream
+// (amortised over 7 s of speech), and of a decision (Embed) after 7 s.
+func BenchmarkStream(b *testing.B) {
+	m := testModel(b, Config{})
+	pcm := benchSpeech(b, 7)
+	b.Run("frame", func(b *testing.B) {
+		s := m.NewStream()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if i+160 > len(pcm) {
+				i = 0
+			}
+			s.Write(pcm[i : i+160])
+			i += 160
+		}
+	})
+	b.Run("decision", func(b *testing.B) {
+		s := m.NewStream()
+		writeFrames(s, pcm)
+		dst := make([]float32, Dim)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.EmbedTo(dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
