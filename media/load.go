@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"time"
 
 	"github.com/go-audio/wav"
 	"github.com/mewkiz/flac"
@@ -55,8 +56,18 @@ func LoadPCM(path string, rate int) ([]int16, error) {
 	return pcm, nil
 }
 
+// MaxAudioDuration bounds what DecodePCM accepts. A WAV file cannot
+// hold more audio than bytes, but FLAC encodes digital silence in a few
+// bytes per frame, so a small hostile file could otherwise expand to
+// gigabytes.
+const MaxAudioDuration = time.Hour
+
 // DecodePCM is LoadPCM on the bytes of a WAV or FLAC file.
 func DecodePCM(data []byte, rate int) ([]int16, error) {
+	return decodePCM(data, rate, MaxAudioDuration)
+}
+
+func decodePCM(data []byte, rate int, limit time.Duration) ([]int16, error) {
 	if rate <= 0 || rate > 384000 {
 		return nil, fmt.Errorf("media: bad target rate %d", rate)
 	}
@@ -69,7 +80,7 @@ func DecodePCM(data []byte, rate int) ([]int16, error) {
 	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WAVE":
 		mono, src, err = decodeWAV(data)
 	case len(data) >= 4 && (string(data[:4]) == "fLaC" || string(data[:3]) == "ID3"):
-		mono, src, err = decodeFLAC(data)
+		mono, src, err = decodeFLAC(data, limit)
 	default:
 		return nil, fmt.Errorf("%w: not a RIFF/WAVE or FLAC file", ErrAudioFormat)
 	}
@@ -180,7 +191,7 @@ func decodeWAV(data []byte) ([]float32, int, error) {
 	scale := 1 / float32(ch)
 	switch {
 	case f.code == wavPCM && (f.bits == 8 || f.bits == 16 || f.bits == 24 || f.bits == 32):
-		ints, err := goAudioPCM(data, f)
+		ints, err := goAudioPCM(pcm, f)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -238,34 +249,56 @@ func decodeWAV(data []byte) ([]float32, int, error) {
 	return mono, f.rate, nil
 }
 
-// goAudioPCM decodes integer PCM samples (interleaved) with go-audio/wav,
-// after parseWAV has checked the header it relies on.
-func goAudioPCM(data []byte, f wavFmt) (ints []int, err error) {
+// goAudioPCM decodes interleaved integer PCM samples with
+// github.com/go-audio/wav. It is handed a canonical WAV (plain PCM fmt
+// chunk, exact data size) rebuilt from what parseWAV validated: go-audio
+// trusts size fields and reads nothing from an oversized data chunk, and
+// is not hardened against hostile headers.
+func goAudioPCM(pcm []byte, f wavFmt) (ints []int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			// go-audio is not hardened against hostile headers.
 			ints, err = nil, fmt.Errorf("%w: wav decoder: %v", ErrAudioFormat, r)
 		}
 	}()
-	d := wav.NewDecoder(bytes.NewReader(data))
+	canon := make([]byte, 0, 44+len(pcm))
+	canon = append(canon, "RIFF"...)
+	canon = binary.LittleEndian.AppendUint32(canon, uint32(36+len(pcm)))
+	canon = append(canon, "WAVEfmt "...)
+	canon = binary.LittleEndian.AppendUint32(canon, 16)
+	canon = binary.LittleEndian.AppendUint16(canon, wavPCM)
+	canon = binary.LittleEndian.AppendUint16(canon, uint16(f.channels))
+	canon = binary.LittleEndian.AppendUint32(canon, uint32(f.rate))
+	canon = binary.LittleEndian.AppendUint32(canon, uint32(f.rate*f.blockAlign))
+	canon = binary.LittleEndian.AppendUint16(canon, uint16(f.blockAlign))
+	canon = binary.LittleEndian.AppendUint16(canon, uint16(f.bits))
+	canon = append(canon, "data"...)
+	canon = binary.LittleEndian.AppendUint32(canon, uint32(len(pcm)))
+	canon = append(canon, pcm...)
+	d := wav.NewDecoder(bytes.NewReader(canon))
 	buf, err := d.FullPCMBuffer()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAudioFormat, err)
 	}
-	if int(d.NumChans) != f.channels || int(d.BitDepth) != f.bits {
-		return nil, fmt.Errorf("%w: wav decoder read %d channels of %d bits, header says %d of %d",
-			ErrAudioFormat, d.NumChans, d.BitDepth, f.channels, f.bits)
+	if int(d.NumChans) != f.channels || int(d.BitDepth) != f.bits || len(buf.Data) != len(pcm)/(f.bits/8) {
+		return nil, fmt.Errorf("%w: wav decoder read %d samples, %d channels of %d bits; header says %d bytes, %d channels of %d bits",
+			ErrAudioFormat, len(buf.Data), d.NumChans, d.BitDepth, len(pcm), f.channels, f.bits)
 	}
 	return buf.Data, nil
 }
 
 // decodeFLAC returns mono samples in [-1, 1) and the sample rate.
-func decodeFLAC(data []byte) (mono []float32, rate int, err error) {
+// Note: github.com/mewkiz/flac v1.0.13 writes a line to the standard
+// library's default logger for frames at 24 kHz and 176.4 kHz.
+func decodeFLAC(data []byte, limit time.Duration) (mono []float32, rate int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			mono, rate, err = nil, 0, fmt.Errorf("%w: flac decoder: %v", ErrAudioFormat, r)
 		}
 	}()
+	data, err = canonicalFLAC(data)
+	if err != nil {
+		return nil, 0, err
+	}
 	s, err := flac.New(bytes.NewReader(data))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: flac: %v", ErrAudioFormat, err)
@@ -297,9 +330,60 @@ func decodeFLAC(data []byte) (mono []float32, rate int, err error) {
 			}
 			mono = append(mono, acc*scale)
 		}
-		if len(mono) > maxAudioBytes/2 {
-			return nil, 0, fmt.Errorf("%w: flac stream too long", ErrAudioFormat)
+		if time.Duration(len(mono))*time.Second > limit*time.Duration(info.SampleRate) {
+			return nil, 0, fmt.Errorf("%w: flac stream longer than %v", ErrAudioFormat, limit)
 		}
 	}
 	return mono, int(info.SampleRate), nil
+}
+
+// canonicalFLAC keeps only what decoding needs: the "fLaC" marker, the
+// STREAMINFO block and the frames. mewkiz/flac allocates whatever the
+// 32-bit length fields inside PICTURE and VORBIS_COMMENT blocks say (a
+// 100-byte file can ask for gigabytes), so those blocks, which carry no
+// audio, are dropped before it sees them.
+// Format: https://xiph.org/flac/format.html#metadata_block
+func canonicalFLAC(data []byte) ([]byte, error) {
+	if len(data) >= 10 && string(data[:3]) == "ID3" {
+		// ID3v2 tag: 10-byte header, size as a 28-bit syncsafe integer.
+		size := int(data[6]&0x7F)<<21 | int(data[7]&0x7F)<<14 | int(data[8]&0x7F)<<7 | int(data[9]&0x7F)
+		if 10+size > len(data) {
+			return nil, fmt.Errorf("%w: truncated ID3 tag", ErrAudioFormat)
+		}
+		data = data[10+size:]
+	}
+	if len(data) < 4 || string(data[:4]) != "fLaC" {
+		return nil, fmt.Errorf("%w: no fLaC marker", ErrAudioFormat)
+	}
+	p := data[4:]
+	var info []byte
+	for {
+		if len(p) < 4 {
+			return nil, fmt.Errorf("%w: truncated flac metadata", ErrAudioFormat)
+		}
+		last := p[0]&0x80 != 0
+		typ := p[0] & 0x7F
+		n := int(p[1])<<16 | int(p[2])<<8 | int(p[3])
+		if 4+n > len(p) {
+			return nil, fmt.Errorf("%w: flac metadata block of %d bytes past the end", ErrAudioFormat, n)
+		}
+		if typ == 0 {
+			if n != 34 || info != nil {
+				return nil, fmt.Errorf("%w: bad flac STREAMINFO", ErrAudioFormat)
+			}
+			info = p[4 : 4+n]
+		}
+		p = p[4+n:]
+		if last {
+			break
+		}
+	}
+	if info == nil {
+		return nil, fmt.Errorf("%w: no flac STREAMINFO", ErrAudioFormat)
+	}
+	out := make([]byte, 0, 8+len(info)+len(p))
+	out = append(out, "fLaC"...)
+	out = append(out, 0x80, 0, 0, 34)
+	out = append(out, info...)
+	return append(out, p...), nil
 }

@@ -81,7 +81,7 @@ func (p *polyphase) at(src []float32, i int) float32 {
 	num := int64(i) * int64(p.from) // position in input samples = num/to
 	base := int(num / int64(p.to))
 	rem := num % int64(p.to)
-	ph := int(rem)
+	ph := int(rem * int64(p.phases) / int64(p.to)) // exact: rem is a multiple of to/phases
 	if !p.exact {
 		ph = int((rem*int64(p.phases) + int64(p.to)/2) / int64(p.to))
 		if ph == p.phases {
