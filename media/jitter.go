@@ -127,10 +127,9 @@ func (j *jitterBuffer) pop(dst []int16) {
 		j.lost++
 		j.concealed++
 		if j.lost <= concealFrames {
-			// Repeat the last frame at half the gain each time.
-			shift := uint(j.lost)
+			// Repeat the last frame played, at half its gain each time.
 			for i := range dst {
-				dst[i] = j.last[i] >> shift
+				dst[i] = j.last[i] >> 1
 			}
 		}
 		copy(j.last[:], dst)

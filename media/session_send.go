@@ -10,8 +10,10 @@ import (
 )
 
 // maxLag is how far behind its schedule the sender may fall (a stalled
-// process) before it skips the missed packets instead of bursting them.
-const maxLag = 5 * FrameDuration
+// process, a loaded machine) and still catch up by sending the missed
+// packets at once, which the peer's jitter buffer absorbs; beyond it the
+// missed packets are skipped (the timestamp still follows the clock).
+const maxLag = 10 * FrameDuration
 
 // sender holds the send path's state; only sendLoop touches it.
 type sender struct {

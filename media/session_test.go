@@ -210,8 +210,10 @@ func TestWritePacesWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// 2 frames fit in the queue; the other 25 wait for 20 ms ticks.
-	if el := time.Since(start); el < 440*time.Millisecond || el > 900*time.Millisecond {
+	// 2 frames fit in the queue; the other 25 wait for 20 ms ticks. The
+	// upper bound is loose: on a loaded 2-core machine ticks the sender
+	// misses go out as silence before the starved writer refills.
+	if el := time.Since(start); el < 440*time.Millisecond || el > 2*time.Second {
 		t.Errorf("27 frames written in %v, want about 500 ms", el)
 	}
 	if err := s.WriteAudio(ctx, make([]int16, FrameSamples+1)); err != ErrFrameSize {
@@ -436,7 +438,10 @@ func TestTwoSessions(t *testing.T) {
 			}
 		}
 	}()
-	vals := readFrames(t, b, 20)
+	// Read for 1.2 s: the 30 tone frames, however the scheduler of a
+	// loaded machine spreads them, are heard (a frame or two may come
+	// too late to play).
+	vals := readFrames(t, b, 60)
 	want := g711.AlawToLinear(g711.LinearToAlaw(4000))
 	n := 0
 	for _, v := range vals {
@@ -444,8 +449,8 @@ func TestTwoSessions(t *testing.T) {
 			n++
 		}
 	}
-	if n < 10 {
-		t.Fatalf("B heard A's tone in %d of 20 frames: %v", n, vals)
+	if n < 28 {
+		t.Fatalf("B heard A's tone in %d of 30 frames: %v", n, vals)
 	}
 	if err := a.SendDigit(ctx, '5', 100*time.Millisecond); err != nil {
 		t.Fatal(err)
