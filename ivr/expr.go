@@ -257,7 +257,7 @@ func (p *exprParser) next() {
 		p.pos += end + 2
 		p.tok = tok{kind: tStr, off: start, text: p.src[start+1 : p.pos-1]}
 	default:
-		for _, op := range []string{"==", "!=", "<=", ">=", "<", ">", "(", ")", "[", "]", ","} {
+		for _, op := range []string{"==", "!=", "<=", ">=", "<", ">", "(", ")", "[", "]", ",", "+", "-", "*", "/"} {
 			if strings.HasPrefix(p.src[p.pos:], op) {
 				p.pos += len(op)
 				p.tok = tok{kind: tOp, off: start, text: op}
@@ -291,7 +291,8 @@ func (p *exprParser) isWord(w string) bool { return p.tok.kind == tIdent && p.to
 func (p *exprParser) isOp(op string) bool  { return p.tok.kind == tOp && p.tok.text == op }
 
 // --- parser: or := and {"or" and}; and := not {"and" not}; not := "not" not | cmp;
-// cmp := primary [cmpop primary | "in" list]
+// cmp := sum [cmpop sum | "in" list]; sum := prod {("+"|"-") prod};
+// prod := unary {("*"|"/") unary}; unary := "-" unary | primary
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 50
@@ -350,8 +351,46 @@ func (p *exprParser) enter(off int) error {
 
 func (p *exprParser) leave() { p.depth-- }
 
+func (p *exprParser) parseArith(ops string, sub func() (*exprNode, error)) (*exprNode, error) {
+	l, err := sub()
+	if err != nil {
+		return nil, err
+	}
+	for p.tok.kind == tOp && len(p.tok.text) == 1 && strings.Contains(ops, p.tok.text) {
+		op, off := p.tok.text, p.tok.off
+		p.next()
+		r, err := sub()
+		if err != nil {
+			return nil, err
+		}
+		l = &exprNode{op: op, off: off, args: []*exprNode{l, r}}
+	}
+	return l, p.err
+}
+
+func (p *exprParser) parseSum() (*exprNode, error) { return p.parseArith("+-", p.parseProd) }
+
+func (p *exprParser) parseProd() (*exprNode, error) { return p.parseArith("*/", p.parseUnary) }
+
+func (p *exprParser) parseUnary() (*exprNode, error) {
+	if p.isOp("-") {
+		off := p.tok.off
+		p.next()
+		if err := p.enter(off); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+		x, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		return &exprNode{op: "neg", off: off, args: []*exprNode{x}}, nil
+	}
+	return p.parsePrimary()
+}
+
 func (p *exprParser) parseCmp() (*exprNode, error) {
-	l, err := p.parsePrimary()
+	l, err := p.parseSum()
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +399,7 @@ func (p *exprParser) parseCmp() (*exprNode, error) {
 		case "==", "!=", "<", "<=", ">", ">=":
 			op, off := p.tok.text, p.tok.off
 			p.next()
-			r, err := p.parsePrimary()
+			r, err := p.parseSum()
 			if err != nil {
 				return nil, err
 			}
@@ -539,6 +578,18 @@ func check(n *exprNode, sc scope) error {
 			}
 		}
 		n.typ = typeList
+	case "neg":
+		if n.args[0].typ != TypeNumber {
+			return &exprError{n.off, fmt.Sprintf("type error: - needs a number, got a %s", n.args[0].typ)}
+		}
+		n.typ = TypeNumber
+	case "+", "-", "*", "/":
+		for _, a := range n.args {
+			if a.typ != TypeNumber {
+				return &exprError{n.off, fmt.Sprintf("type error: %s needs numbers on both sides, got a %s", n.op, a.typ)}
+			}
+		}
+		n.typ = TypeNumber
 	case "in":
 		l, r := n.args[0], n.args[1]
 		if len(r.args) > 0 && r.args[0].typ != l.typ {
@@ -618,6 +669,24 @@ func evalNode(n *exprNode, en env) value {
 			l.list = append(l.list, x.val)
 		}
 		return l
+	case "neg":
+		return value{t: TypeNumber, n: -evalNode(n.args[0], en).n}
+	case "+", "-", "*", "/":
+		l, r := evalNode(n.args[0], en).n, evalNode(n.args[1], en).n
+		var v float64
+		switch n.op {
+		case "+":
+			v = l + r
+		case "-":
+			v = l - r
+		case "*":
+			v = l * r
+		default:
+			if r != 0 {
+				v = l / r // division by zero gives 0: a flow must not fail on data
+			}
+		}
+		return value{t: TypeNumber, n: v}
 	case "in":
 		x := evalNode(n.args[0], en)
 		for _, y := range n.args[1].args {

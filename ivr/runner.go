@@ -337,6 +337,9 @@ func (s *session) play(prompts []string, bargein bool) (bool, error) {
 
 // waitKey waits up to d for a key.
 func (s *session) waitKey(d time.Duration) (rune, bool, error) {
+	if len(s.ahead) == 0 {
+		s.waiting(false)
+	}
 	for n := frameCount(d); len(s.ahead) == 0 && n > 0; n-- {
 		if err := s.tick(nil); err != nil {
 			return 0, false, err

@@ -188,6 +188,7 @@ func (s *session) listen(st *Step, ls []Listener) (string, float64, bool, error)
 	if stopped, err := s.play(st.prompts, true); err != nil || stopped {
 		return "", 0, false, err
 	}
+	s.waiting(true)
 	for n := frameCount(st.listen); n > 0 && len(s.ahead) == 0; n-- {
 		if err := s.tick(nil); err != nil {
 			return "", 0, false, err
@@ -315,6 +316,7 @@ func (s *session) enrol(st *Step) (string, error) {
 			s.log.Warn("ivr: enrolment write", "err", err)
 		}
 	}
+	s.waiting(true)
 	for n := frameCount(st.listen); n > 0 && en.Speech() < st.speech; n-- {
 		if err := s.tick(nil); err != nil {
 			return exit, err
@@ -437,6 +439,7 @@ func (s *session) voicemail(st *Step) (string, error) {
 	var msg []int16
 	s.tap = func(frame []int16) { msg = append(msg, frame...) }
 	var end error
+	s.waiting(true)
 	for n := frameCount(st.listen); n > 0 && len(s.ahead) == 0; n-- {
 		if end = s.tick(nil); end != nil {
 			break

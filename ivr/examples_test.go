@@ -1,0 +1,84 @@
+package ivr_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/ivr"
+)
+
+// TestExamples loads every example flow and walks the main paths of the
+// two lines with the simulator, so the examples never rot.
+func TestExamples(t *testing.T) {
+	files, _ := filepath.Glob("../examples/flows/*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("example flows missing: %v", files)
+	}
+	flows := map[string]*ivr.Flow{}
+	for _, file := range files {
+		f, err := ivr.Load(file, ivr.Options{Builtin: builtin(t)})
+		if err != nil {
+			t.Fatalf("%s:\n%v", file, err)
+		}
+		flows[f.Name()] = f
+	}
+	sunday := time.Date(2026, 11, 29, 11, 0, 0, 0, mustLoc("Europe/Paris"))
+	cases := []struct {
+		name, flow string
+		sim        ivr.Simulation
+		cfg        func(*ivr.Config)
+		wantLast   string
+		wantVars   map[string]string
+	}{
+		{name: "hotline: billing by menu", flow: "hotline", sim: ivr.Simulation{Digits: []rune("1"), At: monday9},
+			wantLast: "billing", wantVars: map[string]string{call.VarQueue: "billing", call.VarSkills: "billing"}},
+		{name: "hotline: 0 in the menu reaches a person", flow: "hotline", sim: ivr.Simulation{Digits: []rune("0"), At: monday9},
+			wantLast: "advisor", wantVars: map[string]string{call.VarQueue: "general"}},
+		{name: "hotline: silence ends with a person", flow: "hotline", sim: ivr.Simulation{At: monday9},
+			wantLast: "advisor"},
+		{name: "hotline: VIP recognised by voice skips the menu", flow: "hotline",
+			sim:      ivr.Simulation{Caller: "+33100000002", Speech: voice(bob, 4*time.Second), At: monday9},
+			wantLast: "vip", wantVars: map[string]string{call.VarCustomer: "1002", call.VarIdentMethod: "voice", call.VarPreferredAgent: "agent-7", call.VarPriority: "10"}},
+		{name: "hotline: closed on Sunday, voicemail", flow: "hotline", sim: ivr.Simulation{At: sunday},
+			cfg:      func(c *ivr.Config) { c.Voicemail = &fakeVoicemail{} },
+			wantLast: "bye"},
+		{name: "hotline: call-back", flow: "hotline", sim: ivr.Simulation{Digits: []rune("3"), At: monday9, Caller: "+33199999999"},
+			cfg:      func(c *ivr.Config) { c.Callbacks = &fakeCallbacks{} },
+			wantLast: "bye"},
+		{name: "account: sure voice goes straight to accounts", flow: "account",
+			sim:      ivr.Simulation{Caller: "+33100000001", Speech: voice(alice, 4*time.Second), At: monday9},
+			wantLast: "accounts", wantVars: map[string]string{call.VarCustomer: "1001", call.VarPriority: "10"}},
+		{name: "account: unsure voice, account and PIN", flow: "account",
+			sim:      ivr.Simulation{Caller: "+33199999999", Digits: []rune("1001#1234#"), At: monday9},
+			wantLast: "accounts", wantVars: map[string]string{call.VarCustomer: "1001", call.VarIdentMethod: "pin"}},
+		{name: "account: wrong PIN to a person", flow: "account",
+			sim:      ivr.Simulation{Caller: "+33199999999", Digits: []rune("1001#9999#"), At: monday9},
+			wantLast: "advisor", wantVars: map[string]string{call.VarCustomer: "", call.VarQueue: "general"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newIdentifier()
+			cfg := ivr.Config{Directory: newDirectory(), Identifier: id, Verifier: id, HoldLimit: time.Second}
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := ivr.Simulate(ctx, flows[tc.flow], tc.sim, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Path) == 0 || res.Path[len(res.Path)-1].ID != tc.wantLast {
+				t.Fatalf("path %v, want it to end at %s", res.Path, tc.wantLast)
+			}
+			for k, want := range tc.wantVars {
+				if got := res.Vars[k]; got != want {
+					t.Errorf("var %s = %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+}
