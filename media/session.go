@@ -118,6 +118,7 @@ type RTPSession struct {
 	free     chan *[FrameSamples]int16
 	digitReq chan digitRequest
 	hold     atomic.Bool
+	pt       atomic.Uint32 // payload type we send
 
 	// receive side, guarded by mu
 	mu          sync.Mutex
@@ -153,6 +154,18 @@ type digitRequest struct {
 
 // NewRTPSession starts sending and receiving on conn, which it owns.
 func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
+	s, err := newSession(conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.wg.Add(2)
+	go s.sendLoop()
+	go s.recvLoop()
+	return s, nil
+}
+
+// newSession builds a session without starting its goroutines.
+func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	if cfg.PayloadType != 0 && cfg.PayloadType != 8 {
 		return nil, fmt.Errorf("media: payload type %d is not PCMU (0) or PCMA (8)", cfg.PayloadType)
 	}
@@ -186,13 +199,11 @@ func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 		readTimer: time.NewTimer(time.Hour),
 	}
 	s.readTimer.Stop()
+	s.pt.Store(uint32(cfg.PayloadType))
 	s.jb.delay = uint32(cfg.JitterDelay * SampleRate / time.Second)
 	for range cfg.SendQueue {
 		s.free <- new([FrameSamples]int16)
 	}
-	s.wg.Add(2)
-	go s.sendLoop()
-	go s.recvLoop()
 	return s, nil
 }
 
@@ -224,6 +235,16 @@ func (s *RTPSession) SetRemote(addr netip.AddrPort) {
 	s.isLatched = false
 	s.latched = netip.AddrPort{}
 	s.mu.Unlock()
+}
+
+// SetPayloadType switches the codec we send between PCMU (0) and PCMA
+// (8), for a re-INVITE that changes it. Receiving decodes both anyway.
+func (s *RTPSession) SetPayloadType(pt uint8) error {
+	if pt != 0 && pt != 8 {
+		return fmt.Errorf("media: payload type %d is not PCMU (0) or PCMA (8)", pt)
+	}
+	s.pt.Store(uint32(pt))
+	return nil
 }
 
 // Hold pauses (true) or resumes (false) sending. Frames written while

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 
@@ -16,13 +17,19 @@ import (
 // is reported as ended (its end packets were lost).
 const digitFlushAfter = time.Second
 
+// receiver holds the receive path's buffers; only recvLoop touches it.
+type receiver struct {
+	s       *RTPSession
+	pkt     rtp.Packet
+	pcm     [1500]int16
+	digits  []Digit
+	pending bool // a telephone-event is in progress: flush deadline armed
+}
+
 func (s *RTPSession) recvLoop() {
 	defer s.wg.Done()
+	r := &receiver{s: s}
 	buf := make([]byte, 1500)
-	pcm := make([]int16, 1500)
-	var digits []Digit
-	var pkt rtp.Packet
-	eventPending := false
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -35,65 +42,78 @@ func (s *RTPSession) recvLoop() {
 			default:
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if eventPending {
-					s.mu.Lock()
-					digits = s.dec.Flush(digits[:0])
-					s.mu.Unlock()
-					s.deliver(digits)
-					eventPending = false
-				}
-				_ = s.conn.SetReadDeadline(time.Time{})
+				r.flushDigits()
 				continue
 			}
 			s.log.Debug("rtp read", "err", err)
 			continue
 		}
-		from = unmap(from)
-		if err := pkt.Unmarshal(buf[:n]); err != nil || pkt.Version != 2 {
-			s.mu.Lock()
-			s.stats.Ignored++
-			s.mu.Unlock()
-			continue
-		}
-		arrival := time.Since(s.start)
+		r.handle(buf[:n], from, time.Since(s.start))
+	}
+}
+
+// flushDigits reports an event whose end packets never came.
+func (r *receiver) flushDigits() {
+	s := r.s
+	if r.pending {
 		s.mu.Lock()
-		if !s.isLatched {
-			s.isLatched, s.latched = true, from
-			s.log.Debug("rtp latched", "from", from)
-		} else if from != s.latched {
-			s.stats.Ignored++
-			s.mu.Unlock()
-			continue
+		r.digits = s.dec.Flush(r.digits[:0])
+		s.mu.Unlock()
+		s.deliver(r.digits)
+		r.pending = false
+	}
+	_ = s.conn.SetReadDeadline(time.Time{})
+}
+
+// handle processes one datagram from addr, arrived at arrival since the
+// session start.
+func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) {
+	s := r.s
+	from = unmap(from)
+	pkt := &r.pkt
+	if err := pkt.Unmarshal(b); err != nil || pkt.Version != 2 {
+		s.mu.Lock()
+		s.stats.Ignored++
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	if !s.isLatched {
+		s.isLatched, s.latched = true, from
+		s.log.Debug("rtp latched", "from", from)
+	} else if from != s.latched {
+		s.stats.Ignored++
+		s.mu.Unlock()
+		return
+	}
+	pt := pkt.PayloadType
+	switch {
+	case s.cfg.EventPayloadType != 0 && pt == s.cfg.EventPayloadType:
+		s.stats.PacketsIn++
+		s.stats.BytesIn += uint64(len(pkt.Payload))
+		var derr error
+		r.digits, derr = s.dec.Decode(r.digits[:0], pkt.SSRC, pkt.Timestamp, pkt.Payload)
+		active := s.dec.Active()
+		s.mu.Unlock()
+		if derr != nil {
+			s.log.Debug("telephone-event", "err", derr)
 		}
-		pt := pkt.PayloadType
-		switch {
-		case s.cfg.EventPayloadType != 0 && pt == s.cfg.EventPayloadType:
-			s.stats.PacketsIn++
-			s.stats.BytesIn += uint64(len(pkt.Payload))
-			var derr error
-			digits, derr = s.dec.Decode(digits[:0], pkt.SSRC, pkt.Timestamp, pkt.Payload)
-			active := s.dec.Active()
-			s.mu.Unlock()
-			if derr != nil {
-				s.log.Debug("telephone-event", "err", derr)
-			}
-			s.deliver(digits)
-			if active {
-				eventPending = true
-				_ = s.conn.SetReadDeadline(time.Now().Add(digitFlushAfter))
-			} else if eventPending {
-				eventPending = false
-				_ = s.conn.SetReadDeadline(time.Time{})
-			}
-		case pt == 0 || pt == 8:
-			s.stats.PacketsIn++
-			s.stats.BytesIn += uint64(len(pkt.Payload))
-			s.audioPacket(&pkt, arrival, pcm)
-			s.mu.Unlock()
-		default:
-			s.stats.Ignored++
-			s.mu.Unlock()
+		s.deliver(r.digits)
+		if active {
+			r.pending = true
+			_ = s.conn.SetReadDeadline(time.Now().Add(digitFlushAfter))
+		} else if r.pending {
+			r.pending = false
+			_ = s.conn.SetReadDeadline(time.Time{})
 		}
+	case pt == 0 || pt == 8:
+		s.stats.PacketsIn++
+		s.stats.BytesIn += uint64(len(pkt.Payload))
+		s.audioPacket(pkt, arrival, r.pcm[:])
+		s.mu.Unlock()
+	default:
+		s.stats.Ignored++
+		s.mu.Unlock()
 	}
 }
 

@@ -32,8 +32,7 @@ type sender struct {
 
 func (s *RTPSession) sendLoop() {
 	defer s.wg.Done()
-	snd := &sender{s: s, ts0: randUint32(), marker: true}
-	snd.hdr = rtp.Header{Version: 2, SSRC: s.cfg.SSRC, SequenceNumber: uint16(randUint32())}
+	snd := newSender(s)
 	timer := time.NewTimer(FrameDuration)
 	defer timer.Stop()
 	var n int64 // packets due so far, the schedule
@@ -65,6 +64,12 @@ func (s *RTPSession) sendLoop() {
 		snd.tick(uint32(n) * FrameSamples)
 		n++
 	}
+}
+
+func newSender(s *RTPSession) *sender {
+	snd := &sender{s: s, ts0: randUint32(), marker: true}
+	snd.hdr = rtp.Header{Version: 2, SSRC: s.cfg.SSRC, SequenceNumber: uint16(randUint32())}
+	return snd
 }
 
 func (p *sender) finishDigit() {
@@ -120,12 +125,13 @@ func (p *sender) tick(off uint32) {
 		return
 	}
 	payload := p.buf[12 : 12+FrameSamples]
-	if s.cfg.PayloadType == 8 {
+	pt := uint8(s.pt.Load())
+	if pt == 8 {
 		g711.EncodeAlaw(payload, src[:])
 	} else {
 		g711.EncodeUlaw(payload, src[:])
 	}
-	p.send(s.cfg.PayloadType, ts, p.marker, payload)
+	p.send(pt, ts, p.marker, payload)
 	p.marker = false
 }
 
