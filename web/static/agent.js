@@ -1,0 +1,278 @@
+// The agent softphone: login, state buttons, the ringing call with its
+// customer file shown before answering, call controls and wrap-up. Media
+// is one RTCPeerConnection for the whole session, offered by this page
+// once the WebSocket says hello; the switch answers with G.711 only.
+import { $, h, show, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
+
+const state = {
+  ws: null,
+  pc: null,
+  mic: null,
+  me: null,
+  call: null, // {id, offer, phase: 'ringing'|'talking'|'wrapup', held, muted}
+  nextId: 1,
+  pending: new Map(), // request id -> description, for error messages
+};
+// Exposed for tests and for the curious: the live PeerConnection.
+window.voxdesk = state;
+
+function status(msg) { $('status').textContent = msg; }
+
+function send(msg, what) {
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
+    status('Not connected to the switch.');
+    return;
+  }
+  msg.id = state.nextId++;
+  if (what) state.pending.set(msg.id, what);
+  state.ws.send(JSON.stringify(msg));
+}
+
+function setState(s, reason) {
+  const b = $('state');
+  b.textContent = s;
+  b.className = `badge state-${s}`;
+  $('state-reason').textContent = reason ? `(${reason})` : '';
+}
+
+const identLabel = { voice: 'voice', pin: 'PIN', number: 'number only', none: 'not identified', 'web-token': 'website login' };
+
+// fileView renders the customer file of an offer.
+function fileView(o) {
+  const method = o.ident.method || 'none';
+  const ident = h('p', {},
+    'Identified by: ',
+    h('span', { class: `badge ident-${method}`, 'data-testid': 'ident' },
+      identLabel[method] || method,
+      method === 'voice' ? ` (score ${o.ident.score.toFixed(2)})` : ''));
+  const f = o.customer;
+  const parts = [ident];
+  if (!f) {
+    parts.push(h('p', { class: 'muted' }, o.ident.customer ? `Customer ${o.ident.customer} (file unavailable)` : 'Unknown caller'));
+  } else {
+    const dl = h('dl', {},
+      h('dt', {}, 'Name'), h('dd', { class: 'customer-name' }, f.name),
+      h('dt', {}, 'Customer'), h('dd', {}, f.id),
+      h('dt', {}, 'Segment'), h('dd', {}, (f.segment || '-') + (f.vip ? ' (VIP)' : '')),
+      h('dt', {}, 'Voice consent'), h('dd', {}, f.consent ? `given ${new Date(f.consent.given_at).toLocaleDateString()} (${f.consent.method})` : 'none'));
+    if (f.notes) dl.append(h('dt', {}, 'Notes'), h('dd', {}, f.notes));
+    parts.push(dl);
+    if (f.recent && f.recent.length) {
+      parts.push(h('h3', {}, 'Recent calls'), h('ul', {}, f.recent.map((r) =>
+        h('li', {}, `${new Date(r.at).toLocaleString()} — ${r.queue || ''} ${r.agent ? 'with ' + r.agent : ''}: ${r.outcome || ''} ${r.notes || ''}`))));
+    }
+  }
+  const extra = [];
+  if (o.preferred) extra.push('you are their advisor');
+  if (o.callback) extra.push('call-back: answering dials the customer');
+  if (o.requeued) extra.push('the caller lost their previous agent');
+  extra.push(`queue ${o.queue}, waited ${fmtSeconds(o.waited_s)}`);
+  parts.push(h('p', { class: 'muted' }, extra.join('; ')));
+  return parts;
+}
+
+function render() {
+  const c = state.call;
+  show($('offer'), !!c && c.phase === 'ringing');
+  show($('talk'), !!c && c.phase === 'talking');
+  show($('wrap'), !!c && c.phase === 'wrapup');
+  if (!c) return;
+  const who = c.offer.customer ? c.offer.customer.name : (c.offer.caller || 'unknown caller');
+  if (c.phase === 'ringing') {
+    $('offer-caller').textContent = `from ${who}`;
+    $('offer-file').replaceChildren(...fileView(c.offer));
+    $('btn-answer').focus();
+  } else if (c.phase === 'talking') {
+    $('talk-caller').textContent = `with ${who}`;
+    $('talk-file').replaceChildren(...fileView(c.offer));
+    $('btn-hold').setAttribute('aria-pressed', String(!!c.held));
+    $('btn-hold').textContent = c.held ? 'Resume' : 'Hold';
+    $('btn-mute').setAttribute('aria-pressed', String(!!c.muted));
+    $('btn-mute').textContent = c.muted ? 'Unmute' : 'Mute';
+    const consent = c.offer.customer && c.offer.customer.consent;
+    $('btn-enrol').disabled = !consent;
+    $('btn-enrol').title = consent ? '' : 'The customer has not consented to voice identification';
+    $('btn-confirm').disabled = !c.offer.ident.customer;
+  } else {
+    $('wrap-call').textContent = `(${who})`;
+  }
+}
+
+function fillTransfer(queues, agents) {
+  const sel = $('transfer-target');
+  sel.replaceChildren(
+    ...(queues || []).map((q) => h('option', { value: `queue:${q}` }, `Queue ${q}`)),
+    ...(agents || []).filter((a) => state.me && a.id !== state.me.id).map((a) => h('option', { value: `agent:${a.id}` }, `Agent ${a.name || a.id}`)));
+}
+
+async function startMedia(iceServers) {
+  const pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+  state.pc = pc;
+  pc.onicecandidate = (ev) => {
+    if (ev.candidate) send({ type: 'signal', signal: { type: 'candidate', candidate: ev.candidate.toJSON() } });
+  };
+  pc.ontrack = (ev) => { $('remote-audio').srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+  pc.onconnectionstatechange = () => { $('media').textContent = `audio: ${pc.connectionState}`; };
+  try {
+    state.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (e) {
+    status(`Microphone unavailable: ${e.message}`);
+    return;
+  }
+  for (const t of state.mic.getAudioTracks()) pc.addTrack(t, state.mic);
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  send({ type: 'signal', signal: { type: 'offer', sdp: offer.sdp } });
+}
+
+function stopMedia() {
+  if (state.pc) state.pc.close();
+  if (state.mic) state.mic.getTracks().forEach((t) => t.stop());
+  state.pc = null;
+  state.mic = null;
+  $('media').textContent = 'audio: not connected';
+}
+
+async function onMessage(m) {
+  switch (m.type) {
+    case 'hello':
+      state.me = m.agent;
+      $('me-name').textContent = m.agent.name;
+      setState(m.state, m.reason);
+      fillTransfer(m.queues, m.agents);
+      status('Connected.');
+      await startMedia(m.iceServers);
+      break;
+    case 'signal':
+      if (!state.pc) break;
+      if (m.signal.type === 'answer') await state.pc.setRemoteDescription({ type: 'answer', sdp: m.signal.sdp });
+      else if (m.signal.type === 'candidate' && m.signal.candidate.candidate) await state.pc.addIceCandidate(m.signal.candidate);
+      break;
+    case 'state':
+      setState(m.state, m.reason);
+      break;
+    case 'offer':
+      state.call = { id: m.offer.call, offer: m.offer, phase: 'ringing' };
+      status(`Incoming call from ${m.offer.customer ? m.offer.customer.name : (m.offer.caller || 'unknown caller')}.`);
+      render();
+      break;
+    case 'cancel':
+      if (state.call && state.call.id === m.call && state.call.phase === 'ringing') {
+        state.call = null;
+        status(`The call was withdrawn (${m.reason}).`);
+        render();
+      }
+      break;
+    case 'connected':
+      if (state.call && state.call.id === m.call) {
+        state.call.phase = 'talking';
+        status('Call connected.');
+        render();
+      }
+      break;
+    case 'ended':
+      if (state.call && state.call.id === m.call) {
+        state.call.phase = 'wrapup';
+        status(`Call ended (${m.cause}). Please wrap up.`);
+        render();
+        $('wrap-notes').focus();
+      }
+      break;
+    case 'held':
+    case 'muted':
+      if (state.call && state.call.id === m.call) {
+        state.call[m.type] = m.on;
+        if (m.type === 'muted' && state.mic) state.mic.getAudioTracks().forEach((t) => { t.enabled = !m.on; });
+        render();
+      }
+      break;
+    case 'ok': {
+      const what = state.pending.get(m.id);
+      state.pending.delete(m.id);
+      if (what) status(`${what}: done.`);
+      break;
+    }
+    case 'error': {
+      const what = state.pending.get(m.id);
+      state.pending.delete(m.id);
+      status(`${what || 'Error'}: ${m.error}`);
+      break;
+    }
+    case 'board':
+      break;
+  }
+}
+
+function connect() {
+  const ws = new WebSocket(wsURL('/api/agent/ws'));
+  state.ws = ws;
+  let chain = Promise.resolve();
+  ws.onmessage = (ev) => {
+    let m;
+    try { m = JSON.parse(ev.data); } catch { return; }
+    // Handle messages in order: the SDP answer must be applied before
+    // the candidates that follow it.
+    chain = chain.then(() => onMessage(m)).catch((e) => status(`Error: ${e.message}`));
+  };
+  ws.onclose = (ev) => {
+    stopMedia();
+    state.ws = null;
+    status(`Disconnected from the switch${ev.reason ? ` (${ev.reason})` : ''}. Reload the page to reconnect.`);
+  };
+}
+
+function enter(s) {
+  state.me = s.agent;
+  show($('login'), false);
+  show($('desk'), true);
+  $('me-name').textContent = s.agent.name;
+  connect();
+}
+
+function callAction(type, what, extra = {}) {
+  if (!state.call) return;
+  send({ type, call: state.call.id, ...extra }, what);
+}
+
+function wire() {
+  setupLogin($('login'), $('login-error'), enter);
+  $('btn-available').onclick = () => send({ type: 'state', state: 'available' }, 'Available');
+  $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
+  $('btn-logout').onclick = async () => {
+    try {
+      await logout();
+      location.reload();
+    } catch (e) { status(`Log out: ${e.message}`); }
+  };
+  $('btn-answer').onclick = () => callAction('answer', 'Answer');
+  $('btn-decline').onclick = () => {
+    callAction('decline', 'Decline');
+    state.call = null;
+    render();
+  };
+  $('btn-hangup').onclick = () => callAction('hangup', 'Hang up');
+  $('btn-hold').onclick = () => callAction('hold', 'Hold', { on: !state.call.held });
+  $('btn-mute').onclick = () => callAction('mute', 'Mute', { on: !state.call.muted });
+  $('btn-confirm').onclick = () => callAction('confirm_identity', 'Identity confirmed');
+  $('btn-enrol').onclick = () => callAction('enrol', 'Voiceprint enrolment');
+  $('btn-transfer').onclick = () => {
+    const [kind, target] = $('transfer-target').value.split(/:(.*)/s);
+    if (!target) return;
+    callAction('transfer', 'Transfer', kind === 'queue' ? { queue: target } : { agent: target });
+  };
+  $('wrap').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!state.call) return;
+    callAction('wrapup', 'Wrap-up', { disposition: $('wrap-disposition').value, notes: $('wrap-notes').value });
+    if ($('wrap-ready').checked) send({ type: 'state', state: 'available' }, 'Available');
+    state.call = null;
+    $('wrap').reset();
+    render();
+  });
+}
+
+wire();
+session().then((s) => {
+  if (s) enter(s);
+  else show($('login'), true);
+}).catch((e) => status(`Cannot reach the switch: ${e.message}`));
