@@ -338,9 +338,15 @@ func (s *RTPSession) SendDigit(ctx context.Context, key rune, duration time.Dura
 	}
 }
 
+// maxReadLag is how far behind the playout clock a reader may be and
+// still get every frame; beyond it, ReadAudio skips to the present.
+const maxReadLag = 10 * FrameDuration
+
 // ReadAudio waits for the next 20 ms playout instant and fills dst[:160]
 // with received audio, concealed where packets were lost or late. dst
-// must hold FrameSamples. Call it from one goroutine at a time.
+// must hold FrameSamples. A caller that falls more than 200 ms behind
+// (it stopped reading) resumes at the present, not with the backlog.
+// Call it from one goroutine at a time.
 func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	if len(dst) < FrameSamples {
 		return 0, io.ErrShortBuffer
@@ -351,7 +357,20 @@ func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	default:
 	}
 	due := s.start.Add(time.Duration(s.readN+1) * FrameDuration)
-	if wait := time.Until(due); wait > 0 {
+	wait := time.Until(due)
+	if wait < -maxReadLag {
+		// The caller stopped reading for a while (it was playing a
+		// prompt, say): skip to the present rather than hand it a
+		// backlog of stale frames.
+		skip := int64(-wait / FrameDuration)
+		s.readN += skip
+		s.mu.Lock()
+		if s.jb.synced {
+			s.jb.advance(uint32(skip) * FrameSamples)
+		}
+		s.mu.Unlock()
+	}
+	if wait > 0 {
 		s.readTimer.Reset(wait)
 		select {
 		case <-s.readTimer.C:

@@ -566,3 +566,65 @@ func TestPortRange(t *testing.T) {
 		t.Error("inverted range accepted")
 	}
 }
+
+// A reader that pauses (say, while a prompt plays) resumes at the
+// present: it gets live frames at the 20 ms pace, not a stale backlog.
+func TestReadAfterPauseSkipsBacklog(t *testing.T) {
+	s, _ := newTestSession(t, RTPConfig{})
+	readFrames(t, s, 2)
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	readFrames(t, s, 10)
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("10 frames after a pause returned in %v: backlog not skipped", el)
+	}
+}
+
+// RFC 3550 A.8 interarrival jitter and A.3 loss, from synthetic arrival
+// times fed to the receive path.
+func TestJitterAndLossStats(t *testing.T) {
+	tests := []struct {
+		name    string
+		arrival func(i int) time.Duration // arrival of packet i (timestamp i*160)
+		seqs    []int
+		jitter  time.Duration // expected, within 0.1 ms
+		lost    int64
+	}{
+		{"steady 20 ms", func(i int) time.Duration { return time.Duration(i) * FrameDuration }, seqRange(0, 200), 0, 0},
+		{"alternating +-2 ms", func(i int) time.Duration {
+			return time.Duration(i)*FrameDuration + time.Duration(2*(i%2))*time.Millisecond
+		}, seqRange(0, 400), 2 * time.Millisecond, 0},
+		{"three lost, across the 16-bit wrap", func(i int) time.Duration { return time.Duration(i) * FrameDuration },
+			append(seqRange(65530, 65536), seqRange(65539, 65550)...), 0, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := newSession(nil, RTPConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &receiver{s: s}
+			from := netip.MustParseAddrPort("127.0.0.1:5000")
+			pay := make([]byte, FrameSamples)
+			for _, seq := range tc.seqs {
+				b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(seq), Timestamp: uint32(seq * FrameSamples), SSRC: 1}, Payload: pay}).Marshal()
+				r.handle(b, from, tc.arrival(seq-tc.seqs[0]))
+			}
+			st := s.Stats()
+			if d := st.Jitter - tc.jitter; d < -100*time.Microsecond || d > 100*time.Microsecond {
+				t.Errorf("jitter %v, want %v", st.Jitter, tc.jitter)
+			}
+			if st.Lost != tc.lost {
+				t.Errorf("lost %d, want %d", st.Lost, tc.lost)
+			}
+		})
+	}
+}
+
+func seqRange(from, to int) []int {
+	var out []int
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
