@@ -24,10 +24,10 @@ func (st *Step) summary() string {
 		arg(fmt.Sprintf("%s (%d-%d digits)", st.into, st.min, st.max))
 	case kindVerify, kindPIN:
 		if st.customer != nil {
-			arg(st.customer.String())
+			arg("customer=" + st.customer.String())
 		}
 		if st.code != nil {
-			arg("pin " + st.code.String())
+			arg("code=" + st.code.String())
 		}
 	case kindEnrol:
 		arg(fmt.Sprintf("consent %s, %v of speech", prompts(st.prompts), st.speech))

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/media"
+	"github.com/voxdesk/voxdesk/res"
+)
+
+func init() {
+	register(command{Name: "flow", Summary: "work on IVR flows (flow check|simulate|graph|diff)", Run: func(ctx context.Context, args []string) error {
+		return subcommands(ctx, "flow", args, map[string]func(context.Context, []string) error{
+			"check":    func(ctx context.Context, args []string) error { return flowCheck(args, os.Stdout, os.Stderr) },
+			"simulate": func(ctx context.Context, args []string) error { return flowSimulate(ctx, args, os.Stdout, os.Stderr) },
+			"graph":    func(ctx context.Context, args []string) error { return flowGraph(args, os.Stdout, os.Stderr) },
+			"diff":     func(ctx context.Context, args []string) error { return flowDiff(args, os.Stdout, os.Stderr) },
+		})
+	}})
+}
+
+// flowOptions resolves prompts in the flow's folder, then the built-in set.
+func flowOptions() ivr.Options {
+	builtin, err := fs.Sub(res.Prompts, "prompts")
+	if err != nil {
+		panic(err) // the embedded tree always has prompts/
+	}
+	return ivr.Options{Builtin: builtin}
+}
+
+// flowCheck runs "voxdesk flow check FILE...".
+func flowCheck(args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("flow check", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() { fmt.Fprintln(stderr, "usage: voxdesk flow check FILE...") }
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if fset.NArg() == 0 {
+		return usagef("flow check needs one or more flow files")
+	}
+	bad := 0
+	for _, file := range fset.Args() {
+		f, err := ivr.Load(file, flowOptions())
+		if err != nil {
+			bad++
+			fmt.Fprintln(stderr, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok: flow %s version %s, %d steps\n", file, f.Name(), f.Version(), len(f.StepIDs()))
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d flow files have errors", bad, fset.NArg())
+	}
+	return nil
+}
+
+// flowGraph runs "voxdesk flow graph FILE [-o out.svg]".
+func flowGraph(args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("flow graph", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	out := fset.String("o", "", "write the SVG to this file (default: standard output)")
+	if err := parseInterspersed(fset, args); err != nil {
+		return err
+	}
+	if fset.NArg() != 1 {
+		return usagef("usage: voxdesk flow graph FILE [-o out.svg]")
+	}
+	f, err := ivr.Load(fset.Arg(0), flowOptions())
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return f.WriteSVG(stdout)
+	}
+	w, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := f.WriteSVG(w); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// flowDiff runs "voxdesk flow diff A B": each side is a flow file or a
+// version hash (prefix) kept in the versions folder.
+func flowDiff(args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("flow diff", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	versions := fset.String("versions", "examples/flows/.versions", "folder of kept versions, for hashes")
+	if err := parseInterspersed(fset, args); err != nil {
+		return err
+	}
+	if fset.NArg() != 2 {
+		return usagef("usage: voxdesk flow diff A B   (A, B: flow files or version hashes)")
+	}
+	var flows [2]*ivr.Flow
+	for i, arg := range fset.Args() {
+		f, err := loadVersion(arg, *versions)
+		if err != nil {
+			return err
+		}
+		flows[i] = f
+	}
+	return ivr.WriteDiff(stdout, flows[0], flows[1])
+}
+
+// loadVersion loads a flow file, or the kept version whose hash starts
+// with arg (files are named NAME-HASH12.yaml; longer prefixes are checked
+// against the loaded content).
+func loadVersion(arg, versions string) (*ivr.Flow, error) {
+	if _, err := os.Stat(arg); err == nil {
+		return ivr.Load(arg, flowOptions())
+	}
+	if len(arg) < 6 || strings.Trim(arg, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("%s: no such file, and not a version hash", arg)
+	}
+	short := arg[:min(len(arg), 12)]
+	matches, _ := filepath.Glob(filepath.Join(versions, "*-"+short+"*.yaml"))
+	var found []*ivr.Flow
+	for _, m := range matches {
+		opts := flowOptions()
+		opts.Prompts = os.DirFS(filepath.Dir(versions)) // prompts live beside the flows
+		f, err := ivr.Load(m, opts)
+		if err == nil && strings.HasPrefix(f.Hash(), arg) {
+			found = append(found, f)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("version %s not found in %s", arg, versions)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("version %s is ambiguous in %s: give more digits", arg, versions)
+}
+
+// flowSimulate runs "voxdesk flow simulate FILE --digits 1,0 ...".
+func flowSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("flow simulate", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	digits := fset.String("digits", "", "keys the caller presses, one each time the flow waits for a key (e.g. 1,0 or 1234#)")
+	speech := fset.String("speech", "", "WAV or FLAC file the caller says when the flow first listens")
+	caller := fset.String("caller", "", "calling number, E.164")
+	at := fset.String("at", "", "wall clock at the start of the call, 2026-11-23T09:00 (default: now)")
+	tz := fset.String("tz", "Local", "time zone of --at")
+	verbose := fset.Bool("v", false, "log every step")
+	if err := parseInterspersed(fset, args); err != nil {
+		return err
+	}
+	if fset.NArg() != 1 {
+		return usagef("usage: voxdesk flow simulate FILE [--digits 1,0] [--speech caller.wav] [--caller +33...] [--at 2026-11-23T09:00]")
+	}
+	f, err := ivr.Load(fset.Arg(0), flowOptions())
+	if err != nil {
+		return err
+	}
+	sim := ivr.Simulation{Caller: *caller, Digits: []rune(strings.ReplaceAll(*digits, ",", ""))}
+	for _, k := range sim.Digits {
+		if !strings.ContainsRune("0123456789*#ABCD", k) {
+			return usagef("--digits: %q is not a telephone key", k)
+		}
+	}
+	if *at != "" {
+		loc, err := time.LoadLocation(*tz)
+		if err != nil {
+			return usagef("--tz: %v", err)
+		}
+		if sim.At, err = time.ParseInLocation("2006-01-02T15:04", *at, loc); err != nil {
+			return usagef("--at: want 2026-11-23T09:00: %v", err)
+		}
+	}
+	var cfg ivr.Config
+	if *speech != "" {
+		if sim.Speech, err = media.LoadPCM(*speech, call.SampleRate); err != nil {
+			return fmt.Errorf("--speech: %w", err)
+		}
+		id, err := simIdentifier()
+		if err != nil {
+			return err
+		}
+		cfg.Identifier = id
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	res, err := ivr.Simulate(ctx, f, sim, cfg, log)
+	if err != nil {
+		return err
+	}
+	printSimulation(stdout, res)
+	return nil
+}
+
+// simIdentifier is the voiceprint core behind --speech. See NOTES: the
+// scoring half of the core is not committed yet.
+func simIdentifier() (ivr.Identifier, error) {
+	return nil, errors.New("--speech needs the voiceprint scorer, which is not in this build yet; simulate without --speech meanwhile")
+}
+
+func printSimulation(w io.Writer, res *ivr.SimResult) {
+	fmt.Fprintf(w, "flow %s\n\npath:\n", res.Flow)
+	for _, s := range res.Path {
+		fmt.Fprintf(w, "  %7.1fs  %-14s %s\n", s.At.Seconds(), s.ID, s.What)
+	}
+	fmt.Fprintf(w, "  %7.1fs  (call ended: %s)\n\nvariables:\n", res.Duration.Seconds(), res.Cause)
+	keys := make([]string, 0, len(res.Vars))
+	for k := range res.Vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-18s %q\n", k, res.Vars[k])
+	}
+}
+
+// parseInterspersed parses flags given before or after the positional
+// arguments ("flow graph FILE -o x.svg").
+func parseInterspersed(fset *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fset.Parse(args); err != nil {
+			return err
+		}
+		if fset.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fset.Arg(0))
+		args = fset.Args()[1:]
+	}
+	return fset.Parse(append([]string{"--"}, pos...))
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFlowCommands(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.yaml")
+	b := filepath.Join(dir, "b.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	src := "flow: t\noperator: agent\nsteps:\n  - id: menu\n    menu: welcome\n    choices:\n      1: billing\n    fail: agent\n  - id: billing\n    queue: billing\n  - id: agent\n    queue: general\n"
+	for file, text := range map[string]string{
+		a:   src,
+		b:   strings.Replace(src, "queue: billing", "queue: accounts", 1),
+		bad: "operator: agent\nsteps:\n  - plya: welcome\n",
+	} {
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string
+	}{
+		{"check passes a good flow", []string{"flow", "check", a}, 0, []string{"a.yaml: ok: flow t version"}},
+		{"check lists every error with its position", []string{"flow", "check", a, bad}, 1,
+			[]string{"bad.yaml:3:5: unknown step type \"plya\"", "bad.yaml:1:11: operator step \"agent\" does not exist", "1 of 2 flow files have errors"}},
+		{"check needs a file", []string{"flow", "check"}, 2, []string{"needs one or more flow files"}},
+		{"simulate walks the menu", []string{"flow", "simulate", a, "--digits", "1", "--at", "2026-11-23T09:00"}, 0,
+			[]string{"menu ", "billing        queue billing", `queue              "billing"`}},
+		{"simulate: 0 in the menu reaches a person", []string{"flow", "simulate", "--digits", "0", a}, 0,
+			[]string{"agent          queue general"}},
+		{"simulate refuses a bad key", []string{"flow", "simulate", a, "--digits", "x"}, 2, []string{"not a telephone key"}},
+		{"graph draws SVG", []string{"flow", "graph", a}, 0, []string{"<svg", `id="step-billing"`, "</svg>"}},
+		{"diff shows the changed step", []string{"flow", "diff", a, b}, 0,
+			[]string{"~ step billing: queue accounts", "was: queue billing", "-  10      queue: billing", "+  10      queue: accounts"}},
+		{"diff of an unknown version", []string{"flow", "diff", a, "abcdef123"}, 1, []string{"version abcdef123 not found"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := captureStdout(t, func(stderr *bytes.Buffer) int {
+				return run(context.Background(), tc.args, stderr)
+			}, tc.wantCode)
+			for _, w := range tc.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// captureStdout runs fn with os.Stdout and os.Stderr redirected and
+// returns all it wrote, checking the exit code.
+func captureStdout(t *testing.T, fn func(stderr *bytes.Buffer) int, wantCode int) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	done := make(chan []byte)
+	go func() {
+		var b bytes.Buffer
+		b.ReadFrom(r)
+		done <- b.Bytes()
+	}()
+	var stderr bytes.Buffer
+	code := fn(&stderr)
+	os.Stdout, os.Stderr = oldOut, oldErr
+	w.Close()
+	out := string(<-done) + stderr.String()
+	if code != wantCode {
+		t.Fatalf("exit %d, want %d:\n%s", code, wantCode, out)
+	}
+	return out
+}
