@@ -81,9 +81,17 @@ func (p *pipeline) feed(i int, x []float32, rows int) {
 		return
 	}
 	l := p.net.Layers[i]
+	span := l.Left() + l.Right()
+	if p.rows[i] == 0 && rows > span {
+		// Nothing held: run on x where it is and keep only its tail.
+		out, k := p.ws.ApplyLayer(i, x, rows)
+		copy(p.hist[i], x[(rows-span)*l.In:rows*l.In])
+		p.rows[i] = span
+		p.feed(i+1, out, k)
+		return
+	}
 	copy(p.hist[i][p.rows[i]*l.In:], x[:rows*l.In])
 	p.rows[i] += rows
-	span := l.Left() + l.Right()
 	if p.rows[i] <= span {
 		return
 	}

@@ -14,7 +14,7 @@ type Workspace struct {
 	net     *Network
 	maxRows int
 	xs, ys  [][]float32
-	cache   []map[int][2]*tensor.Dense
+	cache   []map[tensorKey][2]*tensor.Dense
 	pooled  []float32
 	pooledT *tensor.Dense
 	outT    *tensor.Dense
@@ -28,13 +28,21 @@ func (n *Network) NewWorkspace(maxRows int) *Workspace {
 	for _, l := range n.Layers {
 		ws.xs = append(ws.xs, make([]float32, maxRows*l.K()))
 		ws.ys = append(ws.ys, make([]float32, maxRows*l.Out))
-		ws.cache = append(ws.cache, map[int][2]*tensor.Dense{})
+		ws.cache = append(ws.cache, map[tensorKey][2]*tensor.Dense{})
 	}
 	ws.pooled = make([]float32, 2*n.PoolDim)
 	ws.out = make([]float32, n.OutputDim)
 	ws.pooledT = dense(1, 2*n.PoolDim, ws.pooled)
 	ws.outT = dense(1, n.OutputDim, ws.out)
 	return ws
+}
+
+// tensorKey identifies the tensors wrapping a layer's input: its backing
+// array (the layer's splice buffer, or for unspliced layers the caller's
+// buffer, which in steady state is one of a few fixed buffers) and rows.
+type tensorKey struct {
+	data *float32
+	rows int
 }
 
 // MaxRows is the largest input accepted by Forward.
@@ -54,17 +62,22 @@ func (ws *Workspace) ApplyLayer(i int, in []float32, rowsIn int) ([]float32, int
 	}
 	k, d := l.K(), l.In
 	x := ws.xs[i]
-	for r := 0; r < rows; r++ {
-		dst := x[r*k : r*k+k]
-		for j, off := range l.Offsets {
-			src := (r + off + l.Left()) * d
-			copy(dst[j*d:j*d+d], in[src:src+d])
+	if len(l.Offsets) == 1 && l.Offsets[0] == 0 {
+		x = in // no splicing: multiply the input where it is
+	} else {
+		for r := 0; r < rows; r++ {
+			dst := x[r*k : r*k+k]
+			for j, off := range l.Offsets {
+				src := (r + off + l.Left()) * d
+				copy(dst[j*d:j*d+d], in[src:src+d])
+			}
 		}
 	}
-	t, ok := ws.cache[i][rows]
+	key := tensorKey{&x[0], rows}
+	t, ok := ws.cache[i][key]
 	if !ok {
 		t = [2]*tensor.Dense{dense(rows, k, x), dense(rows, l.Out, ws.ys[i])}
-		ws.cache[i][rows] = t
+		ws.cache[i][key] = t
 	}
 	if err := theEngine.MatMul(t[0], l.w, t[1]); err != nil {
 		panic(err) // shapes are fixed above: a failure is a programming error
