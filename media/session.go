@@ -53,6 +53,11 @@ type RTPConfig struct {
 	// SuppressSilence sends nothing while no frame is queued (the next
 	// talkspurt gets the marker bit) instead of encoded silence.
 	SuppressSilence bool
+	// InbandDTMF detects DTMF tones in the received audio (Goertzel)
+	// and delivers them on Digits like telephone-events; it is ignored
+	// when EventPayloadType is set, so a gateway sending both is not
+	// heard twice.
+	InbandDTMF bool
 	// Logger for session events; nothing is logged when nil. Give it
 	// the call_id attribute.
 	Logger *slog.Logger

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/voxdesk/voxdesk/media/dtmf"
 	"github.com/voxdesk/voxdesk/media/g711"
 )
 
@@ -24,11 +25,15 @@ type receiver struct {
 	pcm     [1500]int16
 	digits  []Digit
 	pending bool // a telephone-event is in progress: flush deadline armed
+	inband  *dtmf.Detector
 }
 
 func (s *RTPSession) recvLoop() {
 	defer s.wg.Done()
 	r := &receiver{s: s}
+	if s.cfg.InbandDTMF && s.cfg.EventPayloadType == 0 {
+		r.inband = new(dtmf.Detector)
+	}
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -109,8 +114,12 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 	case pt == 0 || pt == 8:
 		s.stats.PacketsIn++
 		s.stats.BytesIn += uint64(len(pkt.Payload))
-		s.audioPacket(pkt, arrival, r.pcm[:])
+		n := s.audioPacket(pkt, arrival, r.pcm[:])
 		s.mu.Unlock()
+		if r.inband != nil {
+			r.digits = r.inband.Process(r.digits[:0], r.pcm[:n])
+			s.deliver(r.digits)
+		}
 	default:
 		s.stats.Ignored++
 		s.mu.Unlock()
@@ -118,8 +127,8 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 }
 
 // audioPacket updates loss and jitter statistics and buffers the audio.
-// s.mu is held.
-func (s *RTPSession) audioPacket(pkt *rtp.Packet, arrival time.Duration, pcm []int16) {
+// It returns the number of samples decoded into pcm. s.mu is held.
+func (s *RTPSession) audioPacket(pkt *rtp.Packet, arrival time.Duration, pcm []int16) int {
 	if !s.haveSSRC || pkt.SSRC != s.audioSSRC {
 		if s.haveSSRC {
 			// A new source (re-INVITE, SBC switch, peer restart): keep
@@ -160,6 +169,7 @@ func (s *RTPSession) audioPacket(pkt *rtp.Packet, arrival time.Duration, pcm []i
 		g711.DecodeUlaw(pcm, pkt.Payload[:n])
 	}
 	s.jb.push(pkt.Timestamp, pcm[:n])
+	return n
 }
 
 func (s *RTPSession) deliver(digits []Digit) {

@@ -131,11 +131,13 @@ func (p *sender) tick(off uint32) {
 	} else {
 		g711.EncodeUlaw(payload, src[:])
 	}
-	p.send(pt, ts, p.marker, payload)
-	p.marker = false
+	if p.send(pt, ts, p.marker, payload) {
+		p.marker = false
+	}
 }
 
-func (p *sender) send(pt uint8, ts uint32, marker bool, payload []byte) {
+// send writes one packet and reports whether it went out.
+func (p *sender) send(pt uint8, ts uint32, marker bool, payload []byte) bool {
 	s := p.s
 	s.mu.Lock()
 	to := s.remote
@@ -143,23 +145,24 @@ func (p *sender) send(pt uint8, ts uint32, marker bool, payload []byte) {
 		to = s.latched
 	}
 	s.mu.Unlock()
+	if !to.IsValid() || to.Port() == 0 || to.Addr().IsUnspecified() {
+		return false // nowhere to send yet (or an RFC 2543 hold address)
+	}
 	p.hdr.PayloadType = pt
 	p.hdr.Timestamp = ts
 	p.hdr.Marker = marker
-	p.hdr.SequenceNumber++
-	if !to.IsValid() || to.Port() == 0 || to.Addr().IsUnspecified() {
-		return // nowhere to send yet; the sequence still advances
-	}
+	p.hdr.SequenceNumber++ // one per packet sent (RFC 3550 section 5.1)
 	n, err := p.hdr.MarshalTo(p.buf[:12])
 	if err != nil || n != 12 {
 		s.log.Error("rtp header", "err", err)
-		return
+		return false
 	}
 	pkt := p.buf[:12+len(payload)]
 	if _, err := s.conn.WriteToUDPAddrPort(pkt, to); err != nil {
 		s.log.Debug("rtp send", "to", to, "err", err)
-		return
+		return false
 	}
 	s.sent.packets.Add(1)
 	s.sent.bytes.Add(uint64(len(payload)))
+	return true
 }

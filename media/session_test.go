@@ -628,3 +628,36 @@ func seqRange(from, to int) []int {
 	}
 	return out
 }
+
+// With InbandDTMF and no telephone-events negotiated, a DTMF tone in
+// the audio is delivered on Digits, once.
+func TestInbandDigits(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{InbandDTMF: true})
+	p := newPeer(t)
+	const frames = 8 // 160 ms of '7' (852 + 1209 Hz), then silence
+	for k := range 20 {
+		pcm := make([]int16, FrameSamples)
+		if k < frames {
+			for i := range pcm {
+				tt := float64(k*FrameSamples+i) / SampleRate
+				pcm[i] = int16(6000*math.Sin(2*math.Pi*852*tt) + 6000*math.Sin(2*math.Pi*1209*tt))
+			}
+		}
+		pay := make([]byte, FrameSamples)
+		g711.EncodeUlaw(pay, pcm)
+		p.send(addr, rtp.Header{PayloadType: 0, SequenceNumber: uint16(k), Timestamp: uint32(k * FrameSamples), SSRC: 9}, pay)
+	}
+	select {
+	case d := <-s.Digits():
+		if d.Key != '7' || d.Duration < 100*time.Millisecond || d.Duration > 200*time.Millisecond {
+			t.Errorf("digit %q %v", d.Key, d.Duration)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no in-band digit")
+	}
+	select {
+	case d := <-s.Digits():
+		t.Errorf("second digit %+v", d)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
