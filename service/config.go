@@ -1,0 +1,224 @@
+package service
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/voxdesk/voxdesk/sip"
+)
+
+// Config is the whole process's configuration, decoded once from one
+// YAML file with one section per package. Unknown keys are errors. A
+// package that joins the switch adds one field here (its own Config type,
+// zero value usable) and fills its defaults in (*Config).setDefaults.
+type Config struct {
+	Log   LogConfig   `yaml:"log"`
+	HTTP  HTTPConfig  `yaml:"http"`
+	SIP   SIPConfig   `yaml:"sip"`
+	Media MediaConfig `yaml:"media"`
+	Demo  DemoConfig  `yaml:"demo"`
+}
+
+// LogConfig sets up log/slog.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}
+
+// HTTPConfig is the HTTP server for /healthz and /metrics.
+type HTTPConfig struct {
+	// Listen is host:port; "off" disables the HTTP server.
+	Listen string `yaml:"listen"`
+}
+
+// SIPConfig is where SIP listens plus the sip.Server settings (trunks,
+// max_calls, codecs...).
+type SIPConfig struct {
+	// UDP and TCP are host:port to listen on; "off" disables one.
+	UDP        string `yaml:"udp"`
+	TCP        string `yaml:"tcp"`
+	sip.Config `yaml:",inline"`
+}
+
+// MediaConfig is the RTP side.
+type MediaConfig struct {
+	// RTPAddr is the IP RTP sockets bind to.
+	RTPAddr string `yaml:"rtp_addr"`
+	// RTPPortMin and RTPPortMax bound the even ports used for RTP.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// JitterDelay is the playout delay of received audio.
+	JitterDelay time.Duration `yaml:"jitter_delay"`
+	// Prompts is a folder of prompt files (WAV/FLAC) overriding or
+	// adding to the embedded ones (res/prompts).
+	Prompts string `yaml:"prompts"`
+}
+
+// DemoConfig configures the built-in demo handler, used until an IVR
+// flow is configured.
+type DemoConfig struct {
+	// Welcome and Goodbye are prompt names.
+	Welcome string `yaml:"welcome"`
+	Goodbye string `yaml:"goodbye"`
+	// IdleTimeout hangs up on a caller who pressed nothing for this long
+	// after the welcome prompt.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// RecordDir, when set, records each caller's audio to
+	// RecordDir/<call_id>.wav.
+	RecordDir string `yaml:"record_dir"`
+}
+
+// Defaults.
+const (
+	DefaultHTTPListen  = "127.0.0.1:8080"
+	DefaultSIPListen   = "127.0.0.1:5060"
+	DefaultRTPPortMin  = 20000
+	DefaultRTPPortMax  = 29999
+	DefaultIdleTimeout = 60 * time.Second
+)
+
+// setDefaults fills every unset field, in one place.
+func (c *Config) setDefaults() {
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = DefaultHTTPListen
+	}
+	if c.SIP.UDP == "" {
+		c.SIP.UDP = DefaultSIPListen
+	}
+	if c.SIP.TCP == "" {
+		c.SIP.TCP = DefaultSIPListen
+	}
+	if c.Media.RTPAddr == "" {
+		c.Media.RTPAddr = "127.0.0.1"
+	}
+	if c.Media.RTPPortMin == 0 && c.Media.RTPPortMax == 0 {
+		c.Media.RTPPortMin, c.Media.RTPPortMax = DefaultRTPPortMin, DefaultRTPPortMax
+	}
+	if c.Media.JitterDelay == 0 {
+		c.Media.JitterDelay = 60 * time.Millisecond
+	}
+	if c.Demo.Welcome == "" {
+		c.Demo.Welcome = "welcome"
+	}
+	if c.Demo.Goodbye == "" {
+		c.Demo.Goodbye = "goodbye"
+	}
+	if c.Demo.IdleTimeout == 0 {
+		c.Demo.IdleTimeout = DefaultIdleTimeout
+	}
+}
+
+// validate checks what the packages' constructors do not.
+func (c *Config) validate() error {
+	var errs []error
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
+	}
+	if _, err := netip.ParseAddr(c.Media.RTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("media.rtp_addr: %w", err))
+	}
+	if c.Media.RTPPortMin <= 0 || c.Media.RTPPortMax > 65535 || c.Media.RTPPortMin > c.Media.RTPPortMax {
+		errs = append(errs, fmt.Errorf("media: bad RTP port range %d-%d", c.Media.RTPPortMin, c.Media.RTPPortMax))
+	}
+	if c.Media.JitterDelay < 0 {
+		errs = append(errs, fmt.Errorf("media.jitter_delay %v is negative", c.Media.JitterDelay))
+	}
+	if c.Demo.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("demo.idle_timeout %v is negative", c.Demo.IdleTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// LoadConfig reads and decodes the YAML file at path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("service: config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("service: config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes a YAML configuration, fills defaults and validates
+// it. Errors name the line and column.
+func ParseConfig(data []byte) (*Config, error) {
+	var cfg Config
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
+		if err := dec.Decode(&cfg); err != nil {
+			return nil, decodeError(data, err)
+		}
+	}
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// quoted finds the value a decoding error quotes.
+var quoted = regexp.MustCompile(`"([^"]+)"`)
+
+// decodeError formats a YAML error with its position and source excerpt.
+// Some value errors (a bad duration) come without a position: the line
+// holding the quoted value is named instead.
+func decodeError(data []byte, err error) error {
+	msg := strings.TrimSpace(yaml.FormatError(err, false, true))
+	if strings.HasPrefix(msg, "[") {
+		return errors.New(msg)
+	}
+	if m := quoted.FindStringSubmatch(msg); m != nil {
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, m[1]) {
+				return fmt.Errorf("line %d (%s): %s", i+1, strings.TrimSpace(line), msg)
+			}
+		}
+	}
+	return errors.New(msg)
+}
+
+// DefaultConfig is the configuration of an empty file.
+func DefaultConfig() *Config {
+	var cfg Config
+	cfg.setDefaults()
+	return &cfg
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log.level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// NewLogger builds the process logger from the log section.
+func (c LogConfig) NewLogger(w io.Writer) *slog.Logger {
+	lvl, _ := parseLevel(c.Level)
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,141 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/voxdesk/voxdesk/media"
+	"github.com/voxdesk/voxdesk/media/dtmf"
+	"github.com/voxdesk/voxdesk/media/sdp"
+	"github.com/voxdesk/voxdesk/sip"
+)
+
+// rtpOpener opens media.RTPSessions on ports of the configured range for
+// the SIP front end.
+type rtpOpener struct {
+	ports   *media.PortRange
+	ip      netip.Addr
+	jitter  time.Duration
+	log     *slog.Logger
+	metrics *metrics
+}
+
+var _ sip.MediaOpener = (*rtpOpener)(nil)
+
+func (o *rtpOpener) OpenMedia(callID string) (sip.Media, error) {
+	p, err := o.ports.Listen(o.ip)
+	if err != nil {
+		return nil, err
+	}
+	ap := netip.AddrPortFrom(o.ip, uint16(p.Number()))
+	return &rtpMedia{o: o, port: p, addr: ap, log: o.log.With("call_id", callID), started: make(chan struct{})}, nil
+}
+
+// rtpMedia adapts a media.RTPSession to sip.Media. The session is
+// created by the first Update, when the codec is known.
+type rtpMedia struct {
+	o    *rtpOpener
+	port *media.Port
+	addr netip.AddrPort
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	sess    *media.RTPSession
+	codec   uint8
+	closed  bool
+	started chan struct{}
+}
+
+var _ sip.Media = (*rtpMedia)(nil)
+
+func (m *rtpMedia) LocalAddr() netip.AddrPort { return m.addr }
+
+func (m *rtpMedia) Update(n sdp.Media) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return media.ErrClosed
+	}
+	if m.sess == nil {
+		cfg := media.RTPConfig{
+			PayloadType: n.Codec.PayloadType,
+			Remote:      n.Remote,
+			JitterDelay: m.o.jitter,
+			Logger:      m.log,
+		}
+		if n.HasEvents {
+			cfg.EventPayloadType = n.Events.PayloadType
+		}
+		s, err := media.NewRTPSession(m.port, cfg)
+		if err != nil {
+			return fmt.Errorf("service: rtp session: %w", err)
+		}
+		m.sess, m.codec = s, n.Codec.PayloadType
+		close(m.started)
+	} else {
+		if n.Codec.PayloadType != m.codec {
+			m.log.Warn("re-INVITE changed the codec; keeping the first one", "codec", n.Codec.Name)
+		}
+		if n.Remote.Addr().IsValid() && !n.Remote.Addr().IsUnspecified() {
+			m.sess.SetRemote(n.Remote)
+		}
+	}
+	m.sess.Hold(!n.Direction.Sends())
+	return nil
+}
+
+func (m *rtpMedia) session() *media.RTPSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sess
+}
+
+func (m *rtpMedia) ReadAudio(ctx context.Context, dst []int16) (int, error) {
+	s := m.session()
+	if s == nil {
+		return 0, media.ErrClosed
+	}
+	return s.ReadAudio(ctx, dst)
+}
+
+func (m *rtpMedia) WriteAudio(ctx context.Context, frame []int16) error {
+	s := m.session()
+	if s == nil {
+		return media.ErrClosed
+	}
+	return s.WriteAudio(ctx, frame)
+}
+
+// closedDigits is returned by Digits before the session exists.
+var closedDigits = func() chan dtmf.Digit { c := make(chan dtmf.Digit); close(c); return c }()
+
+func (m *rtpMedia) Digits() <-chan dtmf.Digit {
+	s := m.session()
+	if s == nil {
+		return closedDigits
+	}
+	return s.Digits()
+}
+
+func (m *rtpMedia) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	s := m.sess
+	m.mu.Unlock()
+	if s == nil {
+		return m.port.Close()
+	}
+	err := s.Close()
+	if m.o.metrics != nil {
+		m.o.metrics.addRTP(s.Stats())
+	}
+	return err
+}

@@ -1,0 +1,350 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/media"
+	"github.com/voxdesk/voxdesk/res"
+	"github.com/voxdesk/voxdesk/sip"
+)
+
+// Service is the whole switch in one process: SIP front end, media,
+// the call handler, and the HTTP server for /healthz and /metrics.
+// New binds every socket, so addresses are known before Run.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	prompts *media.Prompts
+	ports   *media.PortRange
+	metrics *metrics
+	handler call.Handler
+	sip     *sip.Server
+
+	udp     net.PacketConn
+	tcp     net.Listener
+	httpL   net.Listener
+	httpSrv *http.Server
+
+	mu      sync.Mutex
+	running bool
+	stop    chan struct{} // closed by Shutdown/Close to end Run
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// Option supplies a collaborator to New.
+type Option func(*options)
+
+type options struct {
+	log        *slog.Logger
+	handler    call.Handler
+	middleware []func(call.Handler) call.Handler
+	onDigit    func(*call.Call, call.Digit)
+}
+
+// WithLogger sets the logger (default: from the log section, on stderr).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithHandler serves calls with h instead of the configured handler
+// (today the demo).
+func WithHandler(h call.Handler) Option { return func(o *options) { o.handler = h } }
+
+// WithMiddleware wraps the handler; the first given is the outermost.
+func WithMiddleware(mw func(call.Handler) call.Handler) Option {
+	return func(o *options) { o.middleware = append(o.middleware, mw) }
+}
+
+// WithDigitObserver is called with each digit the demo handler receives.
+func WithDigitObserver(f func(*call.Call, call.Digit)) Option {
+	return func(o *options) { o.onDigit = f }
+}
+
+// New builds the switch from cfg (defaults filled for unset fields) and
+// binds its sockets. Close it if Run is never called.
+func New(cfg *Config, opts ...Option) (_ *Service, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := *cfg
+	c.setDefaults()
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	if o.log == nil {
+		o.log = c.Log.NewLogger(os.Stderr)
+	}
+	s := &Service{cfg: c, log: o.log, stop: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			if s.sip != nil {
+				s.sip.Close()
+			}
+			s.closeSockets()
+		}
+	}()
+
+	s.prompts, err = loadPrompts(c.Media.Prompts)
+	if err != nil {
+		return nil, err
+	}
+	s.ports, err = media.NewPortRange(c.Media.RTPPortMin, c.Media.RTPPortMax)
+	if err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+
+	// The call handler: an explicit one (tests, bench), else the demo.
+	// The IVR replaces the demo here once an ivr section is configured.
+	h := o.handler
+	if h == nil {
+		d := &Demo{IdleTimeout: c.Demo.IdleTimeout, RecordDir: c.Demo.RecordDir, OnDigit: o.onDigit}
+		if d.Welcome, err = s.prompt(c.Demo.Welcome); err != nil {
+			return nil, err
+		}
+		if d.Goodbye, err = s.prompt(c.Demo.Goodbye); err != nil {
+			return nil, err
+		}
+		if d.RecordDir != "" {
+			if err := os.MkdirAll(d.RecordDir, 0o755); err != nil {
+				return nil, fmt.Errorf("service: demo.record_dir: %w", err)
+			}
+		}
+		h = d
+	}
+	for i := len(o.middleware) - 1; i >= 0; i-- {
+		h = o.middleware[i](h)
+	}
+	s.handler = h
+
+	var sipSrv *sip.Server
+	s.metrics = newMetrics(
+		func() float64 {
+			if sipSrv == nil {
+				return 0
+			}
+			return float64(sipSrv.ActiveCalls())
+		},
+		func() float64 { return float64(s.ports.InUse()) })
+	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
+		log: s.log, metrics: s.metrics}
+	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sip.WithLogger(s.log), sip.WithMetrics(s.metrics))
+	if err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	s.sip = sipSrv
+
+	lc := net.ListenConfig{}
+	if c.SIP.UDP != "off" {
+		if s.udp, err = lc.ListenPacket(context.Background(), "udp", c.SIP.UDP); err != nil {
+			return nil, fmt.Errorf("service: sip udp: %w", err)
+		}
+	}
+	if c.SIP.TCP != "off" {
+		tcpAddr := c.SIP.TCP
+		if tcpAddr == c.SIP.UDP && s.udp != nil {
+			// Same port for both transports, as SIP expects: follow the
+			// UDP socket when it was given port 0.
+			tcpAddr = s.udp.LocalAddr().String()
+		}
+		if s.tcp, err = lc.Listen(context.Background(), "tcp", tcpAddr); err != nil {
+			return nil, fmt.Errorf("service: sip tcp: %w", err)
+		}
+	}
+	if c.HTTP.Listen != "off" {
+		if s.httpL, err = lc.Listen(context.Background(), "tcp", c.HTTP.Listen); err != nil {
+			return nil, fmt.Errorf("service: http: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return s, nil
+}
+
+func loadPrompts(dir string) (*media.Prompts, error) {
+	ps, err := media.LoadPrompts(res.Prompts, "prompts")
+	if err != nil {
+		return nil, fmt.Errorf("service: embedded prompts: %w", err)
+	}
+	if dir == "" {
+		return ps, nil
+	}
+	extra, err := media.LoadPrompts(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, fmt.Errorf("service: media.prompts %s: %w", dir, err)
+	}
+	for _, n := range extra.Names() {
+		ps.Add(extra.Get(n))
+	}
+	return ps, nil
+}
+
+func (s *Service) prompt(name string) (*media.Prompt, error) {
+	p, ok := s.prompts.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("service: prompt %q not found (embedded prompts or media.prompts)", name)
+	}
+	return p, nil
+}
+
+// Prompts are the loaded prompts.
+func (s *Service) Prompts() *media.Prompts { return s.prompts }
+
+// Handler is the call handler in use.
+func (s *Service) Handler() call.Handler { return s.handler }
+
+// SIPAddr is the bound SIP address for "udp" or "tcp"; nil when off.
+func (s *Service) SIPAddr(network string) net.Addr {
+	switch network {
+	case "udp":
+		if s.udp != nil {
+			return s.udp.LocalAddr()
+		}
+	case "tcp":
+		if s.tcp != nil {
+			return s.tcp.Addr()
+		}
+	}
+	return nil
+}
+
+// HTTPAddr is the bound HTTP address; nil when off.
+func (s *Service) HTTPAddr() net.Addr {
+	if s.httpL == nil {
+		return nil
+	}
+	return s.httpL.Addr()
+}
+
+// ActiveCalls is the number of calls in progress.
+func (s *Service) ActiveCalls() int { return s.sip.ActiveCalls() }
+
+func (s *Service) healthz(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		http.Error(w, "draining\n", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintf(w, "ok %d calls\n", s.sip.ActiveCalls())
+}
+
+// Run serves SIP and HTTP until Shutdown or Close (it then returns nil),
+// until ctx is done (it closes the service and returns ctx's error), or
+// until a listener fails.
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running || s.stopped {
+		s.mu.Unlock()
+		return errors.New("service: Run called twice or after Close")
+	}
+	s.running = true
+	s.mu.Unlock()
+
+	errc := make(chan error, 3)
+	serve := func(name string, f func() error) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := f(); err != nil && !errors.Is(err, sip.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) &&
+				!errors.Is(err, net.ErrClosed) {
+				errc <- fmt.Errorf("service: %s: %w", name, err)
+			}
+		}()
+	}
+	if s.udp != nil {
+		serve("sip udp", func() error { return s.sip.ServeUDP(s.udp) })
+	}
+	if s.tcp != nil {
+		serve("sip tcp", func() error { return s.sip.ServeTCP(s.tcp) })
+	}
+	if s.httpL != nil {
+		serve("http", func() error { return s.httpSrv.Serve(s.httpL) })
+	}
+	s.log.Info("voxdesk running", "sip_udp", s.SIPAddr("udp"), "sip_tcp", s.SIPAddr("tcp"), "http", s.HTTPAddr(),
+		"rtp_ports", fmt.Sprintf("%d-%d", s.cfg.Media.RTPPortMin, s.cfg.Media.RTPPortMax))
+	select {
+	case <-s.stop:
+		return nil
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Shutdown drains: new INVITEs get 503 and live calls run to their end;
+// then everything stops. If ctx ends first the remaining calls are hung
+// up and ctx's error returned.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	err := s.sip.Shutdown(ctx)
+	if cerr := s.finish(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close stops now: calls are hung up, sockets closed. It waits for the
+// service's goroutines.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	err := s.sip.Close()
+	if cerr := s.finish(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Service) finish() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var err error
+	if s.httpL != nil {
+		err = s.httpSrv.Shutdown(ctx)
+		if err != nil {
+			s.httpSrv.Close()
+		}
+	}
+	s.closeSockets()
+	s.wg.Wait()
+	s.mu.Lock()
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Service) closeSockets() {
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.httpL != nil {
+		s.httpL.Close()
+	}
+}
