@@ -99,7 +99,9 @@ func (f *Flow) labelledEdges(st *Step) []edge {
 	if st.fail != "" {
 		add(st.fail, "fail")
 	}
-	if !noFallThrough[st.kind] {
+	if noFallThrough[st.kind] {
+		add(exit, "") // hangup, queue, transfer, return end the call or sub-flow
+	} else {
 		add(following(), "")
 	}
 	return out

@@ -8,13 +8,17 @@ import (
 )
 
 // Layout of the graph: each step list is a column of boxes in file
-// order; plain continuation runs straight down, jumps are arcs on the
-// right of the column with their label (key, condition, fail, else).
+// order; plain continuation runs straight down. Every jump (key,
+// condition, fail, else, goto) gets its own vertical lane right of the
+// column: it leaves the box's right edge under its label, runs along its
+// lane and comes back into the target's right edge, so no two jumps share
+// a line.
 const (
 	svgBoxW   = 300
 	svgBoxH   = 44
 	svgRow    = 70
-	svgColGap = 260
+	svgLabelW = 230 // room for a jump's label before the lanes
+	svgLane   = 10
 	svgMargin = 30
 )
 
@@ -27,65 +31,83 @@ var kindColour = map[string]string{
 }
 
 // WriteSVG draws the flow as an SVG image: one column per step list,
-// steps in file order, jumps as labelled arcs. The operator step (reached
-// by pressing 0) is outlined in red.
+// steps in file order, jumps in lanes with their labels. The operator
+// step (reached by pressing 0) is outlined in red; a dot under a step
+// means the call (or sub-flow) can end there.
 func (f *Flow) WriteSVG(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	seqs := f.seqs()
-	rows := 0
-	for _, s := range seqs {
+	isJump := func(st *Step, e edge) bool {
+		if e.to == exit {
+			return false
+		}
+		return e.label != "" || f.steps[e.to].index != st.index+1
+	}
+	// Column positions: each column is as wide as its lanes need.
+	colX := make([]int, len(seqs))
+	x, rows := svgMargin, 0
+	for ci, s := range seqs {
+		colX[ci] = x
+		lanes := 0
+		for _, st := range s.steps {
+			for _, e := range f.labelledEdges(st) {
+				if isJump(st, e) {
+					lanes++
+				}
+			}
+		}
+		x += svgBoxW + svgLabelW + lanes*svgLane + 40
 		rows = max(rows, len(s.steps))
 	}
-	width := svgMargin*2 + len(seqs)*(svgBoxW+svgColGap)
-	height := svgMargin*2 + 40 + rows*svgRow
+	width, height := x+svgMargin, svgMargin*2+40+rows*svgRow
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprint(bw, `<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>`+"\n")
 	fmt.Fprintf(bw, `<text x="%d" y="%d" font-size="16" font-weight="bold">%s</text>`+"\n", svgMargin, svgMargin, esc(fmt.Sprintf("%s (version %s)", f.name, f.Version())))
-	pos := map[string][2]int{} // step id -> box top-left
+	top := func(st *Step) int { return svgMargin + 40 + st.index*svgRow }
 	for ci, s := range seqs {
-		x := svgMargin + ci*(svgBoxW+svgColGap)
+		x := colX[ci]
 		title := "main"
 		if ci > 0 {
 			title = "sub-flow " + s.name
 		}
 		fmt.Fprintf(bw, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", x, svgMargin+28, esc(title))
-		for i, st := range s.steps {
-			pos[st.id] = [2]int{x, svgMargin + 40 + i*svgRow}
-		}
-	}
-	for _, s := range seqs {
+		lane := 0
 		for _, st := range s.steps {
-			p := pos[st.id]
+			y := top(st)
 			stroke, sw := "#555", 1
 			if st.id == f.operator {
 				stroke, sw = "#d93025", 3
 			}
 			fmt.Fprintf(bw, `<g id="step-%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6" fill="%s" stroke="%s" stroke-width="%d"/>`,
-				esc(st.id), p[0], p[1], svgBoxW, svgBoxH, kindColour[st.kind], stroke, sw)
-			fmt.Fprintf(bw, `<text x="%d" y="%d" font-weight="bold">%s</text>`, p[0]+8, p[1]+17, esc(st.id))
-			fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text></g>`+"\n", p[0]+8, p[1]+34, esc(clip(st.summary(), 46)))
-			lane := 0
+				esc(st.id), x, y, svgBoxW, svgBoxH, kindColour[st.kind], stroke, sw)
+			fmt.Fprintf(bw, `<text x="%d" y="%d" font-weight="bold">%s</text>`, x+8, y+17, esc(st.id))
+			fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text></g>`+"\n", x+8, y+34, esc(clip(st.summary(), 46)))
+			out := 0
 			for _, e := range f.labelledEdges(st) {
-				from := [2]int{p[0] + svgBoxW/2, p[1] + svgBoxH}
-				if e.to == exit {
-					fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" marker-end="url(#arrow)"/><circle cx="%d" cy="%d" r="5" fill="#555"/>`+"\n",
-						from[0], from[1], from[0], from[1]+14, from[0], from[1]+20)
-					continue
+				mid := x + svgBoxW/2
+				switch {
+				case e.to == exit:
+					fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555"/><circle cx="%d" cy="%d" r="5" fill="#555"/>`+"\n",
+						mid, y+svgBoxH, mid, y+svgBoxH+12, mid, y+svgBoxH+17)
+				case !isJump(st, e):
+					fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" marker-end="url(#arrow)"/>`+"\n", mid, y+svgBoxH, mid, y+svgRow)
+				default:
+					lane++
+					out++
+					lx := x + svgBoxW + svgLabelW + lane*svgLane
+					y1 := y + 10 + (out-1)*11
+					y2 := top(f.steps[e.to]) + svgBoxH/2
+					fmt.Fprintf(bw, `<path d="M%d,%d H%d V%d H%d" fill="none" stroke="#555" marker-end="url(#arrow)"/>`,
+						x+svgBoxW, y1, lx, y2, x+svgBoxW)
+					label := e.label
+					if label == "" {
+						label = "next"
+						if st.kind == kindGoto {
+							label = "goto"
+						}
+					}
+					fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#1a73e8" font-size="10">%s</text>`+"\n", x+svgBoxW+4, y1-2, esc(clip(label+" → "+e.to, 40)))
 				}
-				q := pos[e.to]
-				if e.label == "" && q[1] == p[1]+svgRow && q[0] == p[0] {
-					fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" marker-end="url(#arrow)"/>`+"\n", from[0], from[1], q[0]+svgBoxW/2, q[1])
-					continue
-				}
-				lane++
-				bend := p[0] + svgBoxW + 20*lane
-				y1, y2 := p[1]+svgBoxH/2, q[1]+svgBoxH/2
-				fmt.Fprintf(bw, `<path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#555" marker-end="url(#arrow)"/>`,
-					p[0]+svgBoxW, y1, bend+40, y1, bend+40, y2, q[0]+svgBoxW, y2)
-				if e.label != "" {
-					fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#1a73e8">%s</text>`, p[0]+svgBoxW+6, y1-4-12*(lane-1), esc(clip(e.label, 36)))
-				}
-				fmt.Fprintln(bw)
 			}
 		}
 	}
