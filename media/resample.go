@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"fmt"
 	"math"
 )
@@ -28,7 +29,7 @@ func Resample(src []float32, from, to int) ([]float32, error) {
 	n := int((int64(len(src))*int64(to) + int64(from) - 1) / int64(from))
 	dst := make([]float32, n)
 	for i := range dst {
-		dst[i] = f.at(src, i)
+		dst[i] = f.at(src, int64(i), 0)
 	}
 	return dst, nil
 }
@@ -76,21 +77,22 @@ func newPolyphase(from, to int) *polyphase {
 	return p
 }
 
-// at computes output sample i from src.
-func (p *polyphase) at(src []float32, i int) float32 {
-	num := int64(i) * int64(p.from) // position in input samples = num/to
-	base := int(num / int64(p.to))
+// at computes output sample i from src, whose first element is input
+// sample number base.
+func (p *polyphase) at(src []float32, i, base int64) float32 {
+	num := i * int64(p.from) // position in input samples = num/to
+	pos := num / int64(p.to)
 	rem := num % int64(p.to)
 	ph := int(rem * int64(p.phases) / int64(p.to)) // exact: rem is a multiple of to/phases
 	if !p.exact {
 		ph = int((rem*int64(p.phases) + int64(p.to)/2) / int64(p.to))
 		if ph == p.phases {
 			ph = 0
-			base++
+			pos++
 		}
 	}
 	h := p.h[ph*p.taps : (ph+1)*p.taps]
-	start := base - p.taps/2 + 1
+	start := int(int64(pos) - base - int64(p.taps/2) + 1)
 	var acc float32
 	if start >= 0 && start+p.taps <= len(src) {
 		for k, c := range h {
@@ -141,4 +143,81 @@ func floatToPCM(dst []int16, src []float32) {
 		}
 		dst[i] = int16(x)
 	}
+}
+
+// Resampler converts a stream of mono int16 samples between rates with
+// the same filter as Resample, keeping the filter history across calls.
+// Output lags input by half the filter (about 2 ms for 8 <-> 16 kHz).
+type Resampler struct {
+	p    *polyphase
+	hist []float32 // input samples from absolute index base on
+	base int64
+	in   int64 // input samples received
+	out  int64 // next output sample index
+	buf  []float32
+}
+
+// NewResampler returns a streaming resampler from one rate to another.
+func NewResampler(from, to int) (*Resampler, error) {
+	if from <= 0 || to <= 0 {
+		return nil, fmt.Errorf("media: resample %d Hz -> %d Hz: rates must be positive", from, to)
+	}
+	return &Resampler{p: newPolyphase(from, to)}, nil
+}
+
+// Process appends to dst the output samples that the input so far
+// determines, and returns it.
+func (r *Resampler) Process(dst, src []int16) []int16 {
+	for _, s := range src {
+		r.hist = append(r.hist, float32(s)/32768)
+	}
+	r.in += int64(len(src))
+	p := r.p
+	half := int64(p.taps / 2)
+	for {
+		// Output out needs inputs up to floor(out*from/to) + half.
+		last := r.out*int64(p.from)/int64(p.to) + half
+		if last >= r.in {
+			break
+		}
+		v := p.at(r.hist, r.out, r.base)
+		x := math.Round(float64(v) * 32768)
+		dst = append(dst, int16(max(-32768, min(32767, x))))
+		r.out++
+	}
+	// Drop history no future output needs.
+	first := r.out*int64(p.from)/int64(p.to) - half + 1
+	if drop := first - r.base; drop > 0 && drop <= int64(len(r.hist)) && drop > int64(len(r.hist))/2 {
+		n := copy(r.hist, r.hist[drop:])
+		r.hist = r.hist[:n]
+		r.base = first
+	}
+	return dst
+}
+
+// ResampleReader returns a Reader stage converting r's audio from one
+// rate to another; each read returns len(dst) samples (dst should hold
+// one frame at the output rate, e.g. 320 samples for 16 kHz).
+func ResampleReader(r Reader, from, to int) (Reader, error) {
+	rs, err := NewResampler(from, to)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]int16, FrameSamples*max(1, (from+SampleRate-1)/SampleRate))
+	var pending []int16
+	return ReaderFunc(func(ctx context.Context, dst []int16) (int, error) {
+		for len(pending) < len(dst) {
+			n, err := r.ReadAudio(ctx, in)
+			pending = rs.Process(pending, in[:n])
+			if err != nil {
+				if len(pending) == 0 {
+					return 0, err
+				}
+				break
+			}
+		}
+		n := copy(dst, pending)
+		pending = pending[:copy(pending, pending[n:])]
+		return n, nil
+	}), nil
 }
