@@ -3,9 +3,9 @@ package media
 import (
 	"bytes"
 	"context"
-	"io"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
