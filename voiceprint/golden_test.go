@@ -180,3 +180,34 @@ func TestGoldenEmbedding(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8Accuracy: 8-bit weights and activations (simulated) stay close
+// to the float32 embedding on the golden files.
+func TestInt8Accuracy(t *testing.T) {
+	f := testModel(t, Config{}).NewExtractor()
+	q := testModel(t, Config{Int8: true}).NewExtractor()
+	for _, g := range loadGolden(t) {
+		pcm, rate := readWAV16(t, filepath.Join("testdata", "golden", g.File))
+		a, err := f.Embed(pcm, rate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := q.Embed(pcm, rate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cosine64(b.Vector, toF64(a.Vector))
+		t.Logf("%s: int8 vs float32 cosine %.5f", g.File, c)
+		if c < 0.99 {
+			t.Errorf("%s: cosine %.5f < 0.99", g.File, c)
+		}
+	}
+}
+
+func toF64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}

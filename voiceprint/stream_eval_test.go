@@ -41,8 +41,8 @@ func eerPercent(tar, non []float64) float64 {
 	return 100 * eer
 }
 
-// TestStreamingCost measures what the streaming CMN/VAD costs against the
-// whole-utterance path: EER over all pairs of test clips and the cosine
+// TestStreamingCost measures what the streaming CMN/VAD (and 8-bit
+// products, and whole-utterance pooling) cost against the Kaldi batch path: EER over all pairs of test clips and the cosine
 // between the stream's and the batch embedding of the same clip. Needs a
 // folder of 8 kHz 16-bit WAVs named SPEAKER-*.wav in VOXDESK_STREAM_EVAL
 // (e.g. LibriSpeech test-other through a mu-law round trip, see the
@@ -63,6 +63,15 @@ func TestStreamingCost(t *testing.T) {
 		e, err := x.Embed(pcm, SampleRate)
 		return e.Vector, err
 	}}}
+	xq := testModel(t, Config{Int8: true}).NewExtractor()
+	xw := testModel(t, Config{Pooling: PoolWhole}).NewExtractor()
+	methods = append(methods, method{"batch, int8 (simulated)", func(pcm []int16) ([]float32, error) {
+		e, err := xq.Embed(pcm, SampleRate)
+		return e.Vector, err
+	}}, method{"batch, whole pooling", func(pcm []int16) ([]float32, error) {
+		e, err := xw.Embed(pcm, SampleRate)
+		return e.Vector, err
+	}})
 	for _, la := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond, time.Second} {
 		methods = append(methods, method{fmt.Sprintf("stream lookahead %v", la), func(pcm []int16) ([]float32, error) {
 			s := m.NewStreamLookahead(la)

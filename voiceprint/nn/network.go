@@ -21,6 +21,7 @@ type Layer struct {
 	relu    bool
 	scale   []float32 // BatchNorm scale, nil without BatchNorm
 	shift   []float32 // BatchNorm offset (-mean*scale)
+	quantIn bool      // input rows rounded to 8 bits (see QuantizeInt8)
 }
 
 // Left and Right are the frames of context the layer needs on each side.

@@ -62,7 +62,7 @@ func (ws *Workspace) ApplyLayer(i int, in []float32, rowsIn int) ([]float32, int
 	}
 	k, d := l.K(), l.In
 	x := ws.xs[i]
-	if len(l.Offsets) == 1 && l.Offsets[0] == 0 {
+	if len(l.Offsets) == 1 && l.Offsets[0] == 0 && !l.quantIn {
 		x = in // no splicing: multiply the input where it is
 	} else {
 		for r := 0; r < rows; r++ {
@@ -72,6 +72,9 @@ func (ws *Workspace) ApplyLayer(i int, in []float32, rowsIn int) ([]float32, int
 				copy(dst[j*d:j*d+d], in[src:src+d])
 			}
 		}
+	}
+	if l.quantIn {
+		quantizeRows(x, rows, k)
 	}
 	key := tensorKey{&x[0], rows}
 	t, ok := ws.cache[i][key]

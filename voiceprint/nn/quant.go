@@ -1,0 +1,91 @@
+package nn
+
+import (
+	"math"
+	"slices"
+)
+
+// QuantizeInt8 returns a copy of the network prepared for 8-bit products:
+// each BatchNorm that feeds another frame-level layer is folded into that
+// layer's weights and bias, so the layer's input is a ReLU output (never
+// negative); its weights are rounded to 8 bits per output column
+// (scale = max|w|/127) and, at run time, each input row to 8 unsigned bits
+// (scale = row max/255). That is the u8 x s8 -> int32 shape of AVX-512
+// VNNI. The first layer (MFCC input, 4% of the work) and the segment-level
+// affine stay in float32.
+//
+// Until an int8 kernel is plugged in, the products run in float32 on the
+// rounded values: the results are those of the 8-bit computation (to
+// float32 rounding of the sums) but not its speed. It exists to measure
+// what 8 bits cost in accuracy.
+func (n *Network) QuantizeInt8() *Network { return n.fold(true) }
+
+// fold folds the BatchNorms into the following layers, rounding to 8 bits
+// when round is set (without, the outputs are unchanged: tested).
+func (n *Network) fold(round bool) *Network {
+	q := *n
+	q.Layers = make([]*Layer, len(n.Layers))
+	for i, l := range n.Layers {
+		c := *l
+		q.Layers[i] = &c
+	}
+	for i := 1; i < len(q.Layers); i++ {
+		prev, l := q.Layers[i-1], q.Layers[i]
+		if !prev.relu || prev.scale == nil || prev.Out != l.In {
+			continue
+		}
+		k, out := l.K(), l.Out
+		wt := slices.Clone(l.wt)
+		bias := make([]float32, out)
+		for o := range out {
+			bias[o] = l.bias[o]
+		}
+		// x = r*s + t per input frame: W(r*s + t) + b = (W diag s) r + (W t + b).
+		for j := 0; j < k; j++ {
+			c := j % l.In
+			s, t := prev.scale[c], prev.shift[c]
+			row := wt[j*out : j*out+out]
+			for o := range row {
+				bias[o] += row[o] * t
+				row[o] *= s
+			}
+		}
+		// Round weights to 8 bits per output column.
+		for o := 0; o < out && round; o++ {
+			var m float64
+			for j := 0; j < k; j++ {
+				m = math.Max(m, math.Abs(float64(wt[j*out+o])))
+			}
+			if m == 0 {
+				continue
+			}
+			sc := m / 127
+			for j := 0; j < k; j++ {
+				wt[j*out+o] = float32(math.Round(float64(wt[j*out+o])/sc) * sc)
+			}
+		}
+		l.wt, l.bias, l.quantIn = wt, bias, round
+		l.w = dense(k, out, l.wt)
+		prev.scale, prev.shift = nil, nil
+	}
+	return &q
+}
+
+// quantizeRows rounds each row of x (rows x k, values >= 0) to 8 unsigned
+// bits with its own scale.
+func quantizeRows(x []float32, rows, k int) {
+	for r := 0; r < rows; r++ {
+		row := x[r*k : r*k+k]
+		var m float32
+		for _, v := range row {
+			m = max(m, v)
+		}
+		if m == 0 {
+			continue
+		}
+		sc, inv := m/255, 255/m
+		for i, v := range row {
+			row[i] = float32(int32(v*inv+0.5)) * sc
+		}
+	}
+}
