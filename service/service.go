@@ -228,6 +228,10 @@ func (s *Service) HTTPAddr() net.Addr {
 	return s.httpL.Addr()
 }
 
+// Dialer returns a call.Dialer placing outbound calls (call-backs,
+// transfers) through the named SIP trunk.
+func (s *Service) Dialer(trunk string) (call.Dialer, error) { return s.sip.Dialer(trunk) }
+
 // ActiveCalls is the number of calls in progress.
 func (s *Service) ActiveCalls() int { return s.sip.ActiveCalls() }
 
