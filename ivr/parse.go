@@ -154,7 +154,11 @@ func (p *loader) parse(src []byte) *Flow {
 		var ye yaml.Error
 		if errors.As(err, &ye) && ye.GetToken() != nil && ye.GetToken().Position != nil {
 			pos := ye.GetToken().Position
-			p.errorf(Pos{pos.Line, pos.Column}, "YAML syntax: %s", ye.GetMessage())
+			msg := ye.GetMessage()
+			if strings.Contains(msg, "non-map value") {
+				msg += " (a word alone on a line inside a step needs a colon, like hangup:)"
+			}
+			p.errorf(Pos{pos.Line, pos.Column}, "YAML syntax: %s", msg)
 		} else {
 			p.errorf(Pos{1, 1}, "YAML syntax: %v", err)
 		}
@@ -223,7 +227,9 @@ func (p *loader) parse(src []byte) *Flow {
 				p.errorf(posOf(kv.Key), "sub-flow %q defined twice", name)
 				continue
 			}
-			f.subs[name] = p.seq(name, kv.Value)
+			sub := p.seq(name, kv.Value)
+			sub.pos = posOf(kv.Key)
+			f.subs[name] = sub
 			f.subOrder = append(f.subOrder, name)
 		}
 	}
@@ -572,11 +578,13 @@ func (p *loader) step(s *seq, n ast.Node) *Step {
 	}
 	var verb *ast.MappingValueNode
 	fields := map[string]*ast.MappingValueNode{}
+	extra := map[*ast.MappingValueNode]bool{}
 	for _, kv := range kvs {
 		k := keyOf(kv)
 		if _, isVerb := stepFields[k]; isVerb {
 			if verb != nil {
 				p.errorf(posOf(kv.Key), "a step has one type, found %s and %s", keyOf(verb), k)
+				extra[kv] = true
 				continue
 			}
 			verb = kv
@@ -606,7 +614,7 @@ func (p *loader) step(s *seq, n ast.Node) *Step {
 	var id string
 	for _, kv := range kvs {
 		k := keyOf(kv)
-		if kv == verb {
+		if kv == verb || extra[kv] {
 			continue
 		}
 		if !allowed[k] {
