@@ -119,6 +119,7 @@ type RTPSession struct {
 	digits    chan Digit
 
 	// send side
+	snd      *sender
 	queue    chan *[FrameSamples]int16
 	free     chan *[FrameSamples]int16
 	digitReq chan digitRequest
@@ -163,8 +164,9 @@ func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.wg.Add(2)
-	go s.sendLoop()
+	s.snd = newSender(s)
+	sharedPacer.add(s.snd)
+	s.wg.Add(1)
 	go s.recvLoop()
 	return s, nil
 }
@@ -400,6 +402,8 @@ func (s *RTPSession) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
+		sharedPacer.remove(s.snd)
+		s.snd.finishDigit()
 		err = s.conn.Close()
 		s.wg.Wait()
 		close(s.digits)

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"time"
 
 	"github.com/pion/rtp"
 
@@ -15,9 +14,11 @@ import (
 // missed packets are skipped (the timestamp still follows the clock).
 const maxLag = 10 * FrameDuration
 
-// sender holds the send path's state; only sendLoop touches it.
+// sender holds the send path's state; only the pacer touches it.
 type sender struct {
 	s       *RTPSession
+	n       int64 // ticks since the session joined the pacer
+	started bool
 	hdr     rtp.Header
 	ts0     uint32
 	buf     [12 + FrameSamples]byte
@@ -30,40 +31,17 @@ type sender struct {
 	digitEnd chan struct{}
 }
 
-func (s *RTPSession) sendLoop() {
-	defer s.wg.Done()
-	snd := newSender(s)
-	timer := time.NewTimer(FrameDuration)
-	defer timer.Stop()
-	var n int64 // packets due so far, the schedule
-	skipped := 0
-	for {
-		due := s.start.Add(time.Duration(n) * FrameDuration)
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-s.done:
-				snd.finishDigit()
-				return
-			}
-		} else if -wait > maxLag {
-			// Drift correction: rejoin the schedule rather than send a
-			// burst; the timestamp keeps following wall time.
-			lagN := int64(-wait / FrameDuration)
-			n += lagN
-			skipped += int(lagN)
-			s.log.Warn("rtp sender fell behind, skipping packets", "skipped", lagN)
+// pace is called by the pacer each tick; advance is the number of 20 ms
+// ticks since the previous call (more than 1 after a stall was skipped).
+func (p *sender) pace(advance int64) {
+	if p.started {
+		p.n += advance
+		if advance > 1 {
+			p.s.log.Warn("rtp sender fell behind, packets skipped", "skipped", advance-1)
 		}
-		select {
-		case <-s.done:
-			snd.finishDigit()
-			return
-		default:
-		}
-		snd.tick(uint32(n) * FrameSamples)
-		n++
 	}
+	p.started = true
+	p.tick(uint32(p.n) * FrameSamples)
 }
 
 func newSender(s *RTPSession) *sender {
