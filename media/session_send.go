@@ -1,7 +1,6 @@
 package media
 
 import (
-
 	"github.com/pion/rtp"
 
 	"github.com/voxdesk/voxdesk/media/dtmf"
