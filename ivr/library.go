@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/voxdesk/voxdesk/call"
 )
 
 // Library holds the flows of a folder and keeps them current: Reload (or
@@ -134,7 +137,22 @@ func (l *Library) Version(hash string) (*Flow, error) {
 // the version current when the call arrives. Calls to a flow the Library
 // does not hold are rejected (503).
 func (l *Library) Runner(name string, cfg Config, opts ...Option) *Runner {
-	return newRunner(func() *Flow { return l.Flow(name) }, cfg, opts)
+	return newRunner(func(*call.Call) *Flow { return l.Flow(name) }, cfg, opts)
+}
+
+// Dispatch returns a Runner that picks the flow for each call by the
+// number or service name dialled (call.Call.Callee) in byCallee, and
+// otherwise uses the flow named fallback; a call no flow matches is
+// rejected (503). Like Runner, each call keeps the version current when
+// it arrived.
+func (l *Library) Dispatch(byCallee map[string]string, fallback string, cfg Config, opts ...Option) *Runner {
+	routes := maps.Clone(byCallee)
+	return newRunner(func(c *call.Call) *Flow {
+		if name, ok := routes[c.Callee]; ok {
+			return l.Flow(name)
+		}
+		return l.Flow(fallback)
+	}, cfg, opts)
 }
 
 // Reload looks at every flow file once and swaps in the valid changes.

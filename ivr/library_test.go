@@ -176,3 +176,43 @@ func TestLibraryWatch(t *testing.T) {
 		t.Errorf("Watch = %v, want context.Canceled", err)
 	}
 }
+
+func TestLibraryDispatch(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "line.yaml"), libV1)
+	writeFile(t, filepath.Join(dir, "other.yaml"), strings.NewReplacer("flow: line", "flow: other", "queue: one", "queue: other").Replace(libV1))
+	lib, err := ivr.NewLibrary(dir, testOpts, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)), ivr.WithVersionsDir(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, callee, fallback string
+		wantQueue              string
+		wantReject             bool
+	}{
+		{"dialled number routed", "+33140000000", "line", "other", false},
+		{"unknown number takes the fallback", "+33999", "line", "one", false},
+		{"no flow at all is refused", "+33999", "missing", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := lib.Dispatch(map[string]string{"+33140000000": "other"}, tc.fallback, ivr.Config{HoldLimit: time.Second}, ivr.WithLogger(slog.New(slog.DiscardHandler)))
+			c := call.New("c", calltest.NewLeg(), nil)
+			c.Callee = tc.callee
+			err := r.ServeCall(context.Background(), c)
+			var rej *call.RejectError
+			if tc.wantReject {
+				if !errors.As(err, &rej) || rej.Cause != call.CauseUnavailable {
+					t.Fatalf("ServeCall = %v, want a 503 rejection", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q, _ := c.Var(call.VarQueue); q != tc.wantQueue {
+				t.Errorf("queue %q, want %q", q, tc.wantQueue)
+			}
+		})
+	}
+}

@@ -77,7 +77,7 @@ func OnStep(fn func(c *call.Call, f *Flow, step string)) Option {
 
 // Runner serves calls with a flow. It is a call.Handler.
 type Runner struct {
-	flow   func() *Flow
+	flow   func(c *call.Call) *Flow
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
@@ -88,10 +88,10 @@ var _ call.Handler = (*Runner)(nil)
 
 // NewRunner returns a Runner that serves every call with f.
 func NewRunner(f *Flow, cfg Config, opts ...Option) *Runner {
-	return newRunner(func() *Flow { return f }, cfg, opts)
+	return newRunner(func(*call.Call) *Flow { return f }, cfg, opts)
 }
 
-func newRunner(flow func() *Flow, cfg Config, opts []Option) *Runner {
+func newRunner(flow func(c *call.Call) *Flow, cfg Config, opts []Option) *Runner {
 	cfg.fill()
 	r := &Runner{flow: flow, cfg: cfg, log: slog.Default(), now: time.Now}
 	for _, o := range opts {
@@ -110,7 +110,7 @@ var (
 // ServeCall answers the call and runs the flow that is current when the
 // call arrives; that version serves the call to its end.
 func (r *Runner) ServeCall(ctx context.Context, c *call.Call) (err error) {
-	f := r.flow()
+	f := r.flow(c)
 	if f == nil {
 		return &call.RejectError{Cause: call.CauseUnavailable, Reason: "no flow", Err: ErrNoFlow}
 	}

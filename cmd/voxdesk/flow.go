@@ -101,7 +101,7 @@ func flowGraph(args []string, stdout, stderr io.Writer) error {
 func flowDiff(args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("flow diff", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	versions := fset.String("versions", "examples/flows/.versions", "folder of kept versions, for hashes")
+	versions := fset.String("versions", "examples/flows/.versions", "folder of the versions a running switch kept (FLOWS/.versions), for hashes")
 	if err := parseInterspersed(fset, args); err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/voxdesk/voxdesk/ivr"
 )
 
 func TestFlowCommands(t *testing.T) {
@@ -23,6 +25,18 @@ func TestFlowCommands(t *testing.T) {
 		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A kept version, as a Library writes it.
+	kept, err := ivr.Load(a, flowOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keptHash := kept.Hash()
+	if err := os.MkdirAll(filepath.Join(dir, ".versions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".versions", "t-"+kept.Version()+".yaml"), kept.Source(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cases := []struct {
 		name     string
@@ -42,7 +56,9 @@ func TestFlowCommands(t *testing.T) {
 		{"graph draws SVG", []string{"flow", "graph", a}, 0, []string{"<svg", `id="step-billing"`, "</svg>"}},
 		{"diff shows the changed step", []string{"flow", "diff", a, b}, 0,
 			[]string{"~ step billing: queue accounts", "was: queue billing", "-  10      queue: billing", "+  10      queue: accounts"}},
-		{"diff of an unknown version", []string{"flow", "diff", a, "abcdef123"}, 1, []string{"version abcdef123 not found"}},
+		{"diff of an unknown version", []string{"flow", "diff", "--versions", filepath.Join(dir, ".versions"), a, "abcdef123"}, 1, []string{"version abcdef123 not found"}},
+		{"diff of a kept version by hash", []string{"flow", "diff", "--versions", filepath.Join(dir, ".versions"), keptHash[:8], b}, 0,
+			[]string{"flow t: " + keptHash[:12] + " -> ", "~ step billing: queue accounts"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
