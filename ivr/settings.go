@@ -1,0 +1,37 @@
+package ivr
+
+import "time"
+
+// Settings is the ivr section of the switch's configuration file
+// (voxdesk.yaml). Its zero value means "no IVR": the switch keeps its
+// default handler.
+//
+//	ivr:
+//	  dir: examples/flows        # folder of flow files
+//	  default: hotline           # flow for calls no route names
+//	  routes:                    # dialled number or service name -> flow
+//	    "+33140000000": account
+//	  poll: 1s                   # how often the folder is checked for edits
+//	  decide_every: 500ms        # how often identify asks the voiceprint core
+//	  hold_limit: 2m             # queue without a router: hold, then hang up
+type Settings struct {
+	Dir         string            `yaml:"dir"`
+	Default     string            `yaml:"default"`
+	Routes      map[string]string `yaml:"routes"`
+	Poll        time.Duration     `yaml:"poll"`
+	DecideEvery time.Duration     `yaml:"decide_every"`
+	HoldLimit   time.Duration     `yaml:"hold_limit"`
+}
+
+// Enabled reports whether flows are configured.
+func (s Settings) Enabled() bool { return s.Dir != "" }
+
+// Apply copies the settings' limits into a runner Config.
+func (s Settings) Apply(cfg *Config) {
+	if s.DecideEvery > 0 {
+		cfg.DecideEvery = s.DecideEvery
+	}
+	if s.HoldLimit > 0 {
+		cfg.HoldLimit = s.HoldLimit
+	}
+}
