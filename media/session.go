@@ -92,9 +92,11 @@ type Stats struct {
 // RTPSession sends and receives one call's audio over RTP
 // (RFC 3550, https://www.rfc-editor.org/rfc/rfc3550).
 //
-// Sending: frames given to WriteAudio go out one per 20 ms, paced by
-// deadlines computed from the session start on the monotonic clock (a
-// late wake-up does not delay later packets), with consecutive sequence
+// Sending: frames given to WriteAudio go out one per 20 ms, paced by a
+// pacer shared by all sessions whose ticks are deadlines computed from
+// its start on the monotonic clock (a late wake-up does not delay later
+// packets; after a stall of up to 200 ms the missed packets go out at
+// once, beyond that they are skipped), with consecutive sequence
 // numbers, a timestamp advancing 160 per 20 ms of wall time, and the
 // marker bit on the first packet and on the first after a pause (hold,
 // suppressed silence). Symmetric RTP (RFC 4961): packets go to the
