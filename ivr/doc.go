@@ -239,7 +239,8 @@
 // fast as the computation. It sets ivr.flow (name@version) and ivr.step.
 //
 // A Library loads a folder (*.yaml, *.yml); Reload, or Watch once a
-// second, reads every file, swaps in a changed file atomically when it is
+// second, reads every file, swaps in a changed file (or a flow whose
+// prompt files in the folder changed size or time) atomically when it is
 // valid, and otherwise logs why, counts it in
 // voxdesk_ivr_flow_reload_errors_total and keeps the last good version.
 // Every valid version is written to .versions/NAME-HASH12.yaml, so

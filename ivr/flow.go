@@ -3,6 +3,7 @@ package ivr
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"time"
 )
 
@@ -24,6 +25,25 @@ type Flow struct {
 	subOrder  []string
 	steps     map[string]*Step // every step by id
 	prompts   map[string][]int16
+	stamps    map[string]stamp // prompt files of the flow's folder, as loaded
+}
+
+// stamp identifies a file's content cheaply, to notice prompt edits.
+type stamp struct {
+	size int64
+	mod  time.Time
+}
+
+// promptsChanged reports whether a prompt file in fsys differs from the
+// one the flow loaded.
+func (f *Flow) promptsChanged(fsys fs.FS) bool {
+	for name, st := range f.stamps {
+		fi, err := fs.Stat(fsys, name)
+		if err != nil || fi.Size() != st.size || !fi.ModTime().Equal(st.mod) {
+			return true
+		}
+	}
+	return false
 }
 
 // Name returns the flow's name (its flow: key, or the file name).

@@ -206,15 +206,16 @@ func (l *Library) reloadFile(path string) error {
 		return err
 	}
 	h := hashOf(data)
-	l.mu.RLock()
-	prev, had := l.files[path]
-	l.mu.RUnlock()
-	if had && prev.hash == h {
-		return nil
-	}
 	opts := l.opts
 	if opts.Prompts == nil {
 		opts.Prompts = os.DirFS(filepath.Dir(path))
+	}
+	l.mu.RLock()
+	prev, had := l.files[path]
+	cur := l.byKey[prev.name]
+	l.mu.RUnlock()
+	if had && prev.hash == h && (cur == nil || cur.file != path || !cur.promptsChanged(opts.Prompts)) {
+		return nil // unchanged, and so are its prompt files
 	}
 	f, err := Parse(path, data, opts)
 	if err == nil {

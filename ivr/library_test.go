@@ -216,3 +216,48 @@ func TestLibraryDispatch(t *testing.T) {
 		})
 	}
 }
+
+// TestLibraryPromptEdit: replacing a prompt file reloads the flows that
+// use it; a broken prompt keeps the last good version.
+func TestLibraryPromptEdit(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "line.yaml"), strings.ReplaceAll(libV1, "play: p1s", "play: greeting"))
+	writeFile(t, filepath.Join(dir, "greeting.wav"), "1s")
+	opts := ivr.Options{Decode: decodeTone} // prompts from the folder
+	lib, err := ivr.NewLibrary(dir, opts, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)), ivr.WithVersionsDir(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := lib.Flow("line")
+	if err := lib.Reload(); err != nil || lib.Flow("line") != v1 {
+		t.Fatalf("nothing changed, yet Reload = %v and the flow was replaced: %v", err, lib.Flow("line") != v1)
+	}
+	writeFile(t, filepath.Join(dir, "greeting.wav"), "2s") // new size: a new recording
+	if err := lib.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	v2 := lib.Flow("line")
+	if v2 == v1 {
+		t.Fatal("prompt edit not picked up")
+	}
+	writeFile(t, filepath.Join(dir, "greeting.wav"), "garbage!")
+	if err := lib.Reload(); err == nil || !strings.Contains(err.Error(), `prompt "greeting"`) {
+		t.Fatalf("broken prompt: Reload = %v", err)
+	}
+	if lib.Flow("line") != v2 {
+		t.Error("a broken prompt replaced the flow")
+	}
+	// Durations played by each version tell them apart.
+	for _, tc := range []struct {
+		f    *ivr.Flow
+		want time.Duration
+	}{{v1, time.Second}, {v2, 2 * time.Second}} {
+		res, err := ivr.Simulate(context.Background(), tc.f, ivr.Simulation{}, ivr.Config{HoldLimit: 20 * time.Millisecond}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Path[1].At; got != tc.want {
+			t.Errorf("version %s: second step at %v, want %v", tc.f.Version(), got, tc.want)
+		}
+	}
+}

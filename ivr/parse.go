@@ -140,6 +140,7 @@ func (p *loader) parse(src []byte) *Flow {
 		subs:      map[string]*seq{},
 		steps:     map[string]*Step{},
 		prompts:   map[string][]int16{},
+		stamps:    map[string]stamp{},
 	}
 	p.flow = f
 	for k, v := range defaultFields {
@@ -1085,7 +1086,7 @@ func (p *loader) prompt(n ast.Node, name string) (string, bool) {
 		p.errorf(posOf(n), "prompt %q: use a path relative to the flow's folder, with / and no ..", name)
 		return "", false
 	}
-	for _, fsys := range []fs.FS{p.opts.Prompts, p.opts.Builtin} {
+	for i, fsys := range []fs.FS{p.opts.Prompts, p.opts.Builtin} {
 		if fsys == nil {
 			continue
 		}
@@ -1107,6 +1108,11 @@ func (p *loader) prompt(n ast.Node, name string) (string, bool) {
 			return "", false
 		}
 		p.flow.prompts[file] = pcm
+		if i == 0 { // the flow's own folder: watch the file for edits
+			if fi, err := fs.Stat(fsys, file); err == nil {
+				p.flow.stamps[file] = stamp{fi.Size(), fi.ModTime()}
+			}
+		}
 		return file, true
 	}
 	p.errorf(posOf(n), "prompt file %q not found (looked in the flow's folder and the built-in prompts)", file)
