@@ -82,7 +82,16 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 		s.mu.Unlock()
 		return
 	}
+	pt := pkt.PayloadType
+	isEvent := s.cfg.EventPayloadType != 0 && pt == s.cfg.EventPayloadType
 	s.mu.Lock()
+	if !isEvent && pt != 0 && pt != 8 {
+		// Unknown payload types neither count nor latch, so a stray
+		// packet cannot capture the stream.
+		s.stats.Ignored++
+		s.mu.Unlock()
+		return
+	}
 	if !s.isLatched {
 		s.isLatched, s.latched = true, from
 		s.log.Debug("rtp latched", "from", from)
@@ -91,9 +100,8 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 		s.mu.Unlock()
 		return
 	}
-	pt := pkt.PayloadType
 	switch {
-	case s.cfg.EventPayloadType != 0 && pt == s.cfg.EventPayloadType:
+	case isEvent:
 		s.stats.PacketsIn++
 		s.stats.BytesIn += uint64(len(pkt.Payload))
 		var derr error
@@ -111,7 +119,7 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 			r.pending = false
 			_ = s.conn.SetReadDeadline(time.Time{})
 		}
-	case pt == 0 || pt == 8:
+	default: // PCMU or PCMA
 		s.stats.PacketsIn++
 		s.stats.BytesIn += uint64(len(pkt.Payload))
 		n := s.audioPacket(pkt, arrival, r.pcm[:])
@@ -120,9 +128,6 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 			r.digits = r.inband.Process(r.digits[:0], r.pcm[:n])
 			s.deliver(r.digits)
 		}
-	default:
-		s.stats.Ignored++
-		s.mu.Unlock()
 	}
 }
 

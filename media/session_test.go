@@ -300,6 +300,10 @@ func TestLatching(t *testing.T) {
 	real := newPeer(t)
 	stranger := newPeer(t)
 	stranger.ssrc = 0xBAD
+	// A stray packet of a payload type we did not negotiate (a scanner,
+	// a video stream) first: it must not capture the latch.
+	stranger.send(addr, rtp.Header{PayloadType: 96, SSRC: 0xBAD}, []byte{1, 2, 3})
+	time.Sleep(20 * time.Millisecond)
 	for k := range 5 {
 		real.audio(addr, k, k, 3000)
 	}
@@ -317,7 +321,7 @@ func TestLatching(t *testing.T) {
 		}
 	}
 	st := s.Stats()
-	if st.Ignored != 5 || st.Latched != real.addr() || st.SSRCChanges != 0 {
+	if st.Ignored != 6 || st.Latched != real.addr() || st.SSRCChanges != 0 {
 		t.Errorf("stats %+v", st)
 	}
 	// A re-INVITE moves the peer: SetRemote unlatches.
