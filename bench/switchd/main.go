@@ -1,0 +1,71 @@
+// Command switchd runs the voxdesk switch for the load bench in a process
+// of its own, so its CPU time and memory can be read from /proc. It is
+// `voxdesk serve` with a choice of call handler: "echo" (answer, then send
+// every frame of caller audio back: RTP both ways through the jitter
+// buffer and the paced sender) or "demo" (the built-in demo).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/service"
+)
+
+func main() {
+	config := flag.String("config", "", "YAML configuration")
+	handler := flag.String("handler", "echo", "echo or demo")
+	flag.Parse()
+	if err := run(*config, *handler); err != nil {
+		fmt.Fprintln(os.Stderr, "switchd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(config, handler string) error {
+	cfg, err := service.LoadConfig(config)
+	if err != nil {
+		return err
+	}
+	var opts []service.Option
+	switch handler {
+	case "echo":
+		opts = append(opts, service.WithHandler(call.HandlerFunc(echo)))
+	case "demo":
+	default:
+		return fmt.Errorf("unknown handler %q", handler)
+	}
+	svc, err := service.New(cfg, opts...)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// echo answers and plays the caller's audio back until the caller leaves.
+func echo(ctx context.Context, c *call.Call) error {
+	if err := c.Leg.Answer(ctx); err != nil {
+		return err
+	}
+	frame := make([]int16, call.FrameSamples)
+	for {
+		n, err := c.Leg.ReadAudio(ctx, frame)
+		if err != nil {
+			return nil
+		}
+		if err := c.Leg.WriteAudio(ctx, frame[:n]); err != nil {
+			return nil
+		}
+	}
+}
