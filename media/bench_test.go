@@ -1,8 +1,11 @@
 package media
 
 import (
+	"encoding/binary"
+	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -101,5 +104,37 @@ func BenchmarkJitterBuffer(b *testing.B) {
 	}
 	if j.late != 0 {
 		b.Fatalf("%d late", j.late)
+	}
+}
+
+// BenchmarkDecodePCM decodes a 16 kHz 16-bit mono WAV to 8 kHz (the
+// voiceprint evaluation path) for 1, 3 and 7 s of audio.
+func BenchmarkDecodePCM(b *testing.B) {
+	for _, sec := range []int{1, 3, 7} {
+		b.Run(strconv.Itoa(sec)+"s", func(b *testing.B) {
+			data := make([]byte, 2*16000*sec)
+			for i := range 16000 * sec {
+				binary.LittleEndian.PutUint16(data[2*i:], uint16(int16(8000*math.Sin(float64(i)/7))))
+			}
+			wav := wavBytes(1, 1, 16000, 16, data)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(wav)))
+			for b.Loop() {
+				if _, err := DecodePCM(wav, SampleRate); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkResampler streams 20 ms frames from 8 to 16 kHz.
+func BenchmarkResampler(b *testing.B) {
+	rs, _ := NewResampler(SampleRate, 16000)
+	in := make([]int16, FrameSamples)
+	out := make([]int16, 0, 400)
+	b.ReportAllocs()
+	for b.Loop() {
+		out = rs.Process(out[:0], in)
 	}
 }
