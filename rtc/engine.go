@@ -57,7 +57,11 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	e.log = e.log.With("component", "rtc")
 
 	var me webrtc.MediaEngine
-	for _, c := range codecParameters() {
+	var ordered []webrtc.RTPCodecParameters
+	for _, name := range cfg.Codecs {
+		ordered = append(ordered, codecByName(name))
+	}
+	for _, c := range append(ordered, codecByName("telephone-event")) {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			return nil, fmt.Errorf("rtc: register %s: %w", c.MimeType, err)
 		}

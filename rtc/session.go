@@ -246,23 +246,12 @@ func (s *Session) handleOffer(offer string) error {
 	if err != nil {
 		return fmt.Errorf("rtc: track: %w", err)
 	}
+	// The answer lists the codecs in the engine's order (Config.Codecs),
+	// with the offer's payload types, so the browser sends our preferred
+	// codec.
 	sender, err := s.pc.AddTrack(track)
 	if err != nil {
 		return fmt.Errorf("rtc: add track: %w", err)
-	}
-	for _, tr := range s.pc.GetTransceivers() {
-		if tr.Sender() == sender {
-			// Only the chosen codec (and telephone-event) in the answer,
-			// so the browser sends what the SIP side speaks.
-			// telephone-event only when the offer has it.
-			err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{params, codecByName("telephone-event")})
-			if err != nil {
-				err = tr.SetCodecPreferences([]webrtc.RTPCodecParameters{params})
-			}
-			if err != nil {
-				return fmt.Errorf("rtc: codec preferences: %w", err)
-			}
-		}
 	}
 	answer, err := s.pc.CreateAnswer(nil)
 	if err != nil {

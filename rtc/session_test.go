@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -394,5 +395,55 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := New(Config{PublicIPs: []string{"203.0.113.7"}, PortMin: 40000, PortMax: 40100,
 		ICEServers: []ICEServer{{URLs: []string{"stun:stun.example.net:3478"}}}}); err != nil {
 		t.Fatalf("good config refused: %v", err)
+	}
+}
+
+func TestAnswerKeepsOfferedEventPayloadType(t *testing.T) {
+	// A browser numbers telephone-event 126 (Chromium does); the answer
+	// must use the same number, or the browser's RTCDTMFSender sends
+	// packets the switch does not recognise.
+	var me webrtc.MediaEngine
+	for _, c := range []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, PayloadType: 0},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 8000, SDPFmtpLine: "0-15"}, PayloadType: 126},
+	} {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(&me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer string
+	s, err := e.NewSession("dtmf", func(sig Signal) {
+		if sig.Type == SignalAnswer {
+			answer = sig.SDP
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.HandleSignal(Signal{Type: SignalOffer, SDP: offer.SDP}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(answer, "a=rtpmap:126 telephone-event/8000") || strings.Contains(answer, "telephone-event/8000\r\na=rtpmap:101") {
+		t.Fatalf("answer does not reuse payload type 126:\n%s", answer)
+	}
+	if !strings.Contains(answer, "m=audio 9 UDP/TLS/RTP/SAVPF 0 126") && !strings.Contains(answer, " 0 126\r\n") {
+		t.Fatalf("answer's audio formats are not PCMU then 126:\n%s", answer)
 	}
 }
