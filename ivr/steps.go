@@ -163,9 +163,11 @@ func (s *session) collect(st *Step) (string, error) {
 // prompt plays and then for up to st.listen, asking them to decide every
 // DecideEvery; it stops at the first confident decision or key press.
 func (s *session) listen(st *Step, ls []Listener) (string, float64, bool, error) {
+	warned := false
 	s.tap = func(frame []int16) {
 		for _, l := range ls {
-			if err := l.Write(frame); err != nil {
+			if err := l.Write(frame); err != nil && !warned {
+				warned = true // once per step: the next frames would say the same
 				s.log.Warn("ivr: listener write", "err", err)
 			}
 		}
@@ -311,8 +313,10 @@ func (s *session) enrol(st *Step) (string, error) {
 	}
 	en := e.Enrol(who)
 	defer en.Close()
+	warned := false
 	s.tap = func(frame []int16) {
-		if err := en.Write(frame); err != nil {
+		if err := en.Write(frame); err != nil && !warned {
+			warned = true
 			s.log.Warn("ivr: enrolment write", "err", err)
 		}
 	}
