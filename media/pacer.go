@@ -1,12 +1,14 @@
 package media
 
 import (
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// pacer drives the send side of every RTPSession from one goroutine:
+// pacer drives the send side of RTPSessions from one goroutine:
 // each 20 ms, on deadlines computed from its start on the monotonic
 // clock (so a late wake-up does not shift later ticks), it lets each
 // session send its packet. One timer for all calls instead of one per
@@ -20,9 +22,29 @@ type pacer struct {
 	senders []*sender
 	stop    chan struct{}
 	done    chan struct{}
+	count   atomic.Int32 // len(senders), readable without mu
 }
 
-var sharedPacer pacer
+// pacers are the shards sessions are spread over, one per processor
+// (up to 8), so the sends of one tick run in parallel.
+var pacers = func() []*pacer {
+	ps := make([]*pacer, min(max(runtime.GOMAXPROCS(0), 1), 8))
+	for i := range ps {
+		ps[i] = new(pacer)
+	}
+	return ps
+}()
+
+// pickPacer returns the shard with the fewest sessions.
+func pickPacer() *pacer {
+	best := pacers[0]
+	for _, p := range pacers[1:] {
+		if p.count.Load() < best.count.Load() {
+			best = p
+		}
+	}
+	return best
+}
 
 // sendLateHook, when set (by tests before any session starts), sees how
 // late each packet's tick ran after its due time.
@@ -32,6 +54,7 @@ func (p *pacer) add(snd *sender) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.senders = append(p.senders, snd)
+	p.count.Store(int32(len(p.senders)))
 	if p.stop == nil {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.run(p.stop, p.done)
@@ -46,6 +69,7 @@ func (p *pacer) remove(snd *sender) {
 	if i := slices.Index(p.senders, snd); i >= 0 {
 		p.senders = slices.Delete(p.senders, i, i+1)
 	}
+	p.count.Store(int32(len(p.senders)))
 	var stop, done chan struct{}
 	if len(p.senders) == 0 && p.stop != nil {
 		stop, done = p.stop, p.done

@@ -122,6 +122,7 @@ type RTPSession struct {
 
 	// send side
 	snd      *sender
+	pacer    *pacer
 	queue    chan *[FrameSamples]int16
 	free     chan *[FrameSamples]int16
 	digitReq chan digitRequest
@@ -167,7 +168,8 @@ func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 		return nil, err
 	}
 	s.snd = newSender(s)
-	sharedPacer.add(s.snd)
+	s.pacer = pickPacer()
+	s.pacer.add(s.snd)
 	s.wg.Add(1)
 	go s.recvLoop()
 	return s, nil
@@ -404,7 +406,7 @@ func (s *RTPSession) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
-		sharedPacer.remove(s.snd)
+		s.pacer.remove(s.snd)
 		s.snd.finishDigit()
 		err = s.conn.Close()
 		s.wg.Wait()
