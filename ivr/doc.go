@@ -188,6 +188,7 @@
 // Types: bool, number, string. Literals: 12, 0.8, 'text' or "text", true,
 // false, lists ['gold', 'platinum'] (right of in only). Operators, loosest
 // first: or; and; not; == != < <= > >= and x in [...]; + -; * /; unary -.
+// + also joins two strings ("'C-' + account").
 // Comparisons need both sides of one type; < and friends do not apply to
 // bools; strings compare by bytes; division by zero gives 0.
 //

@@ -584,9 +584,18 @@ func check(n *exprNode, sc scope) error {
 		}
 		n.typ = TypeNumber
 	case "+", "-", "*", "/":
+		l, r := n.args[0], n.args[1]
+		if n.op == "+" && l.typ == TypeString && r.typ == TypeString {
+			n.typ = TypeString // text + text joins them
+			break
+		}
 		for _, a := range n.args {
 			if a.typ != TypeNumber {
-				return &exprError{n.off, fmt.Sprintf("type error: %s needs numbers on both sides, got a %s", n.op, a.typ)}
+				what := "numbers"
+				if n.op == "+" {
+					what = "two numbers or two strings"
+				}
+				return &exprError{n.off, fmt.Sprintf("type error: %s needs %s, got a %s and a %s", n.op, what, l.typ, r.typ)}
 			}
 		}
 		n.typ = TypeNumber
@@ -672,6 +681,9 @@ func evalNode(n *exprNode, en env) value {
 	case "neg":
 		return value{t: TypeNumber, n: -evalNode(n.args[0], en).n}
 	case "+", "-", "*", "/":
+		if n.typ == TypeString {
+			return value{t: TypeString, s: evalNode(n.args[0], en).s + evalNode(n.args[1], en).s}
+		}
 		l, r := evalNode(n.args[0], en).n, evalNode(n.args[1], en).n
 		var v float64
 		switch n.op {

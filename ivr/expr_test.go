@@ -65,6 +65,7 @@ func TestExprEval(t *testing.T) {
 		{"num('42') + 1", "43"},
 		{"contains(caller, '2345') and endswith(caller, '89')", "true"},
 		{"'abc' < 'abd'", "true"},
+		{"'C-' + customer.segment + '!'", "C-gold!"},
 		{"identified == true", "true"},
 	}
 	for _, tc := range cases {
@@ -103,7 +104,8 @@ func TestExprErrors(t *testing.T) {
 		{"score > 1 identified", TypeBool, 10, `unexpected "identified"`},
 		{"caller in [1, 2]", TypeBool, 7, "type error: in compares a string with a list of numbers"},
 		{"not score", TypeBool, 4, "type error: not needs a bool"},
-		{"caller + 1", TypeBool, 7, "type error: + needs numbers"},
+		{"caller + 1", TypeBool, 7, "type error: + needs two numbers or two strings, got a string and a number"},
+		{"caller * 2", TypeBool, 7, "type error: * needs numbers, got a string and a number"},
 		{"identified < true", TypeBool, 11, "type error: < does not apply to bools"},
 		{strings.Repeat("(", 60) + "1" + strings.Repeat(")", 60), TypeNumber, 50, "condition nested too deeply"},
 	}

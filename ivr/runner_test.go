@@ -80,24 +80,24 @@ func mustLoc(name string) *time.Location {
 }
 
 const (
-	alice int16 = 1111 // customer 1001, gold
-	bob   int16 = 2222 // customer 1002, VIP
+	alice int16 = 1111 // customer C-1001, gold
+	bob   int16 = 2222 // customer C-1002, VIP
 	eve   int16 = 3333 // speaks but is not enrolled
 )
 
 func newDirectory() *fakeDirectory {
 	return &fakeDirectory{
-		numbers: map[string][]string{"+33100000001": {"1001"}, "+33100000002": {"1002", "1003"}},
+		numbers: map[string][]string{"+33100000001": {"C-1001"}, "+33100000002": {"C-1002", "C-1003"}},
 		fields: map[string]map[string]string{
-			"1001": {"segment": "gold", "vip": "false"},
-			"1002": {"segment": "silver", "vip": "true", "advisor": "agent-7"},
+			"C-1001": {"segment": "gold", "vip": "false"},
+			"C-1002": {"segment": "silver", "vip": "true", "advisor": "agent-7"},
 		},
-		pins: map[string]string{"1001": "1234"},
+		pins: map[string]string{"C-1001": "1234"},
 	}
 }
 
 func newIdentifier() *fakeIdentifier {
-	return &fakeIdentifier{voices: map[int16]string{alice: "1001", bob: "1002"}, need: 2 * time.Second}
+	return &fakeIdentifier{voices: map[int16]string{alice: "C-1001", bob: "C-1002"}, need: 2 * time.Second}
 }
 
 type runCase struct {
@@ -187,7 +187,7 @@ func TestRunner(t *testing.T) {
 			name: "voice of a customer linked to the number, gold, routed at once", flow: frontDoor, caller: "+33100000001",
 			script:   []calltest.Event{{At: 2 * time.Second, Speech: voice(alice, 5*time.Second)}},
 			wantPath: "greet hours who route gold",
-			wantVars: map[string]string{call.VarCustomer: "1001", call.VarIdentMethod: "voice", call.VarIdentScore: "1.0000", call.VarCandidates: "1001", call.VarQueue: "billing", call.VarPriority: "5"},
+			wantVars: map[string]string{call.VarCustomer: "C-1001", call.VarIdentMethod: "voice", call.VarIdentScore: "1.0000", call.VarCandidates: "C-1001", call.VarQueue: "billing", call.VarPriority: "5"},
 			check: func(t *testing.T, leg *calltest.Leg, cfg ivr.Config) {
 				// Confident after 2 s of speech: the 6 s window is cut short.
 				if got := leg.Now(); got > 5*time.Second+2*time.Second {
@@ -199,7 +199,7 @@ func TestRunner(t *testing.T) {
 			name: "VIP found in the whole base when the number's customers do not match", flow: frontDoor, caller: "+33100000001",
 			script:   []calltest.Event{{At: 2 * time.Second, Speech: voice(bob, 5*time.Second)}},
 			wantPath: "greet hours who route vip",
-			wantVars: map[string]string{call.VarCustomer: "1002", call.VarIdentMethod: "voice", call.VarQueue: "vip", call.VarPriority: "10", call.VarPreferredAgent: "agent-7"},
+			wantVars: map[string]string{call.VarCustomer: "C-1002", call.VarIdentMethod: "voice", call.VarQueue: "vip", call.VarPriority: "10", call.VarPreferredAgent: "agent-7"},
 			check: func(t *testing.T, leg *calltest.Leg, cfg ivr.Config) {
 				id := cfg.Identifier.(*fakeIdentifier)
 				if len(id.listens) != 2 || len(id.listens[0]) != 1 || id.listens[1] != nil {
@@ -211,7 +211,7 @@ func TestRunner(t *testing.T) {
 			name: "unknown voice, number of one customer: identified by number only", flow: frontDoor, caller: "+33100000001",
 			script:   []calltest.Event{{At: 2 * time.Second, Speech: voice(eve, 3*time.Second)}, {At: 12 * time.Second, Digit: '1'}},
 			wantPath: "greet hours who route menu billing",
-			wantVars: map[string]string{call.VarCustomer: "1001", call.VarIdentMethod: "number"},
+			wantVars: map[string]string{call.VarCustomer: "C-1001", call.VarIdentMethod: "number"},
 		},
 		{
 			name: "closed in the evening", flow: frontDoor, at: monday9.Add(10 * time.Hour),
@@ -250,7 +250,7 @@ steps:
     prompt: p1s
     max: 4
   - pin: code
-    customer: account
+    customer: "'C-' + account"
     fail: bad
   - queue: known
   - id: bad
@@ -263,7 +263,7 @@ steps:
 			name: "PIN accepted", flow: pinFlow,
 			script:   append(digits(1500*time.Millisecond, "1001#"), digits(4*time.Second, "1234")...),
 			wantPath: "main:1 main:2 main:3 main:4",
-			wantVars: map[string]string{call.VarCustomer: "1001", call.VarIdentMethod: "pin", "account": "1001", "code": "1234"},
+			wantVars: map[string]string{call.VarCustomer: "C-1001", call.VarIdentMethod: "pin", "account": "1001", "code": "1234"},
 		},
 		{
 			name: "voice verification after the account number", flow: `
@@ -271,7 +271,7 @@ operator: agent
 steps:
   - collect: account
     prompt: p1s
-  - verify: account
+  - verify: "'C-' + account"
     prompt: p1s
     listen: 5s
     fail: agent
@@ -281,7 +281,7 @@ steps:
 `,
 			script:   append(digits(1500*time.Millisecond, "1002#"), calltest.Event{At: 4 * time.Second, Speech: voice(bob, 4*time.Second)}),
 			wantPath: "main:1 main:2 main:3",
-			wantVars: map[string]string{call.VarCustomer: "1002", call.VarIdentMethod: "voice"},
+			wantVars: map[string]string{call.VarCustomer: "C-1002", call.VarIdentMethod: "voice"},
 		},
 		{
 			name: "voice verification fails for an impostor", flow: `
@@ -289,7 +289,7 @@ operator: agent
 steps:
   - collect: account
     prompt: p1s
-  - verify: account
+  - verify: "'C-' + account"
     prompt: p1s
     listen: 5s
     fail: agent
@@ -448,15 +448,14 @@ steps:
     prompt: p1s
     max: 4
   - pin: code
-    customer: account
+    customer: "'C-' + account"
     fail: bad
   - queue: known
   - id: bad
     hangup: p500
 `
 
-// digits scripts key presses 200 ms apart from start; letters stand for
-// themselves so "1001#" types an account id.
+// digits scripts key presses 200 ms apart from start.
 func digits(start time.Duration, keys string) []calltest.Event {
 	var out []calltest.Event
 	for i, k := range keys {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/res"
@@ -158,6 +159,7 @@ func flowSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	caller := fset.String("caller", "", "calling number, E.164")
 	at := fset.String("at", "", "wall clock at the start of the call, 2026-11-23T09:00 (default: now)")
 	tz := fset.String("tz", "Local", "time zone of --at")
+	customers := fset.String("customers", "", "customer CSV (like examples/customers.csv) to look callers up in")
 	verbose := fset.Bool("v", false, "log every step")
 	if err := parseInterspersed(fset, args); err != nil {
 		return err
@@ -185,6 +187,13 @@ func flowSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	var cfg ivr.Config
+	if *customers != "" {
+		dir, err := loadCSVDirectory(*customers)
+		if err != nil {
+			return err
+		}
+		cfg.Directory = dir
+	}
 	if *speech != "" {
 		if sim.Speech, err = media.LoadPCM(*speech, call.SampleRate); err != nil {
 			return fmt.Errorf("--speech: %w", err)
@@ -245,4 +254,56 @@ func parseInterspersed(fset *flag.FlagSet, args []string) error {
 		args = fset.Args()[1:]
 	}
 	return fset.Parse(append([]string{"--"}, pos...))
+}
+
+// csvDirectory is an ivr.Directory over a customer CSV file, for the
+// simulator. A customer's PIN is its "pin" attribute, if any.
+type csvDirectory struct {
+	byID    map[string]customer.Customer
+	byPhone map[string][]string
+}
+
+var _ ivr.Directory = (*csvDirectory)(nil)
+
+func loadCSVDirectory(file string) (*csvDirectory, error) {
+	r, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cs, err := customer.ParseCSV(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	d := &csvDirectory{byID: map[string]customer.Customer{}, byPhone: map[string][]string{}}
+	for _, c := range cs {
+		d.byID[c.ID] = c
+		for _, p := range c.Phones {
+			d.byPhone[p] = append(d.byPhone[p], c.ID)
+		}
+	}
+	return d, nil
+}
+
+func (d *csvDirectory) ByNumber(ctx context.Context, number string) ([]string, error) {
+	return d.byPhone[number], nil
+}
+
+func (d *csvDirectory) Fields(ctx context.Context, id string) (map[string]string, error) {
+	c, ok := d.byID[id]
+	if !ok {
+		return nil, nil
+	}
+	f := map[string]string{}
+	for k, v := range c.Attributes {
+		f[k] = v
+	}
+	f["name"], f["segment"], f["advisor"] = c.Name, c.Segment, c.PreferredAdvisor
+	f["vip"] = fmt.Sprint(c.VIP)
+	return f, nil
+}
+
+func (d *csvDirectory) CheckPIN(ctx context.Context, id, pin string) (bool, error) {
+	c, ok := d.byID[id]
+	return ok && c.Attributes["pin"] != "" && c.Attributes["pin"] == pin, nil
 }

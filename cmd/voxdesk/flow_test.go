@@ -26,6 +26,11 @@ func TestFlowCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	vipFlow := filepath.Join(dir, "vip.yaml")
+	vip := "operator: none\nsteps:\n  - identify:\n  - branch:\n      - when: \"customer.vip\"\n        goto: vip\n  - hangup\n  - id: vip\n    queue: vip\n    preferred: customer.advisor\n"
+	if err := os.WriteFile(vipFlow, []byte(vip), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A kept version, as a Library writes it.
 	kept, err := ivr.Load(a, flowOptions())
 	if err != nil {
@@ -52,6 +57,8 @@ func TestFlowCommands(t *testing.T) {
 			[]string{"menu ", "billing        queue billing", `queue              "billing"`}},
 		{"simulate: 0 in the menu reaches a person", []string{"flow", "simulate", "--digits", "0", a}, 0,
 			[]string{"agent          queue general"}},
+		{"simulate looks the caller up in a customer CSV", []string{"flow", "simulate", vipFlow, "--customers", "../../examples/customers.csv", "--caller", "+33639980102"}, 0,
+			[]string{"vip            queue vip", `ident.method       "number"`, `customer           "C-1002"`, `queue.preferred    "bruno"`}},
 		{"simulate refuses a bad key", []string{"flow", "simulate", a, "--digits", "x"}, 2, []string{"not a telephone key"}},
 		{"graph draws SVG", []string{"flow", "graph", a}, 0, []string{"<svg", `id="step-billing"`, "</svg>"}},
 		{"diff shows the changed step", []string{"flow", "diff", a, b}, 0,
