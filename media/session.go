@@ -45,7 +45,8 @@ type RTPConfig struct {
 	Remote netip.AddrPort
 	// SSRC we send with; 0 picks a random one.
 	SSRC uint32
-	// JitterDelay is the playout delay of received audio; default 60 ms.
+	// JitterDelay is the playout delay of received audio; default 60 ms,
+	// at most MaxJitterDelay.
 	JitterDelay time.Duration
 	// SendQueue is how many frames WriteAudio queues before blocking;
 	// default 2 (40 ms).
@@ -62,6 +63,10 @@ type RTPConfig struct {
 	// the call_id attribute.
 	Logger *slog.Logger
 }
+
+// MaxJitterDelay is the largest RTPConfig.JitterDelay (the jitter
+// buffer holds 512 ms).
+const MaxJitterDelay = 300 * time.Millisecond
 
 // ErrNoEvents is returned by SendDigit when no telephone-event payload
 // type was negotiated.
@@ -185,6 +190,9 @@ func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	}
 	if cfg.JitterDelay <= 0 {
 		cfg.JitterDelay = 60 * time.Millisecond
+	}
+	if cfg.JitterDelay > MaxJitterDelay {
+		return nil, fmt.Errorf("media: jitter delay %v above %v", cfg.JitterDelay, MaxJitterDelay)
 	}
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = 2

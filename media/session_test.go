@@ -470,8 +470,15 @@ func TestTwoSessions(t *testing.T) {
 	if st := b.Stats(); st.Jitter > 10*time.Millisecond || st.Lost != 0 {
 		t.Errorf("B stats %+v", st)
 	}
-	if _, err := NewRTPSession(ca, RTPConfig{PayloadType: 18}); err == nil {
-		t.Error("G.729 payload type accepted")
+	for name, cfg := range map[string]RTPConfig{
+		"G.729 payload type":             {PayloadType: 18},
+		"events on the audio type":       {PayloadType: 8, EventPayloadType: 8},
+		"events on a type out of range":  {EventPayloadType: 200},
+		"jitter delay beyond the buffer": {JitterDelay: time.Second},
+	} {
+		if _, err := NewRTPSession(ca, cfg); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
 }
 
