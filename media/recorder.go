@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,7 +16,8 @@ import (
 type Recorder struct {
 	r       Reader
 	w       io.WriteSeeker
-	closer  io.Closer // the file CreateRecorder opened
+	bw      *bufio.Writer // about 1 s of audio between writes to w
+	closer  io.Closer     // the file CreateRecorder opened
 	mu      sync.Mutex
 	buf     []byte
 	samples int64
@@ -29,7 +31,7 @@ const maxWAVData = 1<<32 - 1 - 36
 // NewRecorder records frames read from r into w, which must be empty.
 // Close writes the final sizes into the header; it does not close w.
 func NewRecorder(r Reader, w io.WriteSeeker) (*Recorder, error) {
-	rec := &Recorder{r: r, w: w, buf: make([]byte, 0, 2*FrameSamples)}
+	rec := &Recorder{r: r, w: w, bw: bufio.NewWriterSize(w, 16<<10), buf: make([]byte, 0, 2*FrameSamples)}
 	if _, err := w.Write(wavHeader(0)); err != nil {
 		return nil, fmt.Errorf("media: recorder: %w", err)
 	}
@@ -76,7 +78,7 @@ func (rec *Recorder) write(samples []int16) {
 		b = binary.LittleEndian.AppendUint16(b, uint16(s))
 	}
 	rec.buf = b
-	if _, err := rec.w.Write(b); err != nil {
+	if _, err := rec.bw.Write(b); err != nil {
 		rec.err = fmt.Errorf("media: recorder: %w", err)
 		return
 	}
@@ -100,6 +102,9 @@ func (rec *Recorder) Close() error {
 	}
 	rec.closed = true
 	err := rec.err
+	if ferr := rec.bw.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("media: recorder: %w", ferr)
+	}
 	if _, serr := rec.w.Seek(0, io.SeekStart); serr == nil {
 		if _, werr := rec.w.Write(wavHeader(2 * rec.samples)); werr != nil && err == nil {
 			err = fmt.Errorf("media: recorder: %w", werr)
