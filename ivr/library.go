@@ -30,6 +30,8 @@ type Library struct {
 	opts     Options
 	log      *slog.Logger
 
+	reloading sync.Mutex // one Reload at a time (Watch and callers)
+
 	mu    sync.RWMutex
 	byKey map[string]*Flow     // current flow by name
 	files map[string]fileState // by path
@@ -159,6 +161,8 @@ func (l *Library) Dispatch(byCallee map[string]string, fallback string, cfg Conf
 // It returns the errors of the files that are invalid now (their last
 // good version, if any, stays in use).
 func (l *Library) Reload() error {
+	l.reloading.Lock()
+	defer l.reloading.Unlock()
 	paths, err := flowFiles(l.dir)
 	if err != nil {
 		return fmt.Errorf("ivr: reload %s: %w", l.dir, err)
