@@ -34,6 +34,7 @@ func TestHashPlaysGoodbyeAndHangsUp(t *testing.T) {
 type legCauses struct {
 	mu     sync.Mutex
 	causes []call.Cause
+	who    []string // "trunk caller->callee" of each call
 	peak   atomic.Int64
 	live   atomic.Int64
 }
@@ -52,6 +53,7 @@ func (lc *legCauses) wrap(h call.Handler) call.Handler {
 		<-c.Leg.Done()
 		lc.mu.Lock()
 		lc.causes = append(lc.causes, c.Leg.Cause())
+		lc.who = append(lc.who, c.Trunk+" "+c.Caller+"->"+c.Callee)
 		lc.mu.Unlock()
 		return err
 	})
@@ -147,6 +149,9 @@ func TestCallerByeDuringPrompt(t *testing.T) {
 	waitIdle(t, sw, 2*time.Second)
 	if got := lc.all(); len(got) != 1 || got[0] != call.CauseNormal {
 		t.Fatalf("causes %v, want [normal]", got)
+	}
+	if lc.who[0] != "local +33140000001->1000" {
+		t.Errorf("call identity %q, want trunk local, caller +33140000001 (From user), callee 1000 (Request-URI)", lc.who[0])
 	}
 	n := len(sink.packets())
 	time.Sleep(200 * time.Millisecond)
@@ -313,7 +318,7 @@ func TestMalformedSIP(t *testing.T) {
 			if tc.status == "" {
 				return
 			}
-			line := readStatus(t, conn, tc.req, i)
+			line := readStatus(t, conn, tc.req, fmt.Sprintf("malformed-%d", i+1))
 			if !strings.HasPrefix(line, tc.status) {
 				t.Fatalf("got %q, want %q", line, tc.status)
 			}
@@ -323,14 +328,14 @@ func TestMalformedSIP(t *testing.T) {
 	opts := "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bK-opt\r\nFrom: <sip:x@127.0.0.1>;tag=o\r\n" +
 		"To: <sip:127.0.0.1>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 	conn.Write([]byte(opts))
-	if line := readStatus(t, conn, opts, 99); !strings.HasPrefix(line, "SIP/2.0 200") {
+	if line := readStatus(t, conn, opts, "opt-1"); !strings.HasPrefix(line, "SIP/2.0 200") {
 		t.Fatalf("OPTIONS after the noise: %q", line)
 	}
 }
 
-// readStatus reads responses until a final one (skipping 1xx) and returns
-// its status line.
-func readStatus(t *testing.T, conn net.Conn, req string, n int) string {
+// readStatus reads responses until a final one for callID (skipping 1xx
+// and responses to other requests) and returns its status line.
+func readStatus(t *testing.T, conn net.Conn, req string, callID string) string {
 	t.Helper()
 	buf := make([]byte, 4096)
 	for {
@@ -340,6 +345,9 @@ func readStatus(t *testing.T, conn net.Conn, req string, n int) string {
 			t.Fatalf("no response to %q: %v", req, err)
 		}
 		line, _, _ := strings.Cut(string(buf[:k]), "\r\n")
+		if !strings.Contains(string(buf[:k]), "Call-ID: "+callID+"\r\n") {
+			continue
+		}
 		if !strings.HasPrefix(line, "SIP/2.0 1") {
 			return line
 		}

@@ -813,9 +813,10 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if err := s.reply(tx, req, 200, "OK", "", nil); err != nil {
 		l.log.Debug("respond BYE", "err", err)
 	}
-	if _, ok := l.end(call.CauseNormal, ""); ok {
+	if !l.ended() {
 		l.log.Info("far end hung up")
 	}
+	l.end(call.CauseNormal, "")
 }
 
 // inDialog checks a request's tags against the leg's dialog: their tag in
