@@ -55,15 +55,7 @@ const exit = ""
 // call (or the return from a sub-flow). Pressing 0 is not an edge: the
 // checks must hold for callers who never press it.
 func (f *Flow) edges(st *Step) []string {
-	following := func() string {
-		if st.next != "" {
-			return st.next
-		}
-		if st.index+1 < len(st.seq.steps) {
-			return st.seq.steps[st.index+1].id
-		}
-		return exit
-	}
+	following := st.following
 	failOr := func(def string) string {
 		if st.fail != "" {
 			return st.fail

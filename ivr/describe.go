@@ -70,15 +70,6 @@ type edge struct {
 func (f *Flow) labelledEdges(st *Step) []edge {
 	var out []edge
 	add := func(to, label string) { out = append(out, edge{to, label}) }
-	following := func() string {
-		if st.next != "" {
-			return st.next
-		}
-		if st.index+1 < len(st.seq.steps) {
-			return st.seq.steps[st.index+1].id
-		}
-		return exit
-	}
 	switch st.kind {
 	case kindMenu:
 		for _, c := range st.choices {
@@ -102,7 +93,7 @@ func (f *Flow) labelledEdges(st *Step) []edge {
 	if noFallThrough[st.kind] {
 		add(exit, "") // hangup, queue, transfer, return end the call or sub-flow
 	} else {
-		add(following(), "")
+		add(st.following(), "")
 	}
 	return out
 }

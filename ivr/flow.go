@@ -162,6 +162,18 @@ type Step struct {
 	target string // goto
 }
 
+// following is the step a completed step continues with: its next:, the
+// next step of its list, or exit at the end of the list.
+func (s *Step) following() string {
+	if s.next != "" {
+		return s.next
+	}
+	if s.index+1 < len(s.seq.steps) {
+		return s.seq.steps[s.index+1].id
+	}
+	return exit
+}
+
 // ID returns the step's id.
 func (s *Step) ID() string { return s.id }
 

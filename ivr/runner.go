@@ -232,23 +232,12 @@ func (s *session) runFrom(sq *seq, st *Step) error {
 	return nil
 }
 
-// following is where a step goes when it completes.
-func (s *session) following(st *Step) string {
-	if st.next != "" {
-		return st.next
-	}
-	if st.index+1 < len(st.seq.steps) {
-		return st.seq.steps[st.index+1].id
-	}
-	return exit
-}
-
 func (s *session) failed(st *Step, why string, args ...any) string {
 	s.log.Info("ivr: step failed: "+why, append([]any{"step", st.id}, args...)...)
 	if st.fail != "" {
 		return st.fail
 	}
-	return s.following(st)
+	return st.following()
 }
 
 // --- media

@@ -240,22 +240,7 @@ func TestRunner(t *testing.T) {
 		},
 		{
 			name: "account and PIN identify the caller", caller: "+33199999999",
-			flow: `
-operator: none
-steps:
-  - collect: account
-    prompt: p1s
-    max: 8
-  - collect: code
-    prompt: p1s
-    max: 4
-  - pin: code
-    customer: "'C-' + account"
-    fail: bad
-  - queue: known
-  - id: bad
-    hangup: p500
-`,
+			flow:     pinFlow,
 			script:   []calltest.Event{{At: 1500 * time.Millisecond, Digit: 'x'}},
 			wantPath: "main:1 main:2 main:3 bad",
 		},
@@ -266,37 +251,13 @@ steps:
 			wantVars: map[string]string{call.VarCustomer: "C-1001", call.VarIdentMethod: "pin", "account": "1001", "code": "1234"},
 		},
 		{
-			name: "voice verification after the account number", flow: `
-operator: agent
-steps:
-  - collect: account
-    prompt: p1s
-  - verify: "'C-' + account"
-    prompt: p1s
-    listen: 5s
-    fail: agent
-  - queue: verified
-  - id: agent
-    queue: general
-`,
+			name: "voice verification after the account number", flow: verifyFlow,
 			script:   append(digits(1500*time.Millisecond, "1002#"), calltest.Event{At: 4 * time.Second, Speech: voice(bob, 4*time.Second)}),
 			wantPath: "main:1 main:2 main:3",
 			wantVars: map[string]string{call.VarCustomer: "C-1002", call.VarIdentMethod: "voice"},
 		},
 		{
-			name: "voice verification fails for an impostor", flow: `
-operator: agent
-steps:
-  - collect: account
-    prompt: p1s
-  - verify: "'C-' + account"
-    prompt: p1s
-    listen: 5s
-    fail: agent
-  - queue: verified
-  - id: agent
-    queue: general
-`,
+			name: "voice verification fails for an impostor", flow: verifyFlow,
 			script:   append(digits(1500*time.Millisecond, "1002#"), calltest.Event{At: 4 * time.Second, Speech: voice(alice, 4*time.Second)}),
 			wantPath: "main:1 main:2 agent",
 			wantVars: map[string]string{call.VarCustomer: ""},
@@ -437,6 +398,20 @@ steps:
 		})
 	}
 }
+
+const verifyFlow = `
+operator: agent
+steps:
+  - collect: account
+    prompt: p1s
+  - verify: "'C-' + account"
+    prompt: p1s
+    listen: 5s
+    fail: agent
+  - queue: verified
+  - id: agent
+    queue: general
+`
 
 const pinFlow = `
 operator: none

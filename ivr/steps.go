@@ -15,7 +15,7 @@ func (s *session) exec(st *Step) (string, error) {
 	switch st.kind {
 	case kindPlay:
 		_, err := s.play(st.prompts, st.bargein)
-		return s.following(st), err
+		return st.following(), err
 	case kindMenu:
 		return s.menu(st)
 	case kindCollect:
@@ -37,12 +37,12 @@ func (s *session) exec(st *Step) (string, error) {
 		if st.els != "" {
 			return st.els, nil
 		}
-		return s.following(st), nil
+		return st.following(), nil
 	case kindSet:
 		for _, a := range st.sets {
 			s.c.SetVar(a.name, a.expr.eval(s).String())
 		}
-		return s.following(st), nil
+		return st.following(), nil
 	case kindQueue:
 		return s.queue(st)
 	case kindTransfer:
@@ -64,7 +64,7 @@ func (s *session) exec(st *Step) (string, error) {
 		if err := s.runSeq(s.f.subs[st.sub]); err != nil {
 			return exit, err
 		}
-		return s.following(st), nil
+		return st.following(), nil
 	case kindReturn:
 		return exit, nil
 	}
@@ -143,7 +143,7 @@ func (s *session) collect(st *Step) (string, error) {
 		}
 		if n >= st.min {
 			s.c.SetVar(st.into, digits.String())
-			return s.following(st), nil
+			return st.following(), nil
 		}
 		if attempt < st.retries {
 			again := st.invalid
@@ -243,7 +243,7 @@ func (s *session) identify(st *Step) (string, error) {
 	}
 	m, _ := s.c.Var(call.VarIdentMethod)
 	s.log.Info("ivr: identify", "customer", s.builtin("customer").s, "method", m, "score", score, "candidates", len(cands))
-	return s.following(st), nil
+	return st.following(), nil
 }
 
 func (s *session) verify(st *Step) (string, error) {
@@ -264,7 +264,7 @@ func (s *session) verify(st *Step) (string, error) {
 		return s.failed(st, "voice not verified", "customer", claimed, "score", score), nil
 	}
 	s.identified(claimed, call.MethodVoice, score)
-	return s.following(st), nil
+	return st.following(), nil
 }
 
 func (s *session) pin(st *Step) (string, error) {
@@ -279,7 +279,7 @@ func (s *session) pin(st *Step) (string, error) {
 		return s.failed(st, "PIN refused", "customer", who, "err", err), nil
 	}
 	s.identified(who, call.MethodPIN, 1)
-	return s.following(st), nil
+	return st.following(), nil
 }
 
 func (s *session) enrol(st *Step) (string, error) {
@@ -335,7 +335,7 @@ func (s *session) enrol(st *Step) (string, error) {
 		return s.failed(st, "enrolment not stored", "err", err), nil
 	}
 	s.c.SetVar(VarEnrolStatus, "done")
-	return s.following(st), nil
+	return st.following(), nil
 }
 
 func (s *session) queue(st *Step) (string, error) {
@@ -427,7 +427,7 @@ func (s *session) callback(st *Step) (string, error) {
 	if _, err := s.play(st.prompts, true); err != nil {
 		return exit, err
 	}
-	return s.following(st), nil
+	return st.following(), nil
 }
 
 func (s *session) voicemail(st *Step) (string, error) {
@@ -460,5 +460,5 @@ func (s *session) voicemail(st *Step) (string, error) {
 		return s.failed(st, "message not stored", "err", err), end
 	}
 	s.log.Info("ivr: voicemail stored", "box", st.queue, "seconds", float64(len(msg))/call.SampleRate)
-	return s.following(st), end
+	return st.following(), end
 }
