@@ -63,10 +63,10 @@ const offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt
 
 var toTagRE = regexp.MustCompile(`(?m)^To:.*;tag=([^;\r\n]+)`)
 
-// TestServeDrainsOnSIGTERM runs `voxdesk serve` in-process: SIGTERM makes
-// it refuse new calls with 503 while a live call goes on, and it returns
-// once that call has ended.
-func TestServeDrainsOnSIGTERM(t *testing.T) {
+// startServe runs `voxdesk serve` in-process on a free UDP port and
+// returns a SIP client for it once it answers OPTIONS.
+func startServe(t *testing.T, extra ...string) (*sipClient, <-chan error) {
+	t.Helper()
 	port := freeUDP(t)
 	cfg := filepath.Join(t.TempDir(), "voxdesk.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`log: {level: warn}
@@ -78,36 +78,47 @@ sip:
 media: {rtp_port_min: 48000, rtp_port_max: 48999}
 `, port)), 0o644)
 	done := make(chan error, 1)
-	go func() { done <- runServe(context.Background(), []string{"--config", cfg, "--drain", "20s"}) }()
-
+	go func() { done <- runServe(context.Background(), append([]string{"--config", cfg}, extra...)) }()
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	c := &sipClient{t: t, conn: conn}
-	// Wait until it serves.
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		c.send(c.request("OPTIONS", "ping", "", 1, ""))
 		buf := make([]byte, 2048)
 		conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		if n, err := conn.Read(buf); err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
-			break
+			return c, done
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("voxdesk serve did not start")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
 
-	// A live call (the demo answers it).
-	c.send(c.request("INVITE", "live-1", "", 1, offer))
+// answeredCall places a call the demo answers and ACKs it; it returns
+// the dialog's To tag.
+func (c *sipClient) answeredCall(callID string) string {
+	c.t.Helper()
+	c.send(c.request("INVITE", callID, "", 1, offer))
 	ok := c.final()
 	if !strings.HasPrefix(ok, "SIP/2.0 200") {
-		t.Fatalf("INVITE: %q", ok)
+		c.t.Fatalf("INVITE: %q", ok)
 	}
 	tag := toTagRE.FindStringSubmatch(ok)[1]
-	c.send(c.request("ACK", "live-1", tag, 1, ""))
+	c.send(c.request("ACK", callID, tag, 1, ""))
+	return tag
+}
+
+// TestServeDrainsOnSIGTERM runs `voxdesk serve` in-process: SIGTERM makes
+// it refuse new calls with 503 while a live call goes on, and it returns
+// once that call has ended.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	c, done := startServe(t, "--drain", "20s")
+	tag := c.answeredCall("live-1")
 
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	time.Sleep(200 * time.Millisecond)
@@ -136,32 +147,8 @@ media: {rtp_port_min: 48000, rtp_port_max: 48999}
 
 // TestServeStopsOnSIGINT: SIGINT stops at once, hanging up live calls.
 func TestServeStopsOnSIGINT(t *testing.T) {
-	port := freeUDP(t)
-	cfg := filepath.Join(t.TempDir(), "voxdesk.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("log: {level: warn}\nhttp: {listen: \"off\"}\nsip: {udp: 127.0.0.1:%d, tcp: \"off\", trunks: [{name: l, networks: [127.0.0.0/8]}]}\nmedia: {rtp_port_min: 48000, rtp_port_max: 48999}\n", port)), 0o644)
-	done := make(chan error, 1)
-	go func() { done <- runServe(context.Background(), []string{"--config", cfg}) }()
-	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := &sipClient{t: t, conn: conn}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c.send(c.request("INVITE", "live-2", "", 1, offer))
-		buf := make([]byte, 4096)
-		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if n, err := conn.Read(buf); err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 1") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("voxdesk serve did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	ok := c.final()
-	tag := toTagRE.FindStringSubmatch(ok)[1]
-	c.send(c.request("ACK", "live-2", tag, 1, ""))
+	c, done := startServe(t)
+	c.answeredCall("live-2")
 	start := time.Now()
 	syscall.Kill(os.Getpid(), syscall.SIGINT)
 	select {
@@ -177,6 +164,7 @@ func TestServeStopsOnSIGINT(t *testing.T) {
 	}
 	// The live call was hung up with a BYE.
 	buf := make([]byte, 4096)
+	conn := c.conn
 	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 	for {
 		n, err := conn.Read(buf)
