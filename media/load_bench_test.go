@@ -73,6 +73,11 @@ func TestManySessions(t *testing.T) {
 		jit = append(jit, st.Jitter)
 		s.Close()
 	}
+	// Every session must have heard its peer the whole time, losing
+	// nothing (loopback), at about 50 packets per second.
+	if lost != 0 || float64(in) < 0.9*50*dur.Seconds()*float64(len(sessions)) {
+		t.Errorf("lost %d, received %d packets", lost, in)
+	}
 	slices.Sort(jit)
 	lateMu.Lock()
 	slices.Sort(lates)
