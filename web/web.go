@@ -35,7 +35,7 @@ func Handler() http.Handler {
 		}
 		w.Header().Set("Cache-Control", "no-cache")
 		if strings.HasSuffix(r.URL.Path, ".html") {
-			w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'")
+			w.Header().Add("Content-Security-Policy", "default-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'")
 		}
 		files.ServeHTTP(w, r)
 	})

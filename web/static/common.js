@@ -1,6 +1,6 @@
 // Shared helpers of the voxdesk pages: the login session, JSON requests
-// carrying the CSRF token, the WebSocket URL, and DOM building without
-// innerHTML (all text from the switch is inserted as text).
+// carrying the CSRF token, the WebSocket URL, and DOM building from text
+// nodes (text from the switch is never parsed as markup).
 
 let csrf = '';
 
