@@ -76,6 +76,7 @@ type loadResult struct {
 	jitterP50, jitterP99  time.Duration // RFC 3550 interarrival jitter per call
 	maxGap                time.Duration
 	callsWithRTP          int
+	probeP99, probeMax    time.Duration // lateness of the bench's own 10 ms timer
 }
 
 // callRTP is one call's RTP endpoint on the bench side.
@@ -158,9 +159,28 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 	sendWG.Add(1)
 	go func() { defer sendWG.Done(); sendLoop(calls, stopSend) }()
 	var peak atomic.Int64
+	var lateness []time.Duration
 	stopPoll := make(chan struct{})
 	var pollWG sync.WaitGroup
-	pollWG.Add(1)
+	pollWG.Add(2)
+	go func() {
+		// How late our own timers fire: the receivers' share of the
+		// measured jitter is at most this.
+		defer pollWG.Done()
+		last := time.Now()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				now := time.Now()
+				lateness = append(lateness, max(0, now.Sub(last)-10*time.Millisecond))
+				last = now
+			case <-stopPoll:
+				return
+			}
+		}
+	}()
 	go func() {
 		defer pollWG.Done()
 		t := time.NewTicker(500 * time.Millisecond)
@@ -203,6 +223,7 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 		<-c.done
 	}
 	res.rssPeak = peak.Load()
+	res.probeP99, res.probeMax = quantile(lateness, 0.99), quantile(lateness, 1)
 	res.ok, res.failed = sippCounts(string(out))
 	if res.ok+res.failed == 0 {
 		b.Fatalf("could not read SIPp's call counts:\n%s", out)
@@ -339,11 +360,14 @@ func (r *loadResult) markdown() string {
 	fmt.Fprintf(&s, "| inter-arrival deviation from 20 ms, p50 / p99 | %.2f / %.2f ms |\n", ms(r.devP50), ms(r.devP99))
 	fmt.Fprintf(&s, "| RFC 3550 interarrival jitter per call, p50 / p99 | %.2f / %.2f ms |\n", ms(r.jitterP50), ms(r.jitterP99))
 	fmt.Fprintf(&s, "| longest gap between two of our packets | %.1f ms |\n", ms(r.maxGap))
+	fmt.Fprintf(&s, "| bench process's own 10 ms timer late by, p99 / max | %.2f / %.1f ms |\n", ms(r.probeP99), ms(r.probeMax))
 	target := "met"
 	if r.failed > 0 || r.calls < 500 || r.jitterP99 >= 5*time.Millisecond {
 		target = "not met"
 	}
-	fmt.Fprintf(&s, "\nTarget (500 calls on 2 cores, none lost, p99 jitter < 5 ms): %s in this run.\n", target)
+	fmt.Fprintf(&s, "\nTarget (500 calls on 2 cores, none lost, p99 jitter < 5 ms, taken as the RFC 3550 jitter): %s in this run.\n", target)
+	fmt.Fprintf(&s, "The receivers run in the bench process on the same 2 cores as the switch, SIPp and whatever else the machine runs; "+
+		"when the bench's own timer is late, the inter-arrival figures include that scheduling delay, not only the switch's.\n")
 	return s.String()
 }
 

@@ -390,7 +390,8 @@ func startProbe() *starvationProbe {
 		last := time.Now()
 		for {
 			select {
-			case now := <-tick.C:
+			case <-tick.C:
+				now := time.Now()
 				if late := now.Sub(last) - 10*time.Millisecond; late > worst {
 					worst = late
 				}
