@@ -97,8 +97,8 @@ func BenchmarkJitterBuffer(b *testing.B) {
 	out := make([]int16, FrameSamples)
 	b.ReportAllocs()
 	for i := uint32(0); b.Loop(); i += 2 {
-		j.push((i+1)*FrameSamples, frame)
-		j.push(i*FrameSamples, frame)
+		j.push((i+1)*FrameSamples, false, frame)
+		j.push(i*FrameSamples, false, frame)
 		j.pop(out)
 		j.pop(out)
 	}

@@ -14,6 +14,8 @@ type jitterBuffer struct {
 	delay  uint32 // playout delay in samples
 	last   [FrameSamples]int16
 	lost   int // consecutive frames concealed
+	// lateRun counts consecutive packets too late to play.
+	lateRun int
 
 	// Drift control: the lowest buffer level over a window of frames.
 	newest   uint32 // end timestamp of the newest audio
@@ -42,9 +44,10 @@ func (j *jitterBuffer) reset() {
 	j.lost = 0
 }
 
-// push stores decoded samples starting at RTP timestamp ts. It reports
-// false when the packet was too late to play.
-func (j *jitterBuffer) push(ts uint32, samples []int16) bool {
+// push stores decoded samples starting at RTP timestamp ts; marker is
+// the packet's RTP marker bit. It reports false when the packet was too
+// late to play.
+func (j *jitterBuffer) push(ts uint32, marker bool, samples []int16) bool {
 	if len(samples) == 0 {
 		return true
 	}
@@ -52,36 +55,38 @@ func (j *jitterBuffer) push(ts uint32, samples []int16) bool {
 		samples = samples[:jbSize/2]
 	}
 	if !j.synced {
-		j.synced = true
-		j.play = ts - j.delay
-		j.newest = ts
-		j.window, j.minLevel = 0, 1<<31-1
+		j.resync(ts)
 	}
 	d := int32(ts - j.play) // serial-number arithmetic
 	end := d + int32(len(samples))
-	if end <= 0 {
-		j.late++
-		return false
-	}
-	if end > jbSize {
-		// Beyond the ring. Far beyond is a new timeline (talkspurt after
-		// a long pause, peer restart): start over. Otherwise drop the
-		// oldest audio to make room.
-		if end > 4*jbSize {
-			j.reset()
-			j.synced = true
-			j.play = ts - j.delay
-		} else {
-			j.advance(uint32(end) - jbSize)
+	switch {
+	case end <= 0:
+		// Too late. Three in a row, a talkspurt start, or far behind
+		// means the peer's timestamps left our timeline (some stop the
+		// clock during silence, or restart it): follow them.
+		j.lateRun++
+		if !marker && j.lateRun < 3 && -d < jbSize {
+			j.late++
+			return false
 		}
-		d = int32(ts - j.play)
+		j.resync(ts)
+	case end > 4*jbSize:
+		// Far ahead: a new timeline (peer restart, long pause).
+		j.resync(ts)
+	case end > jbSize:
+		// Beyond the ring: drop the oldest audio to make room.
+		j.advance(uint32(end) - jbSize)
+	}
+	if end > 0 {
+		j.lateRun = 0
+	}
+	d = int32(ts - j.play)
+	if e := ts + uint32(len(samples)); int32(e-j.newest) > 0 {
+		j.newest = e
 	}
 	if d < 0 {
 		samples = samples[-d:]
 		d = 0
-	}
-	if e := ts + uint32(len(samples)); int32(e-j.newest) > 0 {
-		j.newest = e
 	}
 	at := j.play + uint32(d)
 	for i, s := range samples {
@@ -90,6 +95,16 @@ func (j *jitterBuffer) push(ts uint32, samples []int16) bool {
 		j.have[k] = true
 	}
 	return true
+}
+
+// resync starts a new timeline at ts, played out after the delay.
+func (j *jitterBuffer) resync(ts uint32) {
+	j.reset()
+	j.synced = true
+	j.play = ts - j.delay
+	j.newest = ts
+	j.lateRun = 0
+	j.window, j.minLevel = 0, 1<<31-1
 }
 
 // advance drops n samples from the playout point.

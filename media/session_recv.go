@@ -173,7 +173,7 @@ func (s *RTPSession) audioPacket(pkt *rtp.Packet, arrival time.Duration, pcm []i
 	} else {
 		g711.DecodeUlaw(pcm, pkt.Payload[:n])
 	}
-	s.jb.push(pkt.Timestamp, pcm[:n])
+	s.jb.push(pkt.Timestamp, pkt.Marker, pcm[:n])
 	return n
 }
 

@@ -467,7 +467,9 @@ func TestTwoSessions(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("no digit")
 	}
-	if st := b.Stats(); st.Jitter > 10*time.Millisecond || st.Lost != 0 {
+	// (Jitter figures on a shared machine measure its scheduler; the
+	// statistic itself is pinned by TestJitterAndLossStats.)
+	if st := b.Stats(); st.Lost != 0 || st.PacketsIn < 30 {
 		t.Errorf("B stats %+v", st)
 	}
 	for name, cfg := range map[string]RTPConfig{
@@ -670,5 +672,56 @@ func TestInbandDigits(t *testing.T) {
 	case d := <-s.Digits():
 		t.Errorf("second digit %+v", d)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// A peer whose timestamps stop during a pause (and resume where they
+// left off) is followed: after a few late packets, or at once when the
+// talkspurt is marked, the buffer moves to its timeline.
+func TestTimestampsThatStopDuringSilence(t *testing.T) {
+	for _, marked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unmarked", true: "marker"}[marked], func(t *testing.T) {
+			s, addr := newTestSession(t, RTPConfig{JitterDelay: 40 * time.Millisecond})
+			p := newPeer(t)
+			for k := range 5 {
+				p.audio(addr, k, k, 1000)
+				time.Sleep(FrameDuration)
+			}
+			readFrames(t, s, 30) // 600 ms of wall clock pass
+			// The talkspurt continues at timestamp 5, as if no time passed,
+			// while the reader keeps reading.
+			sent := make(chan struct{})
+			go func() {
+				defer close(sent)
+				start := time.Now()
+				for k := 5; k < 25; k++ {
+					time.Sleep(time.Until(start.Add(time.Duration(k-5) * FrameDuration)))
+					pcm := make([]int16, FrameSamples)
+					for i := range pcm {
+						pcm[i] = 3000
+					}
+					pay := make([]byte, FrameSamples)
+					g711.EncodeUlaw(pay, pcm)
+					p.send(addr, rtp.Header{PayloadType: 0, Marker: marked && k == 5, SequenceNumber: p.seq + uint16(k),
+						Timestamp: p.ts + uint32(k*FrameSamples), SSRC: p.ssrc}, pay)
+				}
+			}()
+			vals := readFrames(t, s, 25)
+			<-sent
+			want := g711.UlawToLinear(g711.LinearToUlaw(3000))
+			heard := 0
+			for _, v := range vals {
+				if v == want {
+					heard++
+				}
+			}
+			if heard < 15 {
+				t.Fatalf("after the pause the stream was not followed: %v (stats %+v)", vals, s.Stats())
+			}
+			late := s.Stats().Late
+			if marked && late != 0 || !marked && late > 2 {
+				t.Errorf("late %d", late)
+			}
+		})
 	}
 }
