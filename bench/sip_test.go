@@ -77,6 +77,9 @@ type loadResult struct {
 	maxGap                time.Duration
 	callsWithRTP          int
 	probeP99, probeMax    time.Duration // lateness of the bench's own 10 ms timer
+	rtpSeconds            float64       // sum over calls of first-to-last packet time
+	intervals             int64         // sum over calls of packets-1
+	benchCPU              time.Duration // the bench process itself (receivers and senders)
 }
 
 // callRTP is one call's RTP endpoint on the bench side.
@@ -148,6 +151,7 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 	res := &loadResult{loadParams: p}
 	res.rssIdle = procRSS(sw.Process.Pid)
 	cpu0 := procCPU(sw.Process.Pid)
+	self0 := procCPU(os.Getpid())
 	res.loadBefore = loadavg()
 	start := time.Now()
 	res.started = start
@@ -213,6 +217,7 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 	out, _ := sippCmd.CombinedOutput()
 	res.finished = time.Now()
 	res.cpu = procCPU(sw.Process.Pid) - cpu0
+	res.benchCPU = procCPU(os.Getpid()) - self0
 	res.loadAfter = loadavg()
 	close(stopPoll)
 	pollWG.Wait()
@@ -308,6 +313,8 @@ func (r *loadResult) summarise(calls []*callRTP) {
 		r.pktsIn += int64(len(c.arrival))
 		first, last := c.seq[0], c.seq[len(c.seq)-1]
 		r.pktsExpected += int64(uint16(last-first)) + 1
+		r.rtpSeconds += (c.arrival[len(c.arrival)-1] - c.arrival[0]).Seconds()
+		r.intervals += int64(len(c.arrival) - 1)
 		var j float64 // RFC 3550 section 6.4.1 / A.8, in seconds
 		for i := 1; i < len(c.arrival); i++ {
 			gap := c.arrival[i] - c.arrival[i-1]
@@ -357,9 +364,11 @@ func (r *loadResult) markdown() string {
 	fmt.Fprintf(&s, "| switch CPU | %.1f s, %.3f CPU-s per call-minute |\n", r.cpu.Seconds(), r.cpuPerCallMinute)
 	fmt.Fprintf(&s, "| switch RSS idle / peak | %.1f / %.1f MB, %.1f KB per call |\n", float64(r.rssIdle)/1e6, float64(r.rssPeak)/1e6, r.memPerCall/1e3)
 	fmt.Fprintf(&s, "| our RTP received / expected (by sequence) | %d / %d (%.3f%% missing) |\n", r.pktsIn, r.pktsExpected, 100*float64(r.pktsExpected-r.pktsIn)/math.Max(1, float64(r.pktsExpected)))
+	fmt.Fprintf(&s, "| our packets per call-second at the receiver (50 when no tick is skipped) | %.2f |\n", float64(r.intervals)/math.Max(1e-9, r.rtpSeconds))
 	fmt.Fprintf(&s, "| inter-arrival deviation from 20 ms, p50 / p99 | %.2f / %.2f ms |\n", ms(r.devP50), ms(r.devP99))
 	fmt.Fprintf(&s, "| RFC 3550 interarrival jitter per call, p50 / p99 | %.2f / %.2f ms |\n", ms(r.jitterP50), ms(r.jitterP99))
 	fmt.Fprintf(&s, "| longest gap between two of our packets | %.1f ms |\n", ms(r.maxGap))
+	fmt.Fprintf(&s, "| bench process CPU (RTP senders and receivers) | %.1f s |\n", r.benchCPU.Seconds())
 	fmt.Fprintf(&s, "| bench process's own 10 ms timer late by, p99 / max | %.2f / %.1f ms |\n", ms(r.probeP99), ms(r.probeMax))
 	target := "met"
 	if r.failed > 0 || r.calls < 500 || r.jitterP99 >= 5*time.Millisecond {

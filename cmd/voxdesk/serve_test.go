@@ -75,7 +75,7 @@ sip:
   udp: 127.0.0.1:%d
   tcp: "off"
   trunks: [{name: local, networks: [127.0.0.0/8]}]
-media: {rtp_port_min: 48000, rtp_port_max: 48999}
+media: {rtp_port_min: 40000, rtp_port_max: 40999}
 `, port)), 0o644)
 	done := make(chan error, 1)
 	go func() { done <- runServe(context.Background(), append([]string{"--config", cfg}, extra...)) }()
