@@ -29,9 +29,10 @@ const (
 	wavExtensible = 0xFFFE
 )
 
-// maxAudioBytes bounds what LoadPCM reads (about 47 minutes of 16-bit
-// 44.1 kHz stereo), so a bad path cannot exhaust memory.
-const maxAudioBytes = 1 << 30
+// maxAudioBytes bounds what LoadPCM reads (about 25 minutes of 16-bit
+// 44.1 kHz stereo, 2 hours of 16 kHz mono), so a wrong path cannot
+// exhaust memory: decoding holds several copies of the samples.
+const maxAudioBytes = 256 << 20
 
 // LoadPCM reads a WAV or FLAC file of any sample rate, bit depth and
 // channel count and returns it as mono int16 samples at rate (channels
