@@ -41,22 +41,30 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 // gemmBlocked is the three-level blocked product: a kc×nc block of B is
 // packed once and reused against every mc×kc block of A; the micro-kernel
 // then walks nr-wide B panels (held in L1) against mr-high A panels (L2).
-func gemmBlocked(mk *microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// pb, when not nil, holds B already packed for mk and b is unused.
+func gemmBlocked(mk *microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pb *PackedB, c []float32, ldc int) {
 	bufs := bufPool.Get().(*gemmBufs)
 	defer bufPool.Put(bufs)
 	kcMax := min(mk.kc, k)
 	bufs.a = grow(bufs.a, roundUp(min(mk.mc, m), mk.mr)*kcMax)
-	bufs.b = grow(bufs.b, roundUp(min(mk.nc, n), mk.nr)*kcMax)
+	if pb == nil {
+		bufs.b = grow(bufs.b, roundUp(min(mk.nc, n), mk.nr)*kcMax)
+	}
 	bufs.tile = grow(bufs.tile, mk.mr*mk.nr)
 	for jc := 0; jc < n; jc += mk.nc {
 		nc := min(mk.nc, n-jc)
 		for pc := 0; pc < k; pc += mk.kc {
 			kc := min(mk.kc, k-pc)
-			packB(transB, b, ldb, pc, jc, kc, nc, mk.nr, bufs.b)
+			bp := bufs.b
+			if pb != nil {
+				bp = pb.block(jc, pc)
+			} else {
+				packB(transB, b, ldb, pc, jc, kc, nc, mk.nr, bp)
+			}
 			for ic := 0; ic < m; ic += mk.mc {
 				mc := min(mk.mc, m-ic)
 				packA(transA, a, lda, ic, pc, mc, kc, mk.mr, alpha, bufs.a)
-				macroKernel(mk, mc, nc, kc, bufs.a, bufs.b, c[ic*ldc+jc:], ldc, bufs.tile)
+				macroKernel(mk, mc, nc, kc, bufs.a, bp, c[ic*ldc+jc:], ldc, bufs.tile)
 			}
 		}
 	}

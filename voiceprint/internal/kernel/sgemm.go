@@ -26,7 +26,7 @@ func sgemm(mk *microKernel, alwaysBlocked, transA, transB bool, m, n, k int, alp
 		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
-	gemmBlocked(mk, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	gemmBlocked(mk, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, c, ldc)
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

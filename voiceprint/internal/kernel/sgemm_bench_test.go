@@ -72,3 +72,29 @@ func BenchmarkSgemm(b *testing.B) {
 		b.Run("gonum/"+s.name, func(b *testing.B) { benchGemm(b, s, gonumSgemm) })
 	}
 }
+
+// BenchmarkSgemmPacked is the network's streaming case: few rows of A
+// against weights packed once (vs Sgemm packing them on every call).
+func BenchmarkSgemmPacked(b *testing.B) {
+	for _, s := range []benchShape{
+		{name: "stream/1x1536to512", m: 1, n: 512, k: 1536},
+		{name: "stream/2x1536to512", m: 2, n: 512, k: 1536},
+		{name: "stream/16x1536to512", m: 16, n: 512, k: 1536},
+		{name: "stream/46x512to1500", m: 46, n: 1500, k: 512},
+		{name: "tdnn2/700x1536to512", m: 700, n: 512, k: 1536},
+	} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		a := randSlice(rng, s.m*s.k)
+		bm := randSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		pb := PackB(false, s.k, s.n, bm, s.n)
+		b.Run("packed/"+s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				SgemmPacked(false, s.m, 1, a, s.k, pb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run("sgemm/"+s.name, func(b *testing.B) { benchGemm(b, s, Sgemm) })
+	}
+}

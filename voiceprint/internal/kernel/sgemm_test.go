@@ -228,8 +228,55 @@ func TestEveryKernel(t *testing.T) {
 			small := mk
 			small.kc, small.mc, small.nc = 7, 2*mk.mr+1, 3*mk.nr-1
 			for _, tc := range gemmCases() {
-				tc.run(t, rng, withKernel(small))
+				if tc.m*tc.n*tc.k <= 1<<20 { // the large case adds nothing with tiny blocks
+					tc.run(t, rng, withKernel(small))
+				}
 			}
 		})
+	}
+}
+
+// TestSgemmPacked runs the table through PackB + SgemmPacked on every
+// kernel, with small blocks too, and reuses one packed matrix for several
+// products.
+func TestSgemmPacked(t *testing.T) {
+	kernels := append([]microKernel{goKernel}, asmKernels()...)
+	for _, mk := range kernels {
+		small := mk
+		small.kc, small.mc, small.nc = 7, 2*mk.mr+1, 3*mk.nr-1
+		for _, mk := range []microKernel{mk, small} {
+			t.Run(fmt.Sprintf("%s/kc%d", mk.name, mk.kc), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(9, 10))
+				for _, tc := range gemmCases() {
+					if mk.kc < 16 && tc.m*tc.n*tc.k > 1<<20 {
+						continue // the large case adds nothing with tiny blocks
+					}
+					tc.run(t, rng, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+						pb := packBWith(&mk, transB, k, n, b, ldb)
+						if gk, gn := pb.Dims(); gk != k || gn != n {
+							t.Fatalf("Dims = %d,%d, want %d,%d", gk, gn, k, n)
+						}
+						SgemmPacked(transA, m, alpha, a, lda, pb, beta, c, ldc)
+					})
+				}
+			})
+		}
+	}
+	// Public path: PackB with the active kernel, reused.
+	rng := rand.New(rand.NewPCG(13, 14))
+	k, n := 300, 70
+	b := randSlice(rng, k*n)
+	pb := PackB(false, k, n, b, n)
+	for _, m := range []int{1, 2, 16, 45} {
+		a := randSlice(rng, m*k)
+		got := make([]float32, m*n)
+		want := make([]float32, m*n)
+		SgemmPacked(false, m, 1, a, k, pb, 0, got, n)
+		naiveSgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+		for i := range got {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4 {
+				t.Fatalf("m=%d: C[%d] = %v, want %v", m, i, got[i], want[i])
+			}
+		}
 	}
 }
