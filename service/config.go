@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/sip"
 )
 
@@ -26,6 +28,9 @@ type Config struct {
 	SIP   SIPConfig   `yaml:"sip"`
 	Media MediaConfig `yaml:"media"`
 	Demo  DemoConfig  `yaml:"demo"`
+	// IVR serves calls with YAML flows when ivr.dir is set (the demo
+	// handler otherwise).
+	IVR ivr.Settings `yaml:"ivr"`
 }
 
 // LogConfig sets up log/slog.
@@ -157,7 +162,19 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: config %s: %w", path, err)
 	}
+	cfg.resolvePaths(filepath.Dir(path))
 	return cfg, nil
+}
+
+// resolvePaths makes the file and folder names of the configuration
+// relative to base (the configuration file's folder), so a config works
+// from any working directory.
+func (c *Config) resolvePaths(base string) {
+	for _, p := range []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
 }
 
 // ParseConfig decodes a YAML configuration, fills defaults and validates

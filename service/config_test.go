@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,9 @@ func TestExamplesDecode(t *testing.T) {
 			}
 			// Build it on free ports: the example's fixed ports may be taken.
 			cfg.HTTP.Listen, cfg.SIP.UDP, cfg.SIP.TCP = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+			if cfg.IVR.Dir != "" {
+				cfg.IVR.Dir = copyDir(t, cfg.IVR.Dir) // the library writes .versions beside the flows
+			}
 			svc, err := service.New(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -37,6 +41,33 @@ func TestExamplesDecode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// copyDir copies a folder tree into a temporary folder.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			if d.Name() == ".versions" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 func TestExampleConfigValues(t *testing.T) {
@@ -49,6 +80,9 @@ func TestExampleConfigValues(t *testing.T) {
 	}
 	if len(cfg.SIP.Trunks) != 1 || cfg.SIP.Trunks[0].Networks[0] != "127.0.0.0/8" {
 		t.Errorf("trunks %+v", cfg.SIP.Trunks)
+	}
+	if want, _ := filepath.Abs(filepath.Join("..", "examples", "flows")); cfg.IVR.Dir != filepath.Join("..", "examples", "flows") && cfg.IVR.Dir != want {
+		t.Errorf("ivr.dir %q not resolved against the config file's folder", cfg.IVR.Dir)
 	}
 	if cfg.Demo.IdleTimeout < 30*time.Second {
 		t.Errorf("demo idle timeout %v hangs up on silent callers before 30 s", cfg.Demo.IdleTimeout)

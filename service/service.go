@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/res"
 	"github.com/voxdesk/voxdesk/sip"
@@ -30,17 +34,19 @@ type Service struct {
 	metrics *metrics
 	handler call.Handler
 	sip     *sip.Server
+	flows   *ivr.Library // nil without an ivr section
 
 	udp     net.PacketConn
 	tcp     net.Listener
 	httpL   net.Listener
 	httpSrv *http.Server
 
-	mu      sync.Mutex
-	running bool
-	stop    chan struct{} // closed by Shutdown/Close to end Run
-	stopped bool
-	wg      sync.WaitGroup
+	mu        sync.Mutex
+	running   bool
+	stop      chan struct{} // closed by Shutdown/Close to end Run
+	stopped   bool
+	stopWatch context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // Option supplies a collaborator to New.
@@ -104,10 +110,26 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 		return nil, fmt.Errorf("service: %w", err)
 	}
 
-	// The call handler: an explicit one (tests, bench), else the demo.
-	// The IVR replaces the demo here once an ivr section is configured.
+	var sipSrv *sip.Server
+	s.metrics = newMetrics(
+		func() float64 {
+			if sipSrv == nil {
+				return 0
+			}
+			return float64(sipSrv.ActiveCalls())
+		},
+		func() float64 { return float64(s.ports.InUse()) })
+
+	// The call handler: an explicit one (tests, bench), else the IVR
+	// when flows are configured, else the demo.
 	h := o.handler
-	if h == nil {
+	switch {
+	case h != nil:
+	case c.IVR.Enabled():
+		if h, err = s.newIVR(&c); err != nil {
+			return nil, err
+		}
+	default:
 		d := &Demo{IdleTimeout: c.Demo.IdleTimeout, RecordDir: c.Demo.RecordDir, OnDigit: o.onDigit}
 		if d.Welcome, err = s.prompt(c.Demo.Welcome); err != nil {
 			return nil, err
@@ -127,15 +149,6 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	}
 	s.handler = h
 
-	var sipSrv *sip.Server
-	s.metrics = newMetrics(
-		func() float64 {
-			if sipSrv == nil {
-				return 0
-			}
-			return float64(sipSrv.ActiveCalls())
-		},
-		func() float64 { return float64(s.ports.InUse()) })
 	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
 		log: s.log, metrics: s.metrics}
 	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sip.WithLogger(s.log), sip.WithMetrics(s.metrics))
@@ -171,6 +184,51 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
+}
+
+// newIVR loads the flow library and returns the handler that picks a
+// flow by the number dialled. Collaborators not wired yet are nil: the
+// runner takes the steps' fail: ways (see ivr.Config).
+func (s *Service) newIVR(c *Config) (call.Handler, error) {
+	builtin, err := fs.Sub(res.Prompts, "prompts")
+	if err != nil {
+		return nil, fmt.Errorf("service: embedded prompts: %w", err)
+	}
+	lib, err := ivr.NewLibrary(c.IVR.Dir, ivr.Options{Builtin: builtin}, ivr.WithLibraryLogger(s.log))
+	if err != nil {
+		return nil, fmt.Errorf("service: ivr.dir %s: %w", c.IVR.Dir, err)
+	}
+	for _, name := range append([]string{c.IVR.Default}, slices.Collect(maps.Values(c.IVR.Routes))...) {
+		if name != "" && lib.Flow(name) == nil {
+			return nil, fmt.Errorf("service: ivr: no flow named %q in %s (have %v)", name, c.IVR.Dir, lib.Names())
+		}
+	}
+	if err := s.metrics.reg.Register(lib); err != nil {
+		return nil, fmt.Errorf("service: ivr metrics: %w", err)
+	}
+	s.flows = lib
+	rc := ivr.Config{Dialer: dialerFunc(s.dial)}
+	c.IVR.Apply(&rc)
+	return lib.Dispatch(c.IVR.Routes, c.IVR.Default, rc, ivr.WithLogger(s.log)), nil
+}
+
+// dialerFunc adapts a function to call.Dialer.
+type dialerFunc func(ctx context.Context, target, from string) (call.Leg, error)
+
+func (f dialerFunc) Dial(ctx context.Context, target, from string) (call.Leg, error) {
+	return f(ctx, target, from)
+}
+
+// dial places outbound calls through the first trunk.
+func (s *Service) dial(ctx context.Context, target, from string) (call.Leg, error) {
+	if len(s.cfg.SIP.Trunks) == 0 {
+		return nil, errors.New("service: no SIP trunk to dial out through")
+	}
+	d, err := s.sip.Dialer(s.cfg.SIP.Trunks[0].Name)
+	if err != nil {
+		return nil, err
+	}
+	return d.Dial(ctx, target, from)
 }
 
 func loadPrompts(dir string) (*media.Prompts, error) {
@@ -278,6 +336,18 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.httpL != nil {
 		serve("http", func() error { return s.httpSrv.Serve(s.httpL) })
 	}
+	if s.flows != nil {
+		wctx, cancel := context.WithCancel(context.Background())
+		s.mu.Lock()
+		s.stopWatch = cancel
+		s.mu.Unlock()
+		serve("ivr watch", func() error {
+			if err := s.flows.Watch(wctx, s.cfg.IVR.Poll); !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
 	s.log.Info("voxdesk running", "sip_udp", s.SIPAddr("udp"), "sip_tcp", s.SIPAddr("tcp"), "http", s.HTTPAddr(),
 		"rtp_ports", fmt.Sprintf("%d-%d", s.cfg.Media.RTPPortMin, s.cfg.Media.RTPPortMax))
 	select {
@@ -330,6 +400,11 @@ func (s *Service) finish() error {
 		}
 	}
 	s.closeSockets()
+	s.mu.Lock()
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 	s.mu.Lock()
 	select {

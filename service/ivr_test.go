@@ -1,0 +1,42 @@
+package service_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/media"
+	"github.com/voxdesk/voxdesk/service"
+)
+
+// TestExampleConfigServesTheHotline: the example configuration routes a
+// call into the hotline flow of examples/flows, whose welcome prompt
+// reaches the caller.
+func TestExampleConfigServesTheHotline(t *testing.T) {
+	example, err := service.LoadConfig(filepath.Join("..", "examples", "voxdesk.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := copyDir(t, example.IVR.Dir)
+	welcome, err := media.LoadPrompt(filepath.Join(flows, "prompts", "hotline_welcome.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := startSwitch(t, func(c *service.Config) {
+		ports, trunks := *c, c.SIP.Trunks
+		*c = *example
+		c.HTTP, c.Media.RTPPortMin, c.Media.RTPPortMax = ports.HTTP, ports.Media.RTPPortMin, ports.Media.RTPPortMax
+		c.SIP.UDP, c.SIP.TCP, c.SIP.Trunks = ports.SIP.UDP, ports.SIP.TCP, trunks
+		c.Log.Level = "info"
+		c.IVR.Dir = flows
+	})
+	sink := newRTPSink(t)
+	listen := welcome.Duration() + time.Second
+	sipp{scenario: "listener.xml", vars: map[string]string{"PAUSE_MS": ms(listen)}, keys: map[string]string{"sink_port": sink.port()}}.mustPass(t, sw)
+	waitIdle(t, sw, 5*time.Second)
+	frames, _ := promptFrames(sink.packets(), welcome.Samples)
+	if want := (len(welcome.Samples) + 159) / 160; frames != want {
+		t.Errorf("%d of the hotline welcome's %d frames reached the caller", frames, want)
+	}
+	wantMetric(t, metricsText(t, sw), `voxdesk_calls_total{outcome="completed"} 1`)
+}
