@@ -10,7 +10,55 @@
 //	svc.Close()                             // stop now
 //
 // The HTTP server answers /healthz and /metrics (Prometheus). Calls are
-// served by the demo handler (Demo) until an IVR flow is configured;
-// WithHandler and WithMiddleware plug another call.Handler, which is how
-// tests and bench start a whole switch in-process on port 0.
+// served by the IVR when an ivr section names a folder of flows, by the
+// demo handler (Demo) otherwise; WithHandler and WithMiddleware plug
+// another call.Handler, which is how tests and bench start a whole switch
+// in-process on port 0.
+//
+// # Configuration reference
+//
+// Every key is optional; the defaults are shown. Relative paths are
+// relative to the configuration file's folder. examples/voxdesk.yaml is a
+// commented example that a test loads.
+//
+//	log:
+//	  level: info                 # debug, info, warn, error
+//	  format: text                # text or json (log/slog; call lines carry call_id = SIP Call-ID)
+//	http:
+//	  listen: 127.0.0.1:8080      # /healthz, /metrics; "off" disables
+//	sip:
+//	  udp: 127.0.0.1:5060         # "off" disables; tcp follows udp's port when both say the same address
+//	  tcp: 127.0.0.1:5060
+//	  max_calls: 0                # INVITEs beyond this many live calls get 503; 0 = no limit
+//	  codecs: [PCMU, PCMA]        # our preference order
+//	  host: ""                    # host in our Contact/Via; the listener's address when empty
+//	  media_addr: ""              # address put in SDP when rtp_addr is 0.0.0.0
+//	  user_agent: voxdesk
+//	  trunks:                     # who may send calls; tried in order
+//	    - name: carrier           # required, unique
+//	      networks: [192.0.2.0/24]  # source CIDRs (or single addresses); empty = any source
+//	      username: ""            # with password: digest authentication (401 challenge)
+//	      password: ""
+//	      realm: ""               # digest realm; the trunk name when empty
+//	      trusted: false          # true: caller number from P-Asserted-Identity
+//	      proxy: ""               # host:port for outbound calls to numbers
+//	      transport: udp          # udp or tcp for outbound calls
+//	media:
+//	  rtp_addr: 127.0.0.1         # RTP sockets bind here
+//	  rtp_port_min: 20000         # even ports of this range, one per call; exhausted = 503
+//	  rtp_port_max: 29999
+//	  jitter_delay: 60ms          # playout delay of received audio
+//	  prompts: ""                 # folder of WAV/FLAC prompts added to (or replacing) res/prompts
+//	ivr:
+//	  dir: ""                     # folder of flow files; empty = no IVR (the demo answers)
+//	  default: ""                 # flow for numbers not in routes
+//	  routes: {}                  # dialled number -> flow name
+//	  poll: 1s                    # how often edited flows are reloaded
+//	  decide_every: 500ms         # how much caller audio between two voiceprint decisions
+//	  hold_limit: 2m              # a queue step without a router holds this long
+//	demo:
+//	  welcome: welcome            # prompt names
+//	  goodbye: goodbye
+//	  idle_timeout: 60s           # a silent caller is hung up on after this
+//	  record_dir: ""              # record each caller's audio to <call_id>.wav
 package service
