@@ -49,6 +49,16 @@ func (r *PortRange) InUse() int {
 // Listen binds a UDP socket on ip and the next free port of the range.
 // The returned Port's Close releases the port.
 func (r *PortRange) Listen(ip netip.Addr) (*Port, error) {
+	return r.listen(ip, false)
+}
+
+// ListenPair is Listen that also binds the next (odd) port for RTCP,
+// in Port.RTCP (RFC 3550 section 11). Both ports are in the range.
+func (r *PortRange) ListenPair(ip netip.Addr) (*Port, error) {
+	return r.listen(ip, true)
+}
+
+func (r *PortRange) listen(ip netip.Addr, pair bool) (*Port, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var lastErr error
@@ -58,7 +68,7 @@ func (r *PortRange) Listen(ip netip.Addr) (*Port, error) {
 		if r.next > r.max {
 			r.next = r.min
 		}
-		if r.used[p] {
+		if r.used[p] || (pair && p+1 > r.max) {
 			continue
 		}
 		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
@@ -66,8 +76,17 @@ func (r *PortRange) Listen(ip netip.Addr) (*Port, error) {
 			lastErr = err // in use by someone else: try the next one
 			continue
 		}
+		var rtcp *net.UDPConn
+		if pair {
+			rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p+1))))
+			if err != nil {
+				c.Close()
+				lastErr = err
+				continue
+			}
+		}
 		r.used[p] = true
-		return &Port{UDPConn: c, r: r, port: p}, nil
+		return &Port{UDPConn: c, RTCP: rtcp, r: r, port: p}, nil
 	}
 	if lastErr != nil {
 		return nil, fmt.Errorf("%w (last bind error: %v)", ErrPortsExhausted, lastErr)
@@ -84,6 +103,8 @@ func (r *PortRange) release(p int) {
 // Port is a UDP socket from a PortRange; Close releases the port.
 type Port struct {
 	*net.UDPConn
+	// RTCP is the socket on the next port, from ListenPair (else nil).
+	RTCP *net.UDPConn
 	r    *PortRange
 	port int
 	once sync.Once
@@ -97,6 +118,9 @@ func (p *Port) Close() error {
 	err := net.ErrClosed
 	p.once.Do(func() {
 		err = p.UDPConn.Close()
+		if p.RTCP != nil {
+			_ = p.RTCP.Close() // an RTPSession may have closed it already
+		}
 		p.r.release(p.port)
 	})
 	return err

@@ -54,6 +54,14 @@ type RTPConfig struct {
 	// SuppressSilence sends nothing while no frame is queued (the next
 	// talkspurt gets the marker bit) instead of encoded silence.
 	SuppressSilence bool
+	// RTCP, if set, is the socket for RTCP (usually the RTP port + 1,
+	// see PortRange.ListenPair): reports are sent to the peer's RTCP
+	// source once seen, before that to RemoteRTCP, or the RTP remote
+	// port + 1. The session owns and closes it.
+	RTCP Conn
+	// RemoteRTCP is the peer's RTCP address from SDP (a=rtcp, RFC 3605)
+	// when it is not the RTP port + 1.
+	RemoteRTCP netip.AddrPort
 	// InbandDTMF detects DTMF tones in the received audio (Goertzel)
 	// and delivers them on Digits like telephone-events; it is ignored
 	// when EventPayloadType is set, so a gateway sending both is not
@@ -92,6 +100,15 @@ type Stats struct {
 	SSRCChanges uint64
 	// Latched is the peer address RTP comes from, once seen.
 	Latched netip.AddrPort
+
+	// RTCP (zero unless RTPConfig.RTCP is set): compound packets sent
+	// and received, and what the peer's receiver reports say about
+	// our stream.
+	RTCPIn, RTCPOut    uint64
+	RemoteLost         int64
+	RemoteFractionLost float64
+	RemoteJitter       time.Duration
+	RTT                time.Duration
 }
 
 // RTPSession sends and receives one call's audio over RTP
@@ -151,6 +168,7 @@ type RTPSession struct {
 	lastTransit int32
 	haveTransit bool
 	stats       Stats
+	rtcp        rtcpState
 
 	// read side, used by the ReadAudio caller only
 	readN     int64
@@ -177,6 +195,10 @@ func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	s.pacer.add(s.snd)
 	s.wg.Add(1)
 	go s.recvLoop()
+	if cfg.RTCP != nil {
+		s.wg.Add(1)
+		go s.rtcpLoop()
+	}
 	return s, nil
 }
 
@@ -215,6 +237,7 @@ func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 		free:      make(chan *[FrameSamples]int16, cfg.SendQueue),
 		digitReq:  make(chan digitRequest),
 		remote:    unmap(cfg.Remote),
+		rtcp:      rtcpState{remote: unmap(cfg.RemoteRTCP)},
 		readTimer: time.NewTimer(time.Hour),
 	}
 	s.readTimer.Stop()
@@ -253,6 +276,9 @@ func (s *RTPSession) SetRemote(addr netip.AddrPort) {
 	s.remote = unmap(addr)
 	s.isLatched = false
 	s.latched = netip.AddrPort{}
+	if s.rtcp.latched {
+		s.rtcp.latched, s.rtcp.remote = false, netip.AddrPort{}
+	}
 	s.mu.Unlock()
 }
 
@@ -288,6 +314,9 @@ func (s *RTPSession) Stats() Stats {
 	if s.isLatched {
 		st.Latched = s.latched
 	}
+	st.RTCPIn, st.RTCPOut = s.rtcp.in, s.rtcp.out
+	st.RemoteLost, st.RemoteFractionLost = s.rtcp.remoteLost, s.rtcp.remoteFrac
+	st.RemoteJitter, st.RTT = s.rtcp.remoteJit, s.rtcp.rtt
 	s.mu.Unlock()
 	st.PacketsOut = s.sent.packets.Load()
 	st.BytesOut = s.sent.bytes.Load()
@@ -416,7 +445,13 @@ func (s *RTPSession) Close() error {
 		close(s.done)
 		s.pacer.remove(s.snd)
 		s.snd.finishDigit()
+		s.sendReport(s.snd.ts0+uint32(s.snd.n)*FrameSamples, true) // RTCP BYE
 		err = s.conn.Close()
+		if s.cfg.RTCP != nil {
+			if cerr := s.cfg.RTCP.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
 		s.wg.Wait()
 		close(s.digits)
 		s.readTimer.Stop()

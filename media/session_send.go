@@ -15,14 +15,15 @@ const maxLag = 10 * FrameDuration
 
 // sender holds the send path's state; only the pacer touches it.
 type sender struct {
-	s       *RTPSession
-	n       int64 // ticks since the session joined the pacer
-	started bool
-	hdr     rtp.Header
-	ts0     uint32
-	buf     [12 + FrameSamples]byte
-	silence [FrameSamples]int16
-	marker  bool // next packet starts a talkspurt
+	s        *RTPSession
+	n        int64 // ticks since the session joined the pacer
+	started  bool
+	rtcpNext int64 // tick of the next RTCP report
+	hdr      rtp.Header
+	ts0      uint32
+	buf      [12 + FrameSamples]byte
+	silence  [FrameSamples]int16
+	marker   bool // next packet starts a talkspurt
 
 	digit    []dtmf.Event
 	digitTS  uint32
@@ -41,10 +42,14 @@ func (p *sender) pace(advance int64) {
 	}
 	p.started = true
 	p.tick(uint32(p.n) * FrameSamples)
+	if p.s.cfg.RTCP != nil && p.n >= p.rtcpNext {
+		p.rtcpNext = p.n + nextReportTicks()
+		p.s.sendReport(p.ts0+uint32(p.n)*FrameSamples, false)
+	}
 }
 
 func newSender(s *RTPSession) *sender {
-	snd := &sender{s: s, ts0: randUint32(), marker: true}
+	snd := &sender{s: s, ts0: randUint32(), marker: true, rtcpNext: nextReportTicks() / 2}
 	snd.hdr = rtp.Header{Version: 2, SSRC: s.cfg.SSRC, SequenceNumber: uint16(randUint32())}
 	return snd
 }
