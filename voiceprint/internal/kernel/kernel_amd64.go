@@ -12,6 +12,20 @@ func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int)
 //go:noescape
 func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int)
 
+//go:noescape
+func dotsU8S8VNNI(q *int8, blocks *uint8, nblocks, groups int, out *int32)
+
+// hasVNNI is whether DotsU8S8 runs on AVX-512 VNNI.
+var hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
+
+func dotsU8S8(q []int8, blocks []uint8, nblocks int, out []int32) {
+	if !hasVNNI || len(q)%16 != 0 {
+		dotsU8S8Go(q, blocks, nblocks, out)
+		return
+	}
+	dotsU8S8VNNI(&q[0], &blocks[0], nblocks, len(q)/4, &out[0])
+}
+
 var avx512Kernel = microKernel{
 	name: "avx512",
 	mr:   14, nr: 32,

@@ -4,3 +4,10 @@ package kernel
 
 // asmKernels lists the assembly kernels this build can run: none.
 func asmKernels() []microKernel { return nil }
+
+func dotsU8S8(q []int8, blocks []uint8, nblocks int, out []int32) {
+	dotsU8S8Go(q, blocks, nblocks, out)
+}
+
+// hasVNNI is whether DotsU8S8 runs on AVX-512 VNNI.
+const hasVNNI = false

@@ -248,3 +248,43 @@ sgemmKernelAVX2_store:
 	VZEROUPPER
 	RET
 
+// func dotsU8S8VNNI(q *int8, blocks *uint8, nblocks, groups int, out *int32)
+TEXT ·dotsU8S8VNNI(SB), NOSPLIT, $0-40
+	MOVQ q+0(FP), SI
+	MOVQ blocks+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	MOVQ groups+24(FP), R8
+	MOVQ out+32(FP), DX
+	TESTQ CX, CX
+	JEQ dots_done
+dots_block:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ SI, R9
+	MOVQ R8, R10
+dots_group4:
+	VMOVDQU32 0(DI), Z8
+	VPDPBUSD.BCST 0(R9), Z8, Z0
+	VMOVDQU32 64(DI), Z9
+	VPDPBUSD.BCST 4(R9), Z9, Z1
+	VMOVDQU32 128(DI), Z10
+	VPDPBUSD.BCST 8(R9), Z10, Z2
+	VMOVDQU32 192(DI), Z11
+	VPDPBUSD.BCST 12(R9), Z11, Z3
+	ADDQ $256, DI
+	ADDQ $16, R9
+	SUBQ $4, R10
+	JNE dots_group4
+	VPADDD Z1, Z0, Z0
+	VPADDD Z3, Z2, Z2
+	VPADDD Z2, Z0, Z0
+	VMOVDQU32 Z0, (DX)
+	ADDQ $64, DX
+	DECQ CX
+	JNE dots_block
+dots_done:
+	VZEROUPPER
+	RET
+
