@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +19,7 @@ import (
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/res"
+	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
 func init() {
@@ -155,7 +156,7 @@ func flowSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fset := flag.NewFlagSet("flow simulate", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	digits := fset.String("digits", "", "keys the caller presses, one each time the flow waits for a key (e.g. 1,0 or 1234#)")
-	speech := fset.String("speech", "", "WAV or FLAC file the caller says when the flow first listens")
+	speech := fset.String("speech", "", "WAV or FLAC file(s), comma-separated, the caller says when the flow first listens (needs --customers: their demo_speaker recordings are enrolled)")
 	caller := fset.String("caller", "", "calling number, E.164")
 	at := fset.String("at", "", "wall clock at the start of the call, 2026-11-23T09:00 (default: now)")
 	tz := fset.String("tz", "Local", "time zone of --at")
@@ -187,22 +188,29 @@ func flowSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	var cfg ivr.Config
+	var dir *csvDirectory
 	if *customers != "" {
-		dir, err := loadCSVDirectory(*customers)
-		if err != nil {
+		if dir, err = loadCSVDirectory(*customers); err != nil {
 			return err
 		}
 		cfg.Directory = dir
 	}
 	if *speech != "" {
-		if sim.Speech, err = media.LoadPCM(*speech, call.SampleRate); err != nil {
-			return fmt.Errorf("--speech: %w", err)
+		if dir == nil {
+			return usagef("--speech needs --customers (whose demo_speaker recordings are enrolled)")
 		}
-		id, err := simIdentifier()
+		for _, file := range strings.Split(*speech, ",") {
+			pcm, err := media.LoadPCM(file, call.SampleRate)
+			if err != nil {
+				return fmt.Errorf("--speech: %w", err)
+			}
+			sim.Speech = append(sim.Speech, pcm...)
+		}
+		base, err := newVoiceBase(dir)
 		if err != nil {
-			return err
+			return fmt.Errorf("voiceprint core: %w", err)
 		}
-		cfg.Identifier = id
+		cfg.Identifier, cfg.Verifier = base, base
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -215,12 +223,6 @@ func flowSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	printSimulation(stdout, res)
 	return nil
-}
-
-// simIdentifier is the voiceprint core behind --speech. See NOTES: the
-// scoring half of the core is not committed yet.
-func simIdentifier() (ivr.Identifier, error) {
-	return nil, errors.New("--speech needs the voiceprint scorer, which is not in this build yet; simulate without --speech meanwhile")
 }
 
 func printSimulation(w io.Writer, res *ivr.SimResult) {
@@ -307,3 +309,198 @@ func (d *csvDirectory) CheckPIN(ctx context.Context, id, pin string) (bool, erro
 	c, ok := d.byID[id]
 	return ok && c.Attributes["pin"] != "" && c.Attributes["pin"] == pin, nil
 }
+
+// voiceBase is the simulator's enrolled base and the real voiceprint core
+// behind ivr.Identifier and ivr.Verifier. Each customer of the CSV with a
+// demo_speaker attribute is enrolled from that speaker's recordings in the
+// shared speech folder: FSDD speakers (names) from takes 0-2 of each
+// digit, LibriSpeech speakers (numbers) from their first 3 utterances.
+// The speakers' next recordings (FSDD takes 3-17, one segment of ten
+// digits per take; LibriSpeech utterances 4-7) are scored
+// against every other customer's voiceprint, and the decision threshold
+// is calibrated on those impostor cosines for a 1 % false-accept rate
+// (voiceprint.CalibrateThreshold): test speech for the simulator should
+// come from FSDD takes 18 and above or LibriSpeech utterances 8 and above.
+type voiceBase struct {
+	model  *voiceprint.Model
+	scorer *voiceprint.Scorer
+	op     voiceprint.OperatingPoint
+	byID   map[string]voiceprint.Candidate
+	all    []voiceprint.Candidate
+}
+
+var (
+	_ ivr.Identifier = (*voiceBase)(nil)
+	_ ivr.Verifier   = (*voiceBase)(nil)
+)
+
+func speechDir() string {
+	if d := os.Getenv("VOXDESK_SPEECH"); d != "" {
+		return d
+	}
+	return "/work/shared/speech"
+}
+
+// speakerFiles returns a demo speaker's enrolment recordings and held-out
+// segments.
+func speakerFiles(spk string) (enrol []string, heldOut [][]string, err error) {
+	root := speechDir()
+	if _, err := strconv.Atoi(spk); err == nil { // LibriSpeech speaker id
+		files, _ := filepath.Glob(filepath.Join(root, "librispeech-test-other", "test-other", spk, "*.flac"))
+		sort.Strings(files)
+		if len(files) < 4 {
+			return nil, nil, fmt.Errorf("speaker %s: %d LibriSpeech utterances under %s, want at least 4", spk, len(files), root)
+		}
+		for _, f := range files[3:min(len(files), 7)] {
+			heldOut = append(heldOut, []string{f})
+		}
+		return files[:3], heldOut, nil
+	}
+	rec := func(digit, take int) string {
+		return filepath.Join(root, "fsdd", "recordings", fmt.Sprintf("%d_%s_%d.wav", digit, spk, take))
+	}
+	for take := range 18 {
+		var seg []string
+		for digit := range 10 {
+			seg = append(seg, rec(digit, take))
+		}
+		if take < 3 {
+			enrol = append(enrol, seg...)
+		} else {
+			heldOut = append(heldOut, seg)
+		}
+	}
+	return enrol, heldOut, nil
+}
+
+func newVoiceBase(dir *csvDirectory) (*voiceBase, error) {
+	modelDir, err := voiceprint.FindModelDir()
+	if err != nil {
+		return nil, err
+	}
+	model, err := voiceprint.Load(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	x := model.NewExtractor()
+	embed := func(files []string) (voiceprint.Embedding, error) {
+		var pcm []int16
+		for _, f := range files {
+			p, err := media.LoadPCM(f, call.SampleRate)
+			if err != nil {
+				return voiceprint.Embedding{}, err
+			}
+			pcm = append(pcm, p...)
+		}
+		return x.Embed(pcm, call.SampleRate)
+	}
+	b := &voiceBase{model: model, scorer: &voiceprint.Scorer{}, byID: map[string]voiceprint.Candidate{}}
+	ids := make([]string, 0, len(dir.byID))
+	for id := range dir.byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	tests := map[string][][]float32{} // customer -> held-out embeddings
+	for _, id := range ids {
+		spk := dir.byID[id].Attributes["demo_speaker"]
+		if spk == "" {
+			continue
+		}
+		enrol, heldOut, err := speakerFiles(spk)
+		if err != nil {
+			return nil, err
+		}
+		e, err := embed(enrol)
+		if err != nil {
+			return nil, fmt.Errorf("enrol %s (speaker %s): %w", id, spk, err)
+		}
+		vp, err := voiceprint.Enrol([]voiceprint.Embedding{e})
+		if err != nil {
+			return nil, fmt.Errorf("enrol %s: %w", id, err)
+		}
+		c := voiceprint.Candidate{ID: id, Vector: vp.Vector}
+		b.byID[id] = c
+		b.all = append(b.all, c)
+		for _, seg := range heldOut {
+			if t, err := embed(seg); err == nil {
+				tests[id] = append(tests[id], t.Vector)
+			}
+		}
+	}
+	if len(b.all) < 2 {
+		return nil, fmt.Errorf("%d customers with a demo_speaker: need at least 2 to calibrate", len(b.all))
+	}
+	var impostor []float64
+	for id, vecs := range tests {
+		for _, v := range vecs {
+			for _, c := range b.all {
+				if c.ID != id {
+					raw, _, err := b.scorer.Score(v, c.Vector)
+					if err != nil {
+						return nil, err
+					}
+					impostor = append(impostor, raw)
+				}
+			}
+		}
+	}
+	const far = 0.01
+	th, err := voiceprint.CalibrateThreshold(impostor, far)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate on %d impostor trials: %w", len(impostor), err)
+	}
+	b.op = voiceprint.OperatingPoint{Name: "FA1% (calibrated on the demo speakers)", FalseAccept: far, Threshold: th}
+	return b, nil
+}
+
+// Listen identifies among candidates (all enrolled customers when empty).
+func (b *voiceBase) Listen(candidates []string) ivr.Listener {
+	cands := b.all
+	if len(candidates) > 0 {
+		cands = nil
+		for _, id := range candidates {
+			if c, ok := b.byID[id]; ok {
+				cands = append(cands, c)
+			}
+		}
+	}
+	return &voiceListener{b: b, cands: cands, stream: b.model.NewStream()}
+}
+
+// Verify checks the caller against one claimed customer.
+func (b *voiceBase) Verify(customer string) ivr.Listener {
+	var cands []voiceprint.Candidate
+	if c, ok := b.byID[customer]; ok {
+		cands = []voiceprint.Candidate{c}
+	}
+	return &voiceListener{b: b, cands: cands, stream: b.model.NewStream()}
+}
+
+type voiceListener struct {
+	b      *voiceBase
+	cands  []voiceprint.Candidate
+	stream *voiceprint.Stream
+}
+
+func (l *voiceListener) Write(frame []int16) error {
+	l.stream.Write(frame)
+	return nil
+}
+
+func (l *voiceListener) Decide() (string, float64, bool, time.Duration) {
+	speech := time.Duration(l.stream.Speech() * float64(time.Second))
+	if len(l.cands) == 0 {
+		return "", 0, false, speech
+	}
+	e, err := l.stream.Embed()
+	if err != nil {
+		return "", 0, false, speech // not enough speech yet
+	}
+	best, _, err := l.b.scorer.Identify(e.Vector, l.cands, l.b.op)
+	if err != nil {
+		return "", 0, false, speech
+	}
+	return best.ID, best.Score, best.Accept, speech
+}
+
+func (l *voiceListener) Close() {}

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
 func TestFlowCommands(t *testing.T) {
@@ -106,4 +108,33 @@ func captureStdout(t *testing.T, fn func(stderr *bytes.Buffer) int, wantCode int
 		t.Fatalf("exit %d, want %d:\n%s", code, wantCode, out)
 	}
 	return out
+}
+
+// TestFlowSimulateSpeech runs the example hotline with the real
+// voiceprint core: speech the enrolment and calibration did not use
+// identifies its customer by voice.
+func TestFlowSimulateSpeech(t *testing.T) {
+	if testing.Short() {
+		t.Skip("enrols and calibrates the demo speakers: about 15 s")
+	}
+	if _, err := voiceprint.FindModelDir(); err != nil {
+		t.Skipf("speaker model not installed (make model): %v", err)
+	}
+	fsdd := filepath.Join(speechDir(), "fsdd", "recordings")
+	if _, err := os.Stat(filepath.Join(fsdd, "0_george_30.wav")); err != nil {
+		t.Skipf("speech corpus missing (set VOXDESK_SPEECH): %v", err)
+	}
+	var george []string
+	for d := range 10 {
+		george = append(george, filepath.Join(fsdd, fmt.Sprintf("%d_george_30.wav", d)), filepath.Join(fsdd, fmt.Sprintf("%d_george_31.wav", d)))
+	}
+	args := []string{"flow", "simulate", "../../examples/flows/hotline.yaml", "--customers", "../../examples/customers.csv",
+		"--digits", "1", "--caller", "+33199999999", "--at", "2026-11-23T09:00", "--tz", "Europe/Paris",
+		"--speech", strings.Join(george, ",")}
+	out := captureStdout(t, func(stderr *bytes.Buffer) int { return run(context.Background(), args, stderr) }, 0)
+	for _, want := range []string{`customer           "C-1001"`, `ident.method       "voice"`, `queue              "billing"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("george: output lacks %q:\n%s", want, out)
+		}
+	}
 }
