@@ -40,6 +40,9 @@ type Media struct {
 	// unspecified (0.0.0.0) for an RFC 2543-style hold.
 	Remote netip.AddrPort
 	Ptime  time.Duration // packet time to send, DefaultPtime if unsaid
+	// RemoteRTCP is the peer's a=rtcp address, if it gave one (else
+	// RTCP goes to Remote's port + 1).
+	RemoteRTCP netip.AddrPort
 	// Direction is ours: whether we send (Direction.Sends) and
 	// receive. When we must not send, the session is put on hold.
 	Direction Direction
@@ -130,6 +133,7 @@ func negotiate(peer *Session, local Local, answering bool) (Media, error) {
 		m.Events, m.HasEvents = peer.Events, true
 	}
 	m.Remote = peer.Addr
+	m.RemoteRTCP = peer.RTCP
 	m.Ptime = DefaultPtime
 	pd := peer.Direction
 	if !peer.Addr.Addr().IsValid() || peer.Addr.Addr().IsUnspecified() {

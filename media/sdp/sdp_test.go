@@ -249,3 +249,32 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestRTCPAttribute(t *testing.T) {
+	tests := []struct {
+		name, attr, want string
+	}{
+		{"port only: the stream's address", "a=rtcp:53020", "192.0.2.10:53020"},
+		{"port and address", "a=rtcp:53020 IN IP4 198.51.100.7", "198.51.100.7:53020"},
+		{"absent", "", "invalid AddrPort"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lines := []string{"m=audio 6000 RTP/AVP 0"}
+			if tc.attr != "" {
+				lines = append(lines, tc.attr)
+			}
+			off, err := Parse(offerWith(lines...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, m, err := Answer(off, local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.RemoteRTCP.String() != tc.want {
+				t.Errorf("RemoteRTCP %v, want %s", m.RemoteRTCP, tc.want)
+			}
+		})
+	}
+}

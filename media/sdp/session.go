@@ -27,6 +27,9 @@ type Session struct {
 	HasEvents bool
 	Ptime     time.Duration // a=ptime, 0 when absent
 	Direction Direction
+	// RTCP is the a=rtcp address (RFC 3605) when given; RTCP otherwise
+	// goes to the RTP port + 1.
+	RTCP netip.AddrPort
 }
 
 // known lists formats we can use, by name, for static payload types
@@ -93,6 +96,10 @@ func Parse(b []byte) (*Session, error) {
 				return nil, err
 			}
 			rtpmap[pt] = c
+		case "rtcp":
+			if err := s.parseRTCP(a.Value); err != nil {
+				return nil, err
+			}
 		case "ptime":
 			ms, err := strconv.ParseFloat(strings.TrimSpace(a.Value), 64)
 			if err != nil || ms <= 0 || ms > 1000 {
@@ -192,4 +199,29 @@ func directionAttr(key string) (Direction, bool) {
 		return Inactive, true
 	}
 	return 0, false
+}
+
+// parseRTCP reads "a=rtcp:<port> [IN IP4|IP6 <addr>]" (RFC 3605 section
+// 2.1); without an address the stream's is used. s.Addr is set.
+func (s *Session) parseRTCP(v string) error {
+	f := strings.Fields(v)
+	bad := &ParseError{Reason: fmt.Sprintf("bad a=rtcp %q", v)}
+	if len(f) != 1 && len(f) != 4 {
+		return bad
+	}
+	port, err := strconv.ParseUint(f[0], 10, 16)
+	if err != nil || port == 0 {
+		return bad
+	}
+	addr := s.Addr.Addr()
+	if len(f) == 4 {
+		if f[1] != "IN" || (f[2] != "IP4" && f[2] != "IP6") {
+			return bad
+		}
+		if addr, err = netip.ParseAddr(f[3]); err != nil {
+			return bad
+		}
+	}
+	s.RTCP = netip.AddrPortFrom(addr, uint16(port))
+	return nil
 }
