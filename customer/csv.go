@@ -119,8 +119,8 @@ func ParseCSV(r io.Reader) ([]Customer, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
@@ -130,6 +130,7 @@ func ParseCSV(r io.Reader) ([]Customer, error) {
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(out)+len(ie.Rows) >= MaxImportRows {
 			fail(RowError{Line: line, Problems: []string{fmt.Sprintf("more than %d rows: split the file", MaxImportRows)}})
 			break

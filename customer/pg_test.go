@@ -43,6 +43,9 @@ type pgCluster struct {
 var errNoPostgres = errors.New("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt-get install -y --no-install-recommends postgresql)")
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(crashEnv); mode != "" {
+		os.Exit(crashChild(mode))
+	}
 	code := m.Run()
 	if c := pgState.cluster; c != nil {
 		c.stop()
