@@ -39,6 +39,7 @@ type Library struct {
 
 	reloads  *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	stats    *stats // of the runners it made
 }
 
 type fileState struct {
@@ -71,6 +72,7 @@ func NewLibrary(dir string, opts Options, lopts ...LibraryOption) (*Library, err
 			Namespace: "voxdesk", Subsystem: "ivr", Name: "flow_reload_errors_total",
 			Help: "Changed flow files refused as invalid (the last good version stays in use).",
 		}, []string{"file"}),
+		stats: newStats(),
 	}
 	for _, o := range lopts {
 		o(l)
@@ -86,12 +88,14 @@ func NewLibrary(dir string, opts Options, lopts ...LibraryOption) (*Library, err
 func (l *Library) Describe(ch chan<- *prometheus.Desc) {
 	l.reloads.Describe(ch)
 	l.failures.Describe(ch)
+	l.stats.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
 func (l *Library) Collect(ch chan<- prometheus.Metric) {
 	l.reloads.Collect(ch)
 	l.failures.Collect(ch)
+	l.stats.collect(ch)
 }
 
 // Flow returns the current version of the named flow, or nil.
@@ -139,7 +143,9 @@ func (l *Library) Version(hash string) (*Flow, error) {
 // the version current when the call arrives. Calls to a flow the Library
 // does not hold are rejected (503).
 func (l *Library) Runner(name string, cfg Config, opts ...Option) *Runner {
-	return newRunner(func(*call.Call) *Flow { return l.Flow(name) }, cfg, opts)
+	r := newRunner(func(*call.Call) *Flow { return l.Flow(name) }, cfg, opts)
+	r.stats = l.stats
+	return r
 }
 
 // Dispatch returns a Runner that picks the flow for each call by the
@@ -149,12 +155,14 @@ func (l *Library) Runner(name string, cfg Config, opts ...Option) *Runner {
 // it arrived.
 func (l *Library) Dispatch(byCallee map[string]string, fallback string, cfg Config, opts ...Option) *Runner {
 	routes := maps.Clone(byCallee)
-	return newRunner(func(c *call.Call) *Flow {
+	r := newRunner(func(c *call.Call) *Flow {
 		if name, ok := routes[c.Callee]; ok {
 			return l.Flow(name)
 		}
 		return l.Flow(fallback)
 	}, cfg, opts)
+	r.stats = l.stats
+	return r
 }
 
 // Reload looks at every flow file once and swaps in the valid changes.

@@ -107,6 +107,9 @@ func TestLibraryHotReload(t *testing.T) {
 	if got := counter(t, reg, "voxdesk_ivr_flow_reloads_total"); got != 1 {
 		t.Errorf("reloads counter = %v, want 1", got)
 	}
+	if got := counter(t, reg, "voxdesk_ivr_calls_total"); got != 2 {
+		t.Errorf("calls counter = %v, want 2", got)
+	}
 
 	v2 := lib.Flow("line")
 	writeFile(t, file, strings.Replace(libV1, "play: p1s", "plya: p1s", 1))
@@ -258,6 +261,41 @@ func TestLibraryPromptEdit(t *testing.T) {
 		}
 		if got := res.Path[1].At; got != tc.want {
 			t.Errorf("version %s: second step at %v, want %v", tc.f.Version(), got, tc.want)
+		}
+	}
+}
+
+func TestLibraryCallStats(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "line.yaml"), strings.Replace(libV1, "operator: none", "operator: end", 1))
+	lib, err := ivr.NewLibrary(dir, testOpts, ivr.WithLibraryLogger(slog.New(slog.DiscardHandler)), ivr.WithVersionsDir(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(lib)
+	r := lib.Runner("line", ivr.Config{HoldLimit: time.Second}, ivr.WithLogger(slog.New(slog.DiscardHandler)))
+	for _, script := range [][]calltest.Event{nil, {{At: 1500 * time.Millisecond, Digit: '0'}}} {
+		if err := r.ServeCall(context.Background(), call.New("c", calltest.NewLeg(script...), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := counter(t, reg, "voxdesk_ivr_calls_total"); got != 2 {
+		t.Errorf("calls = %v, want 2", got)
+	}
+	if got := counter(t, reg, "voxdesk_ivr_operator_total"); got != 1 {
+		t.Errorf("operator = %v, want 1 (0 pressed in step b)", got)
+	}
+	out, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range out {
+		if mf.GetName() == "voxdesk_ivr_operator_total" {
+			labels := mf.GetMetric()[0].GetLabel()
+			if labels[1].GetName() != "step" || labels[1].GetValue() != "b" {
+				t.Errorf("operator labels %v, want step b", labels)
+			}
 		}
 	}
 }

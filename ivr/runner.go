@@ -82,6 +82,7 @@ type Runner struct {
 	log    *slog.Logger
 	now    func() time.Time
 	onStep func(c *call.Call, f *Flow, step string)
+	stats  *stats // nil outside a Library
 }
 
 var _ call.Handler = (*Runner)(nil)
@@ -137,6 +138,7 @@ func (r *Runner) ServeCall(ctx context.Context, c *call.Call) (err error) {
 	c.SetVar(VarFlow, f.name+"@"+f.Version())
 	log.Info("ivr: flow started")
 	err = s.run()
+	r.stats.ended(f.name, c)
 	switch {
 	case err == nil, errors.Is(err, errEnd):
 		log.Info("ivr: flow ended", "step", s.step)
@@ -183,6 +185,7 @@ func (s *session) run() error {
 	err := s.runSeq(s.f.main)
 	for errors.Is(err, errOperator) {
 		s.log.Info("ivr: caller pressed 0, to the operator", "from", s.step)
+		s.r.stats.operator(s.f.name, s.step)
 		err = s.runFrom(s.f.main, s.f.steps[s.f.operator])
 	}
 	return err
