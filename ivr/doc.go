@@ -245,5 +245,8 @@
 // valid, and otherwise logs why, counts it in
 // voxdesk_ivr_flow_reload_errors_total and keeps the last good version.
 // Every valid version is written to .versions/NAME-HASH12.yaml, so
-// `voxdesk flow diff` can compare versions by hash.
+// `voxdesk flow diff` can compare versions by hash. The Library is a
+// prometheus.Collector: besides the reload counters, its runners count
+// voxdesk_ivr_calls_total{flow,method,queue} and
+// voxdesk_ivr_operator_total{flow,step} (where callers press 0).
 package ivr
