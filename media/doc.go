@@ -1,8 +1,13 @@
 // Package media moves call audio: 8 kHz mono int16 frames of 20 ms
 // through Reader/Writer stages, an RTP session per call (RFC 3550 on
-// github.com/pion/rtp) with a jitter buffer, symmetric RTP and RFC 4733
-// telephone-events, a port range allocator, WAV/FLAC loading with
-// resampling, a prompt player and a recorder.
+// github.com/pion/rtp) with a jitter buffer, symmetric RTP, RFC 4733
+// telephone-events (and optional in-band DTMF detection), optional RTCP,
+// a port range allocator, WAV/FLAC loading with resampling, a prompt
+// player and a recorder.
+//
+// All sessions' packets are sent by a pacer, one goroutine per
+// processor, on 20 ms deadlines of the monotonic clock; each session
+// has one goroutine reading its socket (two with RTCP).
 //
 // Stages chain as decorators, like io.Reader wrappers: the RTPSession
 // decodes G.711 and is the source; Tap, Recorder and resampling stages
@@ -18,7 +23,7 @@
 //		...
 //	}
 //
-// RFCs: 3550 (RTP, jitter A.8, loss A.3), 3551 (payload types 0 and 8),
-// 4733 (telephone-events, in media/dtmf), 3264 and 8866 (SDP, in
-// media/sdp), 4961 (symmetric RTP).
+// RFCs: 3550 (RTP, RTCP SR/RR/SDES/BYE, jitter A.8, loss A.3), 3551
+// (payload types 0 and 8), 4733 (telephone-events, in media/dtmf), 3264,
+// 8866 and 3605 (SDP, in media/sdp), 4961 (symmetric RTP).
 package media
