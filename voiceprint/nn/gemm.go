@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/voxdesk/voxdesk/voiceprint/internal/kernel"
 	"gonum.org/v1/gonum/blas"
@@ -35,15 +36,33 @@ func gonumSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c})
 }
 
-// engine is a gorgonia tensor engine whose MatMul runs sgemm, so every
-// product of the network goes through our kernel rather than the default
-// gonum one. Everything else falls back to the standard engine.
-type engine struct{ tensor.StdEng }
+// engine is a gorgonia tensor engine whose MatMul runs our kernel rather
+// than the default gonum one. A network's weights are packed once for the
+// kernel (kernel.PackB) when the network is built; a product whose
+// right-hand side is one of them (found by its backing array) skips the
+// packing, which is most of the work for the stream's few-row products.
+// Everything else falls back to the standard engine.
+type engine struct {
+	tensor.StdEng
+	packed map[*float32]*kernel.PackedB // read-only once the network is built
+}
+
+// newEngine packs the weights of every layer of n and points the layers'
+// weight tensors at the new engine.
+func newEngine(n *Network) *engine {
+	e := &engine{packed: map[*float32]*kernel.PackedB{}}
+	for _, l := range append(slices.Clone(n.Layers), n.Output) {
+		k := l.K()
+		e.packed[&l.wt[0]] = kernel.PackB(false, k, l.Out, l.wt, l.Out)
+		l.w = tensor.New(tensor.WithShape(k, l.Out), tensor.WithBacking(l.wt), tensor.WithEngine(e))
+	}
+	return e
+}
 
 var errMatMul = errors.New("nn: matmul wants row-major float32 *tensor.Dense matrices")
 
 // MatMul computes prealloc = a x b for row-major float32 matrices.
-func (engine) MatMul(a, b, prealloc tensor.Tensor) error {
+func (e *engine) MatMul(a, b, prealloc tensor.Tensor) error {
 	ad, ok1 := a.(*tensor.Dense)
 	bd, ok2 := b.(*tensor.Dense)
 	cd, ok3 := prealloc.(*tensor.Dense)
@@ -58,13 +77,22 @@ func (engine) MatMul(a, b, prealloc tensor.Tensor) error {
 		return errMatMul
 	}
 	m, k, n := as[0], as[1], bs[1]
-	sgemm(false, false, m, n, k, 1, ad.Float32s(), k, bd.Float32s(), n, 0, cd.Float32s(), n)
+	bf := bd.Float32s()
+	if pb := e.packed[&bf[0]]; pb != nil && usePacked {
+		if pk, pn := pb.Dims(); pk == k && pn == n {
+			kernel.SgemmPacked(false, m, 1, ad.Float32s(), k, pb, 0, cd.Float32s(), n)
+			return nil
+		}
+	}
+	sgemm(false, false, m, n, k, 1, ad.Float32s(), k, bf, n, 0, cd.Float32s(), n)
 	return nil
 }
 
-var theEngine = engine{}
+// usePacked selects the packed-weights path (switched off in tests that
+// compare it with plain Sgemm).
+var usePacked = true
 
-// dense wraps a row-major buffer as a tensor on our engine.
-func dense(rows, cols int, data []float32) *tensor.Dense {
-	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(data[:rows*cols]), tensor.WithEngine(theEngine))
+// dense wraps a row-major buffer as a tensor on engine e.
+func dense(e *engine, rows, cols int, data []float32) *tensor.Dense {
+	return tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(data[:rows*cols]), tensor.WithEngine(e))
 }

@@ -51,6 +51,7 @@ type Network struct {
 	Left      int // total left context of the frame-level layers
 	Right     int // total right context
 	OutputDim int
+	eng       *engine
 }
 
 // Build turns a parsed nnet3 model into a Network, following the graph from
@@ -202,6 +203,7 @@ func Build(n *Nnet3) (*Network, error) {
 		net.Left += l.Left()
 		net.Right += l.Right()
 	}
+	net.eng = newEngine(net)
 	return net, nil
 }
 
@@ -231,7 +233,6 @@ func newLayer(c *Component, offs []int, inDim int) (*Layer, error) {
 			l.wt[j*w.Rows+o] = w.Data[o*k+j]
 		}
 	}
-	l.w = dense(k, w.Rows, l.wt)
 	return l, nil
 }
 

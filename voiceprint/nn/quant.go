@@ -65,9 +65,11 @@ func (n *Network) fold(round bool) *Network {
 			}
 		}
 		l.wt, l.bias, l.quantIn = wt, bias, round
-		l.w = dense(k, out, l.wt)
 		prev.scale, prev.shift = nil, nil
 	}
+	q.Output = new(Layer)
+	*q.Output = *n.Output
+	q.eng = newEngine(&q)
 	return &q
 }
 

@@ -32,8 +32,8 @@ func (n *Network) NewWorkspace(maxRows int) *Workspace {
 	}
 	ws.pooled = make([]float32, 2*n.PoolDim)
 	ws.out = make([]float32, n.OutputDim)
-	ws.pooledT = dense(1, 2*n.PoolDim, ws.pooled)
-	ws.outT = dense(1, n.OutputDim, ws.out)
+	ws.pooledT = dense(n.eng, 1, 2*n.PoolDim, ws.pooled)
+	ws.outT = dense(n.eng, 1, n.OutputDim, ws.out)
 	return ws
 }
 
@@ -79,10 +79,10 @@ func (ws *Workspace) ApplyLayer(i int, in []float32, rowsIn int) ([]float32, int
 	key := tensorKey{&x[0], rows}
 	t, ok := ws.cache[i][key]
 	if !ok {
-		t = [2]*tensor.Dense{dense(rows, k, x), dense(rows, l.Out, ws.ys[i])}
+		t = [2]*tensor.Dense{dense(ws.net.eng, rows, k, x), dense(ws.net.eng, rows, l.Out, ws.ys[i])}
 		ws.cache[i][key] = t
 	}
-	if err := theEngine.MatMul(t[0], l.w, t[1]); err != nil {
+	if err := ws.net.eng.MatMul(t[0], l.w, t[1]); err != nil {
 		panic(err) // shapes are fixed above: a failure is a programming error
 	}
 	l.epilogue(ws.ys[i], rows)
@@ -157,7 +157,7 @@ func (ws *Workspace) Embed(s *Stats, dst []float32) {
 		ws.pooled[i] = float32(mean)
 		ws.pooled[d+i] = float32(math.Sqrt(v))
 	}
-	if err := theEngine.MatMul(ws.pooledT, n.Output.w, ws.outT); err != nil {
+	if err := ws.net.eng.MatMul(ws.pooledT, n.Output.w, ws.outT); err != nil {
 		panic(err)
 	}
 	n.Output.epilogue(ws.out, 1)
