@@ -1,0 +1,170 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+)
+
+// State is an agent's routing state.
+type State string
+
+// Agent states.
+const (
+	StateLoggedOut State = "logged-out" // not known to the router
+	StateAvailable State = "available"  // waiting for a call
+	StateOffered   State = "offered"    // a call is ringing on the agent's phone
+	StateBusy      State = "busy"       // talking to a caller
+	StateWrapUp    State = "wrap-up"    // after a call, back to available when the timer ends
+	StateAway      State = "away"       // not taking calls, see Reason
+)
+
+// Reasons the router itself sets an agent away with.
+const (
+	ReasonMissedOffers   = "missed offers"   // MaxMissed offers in a row were not answered
+	ReasonConnectionLost = "connection lost" // the agent's phone or media leg went away
+)
+
+// Errors returned by the Router.
+var (
+	ErrClosed       = errors.New("routing: router closed")
+	ErrUnknownQueue = errors.New("routing: unknown queue")
+	ErrUnknownAgent = errors.New("routing: agent not logged in")
+	ErrNoOffer      = errors.New("routing: no such offer for this agent")
+	ErrNotYourCall  = errors.New("routing: call is not connected to this agent")
+	ErrAgentBusy    = errors.New("routing: agent is on a call")
+	ErrState        = errors.New("routing: state change not allowed")
+	ErrNoPhones     = errors.New("routing: no Phones configured")
+	// ErrAbandoned is returned by Queue when the caller hung up while
+	// queued; it wraps call.ErrHangup.
+	ErrAbandoned = fmt.Errorf("routing: caller hung up while queued: %w", call.ErrHangup)
+	// ErrMaxWait is returned by Queue when the call waited the queue's
+	// MaxWait and the queue has no overflow target.
+	ErrMaxWait = errors.New("routing: maximum wait reached")
+)
+
+// AgentInfo is who an agent is for routing: an id and skills. Skills map a
+// skill name to a level (1 when levels are not used).
+type AgentInfo struct {
+	ID     string         `yaml:"id"`
+	Name   string         `yaml:"name"`
+	Skills map[string]int `yaml:"skills"`
+}
+
+// Offer is a call ringing on an agent's phone, with what the page shows
+// before the agent says hello: who is calling and how sure voxdesk is.
+type Offer struct {
+	CallID      string            `json:"call_id"`
+	Queue       string            `json:"queue"`
+	Caller      string            `json:"caller"`
+	Channel     call.Channel      `json:"channel"`
+	Customer    string            `json:"customer,omitempty"` // call.VarCustomer, empty when unknown
+	IdentMethod call.Method       `json:"ident_method"`       // call.VarIdentMethod, MethodNone when unset
+	IdentScore  float64           `json:"ident_score"`        // call.VarIdentScore, 0 when unset
+	Vars        map[string]string `json:"vars,omitempty"`     // all call variables
+	Priority    int               `json:"priority"`
+	Waited      time.Duration     `json:"waited"`    // time in queue so far
+	Preferred   bool              `json:"preferred"` // offered to this agent as the customer's advisor
+	Callback    bool              `json:"callback"`  // answering dials the customer back
+	Requeued    bool              `json:"requeued"`  // the call lost its previous agent
+	Expires     time.Time         `json:"expires"`   // when the offer moves on
+}
+
+// Phones reaches agents' softphones. The agent API implements it: Ring
+// pushes an "offer" message to the agent's page, Cancel a "cancel offer",
+// and the page answers by calling Router.Answer or Router.Decline. Ring
+// and Cancel should return promptly; the router calls them in order from
+// one goroutine of its own, never from its loop. A Ring error means the
+// agent cannot be reached: the offer moves on and the agent is set away.
+//
+// Leg returns the agent's media leg for an answered call. The router ends
+// the leg with Hangup when the call is over; an implementation that keeps
+// one connection per agent returns a per-call view of it.
+type Phones interface {
+	Ring(ctx context.Context, agentID string, o Offer) error
+	Cancel(ctx context.Context, agentID, callID, reason string) error
+	Leg(ctx context.Context, agentID, callID string) (call.Leg, error)
+}
+
+// AnnouncementKind says what to tell a queued caller.
+type AnnouncementKind string
+
+// Announcements.
+const (
+	AnnouncePosition         AnnouncementKind = "position"          // Position and EstimatedWait
+	AnnounceCallbackOffer    AnnouncementKind = "callback-offer"    // "press 1 to be called back"
+	AnnounceCallbackBooked   AnnouncementKind = "callback-booked"   // "we will call you back"
+	AnnounceCallbackAnswered AnnouncementKind = "callback-answered" // to the customer on a call-back
+	AnnounceRequeued         AnnouncementKind = "requeued"          // agent lost: "connecting you to another advisor"
+	AnnounceTransferred      AnnouncementKind = "transferred"       // the agent transferred the call
+	AnnounceHold             AnnouncementKind = "hold"              // music on hold until ctx is done
+)
+
+// Announcement is one message to a caller.
+type Announcement struct {
+	Kind          AnnouncementKind
+	Queue         string
+	Position      int           // 1 = next
+	EstimatedWait time.Duration // valid when WaitKnown
+	WaitKnown     bool          // false when no agent is staffed
+}
+
+// Announcer plays announcements to a caller's leg. Announce returns when
+// the message has been played or ctx is done; for AnnounceHold it plays
+// until ctx is done, or returns at once if it has no hold music. It must
+// not read the leg's digits: the router does.
+type Announcer interface {
+	Announce(ctx context.Context, leg call.Leg, a Announcement) error
+}
+
+// AnnouncerFunc adapts a function to an Announcer.
+type AnnouncerFunc func(ctx context.Context, leg call.Leg, a Announcement) error
+
+// Announce calls f(ctx, leg, a).
+func (f AnnouncerFunc) Announce(ctx context.Context, leg call.Leg, a Announcement) error {
+	return f(ctx, leg, a)
+}
+
+// Directory finds the customer's preferred or last advisor, consulted by
+// Enqueue when the request names no preferred agent and the call carries a
+// customer id. An empty id means none.
+type Directory interface {
+	PreferredAgent(ctx context.Context, customerID string) (agentID string, err error)
+}
+
+// Request says where a call waits. Zero fields are taken from the call's
+// variables (call.VarQueue, VarSkills, VarPriority, VarPreferredAgent).
+type Request struct {
+	Queue     string
+	Skills    []string // extra required skills, "name" or "name:level"
+	Priority  int      // added to the queue's priority; higher first
+	Preferred string   // agent id to try first
+	// CallbackNumber is dialled for a call-back; the call's Caller if empty.
+	CallbackNumber string
+}
+
+// Result is how a queued call ended.
+type Result string
+
+// Results.
+const (
+	ResultAnswered  Result = "answered"  // talked to an agent
+	ResultAbandoned Result = "abandoned" // caller hung up before being answered
+	ResultCallback  Result = "callback"  // the caller booked a call-back and was released
+	ResultMaxWait   Result = "max-wait"  // waited MaxWait, no overflow target
+)
+
+// Outcome reports a queued call's end.
+type Outcome struct {
+	Result Result
+	Queue  string        // the queue it ended in (after overflow or transfer)
+	Agent  string        // last agent it talked to
+	Wait   time.Duration // from enqueue to first answer (or to the end)
+	Talk   time.Duration // total time bridged to agents
+	// AgentHungUp is set when the agent ended the conversation (the router
+	// then hung up the caller).
+	AgentHungUp bool
+}

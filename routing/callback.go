@@ -1,0 +1,127 @@
+package routing
+
+import (
+	"context"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+)
+
+// bookCallback turns a waiting call into a call-back that keeps its place
+// (loop). It reports whether it did, and the queue.
+func (r *Router) bookCallback(e *entry) (bool, string) {
+	if r.entries[e.id] != e || e.state == entryConnected || e.w == nil {
+		return false, ""
+	}
+	if e.state == entryOffered {
+		a := r.endOffer(e, "call-back booked", true)
+		delete(e.tried, a.info.ID)
+		r.setState(a, StateAvailable, "")
+	}
+	e.w, e.callback = nil, true
+	r.stopTimer(&e.announceTimer)
+	r.stopTimer(&e.maxWaitTimer)
+	e.q.callbacks++
+	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "booked").Inc()
+	e.log.Info("call-back booked", "queue", e.q.cfg.Name, "number", e.cbNumber, "position", r.position(e))
+	r.emit(Event{Type: EventCallback, Queue: e.q.cfg.Name, CallID: e.id, Reason: "booked"})
+	return true, e.q.cfg.Name
+}
+
+// startCallback dials a booked call-back once its agent answered the
+// offer (loop). The dialling runs in a goroutine the router waits for.
+func (r *Router) startCallback(e *entry, a *agent) {
+	e.cbAttempts++
+	number, stop, orig, agentID := e.cbNumber, e.stop, e.c, a.info.ID
+	ctx := r.runCtx
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.runCallback(ctx, e, orig, agentID, number, stop)
+	}()
+}
+
+func (r *Router) runCallback(ctx context.Context, e *entry, orig *call.Call, agentID, number string, stop chan struct{}) {
+	dctx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-stop:
+		case <-dctx.Done():
+		}
+		cancel()
+	}()
+	leg, err := r.dialer.Dial(dctx, number, r.cfg.CallbackFrom)
+	cancel()
+	<-watched
+	if err != nil {
+		r.post(func() { r.callbackFailed(e, err) })
+		return
+	}
+	cc := call.New(orig.ID, leg, r.log)
+	cc.Channel, cc.Trunk, cc.Caller, cc.Callee = call.ChannelSIP, orig.Trunk, number, orig.Callee
+	for k, v := range orig.Vars() {
+		cc.SetVar(k, v)
+	}
+	w := newWaiter()
+	ok := false
+	if err := r.exec(ctx, func() { ok = r.callbackAnswered(e, cc, w) }); err != nil || !ok {
+		_ = leg.Hangup(context.WithoutCancel(ctx), call.CauseNormal)
+		return
+	}
+	if r.ann != nil {
+		actx, acancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := r.ann.Announce(actx, leg, Announcement{Kind: AnnounceCallbackAnswered, Queue: e.q.cfg.Name}); err != nil {
+			cc.Log.Debug("call-back greeting", "err", err)
+		}
+		acancel()
+	}
+	out, err := r.serve(ctx, e, cc, w)
+	cc.Log.Info("call-back ended", "result", string(out.Result), "agent", out.Agent, "err", err)
+	_ = leg.Hangup(context.WithoutCancel(ctx), call.CauseNormal)
+}
+
+// callbackAnswered makes the customer's new leg the call's leg, served
+// like an inbound caller from now on (loop).
+func (r *Router) callbackAnswered(e *entry, cc *call.Call, w *waiter) bool {
+	if r.entries[e.id] != e || e.state != entryConnected || e.agent == nil {
+		return false
+	}
+	e.c, e.w, e.callback, e.log = cc, w, false, cc.Log
+	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "connected").Inc()
+	e.log.Info("call-back answered", "agent", e.agent.info.ID, "attempt", e.cbAttempts)
+	r.emit(Event{Type: EventCallback, Queue: e.q.cfg.Name, CallID: e.id, Agent: e.agent.info.ID, Reason: "connected"})
+	// The stop channel may already be closed (agent hung up while the
+	// customer's phone rang): talk sees it at once.
+	w.put(waiterMsg{kind: msgConnect, agent: e.agent.info.ID, stop: e.stop})
+	return true
+}
+
+// callbackFailed puts a call-back whose dialling failed back in its place
+// for a later attempt, or gives it up (loop).
+func (r *Router) callbackFailed(e *entry, err error) {
+	if r.entries[e.id] != e || e.state != entryConnected {
+		return
+	}
+	a, why := e.agent, e.stopWhy
+	e.agent, e.stop, e.stopWhy, e.state = nil, nil, stopNone, entryWaiting
+	if a != nil {
+		a.e = nil
+		if why == stopAgentLost {
+			r.setState(a, StateAway, ReasonConnectionLost)
+		} else {
+			r.setState(a, StateAvailable, "")
+		}
+	}
+	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "failed").Inc()
+	if e.cbAttempts >= r.cfg.CallbackAttempts {
+		e.log.Warn("call-back given up", "attempts", e.cbAttempts, "err", err)
+		r.finish(e, ResultAbandoned)
+		return
+	}
+	e.log.Info("call-back not reached, will retry", "attempt", e.cbAttempts, "err", err, "retry_in", r.cfg.CallbackRetry)
+	e.notBefore = r.clock.Now().Add(r.cfg.CallbackRetry)
+	r.stopTimer(&e.wakeTimer)
+	e.wakeTimer = r.after(r.cfg.CallbackRetry, func() {})
+}

@@ -1,0 +1,37 @@
+// Package routing puts queued calls through to agents.
+//
+// A Router holds agents (logged in with skills, in one of the states
+// available, offered, busy, wrap-up or away) and queues (required skills,
+// priority, maximum wait, overflow target, service-level threshold,
+// announcement interval, call-back threshold). A caller's handler calls
+// Enqueue (or Queue, which fits the IVR's queue step) and stays there while
+// the call waits, rings an agent and is bridged to that agent; Enqueue
+// returns when the conversation is over, the caller hung up, a call-back
+// was booked or the maximum wait passed with nowhere to overflow.
+//
+// Choice of agent: calls are taken highest priority first, then longest
+// waiting; a call re-queued because its agent's leg was lost goes back to
+// the head. For each call the customer's preferred (or last) advisor is
+// offered the call first when available, and the call is held for that
+// advisor for Config.PreferredWait while they are busy; otherwise the
+// longest-idle available agent with the required skills gets the offer. An
+// offer not answered within Config.OfferTimeout moves to the next agent;
+// an agent who lets Config.MaxMissed offers in a row time out is set away
+// with ReasonMissedOffers.
+//
+// Agents' softphones are reached through the Phones interface (the agent
+// API implements it over its WebSocket): Ring shows an Offer with the
+// caller's identification, Cancel withdraws it, and after the agent calls
+// Router.Answer the router asks Phones.Leg for the agent's media leg and
+// bridges it to the caller with call.Bridge.
+//
+// All state lives in one goroutine, the loop started by Run; every public
+// method sends an operation to it. Input and output (prompts, ringing,
+// bridging, dialling call-backs) happens outside the loop, in the caller's
+// handler goroutine or in goroutines the Router starts and waits for.
+//
+// Estimated wait for the call at position p of a queue is
+// p × (average handle time) ÷ (staffed agents able to take it), where the
+// average handle time (talk plus wrap-up) is an exponentially weighted
+// moving average of the queue's finished calls.
+package routing

@@ -1,0 +1,382 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+)
+
+type msgKind int
+
+const (
+	msgAnnounce msgKind = iota // play ann
+	msgConnect                 // an agent answered: bridge to agent
+	msgFinish                  // leave the queue with out
+)
+
+// waiterMsg is what the loop tells the goroutine serving a queued call.
+type waiterMsg struct {
+	kind  msgKind
+	ann   Announcement
+	agent string
+	stop  chan struct{}
+	out   Outcome
+}
+
+// waiter is the loop's handle on the goroutine serving a queued caller.
+type waiter struct{ box *mailbox[waiterMsg] }
+
+func newWaiter() *waiter               { return &waiter{box: newMailbox[waiterMsg]()} }
+func (w *waiter) put(m waiterMsg)      { w.box.put(m) }
+func (w *waiter) sig() <-chan struct{} { return w.box.sig }
+func (w *waiter) take() []waiterMsg    { return w.box.take() }
+
+// Queue fits the IVR's queue step: it queues c and returns when the call
+// is over. It returns nil when the caller talked to an agent or booked a
+// call-back, ErrAbandoned when the caller hung up first, ErrMaxWait when
+// the queue's maximum wait passed with no overflow (the flow goes on).
+func (r *Router) Queue(ctx context.Context, c *call.Call, queue string, skills []string, priority int, preferred string) error {
+	out, err := r.Enqueue(ctx, c, Request{Queue: queue, Skills: skills, Priority: priority, Preferred: preferred})
+	if err != nil {
+		return err
+	}
+	switch out.Result {
+	case ResultAbandoned:
+		return ErrAbandoned
+	case ResultMaxWait:
+		return ErrMaxWait
+	}
+	return nil
+}
+
+// Enqueue queues c and blocks while it waits, rings and talks. The caller
+// hears position announcements (and a call-back offer when the estimated
+// wait is long) from the Announcer. When an agent answers, caller and
+// agent are bridged until one hangs up; if the agent hangs up, Enqueue
+// hangs up the caller. If the agent's leg is lost, the caller is told and
+// re-queued at the head. Enqueue answers c.Leg if it is not answered yet.
+// The error is non-nil only when the call could not be queued, ctx ended,
+// or the router closed.
+func (r *Router) Enqueue(ctx context.Context, c *call.Call, req Request) (Outcome, error) {
+	if c == nil || c.Leg == nil {
+		return Outcome{}, errors.New("routing: enqueue needs a call with a leg")
+	}
+	req, err := requestFromVars(c, req)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("routing: enqueue %s: %w", c.ID, err)
+	}
+	extra, err := parseSkills(req.Skills)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("routing: enqueue %s: %w", c.ID, err)
+	}
+	log := c.Log
+	if log == nil {
+		log = r.log.With("call_id", c.ID)
+	}
+	if req.Preferred == "" && r.dir != nil {
+		if cust := customerOf(c); cust != "" {
+			p, err := r.dir.PreferredAgent(ctx, cust)
+			if err != nil {
+				log.Warn("preferred advisor lookup failed", "customer", cust, "err", err)
+			}
+			req.Preferred = p
+		}
+	}
+	if req.CallbackNumber == "" {
+		req.CallbackNumber = c.Caller
+	}
+	if err := c.Leg.Answer(ctx); err != nil {
+		return Outcome{}, fmt.Errorf("routing: answer %s: %w", c.ID, err)
+	}
+	w := newWaiter()
+	e := &entry{id: c.ID, c: c, w: w, log: log, basePrio: req.Priority, preferred: req.Preferred, cbNumber: req.CallbackNumber}
+	var qerr error
+	if err := r.exec(ctx, func() { qerr = r.enqueue(e, req.Queue, extra) }); err != nil {
+		return Outcome{}, err
+	}
+	if qerr != nil {
+		return Outcome{}, qerr
+	}
+	return r.serve(ctx, e, c, w)
+}
+
+func requestFromVars(c *call.Call, req Request) (Request, error) {
+	if req.Queue == "" {
+		req.Queue, _ = c.Var(call.VarQueue)
+	}
+	if req.Queue == "" {
+		return req, errors.New("no queue given")
+	}
+	if req.Skills == nil {
+		if v, ok := c.Var(call.VarSkills); ok {
+			req.Skills = splitList(v)
+		}
+	}
+	if req.Priority == 0 {
+		if v, ok := c.Var(call.VarPriority); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return req, fmt.Errorf("bad %s %q", call.VarPriority, v)
+			}
+			req.Priority = n
+		}
+	}
+	if req.Preferred == "" {
+		req.Preferred, _ = c.Var(call.VarPreferredAgent)
+	}
+	return req, nil
+}
+
+// enqueue puts a new call in queue qname (loop).
+func (r *Router) enqueue(e *entry, qname string, extra []skill) error {
+	q := r.queues[qname]
+	if q == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownQueue, qname)
+	}
+	if r.entries[e.id] != nil {
+		return fmt.Errorf("routing: call %s is already queued", e.id)
+	}
+	now := r.clock.Now()
+	r.seq++
+	e.seq, e.since, e.tried = r.seq, now, map[string]bool{}
+	if e.preferred != "" {
+		e.prefUntil = now.Add(max(r.cfg.PreferredWait, 0))
+		if r.cfg.PreferredWait > 0 {
+			// Wake the dispatcher when the hold for the advisor ends.
+			e.wakeTimer = r.after(r.cfg.PreferredWait, func() {})
+		}
+	}
+	r.entries[e.id] = e
+	r.move(e, q, extra)
+	q.queued++
+	r.m.queued.WithLabelValues(q.cfg.Name).Inc()
+	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
+	e.log.Info("queued", "queue", q.cfg.Name, "priority", e.prio, "preferred", e.preferred)
+	r.emit(Event{Type: EventQueued, Queue: q.cfg.Name, CallID: e.id, Customer: customerOf(e.c)})
+	r.dispatch()
+	r.announce(e)
+	return nil
+}
+
+// serve is the goroutine of a queued caller: it relays announcements,
+// watches for hang-up and the call-back key, and talks to agents.
+func (r *Router) serve(ctx context.Context, e *entry, c *call.Call, w *waiter) (Outcome, error) {
+	p := r.startPlayer(ctx, c.Leg)
+	defer func() { p.stop() }()
+	digits := c.Leg.Digits()
+	cbOffered := false
+	for {
+		select {
+		case <-w.sig():
+			for _, m := range w.take() {
+				switch m.kind {
+				case msgAnnounce:
+					if m.ann.Kind == AnnounceCallbackOffer {
+						cbOffered = true
+					}
+					p.say(m.ann)
+				case msgFinish:
+					return m.out, nil
+				case msgConnect:
+					p.stop()
+					p = nil
+					v, err := r.talk(ctx, e, c, m)
+					if err != nil || v.finish {
+						return v.out, err
+					}
+					p = r.startPlayer(ctx, c.Leg)
+					p.say(Announcement{Kind: v.tell, Queue: v.out.Queue})
+				}
+			}
+		case d, ok := <-digits:
+			if !ok {
+				digits = nil
+				continue
+			}
+			if !cbOffered || d.Key != '1' {
+				continue
+			}
+			var booked bool
+			var qname string
+			if err := r.exec(ctx, func() { booked, qname = r.bookCallback(e) }); err != nil {
+				return Outcome{}, err
+			}
+			if !booked {
+				continue
+			}
+			p.stop()
+			p = nil
+			if r.ann != nil {
+				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				if err := r.ann.Announce(actx, c.Leg, Announcement{Kind: AnnounceCallbackBooked, Queue: qname}); err != nil {
+					c.Log.Debug("call-back announcement", "err", err)
+				}
+				cancel()
+			}
+			if err := c.Leg.Hangup(ctx, call.CauseNormal); err != nil {
+				c.Log.Debug("hang up after call-back booking", "err", err)
+			}
+			return Outcome{Result: ResultCallback, Queue: qname}, nil
+		case <-c.Leg.Done():
+			return r.abandon(ctx, e)
+		case <-ctx.Done():
+			out, _ := r.abandon(context.WithoutCancel(ctx), e)
+			return out, ctx.Err()
+		case <-r.done:
+			return Outcome{}, ErrClosed
+		}
+	}
+}
+
+func (r *Router) abandon(ctx context.Context, e *entry) (Outcome, error) {
+	out := Outcome{Result: ResultAbandoned}
+	if err := r.exec(ctx, func() { out = r.abandoned(e) }); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// abandoned ends a call whose caller hung up while queued (loop).
+func (r *Router) abandoned(e *entry) Outcome {
+	if r.entries[e.id] != e {
+		return Outcome{Result: ResultAbandoned, Queue: e.q.cfg.Name}
+	}
+	res := ResultAbandoned
+	switch e.state {
+	case entryOffered:
+		a := r.endOffer(e, "caller hung up", true)
+		r.setState(a, StateAvailable, "")
+	case entryConnected:
+		// Answered, but the caller left before the bridge started.
+		a := e.agent
+		a.e, e.agent = nil, nil
+		r.wrapUp(a, e.q)
+		res = ResultAnswered
+	}
+	e.log.Info("caller hung up in queue", "queue", e.q.cfg.Name)
+	return r.finish(e, res)
+}
+
+// observation is what the caller's goroutine saw end a conversation.
+type observation struct {
+	callerGone bool
+	agentGone  bool
+	agentCause call.Cause
+	legErr     error // Phones.Leg failed
+	talk       time.Duration
+}
+
+// verdict is the loop's decision after a conversation ended.
+type verdict struct {
+	finish bool
+	out    Outcome
+	tell   AnnouncementKind // when not finished: what to tell the caller
+}
+
+// talk gets the agent's leg and bridges it to the caller until one side
+// ends, the agent hangs up or transfers, or the router closes.
+func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg) (verdict, error) {
+	cust := c.Leg
+	lctx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-m.stop:
+		case <-r.done:
+		case <-cust.Done():
+		case <-lctx.Done():
+		}
+		cancel()
+	}()
+	var obs observation
+	agentLeg, err := r.phones.Leg(lctx, m.agent, c.ID)
+	if err != nil {
+		obs.legErr = err
+	} else {
+		start := r.clock.Now()
+		ended, berr := call.Bridge(lctx, cust, agentLeg)
+		obs.talk = r.clock.Now().Sub(start)
+		if ended == agentLeg {
+			obs.agentGone, obs.agentCause = true, agentLeg.Cause()
+		}
+		if berr != nil {
+			c.Log.Debug("bridge", "agent", m.agent, "err", berr)
+		}
+	}
+	cancel()
+	<-watched
+	if cust.Cause() != call.CauseNone {
+		obs.callerGone = true
+	}
+	v := verdict{finish: true, out: Outcome{Result: ResultAnswered, Agent: m.agent}}
+	err = r.exec(context.WithoutCancel(ctx), func() { v = r.callEnded(e, obs) })
+	bg := context.WithoutCancel(ctx)
+	if agentLeg != nil {
+		if herr := agentLeg.Hangup(bg, call.CauseNormal); herr != nil {
+			c.Log.Debug("hang up agent leg", "agent", m.agent, "err", herr)
+		}
+	}
+	switch {
+	case err != nil:
+		_ = cust.Hangup(bg, call.CauseUnavailable)
+		return v, err
+	case v.finish && v.out.AgentHungUp && !obs.callerGone:
+		_ = cust.Hangup(bg, call.CauseNormal)
+	}
+	return v, nil
+}
+
+// callEnded decides what follows a conversation (loop).
+func (r *Router) callEnded(e *entry, obs observation) verdict {
+	a, why := e.agent, e.stopWhy
+	e.agent, e.stop, e.stopWhy = nil, nil, stopNone
+	e.talk += obs.talk
+	if a.e == e {
+		a.e = nil
+	}
+	lost := why == stopAgentLost || (why == stopNone && !obs.callerGone &&
+		(obs.legErr != nil || (obs.agentGone && obs.agentCause != call.CauseNormal)))
+	hungUp := why == stopAgentHangup || (why == stopNone && !obs.callerGone && obs.agentGone && obs.agentCause == call.CauseNormal)
+	if lost {
+		e.log.Warn("agent leg lost", "agent", a.info.ID, "err", obs.legErr, "cause", obs.agentCause.String())
+		r.setState(a, StateAway, ReasonConnectionLost)
+	} else {
+		r.wrapUp(a, e.q)
+	}
+	switch {
+	case obs.callerGone || (!lost && why != stopTransfer):
+		out := r.finish(e, ResultAnswered)
+		out.Agent, out.AgentHungUp = a.info.ID, hungUp
+		return verdict{finish: true, out: out}
+	case lost:
+		e.state, e.head, e.requeued = entryWaiting, true, true
+		e.tried = map[string]bool{a.info.ID: true}
+		r.scheduleAnnounce(e)
+		r.m.waiting.WithLabelValues(e.q.cfg.Name).Set(float64(r.waitingIn(e.q)))
+		e.log.Info("re-queued at head", "queue", e.q.cfg.Name, "lost_agent", a.info.ID)
+		r.emit(Event{Type: EventRequeued, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: ReasonConnectionLost})
+		return verdict{tell: AnnounceRequeued, out: Outcome{Queue: e.q.cfg.Name}}
+	default: // transfer
+		e.state, e.head = entryWaiting, false
+		r.move(e, e.xferQueue, nil)
+		e.preferred, e.direct = e.xferAgent, e.xferAgent != ""
+		e.tried = map[string]bool{a.info.ID: true}
+		if e.preferred != "" {
+			e.prefUntil = r.clock.Now().Add(max(r.cfg.PreferredWait, 0))
+			r.stopTimer(&e.wakeTimer)
+			if r.cfg.PreferredWait > 0 {
+				e.wakeTimer = r.after(r.cfg.PreferredWait, func() {})
+			}
+		}
+		r.scheduleAnnounce(e)
+		r.m.waiting.WithLabelValues(e.q.cfg.Name).Set(float64(r.waitingIn(e.q)))
+		e.log.Info("transferred", "by", a.info.ID, "queue", e.q.cfg.Name, "to_agent", e.xferAgent)
+		r.emit(Event{Type: EventTransferred, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: e.xferAgent})
+		return verdict{tell: AnnounceTransferred, out: Outcome{Queue: e.q.cfg.Name}}
+	}
+}
