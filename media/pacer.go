@@ -46,6 +46,12 @@ func pickPacer() *pacer {
 	return best
 }
 
+// maxLag is how far behind its schedule the sender may fall (a stalled
+// process, a loaded machine) and still catch up by sending the missed
+// packets at once, which the peer's jitter buffer absorbs; beyond it the
+// missed packets are skipped (the timestamp still follows the clock).
+const maxLag = 10 * FrameDuration
+
 // sendLateHook, when set (by tests before any session starts), sees how
 // late each packet's tick ran after its due time.
 var sendLateHook func(late time.Duration)

@@ -7,12 +7,6 @@ import (
 	"github.com/voxdesk/voxdesk/media/g711"
 )
 
-// maxLag is how far behind its schedule the sender may fall (a stalled
-// process, a loaded machine) and still catch up by sending the missed
-// packets at once, which the peer's jitter buffer absorbs; beyond it the
-// missed packets are skipped (the timestamp still follows the clock).
-const maxLag = 10 * FrameDuration
-
 // sender holds the send path's state; only the pacer touches it.
 type sender struct {
 	s        *RTPSession
