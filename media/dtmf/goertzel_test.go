@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/voxdesk/voxdesk/media/g711"
 )
 
 // tone returns dur of the DTMF tone for key (each component at amp), or
@@ -180,4 +182,25 @@ func FuzzDetector(f *testing.F) {
 			t.Fatalf("%d digits from %d samples", len(got), len(pcm))
 		}
 	})
+}
+
+// Tones from an independent generator (sox), 80 ms each with 70 ms
+// gaps, through mu-law as on a call.
+func TestDetectorSoxTones(t *testing.T) {
+	b, err := os.ReadFile("testdata/dtmf-159hash0star.ul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, len(b))
+	g711.DecodeUlaw(pcm, b)
+	keys := ""
+	for _, d := range detect(pcm) {
+		keys += string(d.Key)
+		if d.Duration < 50*time.Millisecond || d.Duration > 110*time.Millisecond {
+			t.Errorf("%q lasted %v, tone was 80 ms", d.Key, d.Duration)
+		}
+	}
+	if keys != "159#0*" {
+		t.Errorf("detected %q, want 159#0*", keys)
+	}
 }
