@@ -54,6 +54,7 @@ func flowCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("flow check needs one or more flow files")
 	}
 	bad := 0
+	names := map[string]string{} // flow name -> file, as a Library would refuse duplicates
 	for _, file := range fset.Args() {
 		f, err := ivr.Load(file, flowOptions())
 		if err != nil {
@@ -61,6 +62,12 @@ func flowCheck(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stderr, err)
 			continue
 		}
+		if other, dup := names[f.Name()]; dup {
+			bad++
+			fmt.Fprintf(stderr, "%s:1:1: flow name %q is already used by %s\n", file, f.Name(), other)
+			continue
+		}
+		names[f.Name()] = file
 		fmt.Fprintf(stdout, "%s: ok: flow %s version %s, %d steps\n", file, f.Name(), f.Version(), len(f.StepIDs()))
 	}
 	if bad > 0 {

@@ -54,6 +54,7 @@ func TestFlowCommands(t *testing.T) {
 		{"check passes a good flow", []string{"flow", "check", a}, 0, []string{"a.yaml: ok: flow t version"}},
 		{"check lists every error with its position", []string{"flow", "check", a, bad}, 1,
 			[]string{"bad.yaml:3:5: unknown step type \"plya\"", "bad.yaml:1:11: operator step \"agent\" does not exist", "1 of 2 flow files have errors"}},
+		{"check refuses two flows of one name", []string{"flow", "check", a, b}, 1, []string{`b.yaml:1:1: flow name "t" is already used by`}},
 		{"check needs a file", []string{"flow", "check"}, 2, []string{"needs one or more flow files"}},
 		{"simulate walks the menu", []string{"flow", "simulate", a, "--digits", "1", "--at", "2026-11-23T09:00"}, 0,
 			[]string{"menu ", "billing        queue billing", `queue              "billing"`}},
