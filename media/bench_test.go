@@ -138,3 +138,53 @@ func BenchmarkResampler(b *testing.B) {
 		out = rs.Process(out[:0], in)
 	}
 }
+
+// The per-packet paths allocate nothing in steady state.
+func TestHotPathsDoNotAllocate(t *testing.T) {
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := newSession(c, RTPConfig{Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort(), EventPayloadType: 101})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd := newSender(s)
+	r := &receiver{s: s}
+	from := netip.MustParseAddrPort("127.0.0.1:4000")
+	raw := make([]byte, 12+FrameSamples)
+	out := make([]int16, FrameSamples)
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: make([]byte, FrameSamples)}
+	i := 0
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"send one frame", func() {
+			frame := <-s.free
+			s.queue <- frame
+			snd.tick(uint32(i) * FrameSamples)
+		}},
+		{"receive one packet and play a frame", func() {
+			pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i)*FrameSamples
+			n, _ := pkt.MarshalTo(raw)
+			r.handle(raw[:n], from, FrameDuration*time.Duration(i+1))
+			s.mu.Lock()
+			s.jb.pop(out)
+			s.mu.Unlock()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if a := testing.AllocsPerRun(200, func() { tc.fn(); i++ }); a != 0 {
+				t.Errorf("%v allocations per run", a)
+			}
+		})
+	}
+}
