@@ -3,6 +3,8 @@ package media_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"time"
 
 	"github.com/voxdesk/voxdesk/media"
 )
@@ -34,4 +36,31 @@ func ExampleTap() {
 	n, _ := r.ReadAudio(context.Background(), buf)
 	fmt.Println(n, peak)
 	// Output: 160 100
+}
+
+// Two RTP sessions on loopback: one sends a DTMF digit as RFC 4733
+// telephone-events, the other reports it once, with its duration.
+func ExampleRTPSession() {
+	ca, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	cb, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	a, _ := media.NewRTPSession(ca, media.RTPConfig{
+		PayloadType: 8, EventPayloadType: 101, Remote: cb.LocalAddr().(*net.UDPAddr).AddrPort()})
+	defer a.Close()
+	b, _ := media.NewRTPSession(cb, media.RTPConfig{
+		PayloadType: 8, EventPayloadType: 101, Remote: ca.LocalAddr().(*net.UDPAddr).AddrPort()})
+	defer b.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.SendDigit(ctx, '#', 120*time.Millisecond); err != nil {
+		fmt.Println(err)
+		return
+	}
+	select {
+	case d := <-b.Digits():
+		fmt.Printf("%c %v\n", d.Key, d.Duration)
+	case <-ctx.Done():
+		fmt.Println("no digit")
+	}
+	// Output: # 120ms
 }
