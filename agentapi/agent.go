@@ -1,0 +1,545 @@
+package agentapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/rtc"
+)
+
+// ErrAgentOffline is returned by Ring and Leg when the agent has no page
+// open (no live WebSocket).
+var ErrAgentOffline = errors.New("agentapi: agent's softphone is not connected")
+
+// ErrNotYourCall is the reply to a page acting on a call that is not
+// offered or connected to its agent.
+var ErrNotYourCall = errors.New("agentapi: not your call")
+
+const (
+	outQueue     = 64              // messages queued for a page before it counts as stuck
+	writeTimeout = 5 * time.Second // one WebSocket write
+	opTimeout    = 5 * time.Second // one router or directory call made for a page
+)
+
+// callPhase is where a call stands for its agent.
+type callPhase int
+
+const (
+	phaseRinging callPhase = iota
+	phaseTalking
+	phaseWrapUp
+)
+
+// agentCall is one call offered to, connected to or being wrapped up by
+// an agent.
+type agentCall struct {
+	offer     routing.Offer
+	file      *CustomerFile
+	phase     callPhase
+	leg       *rtc.Leg
+	offeredAt time.Time
+	answered  time.Time
+	ended     time.Time
+	confirmed bool // "identity confirmed" pressed
+}
+
+// agentConn is one agent's open page: its WebSocket, its softphone's
+// PeerConnection and its calls.
+type agentConn struct {
+	*sock
+	s    *Server
+	acct *Account
+	sess *rtc.Session
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	calls     map[string]*agentCall
+	state     string // last state sent to the page
+	reason    string
+	loggedOut bool // guarded by s.mu
+}
+
+func (c *agentConn) send(m ServerMessage) bool {
+	ok := c.sendJSON(m)
+	if !ok {
+		c.log.Debug("agent page message dropped", "type", m.Type)
+	}
+	return ok
+}
+
+func (s *Server) handleAgentWS(w http.ResponseWriter, r *http.Request) {
+	sess := s.authorized(w, r, RoleAgent, false)
+	if sess == nil {
+		return
+	}
+	if s.rtc == nil {
+		writeError(w, http.StatusServiceUnavailable, "softphone not configured")
+		return
+	}
+	// Accept checks that Origin names this host: a page of another site
+	// cannot open an agent's socket with the agent's cookie.
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Info("agent websocket refused", "agent", sess.acct.ID, "err", err)
+		return
+	}
+	ws.SetReadLimit(MaxMessageBytes)
+	c := &agentConn{
+		sock: newSock(s.life, ws), s: s, acct: sess.acct,
+		log:   s.log.With("agent", sess.acct.ID),
+		calls: map[string]*agentCall{},
+	}
+	if !s.goTracked(func() { c.run(func() { s.serveAgent(c) }) }) {
+		c.finish()
+	}
+}
+
+// serveAgent runs one agent page's connection until it closes.
+func (s *Server) serveAgent(c *agentConn) {
+	id := c.acct.ID
+	rs, err := s.rtc.NewSession(id, func(sig rtc.Signal) {
+		c.send(ServerMessage{Type: "signal", Signal: &sig})
+	})
+	if err != nil {
+		c.log.Error("softphone session", "err", err)
+		c.close("softphone unavailable")
+		return
+	}
+	c.sess = rs
+
+	s.mu.Lock()
+	old := s.agents[id]
+	s.agents[id] = c
+	closing := s.closing
+	s.mu.Unlock()
+	if old != nil {
+		old.close("opened in another window")
+	}
+	if closing { // Shutdown began before we registered
+		c.close("switch shutting down")
+	}
+
+	defer func() {
+		rs.Close() // ends a call in progress with call.CauseFailure
+		s.mu.Lock()
+		current := s.agents[id] == c
+		if current {
+			delete(s.agents, id)
+		}
+		loggedOut := c.loggedOut
+		s.mu.Unlock()
+		if current && !loggedOut && s.router != nil {
+			// Ringing offers move on, a call in progress is re-queued.
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			if err := s.router.Disconnected(ctx, id); err != nil && !errors.Is(err, errUnknownAgent) {
+				c.log.Warn("router: disconnected", "err", err)
+			}
+			cancel()
+		}
+		c.log.Info("agent page closed")
+	}()
+
+	state, reason := string(routing.StateAway), "logged in"
+	if s.router != nil {
+		ctx, cancel := context.WithTimeout(s.life, opTimeout)
+		err := s.router.Login(ctx, routing.AgentInfo{ID: id, Name: c.acct.Name, Skills: c.acct.Skills})
+		cancel()
+		if err != nil {
+			c.log.Error("router: login", "err", err)
+			c.close("routing unavailable")
+			return
+		}
+	}
+	c.mu.Lock()
+	c.state, c.reason = state, reason
+	c.mu.Unlock()
+	hello := ServerMessage{Type: "hello", Agent: ptr(viewOf(c.acct)), State: state, Reason: reason, ICEServers: s.rtc.ICEServers()}
+	hello.Queues, hello.Agents = s.transferTargets()
+	c.send(hello)
+	c.log.Info("agent page connected")
+	s.requestBoard()
+
+	for {
+		b, err := c.read()
+		if err != nil {
+			return
+		}
+		m, err := ParseClientMessage(b)
+		if err != nil {
+			c.send(ServerMessage{Type: "error", Error: err.Error()})
+			continue
+		}
+		if err := s.handleAgentMessage(c, m); err != nil {
+			c.send(ServerMessage{Type: "error", ID: m.ID, Error: err.Error()})
+			continue
+		}
+		if m.ID != 0 {
+			c.send(ServerMessage{Type: "ok", ID: m.ID})
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// transferTargets lists the queues and agents a call can be transferred
+// to, from the latest wallboard snapshot.
+func (s *Server) transferTargets() ([]string, []AgentView) {
+	if s.boarder == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(s.life, opTimeout)
+	defer cancel()
+	b, err := s.boarder.Board(ctx)
+	if err != nil {
+		return nil, nil
+	}
+	var qs []string
+	for _, q := range b.Queues {
+		qs = append(qs, q.Name)
+	}
+	return qs, b.Agents
+}
+
+// call returns the agent's call id if it is in one of the phases.
+func (c *agentConn) call(id string, phases ...callPhase) (*agentCall, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ac := c.calls[id]
+	if ac == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotYourCall, id)
+	}
+	for _, p := range phases {
+		if ac.phase == p {
+			return ac, nil
+		}
+	}
+	return nil, fmt.Errorf("agentapi: call %q is not in a state that allows this", id)
+}
+
+// handleAgentMessage acts on one valid message from the agent's page.
+func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
+	ctx, cancel := context.WithTimeout(s.life, opTimeout)
+	defer cancel()
+	id := c.acct.ID
+	needRouter := func() error {
+		if s.router == nil {
+			return errors.New("agentapi: routing not configured")
+		}
+		return nil
+	}
+	switch m.Type {
+	case MsgPing:
+		return nil
+	case MsgSignal:
+		return c.sess.HandleSignal(*m.Signal)
+	case MsgState:
+		if err := needRouter(); err != nil {
+			return err
+		}
+		if err := s.router.SetState(ctx, id, routing.State(m.State), m.Reason); err != nil {
+			return err
+		}
+		c.setState(m.State, m.Reason)
+		s.requestBoard()
+		return nil
+	case MsgAnswer:
+		if err := needRouter(); err != nil {
+			return err
+		}
+		if _, err := c.call(m.Call, phaseRinging); err != nil {
+			return err
+		}
+		return s.router.Answer(ctx, id, m.Call)
+	case MsgDecline:
+		if err := needRouter(); err != nil {
+			return err
+		}
+		if _, err := c.call(m.Call, phaseRinging); err != nil {
+			return err
+		}
+		if err := s.router.Decline(ctx, id, m.Call); err != nil {
+			return err
+		}
+		c.forget(m.Call)
+		return nil
+	case MsgHangup:
+		if err := needRouter(); err != nil {
+			return err
+		}
+		ac, err := c.call(m.Call, phaseRinging, phaseTalking)
+		if err != nil {
+			return err
+		}
+		err = s.router.Hangup(ctx, id, m.Call)
+		if ac.leg != nil {
+			// The router hangs the leg up when it ends the call; make sure
+			// of it even if the router no longer knew the call.
+			_ = ac.leg.Hangup(ctx, call.CauseNormal)
+		} else {
+			c.forget(m.Call)
+		}
+		if err != nil && ac.leg == nil {
+			return err
+		}
+		return nil
+	case MsgHold, MsgMute:
+		ac, err := c.call(m.Call, phaseTalking)
+		if err != nil {
+			return err
+		}
+		typ := "held"
+		if m.Type == MsgHold {
+			ac.leg.SetHold(m.On)
+		} else {
+			ac.leg.SetMute(m.On)
+			typ = "muted"
+		}
+		c.log.Info(m.Type, "call_id", m.Call, "on", m.On)
+		c.send(ServerMessage{Type: typ, Call: m.Call, On: ptr(m.On)})
+		return nil
+	case MsgTransfer:
+		if err := needRouter(); err != nil {
+			return err
+		}
+		if _, err := c.call(m.Call, phaseTalking); err != nil {
+			return err
+		}
+		if m.Agent == id {
+			return errors.New("agentapi: cannot transfer a call to yourself")
+		}
+		return s.router.Transfer(ctx, id, m.Call, m.Queue, m.Agent)
+	case MsgConfirmIdentity:
+		ac, err := c.call(m.Call, phaseTalking, phaseWrapUp)
+		if err != nil {
+			return err
+		}
+		if ac.offer.Customer == "" {
+			return errors.New("agentapi: the caller was not identified: nothing to confirm")
+		}
+		c.mu.Lock()
+		ac.confirmed = true
+		c.mu.Unlock()
+		c.log.Info("identity confirmed", "call_id", m.Call, "customer", ac.offer.Customer)
+		return nil
+	case MsgEnrol:
+		ac, err := c.call(m.Call, phaseTalking, phaseWrapUp)
+		if err != nil {
+			return err
+		}
+		return s.enrol(ctx, c, m.Call, ac)
+	case MsgWrapUp:
+		ac, err := c.call(m.Call, phaseWrapUp)
+		if err != nil {
+			return err
+		}
+		if s.dir != nil {
+			c.mu.Lock()
+			w := WrapUp{
+				CallID: m.Call, CustomerID: ac.offer.Customer, Agent: id, Queue: ac.offer.Queue,
+				Start: ac.offeredAt.Add(-ac.offer.Waited), Answered: ac.answered, Ended: ac.ended,
+				Method: string(ac.offer.IdentMethod), Score: ac.offer.IdentScore, IdentityConfirmed: ac.confirmed,
+				Disposition: m.Disposition, Notes: m.Notes,
+			}
+			c.mu.Unlock()
+			if err := s.dir.RecordWrapUp(ctx, w); err != nil {
+				return fmt.Errorf("agentapi: record wrap-up: %w", err)
+			}
+		}
+		c.forget(m.Call)
+		c.log.Info("wrap-up", "call_id", m.Call, "disposition", m.Disposition)
+		return nil
+	}
+	return fmt.Errorf("%w: unhandled type %q", ErrBadMessage, m.Type)
+}
+
+// enrol checks what the agent API can (the call's customer, their recorded
+// consent, a confirmed identity) and asks Biometrics to enrol.
+func (s *Server) enrol(ctx context.Context, c *agentConn, callID string, ac *agentCall) error {
+	if s.bio == nil || s.dir == nil {
+		return errors.New("agentapi: voiceprint enrolment not configured")
+	}
+	cust := ac.offer.Customer
+	if cust == "" {
+		return errors.New("agentapi: enrol needs an identified customer")
+	}
+	c.mu.Lock()
+	confirmed := ac.confirmed
+	c.mu.Unlock()
+	if !confirmed && ac.offer.IdentMethod != call.MethodPIN {
+		return errors.New("agentapi: confirm the caller's identity before enrolling")
+	}
+	f, err := s.dir.File(ctx, cust)
+	if err != nil {
+		return fmt.Errorf("agentapi: enrol: %w", err)
+	}
+	if f.Consent == nil {
+		return errors.New("agentapi: the customer has no recorded consent to voice identification")
+	}
+	if err := s.bio.Enrol(ctx, cust, callID, c.acct.ID); err != nil {
+		return fmt.Errorf("agentapi: enrol: %w", err)
+	}
+	c.log.Info("voiceprint enrolled", "call_id", callID, "customer", cust)
+	return nil
+}
+
+func (c *agentConn) forget(callID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.calls, callID)
+}
+
+func (c *agentConn) setState(state, reason string) {
+	c.mu.Lock()
+	changed := state != c.state || reason != c.reason
+	c.state, c.reason = state, reason
+	c.mu.Unlock()
+	if changed {
+		c.send(ServerMessage{Type: "state", State: state, Reason: reason})
+	}
+}
+
+func (s *Server) agent(id string) *agentConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.agents[id]
+}
+
+// Ring shows a ringing call with its customer file on the agent's page
+// (routing.Phones).
+func (s *Server) Ring(ctx context.Context, agentID string, o routing.Offer) error {
+	c := s.agent(agentID)
+	if c == nil {
+		return ErrAgentOffline
+	}
+	var file *CustomerFile
+	if o.Customer != "" && s.dir != nil {
+		fctx, cancel := context.WithTimeout(ctx, s.cfg.OfferFileTimeout)
+		f, err := s.dir.File(fctx, o.Customer)
+		cancel()
+		if err != nil {
+			c.log.Warn("customer file for offer", "call_id", o.CallID, "customer", o.Customer, "err", err)
+		} else {
+			file = &f
+		}
+	}
+	c.mu.Lock()
+	c.calls[o.CallID] = &agentCall{offer: o, file: file, phase: phaseRinging, offeredAt: s.now()}
+	c.mu.Unlock()
+	if !c.send(ServerMessage{Type: "offer", Offer: offerView(o, file)}) {
+		c.forget(o.CallID)
+		return ErrAgentOffline
+	}
+	c.log.Info("ringing", "call_id", o.CallID, "customer", o.Customer, "ident", o.IdentMethod)
+	return nil
+}
+
+// Cancel withdraws a ringing call from the agent's page (routing.Phones).
+func (s *Server) Cancel(ctx context.Context, agentID, callID, reason string) error {
+	c := s.agent(agentID)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	ac := c.calls[callID]
+	ringing := ac != nil && ac.phase == phaseRinging
+	if ringing {
+		delete(c.calls, callID)
+	}
+	c.mu.Unlock()
+	if ringing {
+		c.send(ServerMessage{Type: "cancel", Call: callID, Reason: reason})
+		c.log.Info("offer cancelled", "call_id", callID, "reason", reason)
+	}
+	return nil
+}
+
+// Leg returns the agent's media leg for an answered call
+// (routing.Phones): a view of the agent's PeerConnection for this call.
+// The leg ends with call.CauseFailure if the agent's page goes away.
+func (s *Server) Leg(ctx context.Context, agentID, callID string) (call.Leg, error) {
+	c := s.agent(agentID)
+	if c == nil {
+		return nil, ErrAgentOffline
+	}
+	if _, err := c.call(callID, phaseRinging); err != nil {
+		return nil, err
+	}
+	if err := c.sess.WaitConnected(ctx); err != nil {
+		return nil, fmt.Errorf("agentapi: %s's softphone media: %w", agentID, err)
+	}
+	leg, err := c.sess.Attach(callID)
+	if err != nil {
+		return nil, fmt.Errorf("agentapi: %s's softphone: %w", agentID, err)
+	}
+	c.mu.Lock()
+	ac := c.calls[callID]
+	if ac == nil { // cancelled meanwhile
+		c.mu.Unlock()
+		_ = leg.Hangup(ctx, call.CauseCancelled)
+		return nil, fmt.Errorf("%w: %q was withdrawn", ErrNotYourCall, callID)
+	}
+	ac.phase, ac.leg, ac.answered = phaseTalking, leg, s.now()
+	c.mu.Unlock()
+	c.send(ServerMessage{Type: "connected", Call: callID})
+	c.log.Info("connected", "call_id", callID, "codec", c.sess.Codec())
+	watch := func() {
+		<-leg.Done()
+		c.mu.Lock()
+		ac.phase, ac.ended = phaseWrapUp, s.now()
+		c.mu.Unlock()
+		c.send(ServerMessage{Type: "ended", Call: callID, Cause: leg.Cause().String()})
+		c.log.Info("call ended", "call_id", callID, "cause", leg.Cause().String())
+	}
+	if !s.goTracked(watch) {
+		_ = leg.Hangup(ctx, call.CauseUnavailable)
+		return nil, errors.New("agentapi: shutting down")
+	}
+	return leg, nil
+}
+
+var _ routing.Phones = (*Server)(nil)
+
+// offerView is the offer as the page shows it.
+func offerView(o routing.Offer, f *CustomerFile) *OfferView {
+	method := o.IdentMethod
+	if method == "" {
+		method = call.MethodNone
+	}
+	return &OfferView{
+		Call: o.CallID, Queue: o.Queue, Caller: o.Caller, Channel: string(o.Channel),
+		Waited: o.Waited.Seconds(), Preferred: o.Preferred, Callback: o.Callback, Requeued: o.Requeued,
+		Expires: o.Expires, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer},
+		Customer: f,
+	}
+}
+
+// OfferView is a ringing call as the agent's page shows it.
+type OfferView struct {
+	Call      string        `json:"call"`
+	Queue     string        `json:"queue"`
+	Caller    string        `json:"caller"`
+	Channel   string        `json:"channel"`
+	Waited    float64       `json:"waited_s"`
+	Preferred bool          `json:"preferred"`
+	Callback  bool          `json:"callback"`
+	Requeued  bool          `json:"requeued"`
+	Expires   time.Time     `json:"expires"`
+	Ident     IdentView     `json:"ident"`
+	Customer  *CustomerFile `json:"customer,omitempty"`
+}
+
+// IdentView says how the caller was identified.
+type IdentView struct {
+	Method   string  `json:"method"` // voice, pin, number, none (call.Method) or web-token
+	Score    float64 `json:"score"`
+	Customer string  `json:"customer,omitempty"`
+}

@@ -1,0 +1,73 @@
+// Package agentapi is the switch's HTTP and WebSocket API for people: the
+// agents on their browser softphone, supervisors on the wallboard, admins,
+// and website visitors pressing "call now" or "call me back". A *Server is
+// an http.Handler with no listener of its own (service mounts it); it
+// serves the embedded pages of package web too.
+//
+// # Security
+//
+// Users are Accounts with bcrypt password hashes (HashPassword). POST
+// /api/login opens a session: a random token in an HttpOnly,
+// SameSite=Strict cookie (Secure unless Config.InsecureCookies) and a CSRF
+// token returned in the body, which every later POST carries in the
+// X-CSRF-Token header; state-changing requests must also come from the
+// switch's own origin (Origin or Sec-Fetch-Site). Five failed logins in a
+// row lock a user name for 30 s. WebSocket upgrades require the session
+// cookie and an Origin naming this host. Roles: agent < supervisor
+// (wallboard) < admin (admin API).
+//
+// # Agent WebSocket (GET /api/agent/ws)
+//
+// JSON text messages, one object each. The page sends ClientMessages
+// (types MsgState, MsgSignal, MsgAnswer, ...); a message with an "id" gets
+// {"type":"ok","id":N} or {"type":"error","id":N,"error":"..."}; a message
+// that cannot be parsed gets an error and the connection stays up. The
+// switch sends ServerMessages: hello (who, state, ICE servers, transfer
+// targets), state, offer (the ringing call with the customer file), cancel,
+// connected, ended, held, muted, signal. An agent can act only on calls
+// offered or connected to them.
+//
+// Media: after hello the page creates one RTCPeerConnection for its whole
+// session, sends the SDP offer and trickled candidates as "signal"
+// messages, and the switch answers with G.711 (package rtc). Each
+// answered call is an rtc.Leg over that connection.
+//
+// # Routing
+//
+// Server implements routing.Phones: Ring shows an offer (after fetching
+// the customer file from the Directory, bounded by
+// Config.OfferFileTimeout), Cancel withdraws it, Leg returns the agent's
+// media leg once the page answered. The page's buttons call the Router
+// (Answer, Decline, Hangup, Transfer, SetState). When a page goes away
+// (tab closed, network lost) the agent's leg ends with call.CauseFailure
+// and Router.Disconnected is called, so routing re-queues the caller and
+// sets the agent away.
+//
+// # Wallboard (GET /api/board/ws)
+//
+// A Boarder is polled every Config.BoardInterval; each snapshot is pushed
+// to supervisors' wallboards and each agent's own state to their page.
+//
+// # Admin API
+//
+//	GET  /api/admin/customers?q=ID-or-E.164      customer files (admin)
+//	POST /api/admin/customers/{id}/erase-biometrics   Biometrics.Erase (admin, CSRF)
+//
+// # Website call-back
+//
+// callback.html is framed by the company website (WebCallConfig.
+// FrameOrigins). The caller's identity is a web token signed by the
+// website (see token.go for the format) or typed details. "Call now"
+// (GET /api/webcall/ws) turns the browser's PeerConnection into an inbound
+// call.Call (Channel webrtc) served by the call handler given with
+// WithCallHandler (the IVR); a vouched caller has call.VarCustomer set and
+// call.VarIdentMethod = MethodWebToken. "Call me back" (POST
+// /api/webcall/callback, then GET/DELETE /api/webcall/callback/{ticket})
+// books through Callbacks and shows the live position.
+//
+// # Lifecycle
+//
+// Shutdown(ctx) closes every WebSocket (pages are told "switch shutting
+// down"), hangs up web calls and waits for all the server's goroutines;
+// Close does the same without waiting for pages to acknowledge.
+package agentapi

@@ -1,0 +1,88 @@
+package agentapi
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/routing"
+)
+
+func TestEnrolRules(t *testing.T) {
+	e := newEnv(t)
+	p := e.openPage(t, e.login(t, "alice", "alice-secret"))
+	c := e.srv.agent("alice")
+	// Calls that have been talked and are in wrap-up (set up directly: the
+	// media path is covered by the browser tests).
+	put := func(id, cust string, m call.Method) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.calls[id] = &agentCall{phase: phaseWrapUp, offer: routing.Offer{CallID: id, Customer: cust, IdentMethod: m, Queue: "support"},
+			offeredAt: time.Now(), answered: time.Now(), ended: time.Now()}
+	}
+	put("unknown", "", call.MethodNone)
+	put("ada-voice", "C1", call.MethodVoice)
+	put("babbage", "C2", call.MethodNumber)
+	put("ada-pin", "C1", call.MethodPIN)
+
+	for i, tc := range []struct {
+		name, typ, call, want string // want: "" for ok, else part of the error
+	}{
+		{"unidentified caller", MsgEnrol, "unknown", "identified customer"},
+		{"nothing to confirm", MsgConfirmIdentity, "unknown", "not identified"},
+		{"voice match not confirmed", MsgEnrol, "ada-voice", "confirm the caller's identity"},
+		{"confirm", MsgConfirmIdentity, "ada-voice", ""},
+		{"confirmed, consent on file", MsgEnrol, "ada-voice", ""},
+		{"confirm without consent", MsgConfirmIdentity, "babbage", ""},
+		{"no consent", MsgEnrol, "babbage", "no recorded consent"},
+		{"PIN checked", MsgEnrol, "ada-pin", ""},
+		{"someone else's call", MsgEnrol, "call-of-bob", "not your call"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p.send(ClientMessage{ID: int64(100 + i), Type: tc.typ, Call: tc.call})
+			var m ServerMessage
+			for {
+				m = p.next2("ok", "error")
+				if m.ID == int64(100+i) {
+					break
+				}
+			}
+			if tc.want == "" && m.Type != "ok" {
+				t.Fatalf("refused: %s", m.Error)
+			}
+			if tc.want != "" && (m.Type != "error" || !strings.Contains(m.Error, tc.want)) {
+				t.Fatalf("reply %+v, want an error about %q", m, tc.want)
+			}
+		})
+	}
+	e.bio.mu.Lock()
+	got := strings.Join(e.bio.enrols, ";")
+	e.bio.mu.Unlock()
+	if got != "C1 ada-voice alice;C1 ada-pin alice" {
+		t.Fatalf("enrolments %q", got)
+	}
+
+	// The wrap-up goes to the directory with the confirmation noted, once.
+	p.send(ClientMessage{ID: 200, Type: MsgWrapUp, Call: "ada-voice", Disposition: "resolved", Notes: "ok"})
+	p.next("ok")
+	p.send(ClientMessage{ID: 201, Type: MsgWrapUp, Call: "ada-voice", Disposition: "resolved"})
+	if m := p.next("error"); !strings.Contains(m.Error, "not your call") {
+		t.Fatalf("second wrap-up: %+v", m)
+	}
+	w := e.dir.wrapUps()
+	if len(w) != 1 || !w[0].IdentityConfirmed || w[0].CustomerID != "C1" || w[0].Disposition != "resolved" {
+		t.Fatalf("wrap-ups %+v", w)
+	}
+}
+
+// next2 reads until a message of either type.
+func (p *page) next2(a, b string) ServerMessage {
+	p.t.Helper()
+	for {
+		m := p.nextAny()
+		if m.Type == a || m.Type == b {
+			return m
+		}
+	}
+}

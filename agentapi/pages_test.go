@@ -1,0 +1,105 @@
+package agentapi
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+func TestBrowserWallboardAndAdmin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	board := Board{
+		Queues: []QueueStats{{Name: "support", Waiting: 3, LongestWait: 75, ServiceLevel: 0.8, ASA: 14, Answered: 20, Abandoned: 5, Offered: 28}},
+		Agents: []AgentView{{ID: "alice", Name: "Alice Agent", State: "busy"}, {ID: "bob", Name: "Bob Agent", State: "away", Reason: "lunch"}},
+	}
+	var mu sync.Mutex
+	e := newEnv(t, WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		b := board
+		b.Queues = append([]QueueStats(nil), board.Queues...)
+		return b, nil
+	})))
+	tab, closeTab := browser(t, ctx)
+	defer closeTab()
+
+	var row, agents string
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(e.ts.URL+"/board.html"),
+		chromedp.WaitVisible("#login-user", chromedp.ByID),
+		chromedp.SendKeys("#login-user", "sue", chromedp.ByID),
+		chromedp.SendKeys("#login-pass", "sue-secret", chromedp.ByID),
+		chromedp.Click("#login-submit", chromedp.ByID),
+		chromedp.WaitVisible(`tr[data-queue="support"]`, chromedp.ByQuery),
+		chromedp.Text(`tr[data-queue="support"]`, &row, chromedp.ByQuery),
+		chromedp.Text("#agents", &agents, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("wallboard: %v", err)
+	}
+	for _, want := range []string{"support", "3", "1 min 15 s", "80 %", "14 s", "20", "5", "20 %"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("queue row %q lacks %q", row, want)
+		}
+	}
+	if !strings.Contains(agents, "Alice Agent") || !strings.Contains(agents, "lunch") {
+		t.Errorf("agents %q", agents)
+	}
+	// Live: a new figure shows up without reloading.
+	mu.Lock()
+	board.Queues[0].Waiting = 7
+	mu.Unlock()
+	if err := waitFor(ctx, "live update", func() bool {
+		var s string
+		_ = chromedp.Run(tab, chromedp.Text(`tr[data-queue="support"] .waiting`, &s, chromedp.ByQuery))
+		return s == "7"
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The admin page refuses a supervisor's lookup...
+	var status string
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(e.ts.URL+"/admin.html"),
+		chromedp.WaitVisible("#admin", chromedp.ByID),
+		chromedp.SendKeys("#q", "C1", chromedp.ByID),
+		chromedp.Click("#lookup-submit", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "lookup refused for a supervisor", func() bool {
+		_ = chromedp.Run(tab, chromedp.Text("#status", &status, chromedp.ByID))
+		return strings.Contains(status, "role")
+	}); err != nil {
+		t.Fatalf("%v (status %q)", err, status)
+	}
+	// ...and serves an admin, who erases a customer's biometric data.
+	var name string
+	if err := chromedp.Run(tab,
+		chromedp.Evaluate(`fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({user: 'root', password: 'root-secret'})}).then((r) => r.status)`, nil, awaitPromise),
+		chromedp.Navigate(e.ts.URL+"/admin.html"),
+		chromedp.WaitVisible("#admin", chromedp.ByID),
+		chromedp.SendKeys("#q", "C1", chromedp.ByID),
+		chromedp.Click("#lookup-submit", chromedp.ByID),
+		chromedp.WaitVisible("#results section h2", chromedp.ByQuery),
+		chromedp.Text("#results section h2", &name, chromedp.ByQuery),
+		chromedp.Evaluate(`window.confirm = () => true`, nil),
+		chromedp.Click("#results section button.danger", chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("admin: %v", err)
+	}
+	if name != "Ada Lovelace (C1)" {
+		t.Errorf("lookup shows %q", name)
+	}
+	if err := waitFor(ctx, "erasure", func() bool {
+		e.bio.mu.Lock()
+		defer e.bio.mu.Unlock()
+		return len(e.bio.erasals) == 1 && e.bio.erasals[0] == "C1 admin:root"
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,515 @@
+package agentapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/rtc"
+)
+
+// MethodWebToken is the identification method of a web caller vouched
+// for by a signed website token (call.VarIdentMethod).
+const MethodWebToken call.Method = "web-token"
+
+// Call variables set on web calls, besides call.VarCustomer and
+// call.VarIdentMethod for token callers.
+const (
+	VarWebName    = "web.name"    // name given by the token or typed
+	VarWebPhone   = "web.phone"   // phone given by the token or typed
+	VarWebAccount = "web.account" // account number typed (not verified)
+)
+
+// WebCallConfig configures the website's call-back widget.
+type WebCallConfig struct {
+	// TokenKey is the HMAC-SHA256 key shared with the website (at least 32
+	// bytes). Empty: tokens are refused and only typed identity is used.
+	TokenKey string `yaml:"token_key"`
+	// TokenRequired refuses callers without a valid token.
+	TokenRequired bool `yaml:"token_required"`
+	// FrameOrigins are the website origins allowed to embed the widget in
+	// an iframe (CSP frame-ancestors), e.g. "https://www.example.com".
+	FrameOrigins []string `yaml:"frame_origins"`
+	// MaxCalls bounds concurrent "call now" calls (default 20).
+	MaxCalls int `yaml:"max_calls"`
+	// MaxCallbacks bounds pending "call me back" tickets (default 200).
+	MaxCallbacks int `yaml:"max_callbacks"`
+	// Queue is the queue call-backs wait in (default "callback").
+	Queue string `yaml:"queue"`
+}
+
+func (c *WebCallConfig) fill() {
+	if c.MaxCalls <= 0 {
+		c.MaxCalls = 20
+	}
+	if c.MaxCallbacks <= 0 {
+		c.MaxCallbacks = 200
+	}
+	if c.Queue == "" {
+		c.Queue = "callback"
+	}
+}
+
+func (c *WebCallConfig) check() error {
+	if c.TokenKey != "" && len(c.TokenKey) < minKeyLen {
+		return fmt.Errorf("agentapi: webcall.token_key must be at least %d bytes", minKeyLen)
+	}
+	for _, o := range c.FrameOrigins {
+		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.ContainsAny(o, " ;,'\"") {
+			return fmt.Errorf("agentapi: webcall.frame_origins: %q is not an origin like https://www.example.com", o)
+		}
+	}
+	if c.TokenRequired && c.TokenKey == "" {
+		return errors.New("agentapi: webcall.token_required without a token_key")
+	}
+	return nil
+}
+
+// Callbacks books "call me back" requests; the routing side implements it
+// (the call-back keeps a place in the queue and is dialled out through the
+// SIP trunk when an agent is free).
+type Callbacks interface {
+	Book(ctx context.Context, r CallbackRequest) (id string, err error)
+	Status(ctx context.Context, id string) (CallbackStatus, error)
+	Cancel(ctx context.Context, id string) error
+}
+
+// CallbackRequest is one "call me back".
+type CallbackRequest struct {
+	Phone    string            // E.164 number to dial
+	Name     string            // as given
+	Customer string            // customer id when vouched for by a token
+	Queue    string            // WebCallConfig.Queue
+	Vars     map[string]string // call variables for the call-back's call
+}
+
+// CallbackStatus is where a call-back stands.
+type CallbackStatus struct {
+	State         string  `json:"state"`    // queued, dialling, connected, done, failed, cancelled
+	Position      int     `json:"position"` // 1 = next, while queued
+	EstimatedWait float64 `json:"estimated_wait_s"`
+	WaitKnown     bool    `json:"wait_known"`
+}
+
+// identity is who a web caller says they are.
+type identity struct {
+	customer, name, phone, account string
+	vouched                        bool // from a valid token
+}
+
+func (id identity) vars() map[string]string {
+	v := map[string]string{}
+	if id.vouched {
+		v[call.VarCustomer] = id.customer
+		v[call.VarIdentMethod] = string(MethodWebToken)
+		v[call.VarIdentScore] = "1"
+	}
+	for k, x := range map[string]string{VarWebName: id.name, VarWebPhone: id.phone, VarWebAccount: id.account} {
+		if x != "" {
+			v[k] = x
+		}
+	}
+	return v
+}
+
+// webIdentity checks a token or typed details.
+type webIdentityRequest struct {
+	Token   string `json:"token,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+	Account string `json:"account,omitempty"`
+}
+
+func (s *Server) identify(r webIdentityRequest) (identity, error) {
+	now := s.now()
+	if r.Token != "" {
+		c, err := VerifyWebToken([]byte(s.cfg.WebCall.TokenKey), r.Token, now)
+		if err != nil {
+			return identity{}, err
+		}
+		if err := s.replay.use(c.Nonce, time.Unix(c.Expires, 0), now); err != nil {
+			return identity{}, err
+		}
+		return identity{customer: c.Customer, name: c.Name, phone: c.Phone, vouched: true}, nil
+	}
+	if s.cfg.WebCall.TokenRequired {
+		return identity{}, fmt.Errorf("%w: a token from the website is required", ErrBadToken)
+	}
+	for _, f := range []struct{ name, v string }{{"name", r.Name}, {"phone", r.Phone}, {"account", r.Account}} {
+		if err := checkText(f.name, f.v, 100, false); err != nil {
+			return identity{}, err
+		}
+	}
+	if r.Phone != "" && !customer.IsE164(r.Phone) {
+		return identity{}, badf("phone %q: give it in international form, e.g. +441632960001", r.Phone)
+	}
+	return identity{name: r.Name, phone: r.Phone, account: r.Account}, nil
+}
+
+// WebMessage is one message from the "call now" page:
+// {"type":"start", token or name/phone/account}, {"type":"signal",...},
+// {"type":"hangup"}.
+type WebMessage struct {
+	Type string `json:"type"`
+	webIdentityRequest
+	Signal *rtc.Signal `json:"signal,omitempty"`
+}
+
+// ParseWebMessage decodes and validates one message of the "call now"
+// page.
+func ParseWebMessage(b []byte) (WebMessage, error) {
+	var m WebMessage
+	if len(b) > MaxMessageBytes {
+		return m, badf("message of %d bytes exceeds %d", len(b), MaxMessageBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return WebMessage{}, badf("%v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return WebMessage{}, badf("trailing data after the JSON object")
+	}
+	switch m.Type {
+	case "start":
+		if len(m.Token) > maxTokenLen {
+			return WebMessage{}, badf("token too long")
+		}
+	case "signal":
+		if m.Signal == nil {
+			return WebMessage{}, badf("signal message without signal")
+		}
+		if err := m.Signal.Validate(); err != nil {
+			return WebMessage{}, fmt.Errorf("%w: %w", ErrBadMessage, err)
+		}
+	case "hangup":
+	default:
+		return WebMessage{}, badf("unknown type %q", m.Type)
+	}
+	return m, nil
+}
+
+// webStatus is what the "call now" page is told.
+type webStatus struct {
+	Type   string          `json:"type"` // status, signal, error
+	State  string          `json:"state,omitempty"`
+	Cause  string          `json:"cause,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	Signal *rtc.Signal     `json:"signal,omitempty"`
+	ICE    []rtc.ICEServer `json:"iceServers,omitempty"`
+}
+
+// webCall is one "call now" page.
+type webCall struct{ *sock }
+
+func (w *webCall) send(m webStatus) { w.sendJSON(m) }
+
+func newCallID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func (s *Server) handleWebCallWS(w http.ResponseWriter, r *http.Request) {
+	if s.rtc == nil || s.handler == nil {
+		writeError(w, http.StatusServiceUnavailable, "web calls are not configured")
+		return
+	}
+	s.mu.Lock()
+	full := len(s.webcalls) >= s.cfg.WebCall.MaxCalls
+	s.mu.Unlock()
+	if full {
+		writeError(w, http.StatusServiceUnavailable, "too many web calls, please try again shortly")
+		return
+	}
+	// Only the switch's own widget page (same origin, possibly framed by
+	// the website) may open the socket.
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(MaxMessageBytes)
+	wc := &webCall{newSock(s.life, ws)}
+	if !s.goTracked(func() { wc.run(func() { s.serveWebCall(wc) }) }) {
+		wc.finish()
+	}
+}
+
+// serveWebCall runs one "call now" call: identify, negotiate, hand the
+// call to the handler, and hang up when either side ends.
+func (s *Server) serveWebCall(wc *webCall) {
+	s.mu.Lock()
+	s.webcalls[wc] = struct{}{}
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		wc.close("switch shutting down")
+	}
+	var callWG sync.WaitGroup
+	ctx, cancel := context.WithCancel(s.life)
+	var leg *rtc.Leg
+	var legMu sync.Mutex
+	var sess *rtc.Session
+	defer func() {
+		legMu.Lock()
+		if leg != nil {
+			_ = leg.Hangup(context.Background(), call.CauseNormal) // the page went away: the caller hung up
+		}
+		legMu.Unlock()
+		cancel()
+		callWG.Wait()
+		if sess != nil {
+			_ = sess.Close()
+		}
+		s.mu.Lock()
+		delete(s.webcalls, wc)
+		s.mu.Unlock()
+	}()
+
+	// The first message says who is calling.
+	first := time.AfterFunc(30*time.Second, func() { wc.close("no start message") })
+	b, err := wc.read()
+	first.Stop()
+	if err != nil {
+		return
+	}
+	m, err := ParseWebMessage(b)
+	if err == nil && m.Type != "start" {
+		err = badf("the first message must be start")
+	}
+	var id identity
+	if err == nil {
+		id, err = s.identify(m.webIdentityRequest)
+	}
+	if err != nil {
+		wc.send(webStatus{Type: "error", Error: err.Error()})
+		return
+	}
+	callID := newCallID("web-")
+	log := s.log.With("call_id", callID)
+	sess, err = s.rtc.NewSession(callID, func(sig rtc.Signal) { wc.send(webStatus{Type: "signal", Signal: &sig}) })
+	if err != nil {
+		wc.send(webStatus{Type: "error", Error: "call could not be set up"})
+		log.Error("web call session", "err", err)
+		return
+	}
+	wc.send(webStatus{Type: "status", State: "connecting", ICE: s.rtc.ICEServers()})
+	log.Info("web call started", "vouched", id.vouched, "customer", id.customer)
+
+	// Media up -> the call goes to the handler.
+	callWG.Add(1)
+	go func() {
+		defer callWG.Done()
+		cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+		err := sess.WaitConnected(cctx)
+		ccancel()
+		if err != nil {
+			wc.send(webStatus{Type: "error", Error: "no media connection"})
+			wc.close("no media")
+			return
+		}
+		l, err := sess.Attach(callID)
+		if err != nil {
+			wc.close("attach failed")
+			return
+		}
+		legMu.Lock()
+		leg = l
+		legMu.Unlock()
+		l.OnAnswer(func(context.Context) error {
+			wc.send(webStatus{Type: "status", State: "answered"})
+			return nil
+		})
+		c := call.New(callID, l, s.log)
+		c.Channel, c.Caller, c.Callee = call.ChannelWebRTC, id.phone, "webcall"
+		for k, v := range id.vars() {
+			c.SetVar(k, v)
+		}
+		err = s.serveCall(ctx, c)
+		_ = l.Hangup(ctx, call.CauseNormal)
+		cause := l.Cause().String()
+		var rej *call.RejectError
+		if errors.As(err, &rej) {
+			cause = rej.Cause.String()
+		}
+		log.Info("web call ended", "cause", cause, "err", err)
+		wc.send(webStatus{Type: "status", State: "ended", Cause: cause})
+		wc.close("call ended")
+	}()
+
+	for {
+		b, err := wc.read()
+		if err != nil {
+			return
+		}
+		m, err := ParseWebMessage(b)
+		if err == nil && m.Type == "start" {
+			err = badf("already started")
+		}
+		if err != nil {
+			wc.send(webStatus{Type: "error", Error: err.Error()})
+			continue
+		}
+		switch m.Type {
+		case "hangup":
+			return
+		case "signal":
+			if err := sess.HandleSignal(*m.Signal); err != nil {
+				wc.send(webStatus{Type: "error", Error: err.Error()})
+			}
+		}
+	}
+}
+
+// serveCall runs the handler, turning a panic into an error that ends
+// only this call.
+func (s *Server) serveCall(ctx context.Context, c *call.Call) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.Log.Error("call handler panicked", "panic", p)
+			err = fmt.Errorf("agentapi: handler panic: %v", p)
+		}
+	}()
+	return s.handler.ServeCall(ctx, c)
+}
+
+// ticket maps an unguessable ticket given to the page to a call-back id.
+type ticket struct {
+	id      string
+	phone   string
+	expires time.Time
+}
+
+const ticketTTL = 24 * time.Hour
+
+type bookReply struct {
+	Ticket string `json:"ticket"`
+}
+
+func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
+	if s.callback == nil {
+		writeError(w, http.StatusServiceUnavailable, "call-back is not configured")
+		return
+	}
+	if !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	var req webIdentityRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id, err := s.identify(req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if id.phone == "" {
+		writeError(w, http.StatusBadRequest, "a phone number to call back is needed")
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	for t, tk := range s.tickets {
+		if now.After(tk.expires) {
+			delete(s.tickets, t)
+		}
+	}
+	dup, full := false, len(s.tickets) >= s.cfg.WebCall.MaxCallbacks
+	for _, tk := range s.tickets {
+		dup = dup || tk.phone == id.phone
+	}
+	s.mu.Unlock()
+	switch {
+	case dup:
+		writeError(w, http.StatusConflict, "a call-back to this number is already booked")
+		return
+	case full:
+		writeError(w, http.StatusServiceUnavailable, "too many call-backs booked, please try later")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), opTimeout)
+	defer cancel()
+	cbID, err := s.callback.Book(ctx, CallbackRequest{Phone: id.phone, Name: id.name, Customer: id.customer, Queue: s.cfg.WebCall.Queue, Vars: id.vars()})
+	if err != nil {
+		s.log.Warn("call-back booking", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the call-back could not be booked")
+		return
+	}
+	t := randomToken()
+	s.mu.Lock()
+	s.tickets[t] = &ticket{id: cbID, phone: id.phone, expires: now.Add(ticketTTL)}
+	s.mu.Unlock()
+	s.log.Info("call-back booked", "callback", cbID, "vouched", id.vouched)
+	writeJSON(w, http.StatusOK, bookReply{Ticket: t})
+}
+
+func (s *Server) ticket(r *http.Request) *ticket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tickets[r.PathValue("ticket")]
+	if t == nil || s.now().After(t.expires) {
+		return nil
+	}
+	return t
+}
+
+func (s *Server) handleCallbackStatus(w http.ResponseWriter, r *http.Request) {
+	if s.callback == nil {
+		writeError(w, http.StatusServiceUnavailable, "call-back is not configured")
+		return
+	}
+	t := s.ticket(r)
+	if t == nil {
+		writeError(w, http.StatusNotFound, "no such call-back")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), opTimeout)
+	defer cancel()
+	st, err := s.callback.Status(ctx, t.id)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "status unavailable")
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) handleCallbackCancel(w http.ResponseWriter, r *http.Request) {
+	if s.callback == nil {
+		writeError(w, http.StatusServiceUnavailable, "call-back is not configured")
+		return
+	}
+	if !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	t := s.ticket(r)
+	if t == nil {
+		writeError(w, http.StatusNotFound, "no such call-back")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), opTimeout)
+	defer cancel()
+	if err := s.callback.Cancel(ctx, t.id); err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	s.mu.Lock()
+	delete(s.tickets, r.PathValue("ticket"))
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, struct{}{})
+}
