@@ -521,8 +521,21 @@ func (r *Router) ringFailed(e *entry, a *agent, err error) {
 		return
 	}
 	e.log.Warn("ring failed", "agent", a.info.ID, "err", err)
-	r.endOffer(e, "unreachable", false)
+	r.lostWhileRinging(e, a)
+}
+
+// lostWhileRinging handles an agent whose phone went away while the call
+// rang: the call goes to the head of the queue, the caller is told, the
+// agent is set away.
+func (r *Router) lostWhileRinging(e *entry, a *agent) {
+	r.endOffer(e, ReasonConnectionLost, false)
 	r.setState(a, StateAway, ReasonConnectionLost)
+	e.head, e.requeued = true, true
+	if e.w != nil {
+		e.w.put(waiterMsg{kind: msgAnnounce, ann: Announcement{Kind: AnnounceRequeued, Queue: e.q.cfg.Name}})
+	}
+	e.log.Info("re-queued at head", "queue", e.q.cfg.Name, "lost_agent", a.info.ID)
+	r.emit(Event{Type: EventRequeued, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: ReasonConnectionLost})
 	r.afterOffer(e)
 }
 
@@ -1003,10 +1016,7 @@ func (r *Router) Disconnected(ctx context.Context, agentID string) error {
 		}
 		switch a.state {
 		case StateOffered:
-			e := a.e
-			r.endOffer(e, ReasonConnectionLost, false)
-			r.setState(a, StateAway, ReasonConnectionLost)
-			r.afterOffer(e)
+			r.lostWhileRinging(a.e, a)
 		case StateBusy:
 			r.stopCall(a.e, stopAgentLost)
 		case StateWrapUp:

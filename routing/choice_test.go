@@ -1,0 +1,156 @@
+package routing
+
+import (
+	"testing"
+	"time"
+)
+
+// step is one action or expectation of a routing scenario.
+type step struct {
+	avail   string         // log agent in with skills and set available
+	skills  map[string]int // for avail
+	away    string         // set agent away
+	enqueue string         // queue a call with req
+	req     Request
+	advance time.Duration
+	answer  [2]string // agent, call
+	decline [2]string // agent, call
+	ring    [2]string // expect the next phone event to ring agent with call
+	cancel  [2]string // expect the next phone event to cancel agent's call
+	quiet   bool      // expect no agent to be offered a call
+	state   [3]string // expect agent, state, reason
+}
+
+func TestChoiceOfAgent(t *testing.T) {
+	sales := Config{Queues: []QueueConfig{{Name: "sales"}}}
+	tests := []struct {
+		name  string
+		cfg   Config
+		steps []step
+	}{
+		{"longest idle agent gets the call", sales, []step{
+			{avail: "ann"}, {advance: 10 * time.Second},
+			{avail: "bob"}, {advance: 10 * time.Second},
+			{avail: "cat"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{enqueue: "c2", req: Request{Queue: "sales"}}, {ring: [2]string{"bob", "c2"}},
+		}},
+		{"preferred advisor first", sales, []step{
+			{avail: "ann"}, {advance: 10 * time.Second}, {avail: "bob"},
+			{enqueue: "c1", req: Request{Queue: "sales", Preferred: "bob"}}, {ring: [2]string{"bob", "c1"}},
+		}},
+		{"call held for busy preferred advisor, then longest idle", sales, []step{
+			{avail: "bob"},
+			{enqueue: "x", req: Request{Queue: "sales"}}, {ring: [2]string{"bob", "x"}},
+			{answer: [2]string{"bob", "x"}}, {state: [3]string{"bob", "busy"}},
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales", Preferred: "bob"}},
+			{quiet: true},
+			{advance: 29 * time.Second}, {quiet: true},
+			{advance: time.Second}, {ring: [2]string{"ann", "c1"}},
+		}},
+		{"preferred advisor not logged in: no hold", sales, []step{
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales", Preferred: "zoe"}}, {ring: [2]string{"ann", "c1"}},
+		}},
+		{"preferred advisor away: no hold", sales, []step{
+			{avail: "ann"}, {avail: "bob"}, {away: "bob"},
+			{enqueue: "c1", req: Request{Queue: "sales", Preferred: "bob"}}, {ring: [2]string{"ann", "c1"}},
+		}},
+		{"only agents with the skills at the level", Config{Queues: []QueueConfig{{Name: "fr", Skills: []string{"french:2"}}}}, []step{
+			{avail: "ann"}, {advance: time.Second},
+			{avail: "bob", skills: map[string]int{"french": 1}}, {advance: time.Second},
+			{avail: "cat", skills: map[string]int{"french": 3}},
+			{enqueue: "c1", req: Request{Queue: "fr"}}, {ring: [2]string{"cat", "c1"}},
+			{enqueue: "c2", req: Request{Queue: "fr"}},
+			{state: [3]string{"ann", "available"}}, {state: [3]string{"bob", "available"}},
+		}},
+		{"request skills add to the queue's", sales, []step{
+			{avail: "ann"}, {advance: time.Second},
+			{avail: "bob", skills: map[string]int{"vip": 1}},
+			{enqueue: "c1", req: Request{Queue: "sales", Skills: []string{"vip"}}}, {ring: [2]string{"bob", "c1"}},
+		}},
+		{"higher priority first, then longest waiting", Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "gold", Priority: 5}}}, []step{
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {advance: time.Second},
+			{enqueue: "c2", req: Request{Queue: "sales"}}, {advance: time.Second},
+			{enqueue: "c3", req: Request{Queue: "sales", Priority: 3}}, {advance: time.Second},
+			{enqueue: "c4", req: Request{Queue: "gold"}}, {advance: time.Second},
+			{avail: "ann"}, {ring: [2]string{"ann", "c4"}},
+			{avail: "bob"}, {ring: [2]string{"bob", "c3"}},
+			{avail: "cat"}, {ring: [2]string{"cat", "c1"}},
+			{avail: "dan"}, {ring: [2]string{"dan", "c2"}},
+		}},
+		{"offer timeout goes to the next agent", sales, []step{
+			{avail: "ann"}, {advance: time.Second}, {avail: "bob"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{advance: 14 * time.Second}, {state: [3]string{"ann", "offered"}},
+			{advance: time.Second}, {cancel: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
+			{state: [3]string{"ann", "available"}},
+		}},
+		{"two missed offers in a row: away", sales, []step{
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}}, {ring: [2]string{"ann", "c1"}},
+			{state: [3]string{"ann", "offered"}},
+			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}},
+			{state: [3]string{"ann", "away", ReasonMissedOffers}}, {quiet: true},
+		}},
+		{"answering resets the missed count", sales, []step{
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}}, {ring: [2]string{"ann", "c1"}},
+			{answer: [2]string{"ann", "c1"}}, {state: [3]string{"ann", "busy"}},
+		}},
+		{"decline goes to the next agent and is not a miss", sales, []step{
+			{avail: "ann"}, {advance: time.Second}, {avail: "bob"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{decline: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
+			{decline: [2]string{"bob", "c1"}}, {ring: [2]string{"ann", "c1"}},
+			{decline: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
+			{state: [3]string{"ann", "available"}},
+		}},
+		{"overflow after max wait keeps the arrival order", Config{Queues: []QueueConfig{
+			{Name: "first", Skills: []string{"a"}, MaxWait: time.Minute, Overflow: "spill"},
+			{Name: "spill", Skills: []string{"b"}}}}, []step{
+			{enqueue: "old", req: Request{Queue: "first"}}, {advance: 30 * time.Second},
+			{enqueue: "new", req: Request{Queue: "spill"}}, {advance: 30 * time.Second},
+			{avail: "bob", skills: map[string]int{"b": 1}}, {ring: [2]string{"bob", "old"}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.cfg)
+			calls := map[string]*queuedCall{}
+			for i, s := range tc.steps {
+				switch {
+				case s.avail != "":
+					h.available(s.avail, s.skills)
+				case s.away != "":
+					if err := h.r.SetState(h.ctx, s.away, StateAway, "lunch"); err != nil {
+						t.Fatalf("step %d: away: %v", i, err)
+					}
+				case s.enqueue != "":
+					calls[s.enqueue] = h.enqueue(s.enqueue, s.req)
+				case s.advance != 0:
+					h.advance(s.advance)
+				case s.answer[0] != "":
+					if err := h.r.Answer(h.ctx, s.answer[0], s.answer[1]); err != nil {
+						t.Fatalf("step %d: answer: %v", i, err)
+					}
+				case s.decline[0] != "":
+					if err := h.r.Decline(h.ctx, s.decline[0], s.decline[1]); err != nil {
+						t.Fatalf("step %d: decline: %v", i, err)
+					}
+				case s.ring[0] != "":
+					h.expectRing(s.ring[0], s.ring[1])
+				case s.cancel[0] != "":
+					h.expectCancel(s.cancel[0], s.cancel[1])
+				case s.quiet:
+					h.expectNothingRinging()
+				case s.state[0] != "":
+					h.expectState(s.state[0], State(s.state[1]), s.state[2])
+				}
+			}
+		})
+	}
+}
