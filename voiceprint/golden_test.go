@@ -198,8 +198,8 @@ func TestInt8Accuracy(t *testing.T) {
 		}
 		c := cosine64(b.Vector, toF64(a.Vector))
 		t.Logf("%s: int8 vs float32 cosine %.5f", g.File, c)
-		if c < 0.99 {
-			t.Errorf("%s: cosine %.5f < 0.99", g.File, c)
+		if c < 0.9995 {
+			t.Errorf("%s: cosine %.5f < 0.9995", g.File, c)
 		}
 	}
 }

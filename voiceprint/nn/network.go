@@ -22,6 +22,7 @@ type Layer struct {
 	scale   []float32 // BatchNorm scale, nil without BatchNorm
 	shift   []float32 // BatchNorm offset (-mean*scale)
 	quantIn bool      // input rows rounded to 8 bits (see QuantizeInt8)
+	meanOut []float64 // training mean of the output after ReLU and BatchNorm scale (no offset)
 }
 
 // Left and Right are the frames of context the layer needs on each side.
@@ -250,6 +251,7 @@ func (l *Layer) setBatchNorm(c *Component, dim int) error {
 	}
 	l.scale = make([]float32, dim)
 	l.shift = make([]float32, dim)
+	l.meanOut = make([]float64, dim)
 	for i := range dim {
 		v := math.Max(float64(vr[i]), 0) + eps
 		s := rms / math.Sqrt(v)
@@ -258,6 +260,7 @@ func (l *Layer) setBatchNorm(c *Component, dim int) error {
 		}
 		l.scale[i] = float32(s)
 		l.shift[i] = float32(-float64(mean[i]) * s)
+		l.meanOut[i] = float64(mean[i]) * s
 	}
 	return nil
 }

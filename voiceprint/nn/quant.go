@@ -6,9 +6,9 @@ import (
 )
 
 // QuantizeInt8 returns a copy of the network prepared for 8-bit products:
-// each BatchNorm that feeds another frame-level layer is folded into that
-// layer's weights and bias, so the layer's input is a ReLU output (never
-// negative); its weights are rounded to 8 bits per output column
+// the offset of each BatchNorm that feeds another frame-level layer is
+// folded into that layer's bias, so the layer's input is a scaled ReLU
+// output (never negative); its weights are rounded to 8 bits per output column
 // (scale = max|w|/127) and, at run time, each input row to 8 unsigned bits
 // (scale = row max/255). That is the u8 x s8 -> int32 shape of AVX-512
 // VNNI. The first layer (MFCC input, 4% of the work) and the segment-level
@@ -40,14 +40,15 @@ func (n *Network) fold(round bool) *Network {
 		for o := range out {
 			bias[o] = l.bias[o]
 		}
-		// x = r*s + t per input frame: W(r*s + t) + b = (W diag s) r + (W t + b).
+		// x = u + t per input frame with u = r*s >= 0 (s > 0): W(u + t) + b =
+		// W u + (W t + b). The BatchNorm scale stays with the activations:
+		// folded into the weights it would make a few columns' ranges
+		// dominate their 8-bit scale.
 		for j := 0; j < k; j++ {
-			c := j % l.In
-			s, t := prev.scale[c], prev.shift[c]
+			t := prev.shift[j%l.In]
 			row := wt[j*out : j*out+out]
 			for o := range row {
 				bias[o] += row[o] * t
-				row[o] *= s
 			}
 		}
 		// Round weights to 8 bits per output column.
@@ -60,12 +61,19 @@ func (n *Network) fold(round bool) *Network {
 				continue
 			}
 			sc := m / 127
+			var corr float64
 			for j := 0; j < k; j++ {
-				wt[j*out+o] = float32(math.Round(float64(wt[j*out+o])/sc) * sc)
+				w := float64(wt[j*out+o])
+				r := math.Max(-127, math.Min(127, math.Round(w/sc))) * sc
+				// Bias correction: remove the rounding error's mean effect,
+				// using the input's training mean (BatchNorm statistics).
+				corr += (r - w) * prev.meanOut[j%l.In]
+				wt[j*out+o] = float32(r)
 			}
+			bias[o] -= float32(corr)
 		}
 		l.wt, l.bias, l.quantIn = wt, bias, round
-		prev.scale, prev.shift = nil, nil
+		prev.shift = make([]float32, len(prev.shift))
 	}
 	q.Output = new(Layer)
 	*q.Output = *n.Output
