@@ -73,10 +73,10 @@ func ParseManifest(r io.Reader) ([]EvalItem, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrManifest, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
@@ -204,40 +204,53 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 			cfg.Progress(done, total)
 		}
 	}
-	load := func(it EvalItem) ([]int16, error) {
-		var pcm []int16
-		for _, f := range it.Files {
-			p, err := cfg.Load(f)
-			if err != nil {
-				return nil, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
-			}
-			pcm = append(pcm, p...)
+	// embed loads an item (test audio is kept for the next length), cuts
+	// it to secs when secs > 0 and embeds it. Errors name the manifest
+	// line; too little speech wraps ErrNotEnoughSpeech.
+	cache := map[int][]int16{}
+	embed := func(idx int, secs float64) (Embedding, error) {
+		if err := ctx.Err(); err != nil {
+			return Embedding{}, err
 		}
-		return pcm, nil
+		it := items[idx]
+		pcm, ok := cache[idx]
+		if !ok {
+			for _, f := range it.Files {
+				p, err := cfg.Load(f)
+				if err != nil {
+					return Embedding{}, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
+				}
+				pcm = append(pcm, p...)
+			}
+			if it.Role == RoleTest && len(lengths) > 1 {
+				cache[idx] = pcm
+			}
+		}
+		if secs > 0 {
+			pcm = pcm[:min(len(pcm), int(secs*SampleRate))]
+		}
+		e, err := cfg.Embedder.Embed(pcm, SampleRate)
+		step()
+		if err != nil {
+			return e, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
+		}
+		return e, nil
 	}
 
 	// Enrolment and cohort.
 	enrolUtts := map[string][]Embedding{}
 	var speakers []string
 	var cohortVecs [][]float32
-	for _, it := range items {
+	for i, it := range items {
 		if it.Role == RoleTest {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		e, err := embed(i, 0)
+		if errors.Is(err, ErrNotEnoughSpeech) {
+			continue // too short to use; the speaker may have others
 		}
-		pcm, err := load(it)
 		if err != nil {
 			return nil, err
-		}
-		e, err := cfg.Embedder.Embed(pcm, SampleRate)
-		step()
-		if err != nil {
-			if errors.Is(err, ErrNotEnoughSpeech) {
-				continue // too short to use; the speaker may have others
-			}
-			return nil, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
 		}
 		if it.Role == RoleCohort {
 			cohortVecs = append(cohortVecs, e.Vector)
@@ -280,28 +293,17 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 		var rows [][]float64
 		var truth []int
 		falseAccepts, openTrials := 0, 0
-		for _, it := range items {
+		for i, it := range items {
 			if it.Role != RoleTest {
 				continue
 			}
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			pcm, err := load(it)
-			if err != nil {
-				return nil, err
-			}
-			if secs > 0 {
-				pcm = pcm[:min(len(pcm), int(secs*SampleRate))]
-			}
-			e, err := cfg.Embedder.Embed(pcm, SampleRate)
-			step()
+			e, err := embed(i, secs)
 			if errors.Is(err, ErrNotEnoughSpeech) {
 				res.NSkipped++
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
+				return nil, err
 			}
 			res.NTests++
 			p, err := scorer.prepare(e.Vector)
