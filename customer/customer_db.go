@@ -48,11 +48,10 @@ func (d *DB) putCustomers(ctx context.Context, tx *sql.Tx, cs []Customer) error 
 				q.WriteString(", ")
 				del.WriteString(", ")
 			}
-			k := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9)
+			d.dialect.values(&q, len(args), 9)
 			args = append(args, c.ID, c.Name, c.Segment, c.VIP, c.PreferredAdvisor, c.Notes, attrs, now, now)
 			ids = append(ids, c.ID)
-			fmt.Fprintf(&del, "$%d", i+1)
+			del.WriteString(d.dialect.param(i + 1))
 			phones += len(c.Phones)
 		}
 		q.WriteString(` ON CONFLICT (id) DO UPDATE SET name = excluded.name, segment = excluded.segment,
@@ -76,8 +75,7 @@ func (d *DB) putCustomers(ctx context.Context, tx *sql.Tx, cs []Customer) error 
 				if len(args) > 0 {
 					q.WriteString(", ")
 				}
-				k := len(args)
-				fmt.Fprintf(&q, "($%d, $%d, $%d)", k+1, k+2, k+3)
+				d.dialect.values(&q, len(args), 3)
 				args = append(args, c.ID, p, pos)
 			}
 		}

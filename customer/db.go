@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +92,32 @@ var (
 		snapshot:       &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	}
 )
+
+// param returns the placeholder of the n-th (1-based) argument of a
+// statement whose arguments each appear once, in order. SQLite resolves a
+// named "$n" by a linear search of the names seen so far, so the
+// statements of hundreds of rows that import builds use anonymous "?"
+// there (quadratic otherwise: 10k customers took 5.4 s instead of 0.3 s).
+// Everywhere else both dialects take "$n".
+func (dl dialect) param(n int) string {
+	if dl.name == "sqlite" {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+// values appends "(p1, ..., pn)" for the n arguments after the first
+// `before`.
+func (dl dialect) values(b *strings.Builder, before, n int) {
+	b.WriteByte('(')
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString(dl.param(before + i))
+	}
+	b.WriteByte(')')
+}
 
 // DefaultDSN is where the switch keeps its data unless told otherwise.
 const DefaultDSN = "sqlite:var/voxdesk.db"
