@@ -1,0 +1,208 @@
+package agentapi
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/call/calltest"
+	"github.com/voxdesk/voxdesk/routing"
+)
+
+// withRealRouter wires the agent API to a running routing.Router, the way
+// service does: the router rings through the Server (routing.Phones), the
+// Server's buttons act on the router, the wallboard reads its snapshots.
+func withRealRouter(t *testing.T, ctx context.Context) (*testEnv, *routing.Router) {
+	t.Helper()
+	var rp atomic.Pointer[routing.Router]
+	e := newEnv(t, WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
+		if r := rp.Load(); r != nil {
+			return RouterBoard(r).Board(ctx)
+		}
+		return Board{}, nil
+	})))
+	r, err := routing.New(routing.Config{
+		Queues:       []routing.QueueConfig{{Name: "support", AnnounceInterval: -1}},
+		OfferTimeout: 20 * time.Second,
+		WrapUp:       time.Minute,
+	}, routing.WithPhones(e.srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SetRouter(r)
+	rp.Store(r)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		_ = r.Close()
+		<-done
+	})
+	return e, r
+}
+
+func toneCaller(id string) (*call.Call, *calltest.Leg) {
+	speech := make([]int16, 30*call.SampleRate)
+	for i := range speech {
+		speech[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/call.SampleRate))
+	}
+	leg := calltest.NewLeg(calltest.Event{Speech: speech})
+	leg.Pace = true
+	c := call.New(id, leg, nil)
+	c.Channel, c.Caller = call.ChannelSIP, "+441632960001"
+	c.SetVar(call.VarCustomer, "C1")
+	c.SetVar(call.VarIdentMethod, string(call.MethodVoice))
+	c.SetVar(call.VarIdentScore, "0.91")
+	return c, leg
+}
+
+func agentState(r *routing.Router, id string) (routing.State, string) {
+	for _, a := range r.Snapshot().Agents {
+		if a.ID == id {
+			return a.State, a.Reason
+		}
+	}
+	return routing.StateLoggedOut, ""
+}
+
+func TestBrowserWithRouter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	e, r := withRealRouter(t, ctx)
+	tab, closeTab := browser(t, ctx)
+	defer closeTab()
+	loginAndGoAvailableReal(t, tab, e, r)
+
+	c, caller := toneCaller("call-ada")
+	outc := make(chan routing.Outcome, 1)
+	go func() {
+		out, err := r.Enqueue(ctx, c, routing.Request{Queue: "support"})
+		if err != nil {
+			t.Errorf("Enqueue: %v", err)
+		}
+		outc <- out
+	}()
+	var file string
+	if err := chromedp.Run(tab,
+		chromedp.WaitVisible("#offer", chromedp.ByID),
+		chromedp.Text("#offer-file", &file, chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(file, "Ada Lovelace") || !strings.Contains(file, "voice (score 0.91)") {
+		t.Fatalf("ringing page shows %q", file)
+	}
+	if err := chromedp.Run(tab, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "page audio at the caller", func() bool { return loudFrames(caller.Written()) > 50 }); err != nil {
+		t.Fatal(err)
+	}
+	var st rtpStats
+	if err := waitFor(ctx, "caller audio in the page", func() bool {
+		var err error
+		st, err = pageStats(tab)
+		return err == nil && st.Packets > 100 && st.Energy > 0.01
+	}); err != nil {
+		t.Fatalf("%v (%+v)", err, st)
+	}
+	if s, _ := agentState(r, "alice"); s != routing.StateBusy {
+		t.Errorf("agent state %q while talking", s)
+	}
+	if err := chromedp.Run(tab, chromedp.Click("#btn-hangup", chromedp.ByID), chromedp.WaitVisible("#wrap", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	var out routing.Outcome
+	select {
+	case out = <-outc:
+	case <-ctx.Done():
+		t.Fatal("Enqueue did not return after the agent hung up")
+	}
+	if out.Result != routing.ResultAnswered || out.Agent != "alice" || !out.AgentHungUp || caller.Cause() == call.CauseNone {
+		t.Fatalf("outcome %+v, caller cause %v", out, caller.Cause())
+	}
+	// Wrap-up, then available again; the wallboard counts the call.
+	if s, _ := agentState(r, "alice"); s != routing.StateWrapUp {
+		t.Errorf("agent state %q after the call, want wrap-up", s)
+	}
+	if err := chromedp.Run(tab,
+		chromedp.SendKeys("#wrap-notes", "done", chromedp.ByID),
+		chromedp.Click("#btn-wrap-save", chromedp.ByID),
+		chromedp.WaitNotVisible("#wrap", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "available after wrap-up", func() bool { s, _ := agentState(r, "alice"); return s == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := RouterBoard(r).Board(ctx)
+	if len(b.Queues) != 1 || b.Queues[0].Answered != 1 || b.Queues[0].Waiting != 0 {
+		t.Fatalf("wallboard %+v", b.Queues)
+	}
+	if err := waitFor(ctx, "page shows available", func() bool {
+		var s string
+		_ = chromedp.Run(tab, chromedp.Text("#state", &s, chromedp.ByID))
+		return s == "available"
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowserClosedWhileTalkingRequeues(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	e, r := withRealRouter(t, ctx)
+	tab, closeTab := browser(t, ctx)
+	loginAndGoAvailableReal(t, tab, e, r)
+
+	c, caller := toneCaller("call-lost")
+	outc := make(chan routing.Outcome, 1)
+	go func() {
+		out, _ := r.Enqueue(ctx, c, routing.Request{Queue: "support"})
+		outc <- out
+	}()
+	if err := chromedp.Run(tab, chromedp.WaitVisible("#offer", chromedp.ByID),
+		chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "page audio at the caller", func() bool { return loudFrames(caller.Written()) > 10 }); err != nil {
+		t.Fatal(err)
+	}
+	closeTab()
+	// The caller is not lost: back at the head of the queue, still up;
+	// the agent is away with the connection lost.
+	if err := waitFor(ctx, "caller re-queued", func() bool {
+		s := r.Snapshot()
+		return len(s.Queues) == 1 && s.Queues[0].Waiting == 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st, reason := agentState(r, "alice"); st != routing.StateAway || reason != routing.ReasonConnectionLost {
+		t.Errorf("agent %q (%s), want away (connection lost)", st, reason)
+	}
+	if caller.Cause() != call.CauseNone {
+		t.Fatalf("caller hung up (%v)", caller.Cause())
+	}
+	_ = caller.Hangup(ctx, call.CauseNormal)
+	select {
+	case out := <-outc:
+		if out.Result != routing.ResultAbandoned {
+			t.Errorf("outcome %+v after the caller gave up", out)
+		}
+	case <-ctx.Done():
+		t.Fatal("Enqueue did not return")
+	}
+}
+
+func loginAndGoAvailableReal(t *testing.T, tab context.Context, e *testEnv, r *routing.Router) {
+	t.Helper()
+	loginAs(t, tab, e, func() bool { s, _ := agentState(r, "alice"); return s == routing.StateAvailable })
+}
