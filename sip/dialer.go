@@ -206,7 +206,12 @@ func (d *Dialer) invite(ctx context.Context, req *sip.Request) (*sip.Response, *
 		res, err := waitFinal(ctx, tx)
 		if err != nil {
 			if ctx.Err() != nil {
+				// CANCEL, then let the transaction take the 487 and ACK
+				// it (RFC 3261 section 17.1.1.3) before it goes.
 				d.cancel(req)
+				wctx, stop := context.WithTimeout(context.Background(), 4*time.Second)
+				waitFinal(wctx, tx)
+				stop()
 			}
 			tx.Terminate()
 			return nil, req, err
