@@ -18,7 +18,7 @@ func (r *Router) bookCallback(e *entry) (bool, string) {
 		delete(e.tried, a.info.ID)
 		r.setState(a, StateAvailable, "")
 	}
-	e.w, e.callback = nil, true
+	e.w, e.callback, e.wasCallback = nil, true, true
 	r.stopTimer(&e.announceTimer)
 	r.stopTimer(&e.maxWaitTimer)
 	e.q.callbacks++

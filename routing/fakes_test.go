@@ -244,13 +244,14 @@ func (d *fakeDialer) calls() []string {
 
 // harness runs a Router on a fake clock with fake phones.
 type harness struct {
-	t      *testing.T
-	r      *Router
-	clock  *fakeClock
-	phones *fakePhones
-	ann    *fakeAnnouncer
-	ctx    context.Context
-	wg     sync.WaitGroup
+	t       *testing.T
+	r       *Router
+	clock   *fakeClock
+	phones  *fakePhones
+	ann     *fakeAnnouncer
+	ctx     context.Context
+	wg      sync.WaitGroup
+	numbers int
 }
 
 // queuedCall is a call whose handler sits in Enqueue.
@@ -327,7 +328,8 @@ func (h *harness) enqueue(id string, req Request, script ...calltest.Event) *que
 	leg := calltest.NewLeg(script...)
 	leg.Pace = true
 	c := call.New(id, leg, nil)
-	c.Caller = "+4420790000" + id
+	h.numbers++
+	c.Caller = fmt.Sprintf("+44207900%04d", h.numbers)
 	q := &queuedCall{c: c, leg: leg, done: make(chan struct{})}
 	h.wg.Add(1)
 	go func() {

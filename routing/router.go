@@ -52,6 +52,8 @@ type Router struct {
 	entries map[string]*entry
 	seq     uint64
 	timers  map[*timer]struct{}
+	cbDone  map[string]CallbackStatus // finished call-backs, for CallbackStatus
+	cbOrder []string
 }
 
 // Option sets one of the router's collaborators.
@@ -106,6 +108,7 @@ func New(cfg Config, opts ...Option) (*Router, error) {
 		agents:   map[string]*agent{},
 		entries:  map[string]*entry{},
 		timers:   map[*timer]struct{}{},
+		cbDone:   map[string]CallbackStatus{},
 	}
 	for _, o := range opts {
 		o(r)
@@ -324,11 +327,12 @@ type entry struct {
 	wait     time.Duration // enqueue to first answer
 	talk     time.Duration
 
-	cbOffered  bool
-	callback   bool // a booked call-back
-	cbNumber   string
-	cbAttempts int
-	notBefore  time.Time
+	cbOffered   bool
+	callback    bool // a booked call-back, not dialled yet
+	wasCallback bool // booked at some point: CallbackStatus knows it
+	cbNumber    string
+	cbAttempts  int
+	notBefore   time.Time
 
 	announceTimer, maxWaitTimer, wakeTimer *timer
 }
@@ -635,7 +639,7 @@ func (r *Router) announce(e *entry) {
 	ewt, ok := r.estimatedWait(e.q, pos)
 	a := Announcement{Kind: AnnouncePosition, Queue: e.q.cfg.Name, Position: pos, EstimatedWait: ewt, WaitKnown: ok}
 	e.w.put(waiterMsg{kind: msgAnnounce, ann: a})
-	if ca := e.q.cfg.CallbackAfter; ca > 0 && ok && ewt > ca && !e.cbOffered && r.dialer != nil && e.cbNumber != "" {
+	if ca := e.q.cfg.CallbackAfter; ca > 0 && ok && ewt > ca && !e.cbOffered && r.dialer != nil && validNumber(e.cbNumber) {
 		e.cbOffered = true
 		a.Kind = AnnounceCallbackOffer
 		e.w.put(waiterMsg{kind: msgAnnounce, ann: a})
@@ -713,6 +717,13 @@ func (r *Router) finish(e *entry, res Result) Outcome {
 		wait = now.Sub(e.since)
 	}
 	out := Outcome{Result: res, Queue: e.q.cfg.Name, Wait: wait, Talk: e.talk}
+	if e.wasCallback {
+		st := CallbackStatus{State: "done", Attempts: e.cbAttempts}
+		if res != ResultAnswered {
+			st.State = "failed"
+		}
+		r.rememberCallback(e.id, st)
+	}
 	e.log.Info("queue call ended", "result", string(res), "queue", e.q.cfg.Name, "wait", wait)
 	r.emit(Event{Type: EventEnded, Queue: e.q.cfg.Name, CallID: e.id, Reason: string(res)})
 	return out
