@@ -458,24 +458,30 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, bookReply{Ticket: t})
 }
 
-func (s *Server) ticket(r *http.Request) *ticket {
+// ticket returns the live ticket named in the path, or writes why not
+// (call-back not configured, foreign origin for changes, unknown ticket).
+func (s *Server) ticket(w http.ResponseWriter, r *http.Request, change bool) *ticket {
+	if s.callback == nil {
+		writeError(w, http.StatusServiceUnavailable, "call-back is not configured")
+		return nil
+	}
+	if change && !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "cross-origin request refused")
+		return nil
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t := s.tickets[r.PathValue("ticket")]
+	s.mu.Unlock()
 	if t == nil || s.now().After(t.expires) {
+		writeError(w, http.StatusNotFound, "no such call-back")
 		return nil
 	}
 	return t
 }
 
 func (s *Server) handleCallbackStatus(w http.ResponseWriter, r *http.Request) {
-	if s.callback == nil {
-		writeError(w, http.StatusServiceUnavailable, "call-back is not configured")
-		return
-	}
-	t := s.ticket(r)
+	t := s.ticket(w, r, false)
 	if t == nil {
-		writeError(w, http.StatusNotFound, "no such call-back")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), opTimeout)
@@ -489,17 +495,8 @@ func (s *Server) handleCallbackStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCallbackCancel(w http.ResponseWriter, r *http.Request) {
-	if s.callback == nil {
-		writeError(w, http.StatusServiceUnavailable, "call-back is not configured")
-		return
-	}
-	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "cross-origin request refused")
-		return
-	}
-	t := s.ticket(r)
+	t := s.ticket(w, r, true)
 	if t == nil {
-		writeError(w, http.StatusNotFound, "no such call-back")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), opTimeout)

@@ -34,5 +34,5 @@ function enter() {
   show($('login'), false);
   show($('admin'), true);
 }
-setupLogin($('login'), $('login-error'), enter);
+setupLogin($('login'), enter);
 session().then((s) => (s ? enter() : show($('login'), true))).catch((e) => status(e.message));

@@ -235,7 +235,7 @@ function callAction(type, what, extra = {}) {
 }
 
 function wire() {
-  setupLogin($('login'), $('login-error'), enter);
+  setupLogin($('login'), enter);
   $('btn-available').onclick = () => send({ type: 'state', state: 'available' }, 'Available');
   $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
   $('btn-logout').onclick = async () => {

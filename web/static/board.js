@@ -43,6 +43,6 @@ function enter() {
   connect();
 }
 
-setupLogin($('login'), $('login-error'), enter);
+setupLogin($('login'), enter);
 session().then((s) => (s ? enter() : show($('login'), true)))
   .catch((e) => { $('status').textContent = `Cannot reach the switch: ${e.message}`; });

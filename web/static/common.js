@@ -77,8 +77,18 @@ export function fmtSeconds(s) {
   return m ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-// setupLogin wires a login form; onLoggedIn receives the session.
-export function setupLogin(form, errorEl, onLoggedIn) {
+// setupLogin fills the page's empty login form and wires it; onLoggedIn
+// receives the session.
+export function setupLogin(form, onLoggedIn) {
+  const errorEl = h('p', { id: 'login-error', class: 'error', role: 'alert' });
+  form.replaceChildren(
+    h('h2', {}, form.dataset.title || 'Log in'),
+    h('label', { for: 'login-user' }, 'User name'),
+    h('input', { id: 'login-user', name: 'user', autocomplete: 'username', required: true }),
+    h('label', { for: 'login-pass' }, 'Password'),
+    h('input', { id: 'login-pass', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    h('p', {}, h('button', { id: 'login-submit', class: 'primary', type: 'submit' }, 'Log in')),
+    errorEl);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     errorEl.textContent = '';
