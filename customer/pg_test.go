@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // The PostgreSQL tests run against a throwaway cluster made with Debian's
@@ -49,6 +51,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if c := pgState.cluster; c != nil {
 		c.stop()
+	}
+	// Every store the tests opened is closed by then: nothing may linger
+	// (Follow loops, pool openers, row streams).
+	if err := goleak.Find(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+		code = 1
 	}
 	os.Exit(code)
 }

@@ -82,6 +82,7 @@ var storeCases = []struct {
 	{"no key: biometric calls refused, customers work", testNoKey},
 	{"biometric access without an actor is refused", testNoActor},
 	{"migrations applied once", testMigrationsOnce},
+	{"nodes starting together migrate once", testConcurrentOpen},
 	{"import then export round-trips", testImportExport},
 	{"import updates existing ids", testImportUpdates},
 	{"bad imports change nothing", testBadImports},
@@ -700,6 +701,32 @@ func testMigrationsOnce(t *testing.T, ctx context.Context, e *env) {
 		if err != nil || v != 1 {
 			t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
 		}
+	}
+}
+
+// testConcurrentOpen starts several stores at once on a database none
+// has migrated yet (the env's store is not used: a second fresh database).
+func testConcurrentOpen(t *testing.T, ctx context.Context, e *env) {
+	dsn := backendOf(e).newDSN(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := customer.Open(ctx, dsn, customer.Config{}, customer.WithLogger(slog.New(slog.DiscardHandler)))
+			if err == nil {
+				err = s.PutCustomer(ctx, customer.Customer{ID: "c1", Name: "A"})
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+	s := openStore(t, dsn, customer.Config{})
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+		t.Errorf("SchemaVersion = %d, %v", v, err)
 	}
 }
 
