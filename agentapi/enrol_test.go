@@ -86,3 +86,39 @@ func (p *page) next2(a, b string) ServerMessage {
 		}
 	}
 }
+
+func TestTransferRules(t *testing.T) {
+	e := newEnv(t)
+	p := e.openPage(t, e.login(t, "alice", "alice-secret"))
+	c := e.srv.agent("alice")
+	c.mu.Lock()
+	c.calls["talk"] = &agentCall{phase: phaseTalking, offer: routing.Offer{CallID: "talk", Queue: "support"}}
+	c.calls["ring"] = &agentCall{phase: phaseRinging, offer: routing.Offer{CallID: "ring", Queue: "support"}}
+	c.mu.Unlock()
+	for i, tc := range []struct {
+		name         string
+		msg          ClientMessage
+		want, router string
+	}{
+		{"to a queue", ClientMessage{Call: "talk", Queue: "sales"}, "", "transfer alice talk sales "},
+		{"to an agent", ClientMessage{Call: "talk", Agent: "bob"}, "", "transfer alice talk  bob"},
+		{"to yourself", ClientMessage{Call: "talk", Agent: "alice"}, "yourself", ""},
+		{"a ringing call", ClientMessage{Call: "ring", Queue: "sales"}, "not in a state", ""},
+		{"nowhere", ClientMessage{Call: "talk"}, "queue or an agent", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.msg.ID, tc.msg.Type = int64(300+i), MsgTransfer
+			p.send(tc.msg)
+			m := p.next2("ok", "error")
+			if tc.want == "" {
+				if m.Type != "ok" || !e.router.has(tc.router) {
+					t.Fatalf("reply %+v, router %v", m, e.router.recorded())
+				}
+				return
+			}
+			if m.Type != "error" || !strings.Contains(m.Error, tc.want) {
+				t.Fatalf("reply %+v, want error about %q", m, tc.want)
+			}
+		})
+	}
+}
