@@ -65,7 +65,7 @@ type dialect struct {
 	// lockMigrations serialises nodes migrating one database at once.
 	lockMigrations string
 	// snapshot begins a read-only transaction that sees one snapshot
-	// across several queries (SQLite's transactions always do).
+	// across several queries.
 	snapshot *sql.TxOptions
 }
 
@@ -78,6 +78,9 @@ var (
 			"{{json}}", "TEXT",
 		),
 		lockCustomer: `SELECT id FROM customers WHERE id = $1`,
+		// Deferred, not IMMEDIATE: a WAL reader holds no write lock, so an
+		// export does not hold up enrolments.
+		snapshot: &sql.TxOptions{ReadOnly: true},
 	}
 	postgresDialect = dialect{
 		name: "postgres",
