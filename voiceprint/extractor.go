@@ -35,7 +35,9 @@ func (m *Model) NewExtractor() *Extractor {
 		panic(err) // mfcc.Default is valid
 	}
 	n := m.net
-	batch := n.MaxChunk + n.Left + n.Right
+	// One product per chunk (400 frames here), capped so that a model
+	// file with a huge pooling context cannot make us allocate gigabytes.
+	batch := min(n.MaxChunk, 1024) + n.Left + n.Right
 	return &Extractor{
 		m: m, feat: c,
 		pipe: newPipeline(n, m.cfg.Pooling == PoolChunked, batch, n.NewWorkspace(batch)),

@@ -204,6 +204,9 @@ func Build(n *Nnet3) (*Network, error) {
 		net.Left += l.Left()
 		net.Right += l.Right()
 	}
+	if net.Left+net.Right > maxContext {
+		return nil, fmt.Errorf("nn: frame context %d+%d is more than %d frames", net.Left, net.Right, maxContext)
+	}
 	net.eng = newEngine(net)
 	return net, nil
 }
@@ -217,7 +220,7 @@ func newLayer(c *Component, offs []int, inDim int) (*Layer, error) {
 	if !ok || b == nil {
 		return nil, where("affine without LinearParams or BiasParams")
 	}
-	if w.Cols != inDim*len(offs) || w.Rows != len(b) || w.Rows == 0 {
+	if w.Cols != inDim*len(offs) || w.Rows != len(b) || w.Rows == 0 || w.Cols == 0 {
 		return nil, where("weights %dx%d and bias %d do not fit input %d x %d offsets", w.Rows, w.Cols, len(b), inDim, len(offs))
 	}
 	for _, v := range w.Data {
@@ -302,6 +305,10 @@ func relu(v float32) float32 {
 	u := math.Float32bits(v)
 	return math.Float32frombits(u &^ uint32(int32(u)>>31))
 }
+
+// maxContext bounds the total frame context of the frame-level layers
+// (14 in the x-vector model), which sizes the buffers.
+const maxContext = 1000
 
 // maxModelBytes bounds the model files read from disk.
 const maxModelBytes = 1 << 30

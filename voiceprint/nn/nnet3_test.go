@@ -377,3 +377,13 @@ func FuzzReadTextVector(f *testing.F) {
 		_, _ = ReadTextVector(b)
 	})
 }
+
+func TestBuildRejectsZeroWidthInput(t *testing.T) {
+	// An input node without a dimension feeding an empty weight matrix.
+	c := &Component{Name: "a", Type: "AffineComponent",
+		Matrix:  map[string]Matrix{"LinearParams": {Rows: 2, Cols: 0}},
+		Vectors: map[string][]float32{"BiasParams": {1, 2}}}
+	if _, err := newLayer(c, []int{0}, 0); err == nil {
+		t.Fatal("zero-width layer accepted")
+	}
+}
