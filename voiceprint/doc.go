@@ -28,5 +28,17 @@
 //     like the reference we use no dither so features are deterministic.
 //
 // An utterance with less than Config.MinSpeech (default 1 s) of voiced
-// speech gives *NotEnoughSpeechError with the net seconds heard.
+// speech gives *NotEnoughSpeechError with the net seconds heard. Kaldi's
+// energy VAD is relative to the utterance's mean energy, so it calls steady
+// noise or a tone "voiced"; audio whose voiced frames vary in log-energy
+// by less than 1 nat (speech: 2 to 3) is refused the same way (Steady).
+//
+// Extractor embeds whole utterances, allocation-free once warm (EmbedTo).
+// Stream embeds while the caller speaks: see its documentation for how the
+// look-ahead CMN and VAD replace Kaldi's centred window, and
+// TestStreamingCost for what that costs in accuracy.
+//
+// Config.Int8 runs the four large frame-level layers with 8-bit weights
+// and activations (see nn.Network.QuantizeInt8); it is simulated in
+// float32 until an 8-bit kernel is plugged in, so it is not faster yet.
 package voiceprint
