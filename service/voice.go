@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/ivr"
@@ -642,3 +643,21 @@ func (t *tapLeg) forget() {
 	t.erased = true
 	t.mu.Unlock()
 }
+
+// agentBiometrics is the voice side as the agent API sees it: an agent's
+// "enrol voiceprint" takes the audio kept for the call, and erase removes
+// every copy. (ivr.Enroller's Enrol has another shape, hence this view.)
+type agentBiometrics struct{ v *voice }
+
+// Enrol builds or updates the customer's voiceprint from callID's caller
+// audio; the store refuses it without consent.
+func (b agentBiometrics) Enrol(ctx context.Context, customerID, callID, actor string) error {
+	return b.v.EnrolCall(ctx, customerID, callID, actor)
+}
+
+// Erase removes the customer's voiceprint everywhere.
+func (b agentBiometrics) Erase(ctx context.Context, customerID, actor string) error {
+	return b.v.Erase(ctx, customerID, actor)
+}
+
+var _ agentapi.Biometrics = agentBiometrics{}
