@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/call/calltest"
 )
 
 // The IVR's interfaces, as ivr/iface.go declares them: the Router fits
@@ -153,5 +154,47 @@ func TestBookCallbackBadInput(t *testing.T) {
 	}
 	if _, err := noDialer.BookCallback(h.ctx, CallbackRequest{Queue: "sales", Number: "+331400"}); err == nil {
 		t.Fatalf("booked without a dialer")
+	}
+}
+
+func TestAgentLostWhileCallbackDials(t *testing.T) {
+	d := &fakeDialer{block: true}
+	h := newHarness(t, Config{Queues: []QueueConfig{{Name: "sales"}}}, WithDialer(d))
+	h.available("ann", nil)
+	id, err := h.r.BookCallback(h.ctx, CallbackRequest{Number: "+33140000001", Queue: "sales"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.expectRing("ann", id)
+	if err := h.r.Answer(h.ctx, "ann", id); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, h, id, "dialling")
+	if err := h.r.Disconnected(h.ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	h.expectState("ann", StateAway, ReasonConnectionLost)
+	st := waitStatus(t, h, id, "queued")
+	if st.Attempts != 0 || st.Position != 1 {
+		t.Fatalf("status %+v: the agent's loss must not cost the customer an attempt", st)
+	}
+	h.available("bob", nil)
+	h.expectRing("bob", id)
+}
+
+func TestEnqueueCallWithoutLogger(t *testing.T) {
+	h := newHarness(t, salesConfig())
+	leg := calltest.NewLeg()
+	c := &call.Call{ID: "bare", Leg: leg} // built without call.New
+	done := make(chan error, 1)
+	go func() { _, err := h.r.Enqueue(h.ctx, c, Request{Queue: "sales"}); done <- err }()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.queue("sales").Waiting == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	h.advance(time.Minute)
+	_ = leg.Hangup(h.ctx, call.CauseNormal)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

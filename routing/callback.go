@@ -64,7 +64,7 @@ func (r *Router) runCallback(ctx context.Context, e *entry, orig *call.Call, age
 	for k, v := range orig.Vars() {
 		cc.SetVar(k, v)
 	}
-	w := newWaiter()
+	w := newWaiter(cc.Log)
 	ok := false
 	if err := r.exec(ctx, func() { ok = r.callbackAnswered(e, cc, w) }); err != nil || !ok {
 		_ = leg.Hangup(context.WithoutCancel(ctx), call.CauseNormal)
@@ -113,6 +113,14 @@ func (r *Router) callbackFailed(e *entry, err error) {
 		} else {
 			r.setState(a, StateAvailable, "")
 		}
+	}
+	if why != stopNone {
+		// The agent hung up or went away while it rang: not the
+		// customer's failure, so no attempt is spent and no delay.
+		e.cbAttempts--
+		e.head = true
+		e.log.Info("call-back dialling stopped by the agent", "agent", a.info.ID)
+		return
 	}
 	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "failed").Inc()
 	if e.cbAttempts >= r.cfg.CallbackAttempts {

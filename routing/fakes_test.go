@@ -218,7 +218,8 @@ func (a *fakeAnnouncer) waitHeard(t *testing.T, leg call.Leg, kind AnnouncementK
 type fakeDialer struct {
 	mu     sync.Mutex
 	dialed []string
-	fail   int // fail this many dials first
+	fail   int  // fail this many dials first
+	block  bool // ring until ctx is done
 	legs   []*calltest.Leg
 }
 
@@ -226,6 +227,12 @@ func (d *fakeDialer) Dial(ctx context.Context, target, from string) (call.Leg, e
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.dialed = append(d.dialed, target)
+	if d.block {
+		d.mu.Unlock()
+		<-ctx.Done()
+		d.mu.Lock()
+		return nil, ctx.Err()
+	}
 	if d.fail > 0 {
 		d.fail--
 		return nil, errors.New("no answer")

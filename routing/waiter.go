@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -28,12 +29,15 @@ type waiterMsg struct {
 }
 
 // waiter is the loop's handle on the goroutine serving a queued caller.
-type waiter struct{ box *mailbox[waiterMsg] }
+type waiter struct {
+	box *mailbox[waiterMsg]
+	log *slog.Logger // the call's, for the serving goroutine
+}
 
-func newWaiter() *waiter               { return &waiter{box: newMailbox[waiterMsg]()} }
-func (w *waiter) put(m waiterMsg)      { w.box.put(m) }
-func (w *waiter) sig() <-chan struct{} { return w.box.sig }
-func (w *waiter) take() []waiterMsg    { return w.box.take() }
+func newWaiter(log *slog.Logger) *waiter { return &waiter{box: newMailbox[waiterMsg](), log: log} }
+func (w *waiter) put(m waiterMsg)        { w.box.put(m) }
+func (w *waiter) sig() <-chan struct{}   { return w.box.sig }
+func (w *waiter) take() []waiterMsg      { return w.box.take() }
 
 // Queue fits the IVR's queue step: it queues c and returns when the call
 // is over. It returns nil when the caller talked to an agent or booked a
@@ -92,7 +96,7 @@ func (r *Router) Enqueue(ctx context.Context, c *call.Call, req Request) (Outcom
 	if err := c.Leg.Answer(ctx); err != nil {
 		return Outcome{}, fmt.Errorf("routing: answer %s: %w", c.ID, err)
 	}
-	w := newWaiter()
+	w := newWaiter(log)
 	e := &entry{id: c.ID, c: c, w: w, log: log, basePrio: req.Priority, preferred: req.Preferred, cbNumber: req.CallbackNumber}
 	var qerr error
 	if err := r.exec(ctx, func() { qerr = r.enqueue(e, req.Queue, extra) }); err != nil {
@@ -184,7 +188,7 @@ func (r *Router) serve(ctx context.Context, e *entry, c *call.Call, w *waiter) (
 				case msgConnect:
 					p.stop()
 					p = nil
-					v, err := r.talk(ctx, e, c, m)
+					v, err := r.talk(ctx, e, c, m, w.log)
 					if err != nil || v.finish {
 						return v.out, err
 					}
@@ -213,12 +217,12 @@ func (r *Router) serve(ctx context.Context, e *entry, c *call.Call, w *waiter) (
 			if r.ann != nil {
 				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				if err := r.ann.Announce(actx, c.Leg, Announcement{Kind: AnnounceCallbackBooked, Queue: qname}); err != nil {
-					c.Log.Debug("call-back announcement", "err", err)
+					w.log.Debug("call-back announcement", "err", err)
 				}
 				cancel()
 			}
 			if err := c.Leg.Hangup(ctx, call.CauseNormal); err != nil {
-				c.Log.Debug("hang up after call-back booking", "err", err)
+				w.log.Debug("hang up after call-back booking", "err", err)
 			}
 			return Outcome{Result: ResultCallback, Queue: qname}, nil
 		case <-c.Leg.Done():
@@ -279,7 +283,7 @@ type verdict struct {
 
 // talk gets the agent's leg and bridges it to the caller until one side
 // ends, the agent hangs up or transfers, or the router closes.
-func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg) (verdict, error) {
+func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, log *slog.Logger) (verdict, error) {
 	cust := c.Leg
 	lctx, cancel := context.WithCancel(ctx)
 	watched := make(chan struct{})
@@ -305,7 +309,7 @@ func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg) 
 			obs.agentGone, obs.agentCause = true, agentLeg.Cause()
 		}
 		if berr != nil {
-			c.Log.Debug("bridge", "agent", m.agent, "err", berr)
+			log.Debug("bridge", "agent", m.agent, "err", berr)
 		}
 	}
 	cancel()
@@ -318,7 +322,7 @@ func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg) 
 	bg := context.WithoutCancel(ctx)
 	if agentLeg != nil {
 		if herr := agentLeg.Hangup(bg, call.CauseNormal); herr != nil {
-			c.Log.Debug("hang up agent leg", "agent", m.agent, "err", herr)
+			log.Debug("hang up agent leg", "agent", m.agent, "err", herr)
 		}
 	}
 	switch {
