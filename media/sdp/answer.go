@@ -61,7 +61,7 @@ func Answer(offer *Session, local Local) ([]byte, Media, error) {
 	if m.HasEvents {
 		formats = append(formats, m.Events)
 	}
-	b, err := build(local, formats, m.Events, m.HasEvents, m.Direction)
+	b, err := build(local, formats, m.Events, m.HasEvents, m.Direction, offer)
 	if err != nil {
 		return nil, Media{}, err
 	}
@@ -87,7 +87,7 @@ func Offer(local Local) ([]byte, error) {
 	if local.Hold {
 		dir = SendOnly
 	}
-	return build(local, formats, ev, !local.NoEvents, dir)
+	return build(local, formats, ev, !local.NoEvents, dir, nil)
 }
 
 // Accept reads the answer to an offer we built with local: the codec is
@@ -147,7 +147,11 @@ func negotiate(peer *Session, local Local, answering bool) (Media, error) {
 	return m, nil
 }
 
-func build(local Local, formats []Codec, ev Codec, hasEvents bool, dir Direction) ([]byte, error) {
+// build writes a description with our audio stream. For an answer
+// (offer non-nil) it has one m= line per offer line, in order: ours
+// where the offer's audio was, with the offer's profile, and the others
+// rejected with port 0.
+func build(local Local, formats []Codec, ev Codec, hasEvents bool, dir Direction, offer *Session) ([]byte, error) {
 	if !local.Addr.IsValid() {
 		return nil, fmt.Errorf("sdp: local address %v is not set", local.Addr)
 	}
@@ -176,11 +180,15 @@ func build(local Local, formats []Codec, ev Codec, hasEvents bool, dir Direction
 		},
 		TimeDescriptions: []psdp.TimeDescription{{}},
 	}
+	protos := []string{"RTP", "AVP"}
+	if offer != nil && offer.audio < len(offer.streams) {
+		protos = offer.streams[offer.audio].protos
+	}
 	md := &psdp.MediaDescription{
 		MediaName: psdp.MediaName{
 			Media:  "audio",
 			Port:   psdp.RangedPort{Value: int(local.Addr.Port())},
-			Protos: []string{"RTP", "AVP"},
+			Protos: protos,
 		},
 	}
 	for _, c := range formats {
@@ -194,6 +202,18 @@ func build(local Local, formats []Codec, ev Codec, hasEvents bool, dir Direction
 	md.Attributes = append(md.Attributes,
 		psdp.NewAttribute("ptime", strconv.Itoa(int(DefaultPtime/time.Millisecond))),
 		psdp.NewPropertyAttribute(dir.String()))
-	d.MediaDescriptions = []*psdp.MediaDescription{md}
+	if offer == nil || len(offer.streams) == 0 {
+		d.MediaDescriptions = []*psdp.MediaDescription{md}
+		return d.Marshal()
+	}
+	for i, st := range offer.streams {
+		if i == offer.audio {
+			d.MediaDescriptions = append(d.MediaDescriptions, md)
+			continue
+		}
+		d.MediaDescriptions = append(d.MediaDescriptions, &psdp.MediaDescription{
+			MediaName: psdp.MediaName{Media: st.media, Port: psdp.RangedPort{Value: 0}, Protos: st.protos, Formats: []string{st.format}},
+		})
+	}
 	return d.Marshal()
 }

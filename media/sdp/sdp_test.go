@@ -278,3 +278,35 @@ func TestRTCPAttribute(t *testing.T) {
 		})
 	}
 }
+
+// An answer has as many m= lines as the offer, in order, the ones we do
+// not take rejected with port 0 (RFC 3264 section 6), and our audio with
+// the offer's profile.
+func TestAnswerKeepsEveryMediaLine(t *testing.T) {
+	off, err := Parse(offerWith(
+		"m=video 5006 RTP/AVP 96", "a=rtpmap:96 H264/90000",
+		"m=audio 0 RTP/AVP 0",
+		"m=audio 5004 RTP/AVPF 8",
+		"m=application 5008 UDP/BFCP *"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, _, err := Answer(off, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mlines []string
+	for _, l := range strings.Split(string(ans), "\r\n") {
+		if strings.HasPrefix(l, "m=") {
+			mlines = append(mlines, l)
+		}
+	}
+	want := []string{"m=video 0 RTP/AVP 96", "m=audio 0 RTP/AVP 0", "m=audio 20000 RTP/AVPF 8", "m=application 0 UDP/BFCP *"}
+	if strings.Join(mlines, "|") != strings.Join(want, "|") {
+		t.Errorf("answer m= lines\n%v\nwant\n%v\n%s", mlines, want, ans)
+	}
+	back, err := Parse(ans)
+	if err != nil || back.Addr != local.Addr || len(back.Codecs) != 1 || back.Codecs[0] != PCMA {
+		t.Errorf("answer parses as %+v, %v", back, err)
+	}
+}

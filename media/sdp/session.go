@@ -30,6 +30,19 @@ type Session struct {
 	// RTCP is the a=rtcp address (RFC 3605) when given; RTCP otherwise
 	// goes to the RTP port + 1.
 	RTCP netip.AddrPort
+
+	// streams are all the description's m= lines and audio the index of
+	// the one used: an answer has as many m= lines as the offer, the
+	// others rejected with port 0 (RFC 3264 section 6).
+	streams []stream
+	audio   int
+}
+
+// stream is what an answer repeats of an m= line it rejects.
+type stream struct {
+	media  string
+	protos []string
+	format string
 }
 
 // known lists formats we can use, by name, for static payload types
@@ -47,8 +60,13 @@ func Parse(b []byte) (*Session, error) {
 	}
 	s := &Session{SessionID: d.Origin.SessionID, SessionVersion: d.Origin.SessionVersion}
 	var m *psdp.MediaDescription
-	for _, md := range d.MediaDescriptions {
-		if md.MediaName.Media != "audio" {
+	for i, md := range d.MediaDescriptions {
+		st := stream{media: md.MediaName.Media, protos: md.MediaName.Protos, format: "0"}
+		if len(md.MediaName.Formats) > 0 {
+			st.format = md.MediaName.Formats[0]
+		}
+		s.streams = append(s.streams, st)
+		if m != nil || md.MediaName.Media != "audio" {
 			continue
 		}
 		if md.MediaName.Port.Value == 0 {
@@ -58,7 +76,7 @@ func Parse(b []byte) (*Session, error) {
 			continue
 		}
 		m = md
-		break
+		s.audio = i
 	}
 	if m == nil {
 		return nil, ErrNoAudio
