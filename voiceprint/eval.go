@@ -1,6 +1,7 @@
 package voiceprint
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -15,6 +16,13 @@ const (
 	RoleEnrol  = "enrol"
 	RoleTest   = "test"
 	RoleCohort = "cohort"
+)
+
+// Cohort sources for EvalConfig.CohortSource.
+const (
+	CohortEnrolled = "enrolled"
+	CohortManifest = "manifest"
+	CohortNone     = "none"
 )
 
 // EvalItem is one utterance of an evaluation manifest: one file, or the
@@ -136,6 +144,13 @@ type EvalConfig struct {
 	// TestSeconds are the test lengths: each test item is cut to its
 	// first N seconds of audio for each N. Empty means the whole item.
 	TestSeconds []float64
+	// CohortSource is where the s-norm cohort comes from:
+	// CohortEnrolled (the default) is the enrolled population, as a
+	// deployment would use its customers: each trial's cohort is the
+	// enrolment utterances of the other enrolled speakers (and, in the
+	// open-set trials, not the left-out caller). CohortManifest uses the
+	// manifest's cohort rows; CohortNone scores raw cosines.
+	CohortSource string
 	// CohortTopN is the adaptive s-norm cohort size; 0 means 200.
 	CohortTopN int
 	// OperatingPoint sets the open-set threshold; zero means
@@ -156,14 +171,19 @@ type EvalResult struct {
 	// left out of the enrolled set; nil without a cohort (raw cosine
 	// scores have no shipped threshold).
 	OpenSetFalseAccept *float64 `json:"open_set_false_accept"`
-	NSpeakers          int      `json:"n_speakers"`
-	NTrials            int      `json:"n_trials"` // test items x enrolled speakers scored
-	NTests             int      `json:"n_tests"`
-	NSkipped           int      `json:"n_skipped"` // test items with too little speech
-	Scoring            string   `json:"scoring"`   // "s-norm" or "cosine"
-	CohortSize         int      `json:"cohort_size"`
-	OperatingPoint     string   `json:"operating_point,omitempty"`
-	Threshold          float64  `json:"threshold,omitempty"`
+	// OpenSetByOperatingPoint is the same at the operating point and at
+	// the stricter shipped one (FA0.1%): 1:N over N enrolled speakers
+	// meets N impostors per unknown caller, so identification needs a
+	// stricter threshold than 1:1 verification.
+	OpenSetByOperatingPoint map[string]float64 `json:"open_set_false_accept_by_operating_point,omitempty"`
+	NSpeakers               int                `json:"n_speakers"`
+	NTrials                 int                `json:"n_trials"` // test items x enrolled speakers scored
+	NTests                  int                `json:"n_tests"`
+	NSkipped                int                `json:"n_skipped"` // test items with too little speech
+	Scoring                 string             `json:"scoring"`   // "s-norm" or "cosine"
+	CohortSize              int                `json:"cohort_size"`
+	OperatingPoint          string             `json:"operating_point,omitempty"`
+	Threshold               float64            `json:"threshold,omitempty"`
 }
 
 // Evaluate enrols every speaker from their enrol items, builds the cohort
@@ -274,25 +294,70 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 		enrolled[i] = vp
 		col[s] = i
 	}
-	var scorer Scorer
-	if len(cohortVecs) >= 2 {
+	// scoreTrial scores test embedding u (unit) against enrolled speaker
+	// c. With the enrolled-population cohort, the cohort is the enrolment
+	// utterances of every enrolled speaker except c and except speaker
+	// exclude (the left-out caller of an open-set trial; -1 for none).
+	var fixed Scorer
+	population := false
+	cohortSize := len(cohortVecs)
+	switch cfg.CohortSource {
+	case "", CohortEnrolled:
+		population = true
+		cohortSize = 0
+		for _, s := range speakers {
+			cohortSize += len(enrolUtts[s])
+		}
+	case CohortManifest:
+		if len(cohortVecs) < 2 {
+			return nil, fmt.Errorf("voiceprint: evaluate: cohort from the manifest, but %d cohort utterances", len(cohortVecs))
+		}
 		c, err := NewCohort(cohortVecs, topN)
 		if err != nil {
 			return nil, err
 		}
-		scorer.Cohort = c
+		fixed.Cohort = c
+	case CohortNone:
+	default:
+		return nil, fmt.Errorf("voiceprint: evaluate: unknown cohort source %q", cfg.CohortSource)
+	}
+	scoreTrial := func(u []float32, c, exclude int) (float64, error) {
+		if !population {
+			_, s, err := fixed.Score(u, enrolled[c].Vector)
+			return s, err
+		}
+		var vecs [][]float32
+		for j, spk := range speakers {
+			if j != c && j != exclude {
+				for _, e := range enrolUtts[spk] {
+					vecs = append(vecs, e.Vector)
+				}
+			}
+		}
+		co, err := NewCohort(vecs, topN)
+		if err != nil {
+			return 0, fmt.Errorf("voiceprint: evaluate: population cohort: %w", err)
+		}
+		sc := Scorer{Cohort: co}
+		_, s, err := sc.Score(u, enrolled[c].Vector)
+		return s, err
+	}
+	normalised := population || fixed.Cohort != nil
+	strict := OperatingPointFA01
+	if op.Threshold > strict.Threshold {
+		strict = op
 	}
 
 	results := make([]EvalResult, len(lengths))
 	for li, secs := range lengths {
-		res := EvalResult{TestSeconds: secs, NSpeakers: len(speakers), Scoring: "cosine", CohortSize: len(cohortVecs)}
-		if scorer.Cohort != nil {
-			res.Scoring, res.OperatingPoint, res.Threshold = "s-norm", op.Name, op.Threshold
+		res := EvalResult{TestSeconds: secs, NSpeakers: len(speakers), Scoring: "cosine", CohortSize: cohortSize}
+		if normalised {
+			res.Scoring, res.OperatingPoint, res.Threshold = "s-norm, cohort "+cmp.Or(cfg.CohortSource, CohortEnrolled), op.Name, op.Threshold
 		}
 		var target, nontarget []float64
 		var rows [][]float64
 		var truth []int
-		falseAccepts, openTrials := 0, 0
+		falseAccepts, strictAccepts, openTrials := 0, 0, 0
 		for i, it := range items {
 			if it.Role != RoleTest {
 				continue
@@ -306,37 +371,47 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 				return nil, err
 			}
 			res.NTests++
-			p, err := scorer.prepare(e.Vector)
+			u, err := unit(e.Vector)
 			if err != nil {
 				return nil, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
 			}
 			row := make([]float64, len(speakers))
-			for j, vp := range enrolled {
-				_, s, err := scorer.score(p, vp.Vector)
-				if err != nil {
+			for j := range enrolled {
+				if row[j], err = scoreTrial(u, j, -1); err != nil {
 					return nil, err
 				}
-				row[j] = s
 			}
 			res.NTrials += len(row)
 			t, known := col[it.Speaker]
+			if !known {
+				t = -1
+			}
 			bestOther := math.Inf(-1)
 			for j, s := range row {
-				if known && j == t {
+				if j == t {
 					target = append(target, s)
-				} else {
-					nontarget = append(nontarget, s)
-					bestOther = max(bestOther, s)
+					continue
 				}
+				nontarget = append(nontarget, s)
+				// Open set: the caller is not enrolled, so neither
+				// scored nor in the population cohort.
+				if t >= 0 && population {
+					if s, err = scoreTrial(u, j, t); err != nil {
+						return nil, err
+					}
+				}
+				bestOther = max(bestOther, s)
 			}
 			if known {
 				rows = append(rows, row)
 				truth = append(truth, t)
 			}
-			// Open set: the caller's own voiceprint is left out.
 			openTrials++
 			if bestOther >= op.Threshold {
 				falseAccepts++
+			}
+			if bestOther >= strict.Threshold {
+				strictAccepts++
 			}
 		}
 		if len(target) == 0 || len(nontarget) == 0 {
@@ -353,9 +428,10 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 		if res.Top1, err = Top1Accuracy(rows, truth); err != nil {
 			return nil, err
 		}
-		if scorer.Cohort != nil && openTrials > 0 {
+		if normalised && openTrials > 0 {
 			fa := float64(falseAccepts) / float64(openTrials)
 			res.OpenSetFalseAccept = &fa
+			res.OpenSetByOperatingPoint = map[string]float64{op.Name: fa, strict.Name: float64(strictAccepts) / float64(openTrials)}
 		}
 		results[li] = res
 	}

@@ -166,10 +166,11 @@ func TestEvaluateSynthetic(t *testing.T) {
 	}
 	calls := 0
 	cfg := EvalConfig{
-		Embedder:    &fakeEmbedder{dim: 32, noise: 0.35, dirs: map[int16][]float32{}},
-		Load:        load,
-		TestSeconds: []float64{1.2, 3},
-		Progress:    func(done, total int) { calls++ },
+		Embedder:     &fakeEmbedder{dim: 32, noise: 0.35, dirs: map[int16][]float32{}},
+		Load:         load,
+		TestSeconds:  []float64{1.2, 3},
+		CohortSource: CohortManifest,
+		Progress:     func(done, total int) { calls++ },
 	}
 	res, err := Evaluate(context.Background(), cfg, items)
 	if err != nil {
@@ -181,7 +182,7 @@ func TestEvaluateSynthetic(t *testing.T) {
 	for _, r := range res {
 		// 8 speakers x 11 test items (10 + the segment); the 0.2 s item
 		// is skipped at every length.
-		if r.NSpeakers != 8 || r.NTests != 88 || r.NTrials != 88*8 || r.NSkipped != 1 || r.Scoring != "s-norm" || r.CohortSize != 60 {
+		if r.NSpeakers != 8 || r.NTests != 88 || r.NTrials != 88*8 || r.NSkipped != 1 || r.Scoring != "s-norm, cohort manifest" || r.CohortSize != 60 {
 			t.Fatalf("counts: %+v", r)
 		}
 		if r.OpenSetFalseAccept == nil {
@@ -197,19 +198,39 @@ func TestEvaluateSynthetic(t *testing.T) {
 		t.Fatalf("3 s: top-1 %.3f EER %.2f %%: synthetic speakers should separate", res[1].Top1, res[1].EERPercent)
 	}
 
-	// Without cohort rows: raw cosine and no open-set figure.
+	// The enrolled population as cohort (the manifest's cohort rows
+	// are ignored): 8 speakers x 2 enrolment utterances.
+	cfg.CohortSource = ""
+	res, err = Evaluate(context.Background(), cfg, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[1].Scoring != "s-norm, cohort enrolled" || res[1].CohortSize != 16 || res[1].OpenSetFalseAccept == nil || len(res[1].OpenSetByOperatingPoint) != 2 {
+		t.Fatalf("population cohort: %+v", res[1])
+	}
+	if res[1].Top1 < 0.95 {
+		t.Fatalf("population cohort: top-1 %.3f", res[1].Top1)
+	}
+	t.Logf("population cohort, 3 s: EER %.2f %% open-set FA %v", res[1].EERPercent, res[1].OpenSetByOperatingPoint)
+
+	// No cohort: raw cosine and no open-set figure.
+	cfg.CohortSource = CohortNone
+	res, err = Evaluate(context.Background(), cfg, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Scoring != "cosine" || res[0].OpenSetFalseAccept != nil {
+		t.Fatalf("no cohort: %+v", res[0])
+	}
+	cfg.CohortSource = CohortManifest
 	var noCohort []EvalItem
 	for _, it := range items {
 		if it.Role != RoleCohort {
 			noCohort = append(noCohort, it)
 		}
 	}
-	res, err = Evaluate(context.Background(), cfg, noCohort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res[0].Scoring != "cosine" || res[0].OpenSetFalseAccept != nil {
-		t.Fatalf("no cohort: %+v", res[0])
+	if _, err := Evaluate(context.Background(), cfg, noCohort); err == nil || !strings.Contains(err.Error(), "0 cohort utterances") {
+		t.Fatalf("manifest cohort without cohort rows: err = %v", err)
 	}
 }
 
@@ -239,6 +260,7 @@ func TestEvaluateErrors(t *testing.T) {
 		{"one speaker", context.Background(), EvalConfig{Embedder: emb, Load: okLoad}, items[:1], "1 speakers enrolled"},
 		{"bad length", context.Background(), EvalConfig{Embedder: emb, Load: okLoad, TestSeconds: []float64{math.NaN()}}, items, "bad test length"},
 		{"cancelled", ctx, EvalConfig{Embedder: emb, Load: okLoad}, items, "context canceled"},
+		{"unknown cohort source", context.Background(), EvalConfig{Embedder: emb, Load: okLoad, CohortSource: "random"}, items, `unknown cohort source "random"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -294,6 +294,7 @@ func voiceprintEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	seconds := fs.String("test-seconds", "3,7", "test lengths in seconds: each test item is cut to its first N seconds")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	topN := fs.Int("cohort-top", 200, "adaptive s-norm: closest cohort members used (0 = all)")
+	cohort := fs.String("cohort", voiceprint.CohortEnrolled, "s-norm cohort: enrolled (the other enrolled speakers, as deployed), manifest (its cohort rows) or none (raw cosine)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -323,10 +324,11 @@ func voiceprintEval(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var bar *progressbar.ProgressBar
 	cfg := voiceprint.EvalConfig{
-		Embedder:    m.NewExtractor(),
-		Load:        func(file string) ([]int16, error) { return a.load(filepath.Join(*root, file)) },
-		TestSeconds: lengths,
-		CohortTopN:  *topN,
+		Embedder:     m.NewExtractor(),
+		Load:         func(file string) ([]int16, error) { return a.load(filepath.Join(*root, file)) },
+		TestSeconds:  lengths,
+		CohortTopN:   *topN,
+		CohortSource: *cohort,
 		Progress: func(done, total int) {
 			if *quiet {
 				return
@@ -357,9 +359,14 @@ func voiceprintEval(ctx context.Context, args []string, stdout, stderr io.Writer
 		if r.OpenSetFalseAccept != nil {
 			fa = fmt.Sprintf("%.4f", *r.OpenSetFalseAccept)
 		}
+		for name, v := range r.OpenSetByOperatingPoint {
+			if name != r.OperatingPoint {
+				fa += fmt.Sprintf(" (%.4f at %s)", v, name)
+			}
+		}
 		fmt.Fprintf(stdout, "%6g %8.2f %8.4f %8.4f %10s %7d %7d %7d\n", r.TestSeconds, r.EERPercent, r.MinDCF, r.Top1, fa, r.NTests, r.NTrials, r.NSkipped)
 	}
-	if res[0].Scoring == "s-norm" {
+	if res[0].OpenSetFalseAccept != nil {
 		fmt.Fprintf(stdout, "open_FA: share of test items accepted at %s (s-norm >= %.3f) with their own speaker left out; minDCF at P_target %.2g, C_miss %g, C_fa %g\n",
 			res[0].OperatingPoint, res[0].Threshold, voiceprint.DefaultDCF.PTarget, voiceprint.DefaultDCF.CostMiss, voiceprint.DefaultDCF.CostFA)
 	}
