@@ -1,8 +1,16 @@
 package routing
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/call/calltest"
 )
 
 // step is one action or expectation of a routing scenario.
@@ -153,4 +161,51 @@ func TestChoiceOfAgent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRealClockOfferTimeout runs the router on the system clock, with
+// short timers, to cover the real timer path end to end.
+func TestRealClockOfferTimeout(t *testing.T) {
+	phones := newFakePhones()
+	r, err := New(Config{OfferTimeout: 30 * time.Millisecond, Queues: []QueueConfig{{Name: "sales"}}}, WithPhones(phones))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(ctx) }()
+	for _, id := range []string{"ann", "bob"} {
+		if err := r.Login(ctx, AgentInfo{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetState(ctx, id, StateAvailable, ""); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // ann idles longer
+	}
+	leg := calltest.NewLeg()
+	done := make(chan error, 1)
+	go func() { _, err := r.Enqueue(ctx, call.New("c1", leg, nil), Request{Queue: "sales"}); done <- err }()
+	var got []string
+	for len(got) < 3 {
+		select {
+		case e := <-phones.events:
+			got = append(got, e.String())
+		case <-ctx.Done():
+			t.Fatalf("events so far %v", got)
+		}
+	}
+	if want := []string{"ring ann c1 ", "cancel ann c1 timeout", "ring bob c1 "}; !slices.Equal(got, want) {
+		t.Fatalf("phones saw %q, want %q", got, want)
+	}
+	_ = leg.Hangup(ctx, call.CauseNormal)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-runErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	goleak.VerifyNone(t)
 }

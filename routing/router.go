@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -379,6 +380,15 @@ func before(a, b *entry) bool {
 // dispatch offers waiting calls to free agents. It runs after every
 // operation.
 func (r *Router) dispatch() {
+	var free []*agent
+	for _, a := range r.agents {
+		if a.state == StateAvailable {
+			free = append(free, a)
+		}
+	}
+	if len(free) == 0 {
+		return // the common case under load: nothing can be offered
+	}
 	now := r.clock.Now()
 	var ws []*entry
 	for _, e := range r.entries {
@@ -391,16 +401,23 @@ func (r *Router) dispatch() {
 	}
 	sort.Slice(ws, func(i, j int) bool { return before(ws[i], ws[j]) })
 	for _, e := range ws {
-		if a, pref := r.pick(e, now); a != nil {
-			r.offer(e, a, pref)
+		a, pref := r.pick(e, now, free)
+		if a == nil {
+			continue
+		}
+		r.offer(e, a, pref)
+		free = slices.DeleteFunc(free, func(x *agent) bool { return x == a })
+		if len(free) == 0 {
+			return
 		}
 	}
 }
 
-// pick chooses the agent for e: the preferred advisor when available (and
-// nobody while the call is held for them), else the longest-idle available
-// agent with the skills who has not yet missed or declined this call.
-func (r *Router) pick(e *entry, now time.Time) (*agent, bool) {
+// pick chooses the agent for e among the free ones: the preferred advisor
+// when available (and nobody while the call is held for them), else the
+// longest-idle agent with the skills who has not yet missed or declined
+// this call.
+func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 	if e.preferred != "" && !now.After(e.prefUntil) {
 		if p := r.agents[e.preferred]; p != nil && !e.tried[p.info.ID] && (e.direct || p.qualifies(e.skills)) {
 			switch p.state {
@@ -415,8 +432,8 @@ func (r *Router) pick(e *entry, now time.Time) (*agent, bool) {
 	}
 	var best *agent
 	anyTried := false
-	for _, a := range r.agents {
-		if a.state != StateAvailable || !a.qualifies(e.skills) {
+	for _, a := range free {
+		if !a.qualifies(e.skills) {
 			continue
 		}
 		if e.tried[a.info.ID] {
@@ -431,7 +448,7 @@ func (r *Router) pick(e *entry, now time.Time) (*agent, bool) {
 	if best == nil && anyTried {
 		// Everyone free has had a go: start a new round.
 		clear(e.tried)
-		return r.pick(e, now)
+		return r.pick(e, now, free)
 	}
 	return best, false
 }
