@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -713,5 +714,38 @@ func TestMetricsRegistered(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(h.r.m.handle); n != 1 {
 		t.Errorf("handle time series %d", n)
+	}
+}
+
+func TestServeCallQueuesByVariables(t *testing.T) {
+	h := newHarness(t, Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "vip", Skills: []string{"vip"}}}})
+	h.available("ann", nil)
+	h.advance(time.Second)
+	h.available("bob", map[string]int{"vip": 1, "german": 2})
+	tests := []struct {
+		name  string
+		vars  map[string]string
+		agent string
+	}{
+		{"queue and skills from the IVR", map[string]string{call.VarQueue: "vip", call.VarSkills: "german:2"}, "bob"},
+		{"preferred advisor from the IVR", map[string]string{call.VarQueue: "sales", call.VarPreferredAgent: "bob"}, "bob"},
+		{"plain queue", map[string]string{call.VarQueue: "sales"}, "ann"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			leg := calltest.NewLeg()
+			c := call.New(fmt.Sprint("s", i), leg, nil)
+			for k, v := range tc.vars {
+				c.SetVar(k, v)
+			}
+			done := make(chan error, 1)
+			go func() { done <- h.r.ServeCall(h.ctx, c) }()
+			h.expectRing(tc.agent, c.ID)
+			_ = leg.Hangup(h.ctx, call.CauseNormal)
+			h.expectCancel(tc.agent, c.ID)
+			if err := <-done; err != nil {
+				t.Fatalf("ServeCall: %v", err)
+			}
+		})
 	}
 }

@@ -19,6 +19,15 @@
 // an agent who lets Config.MaxMissed offers in a row time out is set away
 // with ReasonMissedOffers.
 //
+// The Router is also a call.Handler (ServeCall queues by the call's
+// variables), fits the IVR's Router and Callbacks interfaces (Queue,
+// Request), and books call-backs with no caller on the line
+// (BookCallback, CallbackStatus, CancelCallback). A queued caller who
+// presses 1 after the call-back offer is released and keeps the place;
+// the customer is dialled through the Dialer when an agent answers the
+// call-back's offer. Package routing/announce speaks the announcements with
+// recorded prompts.
+//
 // Agents' softphones are reached through the Phones interface (the agent
 // API implements it over its WebSocket): Ring shows an Offer with the
 // caller's identification, Cancel withdraws it, and after the agent calls

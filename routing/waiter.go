@@ -384,3 +384,21 @@ func (r *Router) callEnded(e *entry, obs observation) verdict {
 		return verdict{tell: AnnounceTransferred, out: Outcome{Queue: e.q.cfg.Name}}
 	}
 }
+
+var _ call.Handler = (*Router)(nil)
+
+// ServeCall makes the Router a call.Handler, for a front end or flow that
+// hands calls straight to a queue: c waits where its variables say
+// (call.VarQueue, VarSkills, VarPriority, VarPreferredAgent). It returns
+// nil once the call was served or the caller hung up, ErrMaxWait when the
+// queue's maximum wait passed with nowhere to overflow.
+func (r *Router) ServeCall(ctx context.Context, c *call.Call) error {
+	out, err := r.Enqueue(ctx, c, Request{})
+	if err != nil {
+		return err
+	}
+	if out.Result == ResultMaxWait {
+		return ErrMaxWait
+	}
+	return nil
+}
