@@ -518,7 +518,7 @@ func offerView(o routing.Offer, f *CustomerFile) *OfferView {
 		Call: o.CallID, Queue: o.Queue, Caller: o.Caller, Channel: string(o.Channel),
 		Waited: o.Waited.Seconds(), Preferred: o.Preferred, Callback: o.Callback, Requeued: o.Requeued,
 		Expires: o.Expires, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer},
-		Customer: f,
+		Customer: f, GivenName: o.Vars[VarWebName],
 	}
 }
 
@@ -535,6 +535,7 @@ type OfferView struct {
 	Expires   time.Time     `json:"expires"`
 	Ident     IdentView     `json:"ident"`
 	Customer  *CustomerFile `json:"customer,omitempty"`
+	GivenName string        `json:"given_name,omitempty"` // typed on the website, not verified
 }
 
 // IdentView says how the caller was identified.

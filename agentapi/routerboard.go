@@ -33,3 +33,32 @@ func boardOf(s routing.Snapshot) Board {
 	}
 	return b
 }
+
+// CallbackBooker books call-backs; *routing.Router implements it.
+type CallbackBooker interface {
+	BookCallback(ctx context.Context, req routing.CallbackRequest) (string, error)
+	CallbackStatus(ctx context.Context, id string) (routing.CallbackStatus, error)
+	CancelCallback(ctx context.Context, id string) error
+}
+
+// RouterCallbacks adapts the router's call-back booking to the website's
+// "call me back".
+func RouterCallbacks(b CallbackBooker) Callbacks { return routerCallbacks{b} }
+
+type routerCallbacks struct{ b CallbackBooker }
+
+func (rc routerCallbacks) Book(ctx context.Context, r CallbackRequest) (string, error) {
+	return rc.b.BookCallback(ctx, routing.CallbackRequest{Number: r.Phone, Queue: r.Queue, Customer: r.Customer, Vars: r.Vars})
+}
+
+func (rc routerCallbacks) Status(ctx context.Context, id string) (CallbackStatus, error) {
+	st, err := rc.b.CallbackStatus(ctx, id)
+	if err != nil {
+		return CallbackStatus{}, err
+	}
+	return CallbackStatus{State: st.State, Position: st.Position, EstimatedWait: st.EstimatedWait.Seconds(), WaitKnown: st.WaitKnown}, nil
+}
+
+func (rc routerCallbacks) Cancel(ctx context.Context, id string) error {
+	return rc.b.CancelCallback(ctx, id)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 // withRealRouter wires the agent API to a running routing.Router, the way
 // service does: the router rings through the Server (routing.Phones), the
 // Server's buttons act on the router, the wallboard reads its snapshots.
-func withRealRouter(t *testing.T, ctx context.Context) (*testEnv, *routing.Router) {
+func withRealRouter(t *testing.T, ctx context.Context, opts ...routing.Option) (*testEnv, *routing.Router) {
 	t.Helper()
 	var rp atomic.Pointer[routing.Router]
 	e := newEnv(t, WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
@@ -26,12 +27,12 @@ func withRealRouter(t *testing.T, ctx context.Context) (*testEnv, *routing.Route
 			return RouterBoard(r).Board(ctx)
 		}
 		return Board{}, nil
-	})))
+	})), WithCallbacks(lazyCallbacks{&rp}))
 	r, err := routing.New(routing.Config{
-		Queues:       []routing.QueueConfig{{Name: "support", AnnounceInterval: -1}},
+		Queues:       []routing.QueueConfig{{Name: "support", AnnounceInterval: -1}, {Name: "callback", AnnounceInterval: -1}},
 		OfferTimeout: 20 * time.Second,
 		WrapUp:       time.Minute,
-	}, routing.WithPhones(e.srv))
+	}, append(opts, routing.WithPhones(e.srv))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestBrowserWithRouter(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := RouterBoard(r).Board(ctx)
-	if len(b.Queues) != 1 || b.Queues[0].Answered != 1 || b.Queues[0].Waiting != 0 {
+	if len(b.Queues) != 2 || b.Queues[0].Name != "support" || b.Queues[0].Answered != 1 || b.Queues[0].Waiting != 0 {
 		t.Fatalf("wallboard %+v", b.Queues)
 	}
 	if err := waitFor(ctx, "page shows available", func() bool {
@@ -181,7 +182,7 @@ func TestBrowserClosedWhileTalkingRequeues(t *testing.T) {
 	// the agent is away with the connection lost.
 	if err := waitFor(ctx, "caller re-queued", func() bool {
 		s := r.Snapshot()
-		return len(s.Queues) == 1 && s.Queues[0].Waiting == 1
+		return len(s.Queues) > 0 && s.Queues[0].Waiting == 1
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -204,5 +205,105 @@ func TestBrowserClosedWhileTalkingRequeues(t *testing.T) {
 
 func loginAndGoAvailableReal(t *testing.T, tab context.Context, e *testEnv, r *routing.Router) {
 	t.Helper()
-	loginAs(t, tab, e, func() bool { s, _ := agentState(r, "alice"); return s == routing.StateAvailable })
+	// A waiting call is offered at once: available or already offered.
+	loginAs(t, tab, e, func() bool {
+		s, _ := agentState(r, "alice")
+		return s == routing.StateAvailable || s == routing.StateOffered
+	})
+}
+
+// lazyCallbacks reaches the router once it exists (the router needs the
+// Server first, as its Phones).
+type lazyCallbacks struct{ r *atomic.Pointer[routing.Router] }
+
+func (l lazyCallbacks) Book(ctx context.Context, r CallbackRequest) (string, error) {
+	return RouterCallbacks(l.r.Load()).Book(ctx, r)
+}
+func (l lazyCallbacks) Status(ctx context.Context, id string) (CallbackStatus, error) {
+	return RouterCallbacks(l.r.Load()).Status(ctx, id)
+}
+func (l lazyCallbacks) Cancel(ctx context.Context, id string) error {
+	return RouterCallbacks(l.r.Load()).Cancel(ctx, id)
+}
+
+// dialer places the call-back: the customer's phone is a scripted leg.
+type dialer struct {
+	mu     sync.Mutex
+	dialed []string
+	leg    *calltest.Leg
+}
+
+func (d *dialer) Dial(ctx context.Context, target, from string) (call.Leg, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dialed = append(d.dialed, target)
+	_, d.leg = toneCaller("dialled")
+	return d.leg, nil
+}
+
+func (d *dialer) customer() *calltest.Leg {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.leg
+}
+
+func TestBrowserCallMeBackWithRouter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	d := &dialer{}
+	e, r := withRealRouter(t, ctx, routing.WithDialer(d))
+	widget, closeWidget := browser(t, ctx)
+	defer closeWidget()
+	agent, closeAgent := chromedp.NewContext(widget) // a second tab
+	defer closeAgent()
+
+	statusText := func() string {
+		var s string
+		_ = chromedp.Run(widget, chromedp.Text("#callback-status", &s, chromedp.ByID))
+		return s
+	}
+	if err := chromedp.Run(widget,
+		chromedp.Navigate(e.ts.URL+"/callback.html"),
+		chromedp.SendKeys("#name", "Charles Babbage", chromedp.ByID),
+		chromedp.SendKeys("#phone", "+44 1632 960002", chromedp.ByID),
+		chromedp.Click("#btn-callback", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "queued position", func() bool { return strings.Contains(statusText(), "number 1 in the queue") }); err != nil {
+		t.Fatalf("%v (%q)", err, statusText())
+	}
+
+	loginAndGoAvailableReal(t, agent, e, r)
+	var file string
+	if err := chromedp.Run(agent,
+		chromedp.WaitVisible("#offer", chromedp.ByID),
+		chromedp.Text("#offer-file", &file, chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(file, "Says they are Charles Babbage") || !strings.Contains(file, "answering dials the customer") {
+		t.Errorf("call-back offer shows %q", file)
+	}
+	if err := chromedp.Run(agent, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "customer dialled and hearing the agent", func() bool {
+		l := d.customer()
+		return l != nil && loudFrames(l.Written()) > 25
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d.dialed[0] != "+441632960002" {
+		t.Errorf("dialled %q", d.dialed)
+	}
+	if err := waitFor(ctx, "widget shows connected", func() bool { return strings.Contains(statusText(), "talking to an advisor") }); err != nil {
+		t.Fatalf("%v (%q)", err, statusText())
+	}
+	if err := chromedp.Run(agent, chromedp.Click("#btn-hangup", chromedp.ByID), chromedp.WaitVisible("#wrap", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "customer's leg hung up", func() bool { return d.customer().Cause() != call.CauseNone }); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -49,6 +49,7 @@ function fileView(o) {
   const parts = [ident];
   if (!f) {
     parts.push(h('p', { class: 'muted' }, o.ident.customer ? `Customer ${o.ident.customer} (file unavailable)` : 'Unknown caller'));
+    if (o.given_name) parts.push(h('p', { class: 'given-name' }, `Says they are ${o.given_name} (typed on the website, not verified)`));
   } else {
     const dl = h('dl', {},
       h('dt', {}, 'Name'), h('dd', { class: 'customer-name' }, f.name),
@@ -77,7 +78,7 @@ function render() {
   show($('talk'), !!c && c.phase === 'talking');
   show($('wrap'), !!c && c.phase === 'wrapup');
   if (!c) return;
-  const who = c.offer.customer ? c.offer.customer.name : (c.offer.caller || 'unknown caller');
+  const who = c.offer.customer ? c.offer.customer.name : (c.offer.given_name || c.offer.caller || 'unknown caller');
   if (c.phase === 'ringing') {
     $('offer-caller').textContent = `from ${who}`;
     $('offer-file').replaceChildren(...fileView(c.offer));
