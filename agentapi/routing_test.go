@@ -214,7 +214,9 @@ func loginAndGoAvailableReal(t *testing.T, tab context.Context, e *testEnv, r *r
 
 // lazyCallbacks reaches the router once it exists (the router needs the
 // Server first, as its Phones).
-type lazyCallbacks struct{ r *atomic.Pointer[routing.Router] }
+type lazyCallbacks struct {
+	r *atomic.Pointer[routing.Router]
+}
 
 func (l lazyCallbacks) Book(ctx context.Context, r CallbackRequest) (string, error) {
 	return RouterCallbacks(l.r.Load()).Book(ctx, r)
