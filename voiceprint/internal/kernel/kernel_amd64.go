@@ -26,6 +26,20 @@ func dotsU8S8(q []int8, blocks []uint8, nblocks int, out []int32) {
 	dotsU8S8VNNI(&q[0], &blocks[0], nblocks, len(q)/4, &out[0])
 }
 
+//go:noescape
+func gemmU8S8KernelVNNI(groups int, a *uint8, b *int8, c *int32, ldc int)
+
+func gemmU8S8Kernel(groups int, a []uint8, b []int8, c []int32, ldc int) {
+	if !hasVNNI {
+		gemmU8S8Go(groups, a, b, c, ldc)
+		return
+	}
+	_ = a[groups*s8MR*4-1]
+	_ = b[groups*s8NR*4-1]
+	_ = c[(s8MR-1)*ldc+s8NR-1]
+	gemmU8S8KernelVNNI(groups, &a[0], &b[0], &c[0], ldc)
+}
+
 var avx512Kernel = microKernel{
 	name: "avx512",
 	mr:   14, nr: 32,
