@@ -1,10 +1,8 @@
 package media
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -145,13 +143,8 @@ func (s *RTPSession) rtcpLoop() {
 	for {
 		n, from, err := s.cfg.RTCP.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if s.closing(err) {
 				return
-			}
-			select {
-			case <-s.done:
-				return
-			default:
 			}
 			continue
 		}

@@ -38,13 +38,8 @@ func (s *RTPSession) recvLoop() {
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if s.closing(err) {
 				return
-			}
-			select {
-			case <-s.done:
-				return
-			default:
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				r.flushDigits()
@@ -54,6 +49,20 @@ func (s *RTPSession) recvLoop() {
 			continue
 		}
 		r.handle(buf[:n], from, time.Since(s.start))
+	}
+}
+
+// closing reports whether a socket read error means the session is
+// closing (the socket was closed); other errors are transient.
+func (s *RTPSession) closing(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -412,18 +412,9 @@ func TestDigitsOwnSSRC(t *testing.T) {
 		ev(true, 480, 4)
 	}
 	p.audio(addr, 2, 2, 1000)
-	select {
-	case d := <-s.Digits():
-		if d.Key != '#' || d.Duration != 60*time.Millisecond {
-			t.Errorf("digit %q %v", d.Key, d.Duration)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no digit")
-	}
-	select {
-	case d := <-s.Digits():
-		t.Errorf("digit reported twice: %+v", d)
-	case <-time.After(200 * time.Millisecond):
+	d := oneDigit(t, s)
+	if d.Key != '#' || d.Duration != 60*time.Millisecond {
+		t.Errorf("digit %q %v", d.Key, d.Duration)
 	}
 	if st := s.Stats(); st.SSRCChanges != 0 || st.PacketsIn != 9 {
 		t.Errorf("stats %+v", st)
@@ -694,19 +685,27 @@ func TestInbandDigits(t *testing.T) {
 		g711.EncodeUlaw(pay, pcm)
 		p.send(addr, rtp.Header{PayloadType: 0, SequenceNumber: uint16(k), Timestamp: uint32(k * FrameSamples), SSRC: 9}, pay)
 	}
+	d := oneDigit(t, s)
+	if d.Key != '7' || d.Duration < 100*time.Millisecond || d.Duration > 200*time.Millisecond {
+		t.Errorf("digit %q %v", d.Key, d.Duration)
+	}
+}
+
+// oneDigit waits for a digit and checks that no second one follows.
+func oneDigit(t *testing.T, s *RTPSession) Digit {
+	t.Helper()
+	var d Digit
 	select {
-	case d := <-s.Digits():
-		if d.Key != '7' || d.Duration < 100*time.Millisecond || d.Duration > 200*time.Millisecond {
-			t.Errorf("digit %q %v", d.Key, d.Duration)
-		}
+	case d = <-s.Digits():
 	case <-time.After(2 * time.Second):
-		t.Fatal("no in-band digit")
+		t.Fatal("no digit")
 	}
 	select {
-	case d := <-s.Digits():
-		t.Errorf("second digit %+v", d)
-	case <-time.After(100 * time.Millisecond):
+	case d2 := <-s.Digits():
+		t.Errorf("a second digit %+v after %+v", d2, d)
+	case <-time.After(200 * time.Millisecond):
 	}
+	return d
 }
 
 // A peer whose timestamps stop during a pause (and resume where they
