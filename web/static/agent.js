@@ -18,6 +18,35 @@ window.voxdesk = state;
 
 function status(msg) { $('status').textContent = msg; }
 
+// Ringing: a two-tone 425/480 Hz ring, 1 s on and 2 s off, while a call
+// is offered (Web Audio; silent if the browser refuses to start audio).
+const ring = { ctx: null, timer: null };
+function startRinging() {
+  stopRinging();
+  try {
+    ring.ctx = ring.ctx || new AudioContext();
+    const burst = () => {
+      const t = ring.ctx.currentTime;
+      const gain = ring.ctx.createGain();
+      gain.gain.value = 0.08;
+      gain.connect(ring.ctx.destination);
+      for (const f of [425, 480]) {
+        const o = ring.ctx.createOscillator();
+        o.frequency.value = f;
+        o.connect(gain);
+        o.start(t);
+        o.stop(t + 1);
+      }
+    };
+    burst();
+    ring.timer = setInterval(burst, 3000);
+  } catch { /* no audio: the page still shows the call */ }
+}
+function stopRinging() {
+  clearInterval(ring.timer);
+  ring.timer = null;
+}
+
 function send(msg, what) {
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
     status('Not connected to the switch.');
@@ -74,6 +103,11 @@ function fileView(o) {
 
 function render() {
   const c = state.call;
+  if (c && c.phase === 'ringing') {
+    if (!ring.timer) startRinging();
+  } else {
+    stopRinging();
+  }
   show($('offer'), !!c && c.phase === 'ringing');
   show($('talk'), !!c && c.phase === 'talking');
   show($('wrap'), !!c && c.phase === 'wrapup');
@@ -218,7 +252,27 @@ function connect() {
   ws.onclose = (ev) => {
     stopMedia();
     state.ws = null;
-    status(`Disconnected from the switch${ev.reason ? ` (${ev.reason})` : ''}. Reload the page to reconnect.`);
+    if (state.call && state.call.phase !== 'wrapup') state.call = null;
+    render();
+    const why = ev.reason ? ` (${ev.reason})` : '';
+    // Reconnect after a network drop or a switch restart, but not when
+    // another window took over or the agent logged out.
+    if (state.loggedOut || ev.reason === 'opened in another window' || ev.reason === 'logged out') {
+      status(`Disconnected from the switch${why}.`);
+      return;
+    }
+    status(`Disconnected from the switch${why}; reconnecting in 3 s…`);
+    setTimeout(async () => {
+      let s = null;
+      try { s = await session(); } catch { setTimeout(connect, 3000); return; }
+      if (s) {
+        connect();
+      } else { // the login expired
+        show($('desk'), false);
+        show($('login'), true);
+        status('Please log in again.');
+      }
+    }, 3000);
   };
 }
 
@@ -241,6 +295,7 @@ function wire() {
   $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
   $('btn-logout').onclick = async () => {
     try {
+      state.loggedOut = true;
       await logout();
       location.reload();
     } catch (e) { status(`Log out: ${e.message}`); }
