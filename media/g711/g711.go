@@ -150,22 +150,17 @@ func LinearToAlaw(s int16) uint8 { return alawEncode[to13(s)] }
 
 // DecodeUlaw decodes min(len(dst), len(src)) mu-law bytes into dst and
 // returns the count.
-func DecodeUlaw(dst []int16, src []byte) int {
-	n := min(len(dst), len(src))
-	dst, src = dst[:n], src[:n]
-	for i, b := range src {
-		dst[i] = ulawDecode[b]
-	}
-	return n
-}
+func DecodeUlaw(dst []int16, src []byte) int { return decode(dst, src, &ulawDecode) }
 
 // DecodeAlaw decodes min(len(dst), len(src)) A-law bytes into dst and
 // returns the count.
-func DecodeAlaw(dst []int16, src []byte) int {
+func DecodeAlaw(dst []int16, src []byte) int { return decode(dst, src, &alawDecode) }
+
+func decode(dst []int16, src []byte, table *[256]int16) int {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
 	for i, b := range src {
-		dst[i] = alawDecode[b]
+		dst[i] = table[b]
 	}
 	return n
 }
