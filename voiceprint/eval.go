@@ -145,10 +145,10 @@ type EvalConfig struct {
 	// first N seconds of audio for each N. Empty means the whole item.
 	TestSeconds []float64
 	// CohortSource is where the s-norm cohort comes from:
-	// CohortEnrolled (the default) is the enrolled population, as a
-	// deployment would use its customers: each trial's cohort is the
-	// enrolment utterances of the other enrolled speakers (and, in the
-	// open-set trials, not the left-out caller). CohortManifest uses the
+	// CohortEnrolled (the default) is in-domain and leave-speakers-out:
+	// each trial's cohort is the enrolment utterances of the enrolled
+	// speakers other than the claimed one and the caller, as a deployment
+	// would use a sample of other customers. CohortManifest uses the
 	// manifest's cohort rows; CohortNone scores raw cosines.
 	CohortSource string
 	// CohortTopN is the adaptive s-norm cohort size; 0 means 200.
@@ -295,9 +295,9 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 		col[s] = i
 	}
 	// scoreTrial scores test embedding u (unit) against enrolled speaker
-	// c. With the enrolled-population cohort, the cohort is the enrolment
+	// c. With the enrolled-speakers cohort, the cohort is the enrolment
 	// utterances of every enrolled speaker except c and except speaker
-	// exclude (the left-out caller of an open-set trial; -1 for none).
+	// exclude (the caller; -1 when not enrolled).
 	var fixed Scorer
 	population := false
 	cohortSize := len(cohortVecs)
@@ -375,17 +375,21 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 			if err != nil {
 				return nil, fmt.Errorf("voiceprint: manifest line %d: %w", it.Line, err)
 			}
-			row := make([]float64, len(speakers))
-			for j := range enrolled {
-				if row[j], err = scoreTrial(u, j, -1); err != nil {
-					return nil, err
-				}
-			}
-			res.NTrials += len(row)
 			t, known := col[it.Speaker]
 			if !known {
 				t = -1
 			}
+			// The cohort of a trial is disjoint from both its sides:
+			// never the claimed speaker, never the caller.
+			row := make([]float64, len(speakers))
+			for j := range enrolled {
+				if row[j], err = scoreTrial(u, j, t); err != nil {
+					return nil, err
+				}
+			}
+			res.NTrials += len(row)
+			// Open set: with the caller's own voiceprint left out, the
+			// best of the others is what identification would accept.
 			bestOther := math.Inf(-1)
 			for j, s := range row {
 				if j == t {
@@ -393,13 +397,6 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 					continue
 				}
 				nontarget = append(nontarget, s)
-				// Open set: the caller is not enrolled, so neither
-				// scored nor in the population cohort.
-				if t >= 0 && population {
-					if s, err = scoreTrial(u, j, t); err != nil {
-						return nil, err
-					}
-				}
 				bestOther = max(bestOther, s)
 			}
 			if known {
