@@ -463,6 +463,7 @@ func TestAgentCannotActOnAnotherAgentsCall(t *testing.T) {
 		{"answer an unknown call", func() error { return h.r.Answer(h.ctx, "ann", "nope") }, ErrNoOffer},
 		{"unknown agent", func() error { return h.r.Answer(h.ctx, "zed", "c1") }, ErrUnknownAgent},
 		{"agent may not set busy", func() error { return h.r.SetState(h.ctx, "ann", StateBusy, "") }, ErrState},
+
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -747,5 +748,28 @@ func TestServeCallQueuesByVariables(t *testing.T) {
 				t.Fatalf("ServeCall: %v", err)
 			}
 		})
+	}
+}
+
+func TestLoginBadInput(t *testing.T) {
+	h := newHarness(t, salesConfig())
+	tests := []struct {
+		name string
+		info AgentInfo
+		want string
+	}{
+		{"no id", AgentInfo{}, "without agent id"},
+		{"negative skill level", AgentInfo{ID: "eve", Skills: map[string]int{"fr": -1}}, "bad skill"},
+		{"empty skill name", AgentInfo{ID: "eve", Skills: map[string]int{"": 1}}, "bad skill"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := h.r.Login(h.ctx, tc.info); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Login = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if a := h.agent("eve"); a.State != StateLoggedOut {
+		t.Fatalf("eve logged in anyway: %+v", a)
 	}
 }

@@ -781,9 +781,13 @@ func (r *Router) Login(ctx context.Context, info AgentInfo) error {
 			}
 		}
 	}
+	for name, level := range info.Skills {
+		if name == "" || level < 0 {
+			return fmt.Errorf("routing: login %s: bad skill %q level %d", info.ID, name, level)
+		}
+	}
 	info.Skills = cloneSkills(info.Skills)
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.exec(ctx, func() {
 		if a := r.agents[info.ID]; a != nil {
 			a.info = info
 			return
@@ -792,10 +796,7 @@ func (r *Router) Login(ctx context.Context, info AgentInfo) error {
 		a := &agent{info: info, state: StateLoggedOut, idleSince: now, since: now}
 		r.agents[info.ID] = a
 		r.setState(a, StateAway, "logged in")
-	}); e != nil {
-		return e
-	}
-	return err
+	})
 }
 
 func cloneSkills(m map[string]int) map[string]int {
