@@ -463,7 +463,6 @@ func TestAgentCannotActOnAnotherAgentsCall(t *testing.T) {
 		{"answer an unknown call", func() error { return h.r.Answer(h.ctx, "ann", "nope") }, ErrNoOffer},
 		{"unknown agent", func() error { return h.r.Answer(h.ctx, "zed", "c1") }, ErrUnknownAgent},
 		{"agent may not set busy", func() error { return h.r.SetState(h.ctx, "ann", StateBusy, "") }, ErrState},
-
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
