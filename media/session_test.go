@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net"
 	"net/netip"
@@ -581,7 +582,7 @@ func TestPortRange(t *testing.T) {
 		}
 		ports = append(ports, p)
 	}
-	if _, err := pr.Listen(lo); err != ErrPortsExhausted {
+	if _, err := pr.Listen(lo); !errors.Is(err, ErrPortsExhausted) {
 		t.Fatalf("full range: %v", err)
 	}
 	ports[1].Close()
