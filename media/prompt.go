@@ -82,7 +82,9 @@ func LoadPrompts(fsys fs.FS, dir string) (*Prompts, error) {
 	return ps, nil
 }
 
-// Add puts p in the set, replacing a prompt of the same name.
+// Add puts p in the set, replacing a prompt of the same name. Call it
+// while building the set, before it is shared: Get and Lookup are safe
+// for concurrent use only while nothing is added.
 func (ps *Prompts) Add(p *Prompt) {
 	if ps.byName == nil {
 		ps.byName = map[string]*Prompt{}
