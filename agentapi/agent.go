@@ -166,6 +166,8 @@ func (s *Server) serveAgent(c *agentConn) {
 	hello.Queues, hello.Agents = s.transferTargets()
 	c.send(hello)
 	c.log.Info("agent page connected")
+	s.m.pages.WithLabelValues("agent").Inc()
+	defer s.m.pages.WithLabelValues("agent").Dec()
 	s.requestBoard()
 
 	for {
@@ -175,6 +177,7 @@ func (s *Server) serveAgent(c *agentConn) {
 		}
 		m, err := ParseClientMessage(b)
 		if err != nil {
+			s.m.badMessages.WithLabelValues("agent").Inc()
 			c.send(ServerMessage{Type: "error", Error: err.Error()})
 			continue
 		}

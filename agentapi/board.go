@@ -44,6 +44,8 @@ func (s *Server) serveBoard(b *boardConn) {
 		delete(s.boards, b)
 		s.mu.Unlock()
 	}()
+	s.m.pages.WithLabelValues("board").Inc()
+	defer s.m.pages.WithLabelValues("board").Dec()
 	s.requestBoard()
 	// The page sends nothing but the closing handshake.
 	for {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/rtc"
 	"github.com/voxdesk/voxdesk/web"
@@ -87,6 +89,8 @@ type Server struct {
 	refresh  chan struct{} // asks the board loop for an early refresh
 
 	replay *replayCache
+	m      *metrics
+	reg    prometheus.Registerer
 }
 
 // Option sets one of the server's collaborators.
@@ -140,11 +144,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		cfg: cfg, auth: a, log: slog.New(slog.DiscardHandler), now: time.Now,
 		agents: map[string]*agentConn{}, boards: map[*boardConn]struct{}{},
 		webcalls: map[*webCall]struct{}{}, tickets: map[string]*ticket{},
-		refresh: make(chan struct{}, 1), replay: newReplayCache(),
+		refresh: make(chan struct{}, 1), replay: newReplayCache(), m: newMetrics(),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.m.register(s.reg)
 	s.log = s.log.With("component", "agentapi")
 	s.life, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -313,10 +318,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.auth.login(req.User, req.Password, s.now())
 	switch {
 	case errors.Is(err, errLockedOut):
+		s.m.logins.WithLabelValues("locked").Inc()
 		s.log.Warn("login locked out", "user", req.User, "remote", r.RemoteAddr)
 		writeError(w, http.StatusTooManyRequests, err.Error())
 		return
 	case err != nil:
+		s.m.logins.WithLabelValues("failed").Inc()
 		s.log.Info("login failed", "user", req.User, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return
@@ -326,6 +333,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteStrictMode,
 		MaxAge: int(s.cfg.SessionTTL / time.Second),
 	})
+	s.m.logins.WithLabelValues("ok").Inc()
 	s.log.Info("login", "agent", sess.acct.ID)
 	writeJSON(w, http.StatusOK, sessionReply{Agent: viewOf(sess.acct), CSRF: sess.csrf})
 }

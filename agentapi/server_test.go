@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/voxdesk/voxdesk/call"
@@ -548,5 +550,31 @@ func TestFramingHeaders(t *testing.T) {
 	}
 	if _, err := New(Config{WebCall: WebCallConfig{FrameOrigins: []string{"www.example.com; script-src *"}}}); err == nil {
 		t.Fatal("bad frame origin accepted")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	e := newEnv(t, WithRegisterer(reg))
+	e.post(t, "/api/login", loginRequest{"alice", "wrong-one"}, nil, nil)
+	p := e.openPage(t, e.login(t, "alice", "alice-secret"))
+	p.sendRaw(`{"type":"nope"}`)
+	p.next("error")
+	for _, tc := range []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"failed login", e.srv.m.logins.WithLabelValues("failed"), 1},
+		{"good login", e.srv.m.logins.WithLabelValues("ok"), 1},
+		{"bad message", e.srv.m.badMessages.WithLabelValues("agent"), 1},
+		{"open agent page", e.srv.m.pages.WithLabelValues("agent"), 1},
+	} {
+		if got := testutil.ToFloat64(tc.c); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if n, err := testutil.GatherAndCount(reg); err != nil || n == 0 {
+		t.Fatalf("gather: %d series, %v", n, err)
 	}
 }

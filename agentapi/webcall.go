@@ -258,6 +258,8 @@ func (s *Server) serveWebCall(wc *webCall) {
 	if closing {
 		wc.close("switch shutting down")
 	}
+	s.m.pages.WithLabelValues("webcall").Inc()
+	defer s.m.pages.WithLabelValues("webcall").Dec()
 	var callWG sync.WaitGroup
 	ctx, cancel := context.WithCancel(s.life)
 	var leg *rtc.Leg
@@ -346,6 +348,7 @@ func (s *Server) serveWebCall(wc *webCall) {
 			cause = rej.Cause.String()
 		}
 		log.Info("web call ended", "cause", cause, "err", err)
+		s.m.webcalls.WithLabelValues(cause).Inc()
 		wc.send(webStatus{Type: "status", State: "ended", Cause: cause})
 		wc.close("call ended")
 	}()
@@ -360,6 +363,7 @@ func (s *Server) serveWebCall(wc *webCall) {
 			err = badf("already started")
 		}
 		if err != nil {
+			s.m.badMessages.WithLabelValues("webcall").Inc()
 			wc.send(webStatus{Type: "error", Error: err.Error()})
 			continue
 		}
@@ -446,6 +450,7 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cbID, err := s.callback.Book(ctx, CallbackRequest{Phone: id.phone, Name: id.name, Customer: id.customer, Queue: s.cfg.WebCall.Queue, Vars: id.vars()})
 	if err != nil {
+		s.m.callbacks.WithLabelValues("refused").Inc()
 		s.log.Warn("call-back booking", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the call-back could not be booked")
 		return
@@ -454,6 +459,7 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.tickets[t] = &ticket{id: cbID, phone: id.phone, expires: now.Add(ticketTTL)}
 	s.mu.Unlock()
+	s.m.callbacks.WithLabelValues("booked").Inc()
 	s.log.Info("call-back booked", "callback", cbID, "vouched", id.vouched)
 	writeJSON(w, http.StatusOK, bookReply{Ticket: t})
 }
