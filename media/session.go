@@ -207,7 +207,7 @@ func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	if cfg.PayloadType != 0 && cfg.PayloadType != 8 {
 		return nil, fmt.Errorf("media: payload type %d is not PCMU (0) or PCMA (8)", cfg.PayloadType)
 	}
-	if cfg.EventPayloadType > 127 || (cfg.EventPayloadType != 0 && cfg.EventPayloadType == cfg.PayloadType) {
+	if cfg.EventPayloadType > 127 || cfg.EventPayloadType == 8 {
 		return nil, fmt.Errorf("media: bad telephone-event payload type %d", cfg.EventPayloadType)
 	}
 	if cfg.JitterDelay <= 0 {

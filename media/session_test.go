@@ -501,6 +501,7 @@ func TestTwoSessions(t *testing.T) {
 	for name, cfg := range map[string]RTPConfig{
 		"G.729 payload type":             {PayloadType: 18},
 		"events on the audio type":       {PayloadType: 8, EventPayloadType: 8},
+		"events on PCMA's type":          {PayloadType: 0, EventPayloadType: 8},
 		"events on a type out of range":  {EventPayloadType: 200},
 		"jitter delay beyond the buffer": {JitterDelay: time.Second},
 	} {
