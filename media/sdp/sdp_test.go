@@ -310,3 +310,13 @@ func TestAnswerKeepsEveryMediaLine(t *testing.T) {
 		t.Errorf("answer parses as %+v, %v", back, err)
 	}
 }
+
+func TestEventsOnlyOnDynamicType(t *testing.T) {
+	off, err := Parse(offerWith("m=audio 6000 RTP/AVP 0 8", "a=rtpmap:8 telephone-event/8000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.HasEvents || len(off.Codecs) != 1 || off.Codecs[0] != PCMU {
+		t.Errorf("parsed %+v", off)
+	}
+}

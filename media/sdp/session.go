@@ -160,7 +160,9 @@ func Parse(b []byte) (*Session, error) {
 		}
 		switch {
 		case c.same(TelephoneEvent):
-			if !s.HasEvents {
+			// Only on a dynamic type (RFC 3551 section 3): a static
+			// one would be confused with the audio codec it names.
+			if pt >= 96 && !s.HasEvents {
 				s.Events, s.HasEvents = c, true
 			}
 		case (pt == 0 && c.same(PCMU)) || (pt == 8 && c.same(PCMA)):
