@@ -46,7 +46,8 @@ func crashCSV() string {
 
 // crashChild is the child process's main. Its protocol on stdout: "HALF"
 // when the import transaction has written half its rows (it then waits to
-// be killed), "OK i" after enrolment i committed.
+// be killed), "OK i" after enrolment i committed, "KIND CUSTOMER N" for
+// each change a following node sees (N: voiceprints it then reads).
 func crashChild(mode string) int {
 	ctx := context.Background()
 	key, err := base64.StdEncoding.DecodeString(os.Getenv(crashKeyEnv))
@@ -75,6 +76,17 @@ func crashChild(mode string) int {
 			}
 			fmt.Println("OK", i)
 		}
+	case "follow":
+		// A second switch node: report every change with what it reads.
+		fmt.Println("READY")
+		_, err = customer.Follow(ctx, s, 0, 20*time.Millisecond, func(c customer.Change) error {
+			vps, err := s.Voiceprints(ctx, c.CustomerID, "node-2")
+			if err != nil {
+				return err
+			}
+			fmt.Println(c.Kind, c.CustomerID, len(vps))
+			return nil
+		})
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -268,4 +280,45 @@ func testCrashEnrol(t *testing.T, b backend) {
 		t.Errorf("enrolment after the crash: %v", err)
 	}
 	t.Logf("%s: killed after %d reported enrolments, %d stored", b.name, len(committed), len(stored))
+}
+
+// TestTwoProcesses is two switch nodes as two processes on one database:
+// the child follows the change feed and reads what the parent enrols, and
+// sees the erasure.
+func TestTwoProcesses(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			dsn, key := b.newDSN(t), mustKey(t)
+			s := openStore(t, dsn, customer.Config{Key: key})
+			put(t, ctx, s, customer.Customer{ID: "c1", Name: "Alice"})
+			consent(t, ctx, s, "c1")
+			_, lines := startChild(t, "follow", dsn, key)
+			next := func() string {
+				select {
+				case l := <-lines:
+					return l
+				case <-ctx.Done():
+					t.Fatal("the other node said nothing")
+					return ""
+				}
+			}
+			if l := next(); l != "READY" {
+				t.Fatalf("child said %q", l)
+			}
+			if _, err := s.SaveVoiceprint(ctx, customer.Voiceprint{CustomerID: "c1", ModelID: "m", Embedding: embedding(1, 16)}, "node-1"); err != nil {
+				t.Fatal(err)
+			}
+			if l := next(); l != "voiceprint.saved c1 1" {
+				t.Errorf("other node saw %q, want the enrolment with 1 voiceprint readable", l)
+			}
+			if err := s.EraseBiometrics(ctx, "c1", "node-1"); err != nil {
+				t.Fatal(err)
+			}
+			if l := next(); l != "biometrics.erased c1 0" {
+				t.Errorf("other node saw %q, want the erasure with nothing left to read", l)
+			}
+		})
+	}
 }
