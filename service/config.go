@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/rtc"
 	"github.com/voxdesk/voxdesk/sip"
 )
 
@@ -31,6 +34,27 @@ type Config struct {
 	// IVR serves calls with YAML flows when ivr.dir is set (the demo
 	// handler otherwise).
 	IVR ivr.Settings `yaml:"ivr"`
+	// Customer is the customer store; none when customer.dsn is empty.
+	Customer CustomerConfig `yaml:"customer"`
+	// Routing queues calls to agents; no router without queues.
+	Routing routing.Config `yaml:"routing"`
+	// RTC is the WebRTC front end of the agents' softphones and web calls.
+	RTC rtc.Config `yaml:"rtc"`
+	// Agents are the accounts and settings of the agent, wallboard,
+	// admin and web call-back pages (served under HTTP /).
+	Agents agentapi.Config `yaml:"agents"`
+}
+
+// CustomerConfig opens the customer store.
+type CustomerConfig struct {
+	// DSN is "sqlite:PATH" or a postgres:// URL; empty means no store.
+	DSN string `yaml:"dsn"`
+	// Key seals voiceprints (base64, 32 bytes); VOXDESK_VOICEPRINT_KEY
+	// when empty. Without a key the store keeps no voiceprints.
+	Key string `yaml:"key"`
+	// Import is a customers CSV loaded when the store has no customer
+	// yet (a demo data set).
+	Import string `yaml:"import"`
 }
 
 // LogConfig sets up log/slog.
@@ -170,10 +194,13 @@ func LoadConfig(path string) (*Config, error) {
 // relative to base (the configuration file's folder), so a config works
 // from any working directory.
 func (c *Config) resolvePaths(base string) {
-	for _, p := range []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir} {
+	for _, p := range []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.Customer.Import} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
+	}
+	if path, ok := strings.CutPrefix(c.Customer.DSN, "sqlite:"); ok && path != "" && !filepath.IsAbs(path) {
+		c.Customer.DSN = "sqlite:" + filepath.Join(base, path)
 	}
 }
 

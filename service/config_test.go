@@ -32,6 +32,9 @@ func TestExamplesDecode(t *testing.T) {
 			if cfg.IVR.Dir != "" {
 				cfg.IVR.Dir = copyDir(t, cfg.IVR.Dir) // the library writes .versions beside the flows
 			}
+			if cfg.Customer.DSN != "" {
+				cfg.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
+			}
 			svc, err := service.New(cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func TestExampleConfigServesTheHotline(t *testing.T) {
 		c.SIP.UDP, c.SIP.TCP, c.SIP.Trunks = ports.SIP.UDP, ports.SIP.TCP, trunks
 		c.Log.Level = "info"
 		c.IVR.Dir = flows
+		c.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
 	})
 	sink := newRTPSink(t)
 	listen := welcome.Duration() + time.Second
@@ -39,4 +41,22 @@ func TestExampleConfigServesTheHotline(t *testing.T) {
 		t.Errorf("%d of the hotline welcome's %d frames reached the caller", frames, want)
 	}
 	wantMetric(t, metricsText(t, sw), `voxdesk_calls_total{outcome="completed"} 1`)
+
+	// Pressing 0 reaches a person: the call enters the general queue of
+	// the router (no agent is logged in, so it waits there until the
+	// caller hangs up).
+	sipp{scenario: "press0.xml", vars: map[string]string{"WAIT_MS": "2000"}}.mustPass(t, sw)
+	waitIdle(t, sw, 5*time.Second)
+	m := metricsText(t, sw)
+	wantMetric(t, m, `voxdesk_routing_calls_queued_total{queue="general"} 1`)
+	wantMetric(t, m, `voxdesk_routing_calls_abandoned_total{queue="general"} 1`)
+	// The demo customers were imported and the agent pages are served.
+	res, err := http.Get("http://" + sw.HTTPAddr().String() + "/agent.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("GET /agent.html: %s", res.Status)
+	}
 }

@@ -16,10 +16,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/res"
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/rtc"
 	"github.com/voxdesk/voxdesk/sip"
 )
 
@@ -34,19 +38,24 @@ type Service struct {
 	metrics *metrics
 	handler call.Handler
 	sip     *sip.Server
-	flows   *ivr.Library // nil without an ivr section
+	flows   *ivr.Library     // nil without an ivr section
+	db      *customer.DB     // nil without a customer section
+	router  *routing.Router  // nil without routing queues
+	rtc     *rtc.Engine      // agents' softphones and web calls
+	api     *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
 
 	udp     net.PacketConn
 	tcp     net.Listener
 	httpL   net.Listener
 	httpSrv *http.Server
 
-	mu        sync.Mutex
-	running   bool
-	stop      chan struct{} // closed by Shutdown/Close to end Run
-	stopped   bool
-	stopWatch context.CancelFunc
-	wg        sync.WaitGroup
+	mu          sync.Mutex
+	running     bool
+	stop        chan struct{} // closed by Shutdown/Close to end Run
+	stopped     bool
+	stopWatch   context.CancelFunc
+	partsClosed bool
+	wg          sync.WaitGroup
 }
 
 // Option supplies a collaborator to New.
@@ -98,6 +107,10 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 				s.sip.Close()
 			}
 			s.closeSockets()
+			s.closeParts(context.Background(), false)
+			if s.db != nil {
+				s.db.Close()
+			}
 		}
 	}()
 
@@ -119,6 +132,10 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 			return float64(sipSrv.ActiveCalls())
 		},
 		func() float64 { return float64(s.ports.InUse()) })
+
+	if err := s.buildParts(&c); err != nil {
+		return nil, err
+	}
 
 	// The call handler: an explicit one (tests, bench), else the IVR
 	// when flows are configured, else the demo.
@@ -182,6 +199,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", s.api)
 	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
@@ -208,6 +226,12 @@ func (s *Service) newIVR(c *Config) (call.Handler, error) {
 	}
 	s.flows = lib
 	rc := ivr.Config{Dialer: dialerFunc(s.dial)}
+	if s.router != nil {
+		rc.Router = s.router
+	}
+	if s.db != nil {
+		rc.Directory = directory{s.db}
+	}
 	c.IVR.Apply(&rc)
 	return lib.Dispatch(c.IVR.Routes, c.IVR.Default, rc, ivr.WithLogger(s.log)), nil
 }
@@ -336,6 +360,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.httpL != nil {
 		serve("http", func() error { return s.httpSrv.Serve(s.httpL) })
 	}
+	if s.router != nil {
+		serve("routing", func() error { return s.router.Run(context.Background()) })
+	}
 	if s.flows != nil {
 		wctx, cancel := context.WithCancel(context.Background())
 		s.mu.Lock()
@@ -370,6 +397,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	s.stopped = true
 	s.mu.Unlock()
 	err := s.sip.Shutdown(ctx)
+	s.closeParts(ctx, true)
 	if cerr := s.finish(); err == nil {
 		err = cerr
 	}
@@ -383,6 +411,7 @@ func (s *Service) Close() error {
 	s.stopped = true
 	s.mu.Unlock()
 	err := s.sip.Close()
+	s.closeParts(context.Background(), false)
 	if cerr := s.finish(); err == nil {
 		err = cerr
 	}
@@ -406,6 +435,9 @@ func (s *Service) finish() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.db != nil {
+		s.db.Close()
+	}
 	s.mu.Lock()
 	select {
 	case <-s.stop:

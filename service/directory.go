@@ -1,0 +1,79 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/routing"
+)
+
+// directory answers the IVR's and the router's questions about customers
+// from the customer store.
+type directory struct {
+	db *customer.DB
+}
+
+var (
+	_ ivr.Directory     = directory{}
+	_ routing.Directory = directory{}
+)
+
+// ByNumber lists the customers owning a calling number.
+func (d directory) ByNumber(ctx context.Context, number string) ([]string, error) {
+	cs, err := d.db.CustomersByNumber(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids, nil
+}
+
+// Fields are the customer file's fields a flow reads: segment, vip,
+// advisor, name, plus every free attribute (language, city...).
+func (d directory) Fields(ctx context.Context, id string) (map[string]string, error) {
+	c, err := d.db.Customer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f := make(map[string]string, len(c.Attributes)+4)
+	for k, v := range c.Attributes {
+		f[k] = v
+	}
+	f["segment"] = c.Segment
+	f["vip"] = strconv.FormatBool(c.VIP)
+	f["advisor"] = c.PreferredAdvisor
+	f["name"] = c.Name
+	return f, nil
+}
+
+// CheckPIN compares with the customer's "pin" attribute; a customer with
+// none never matches.
+func (d directory) CheckPIN(ctx context.Context, id, pin string) (bool, error) {
+	c, err := d.db.Customer(ctx, id)
+	if errors.Is(err, customer.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	want, ok := c.Attributes["pin"]
+	return ok && want != "" && want == pin, nil
+}
+
+// PreferredAgent is the customer's preferred advisor, for routing.
+func (d directory) PreferredAgent(ctx context.Context, id string) (string, error) {
+	c, err := d.db.Customer(ctx, id)
+	if errors.Is(err, customer.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return c.PreferredAdvisor, nil
+}

@@ -1,0 +1,162 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/voxdesk/voxdesk/agentapi"
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/rtc"
+)
+
+// buildParts opens the customer store and builds the router, the WebRTC
+// engine and the agent API, plugged into each other:
+//
+//	agent API --Router--> routing --Phones--> agent API (agents' legs)
+//	routing --Announcer--> prompts, --Dialer--> SIP, --Directory--> customers
+//	agent API --call handler--> the switch's handler (web "call now")
+func (s *Service) buildParts(c *Config) error {
+	if c.Customer.DSN != "" {
+		db, err := openCustomers(c.Customer, s)
+		if err != nil {
+			return err
+		}
+		s.db = db
+	}
+	engine, err := rtc.New(c.RTC, rtc.WithLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("service: rtc: %w", err)
+	}
+	s.rtc = engine
+	opts := []agentapi.Option{
+		agentapi.WithLogger(s.log),
+		agentapi.WithRTC(engine),
+		// Web calls go to the same handler as SIP calls; it is built after.
+		agentapi.WithCallHandler(call.HandlerFunc(func(ctx context.Context, cl *call.Call) error {
+			return s.handler.ServeCall(ctx, cl)
+		})),
+	}
+	if s.db != nil {
+		opts = append(opts, agentapi.WithDirectory(agentapi.StoreDirectory{Store: s.db}))
+	}
+	if len(c.Routing.Queues) > 0 {
+		opts = append(opts, agentapi.WithBoard(agentapi.BoarderFunc(s.board)))
+	}
+	api, err := agentapi.New(c.Agents, opts...)
+	if err != nil {
+		return fmt.Errorf("service: agents: %w", err)
+	}
+	s.api = api
+	if len(c.Routing.Queues) == 0 {
+		return nil
+	}
+	ropts := []routing.Option{
+		routing.WithPhones(api),
+		routing.WithAnnouncer(announcer{s.prompts}),
+		routing.WithDialer(dialerFunc(s.dial)),
+		routing.WithRegisterer(s.metrics.reg),
+		routing.WithLogger(s.log),
+	}
+	if s.db != nil {
+		ropts = append(ropts, routing.WithDirectory(directory{s.db}))
+	}
+	r, err := routing.New(c.Routing, ropts...)
+	if err != nil {
+		return fmt.Errorf("service: routing: %w", err)
+	}
+	s.router = r
+	api.SetRouter(r)
+	return nil
+}
+
+// openCustomers opens the store and loads the import CSV into an empty one.
+func openCustomers(c CustomerConfig, s *Service) (*customer.DB, error) {
+	key, err := customer.KeyFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("service: customer key: %w", err)
+	}
+	if c.Key != "" {
+		if key, err = customer.ParseKey(c.Key); err != nil {
+			return nil, fmt.Errorf("service: customer.key: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := customer.Open(ctx, c.DSN, customer.Config{Key: key}, customer.WithLogger(s.log))
+	if err != nil {
+		return nil, fmt.Errorf("service: customer.dsn: %w", err)
+	}
+	if c.Import == "" {
+		return db, nil
+	}
+	errFound := errors.New("found")
+	err = db.EachCustomer(ctx, func(customer.Customer) error { return errFound })
+	if errors.Is(err, errFound) {
+		return db, nil // not empty: the import is for a new store only
+	}
+	if err == nil {
+		err = importCSV(ctx, db, c.Import)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("service: customer.import %s: %w", c.Import, err)
+	}
+	s.log.Info("customers imported", "file", c.Import)
+	return db, nil
+}
+
+func importCSV(ctx context.Context, db *customer.DB, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return db.Import(ctx, f, nil)
+}
+
+// board is the wallboard snapshot, from the router.
+func (s *Service) board(ctx context.Context) (agentapi.Board, error) {
+	snap := s.router.Snapshot()
+	b := agentapi.Board{At: snap.Time}
+	for _, q := range snap.Queues {
+		b.Queues = append(b.Queues, agentapi.QueueStats{
+			Name: q.Name, Waiting: q.Waiting, LongestWait: q.LongestWait.Seconds(),
+			ServiceLevel: q.ServiceLevel, ASA: q.AvgSpeedOfAnswer.Seconds(),
+			Answered: q.Answered, Abandoned: q.Abandoned, Offered: q.Queued,
+		})
+	}
+	for _, a := range snap.Agents {
+		b.Agents = append(b.Agents, agentapi.AgentView{ID: a.ID, Name: a.Name, State: string(a.State), Reason: a.Reason})
+	}
+	return b, nil
+}
+
+// closeParts stops the agent API (before the HTTP server: its hijacked
+// WebSockets are not closed by net/http) and the router. graceful tells
+// the pages and waits for them, within ctx.
+func (s *Service) closeParts(ctx context.Context, graceful bool) {
+	s.mu.Lock()
+	done := s.partsClosed
+	s.partsClosed = true
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if s.api != nil {
+		if graceful {
+			if err := s.api.Shutdown(ctx); err != nil {
+				s.api.Close()
+			}
+		} else {
+			s.api.Close()
+		}
+	}
+	if s.router != nil {
+		s.router.Close()
+	}
+}
