@@ -139,6 +139,25 @@ func TestHoldResume(t *testing.T) {
 	})
 }
 
+// TestCodecChange: a re-INVITE moving the call from PCMU to PCMA is
+// answered with PCMA and our RTP switches payload type, same stream.
+func TestCodecChange(t *testing.T) {
+	sw := startSwitch(t, nil)
+	sink := newRTPSink(t)
+	sipp{scenario: "recodec.xml", keys: map[string]string{"sink_port": sink.port()}}.mustPass(t, sw)
+	pkts := sink.packets()
+	if len(pkts) < 50 {
+		t.Fatalf("%d packets", len(pkts))
+	}
+	first, last := pkts[0].hdr, pkts[len(pkts)-1].hdr
+	if first.PayloadType != 0 || last.PayloadType != 8 {
+		t.Errorf("payload types %d then %d, want 0 (PCMU) then 8 (PCMA)", first.PayloadType, last.PayloadType)
+	}
+	if first.SSRC != last.SSRC {
+		t.Errorf("SSRC changed with the codec")
+	}
+}
+
 // TestCallerByeDuringPrompt: the caller hangs up half a second into the
 // welcome prompt; the handler stops at once and the call is gone.
 func TestCallerByeDuringPrompt(t *testing.T) {

@@ -337,8 +337,11 @@ func (s *rtpSink) loop() {
 			continue
 		}
 		pcm := make([]int16, len(p.Payload))
-		if p.PayloadType == 0 {
+		switch p.PayloadType {
+		case 0:
 			g711.DecodeUlaw(pcm, p.Payload)
+		case 8:
+			g711.DecodeAlaw(pcm, p.Payload)
 		}
 		s.mu.Lock()
 		s.pkts = append(s.pkts, sinkPacket{at: at, hdr: p.Header, pcm: pcm})

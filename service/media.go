@@ -78,7 +78,11 @@ func (m *rtpMedia) Update(n sdp.Media) error {
 		close(m.started)
 	} else {
 		if n.Codec.PayloadType != m.codec {
-			m.log.Warn("re-INVITE changed the codec; keeping the first one", "codec", n.Codec.Name)
+			if err := m.sess.SetPayloadType(n.Codec.PayloadType); err != nil {
+				return fmt.Errorf("service: codec change: %w", err)
+			}
+			m.codec = n.Codec.PayloadType
+			m.log.Info("codec changed by re-INVITE", "codec", n.Codec.Name)
 		}
 		if n.Remote.Addr().IsValid() && !n.Remote.Addr().IsUnspecified() {
 			m.sess.SetRemote(n.Remote)
