@@ -36,8 +36,9 @@ func TestBrowserWallboardAndAdmin(t *testing.T) {
 		chromedp.SendKeys("#login-pass", "sue-secret", chromedp.ByID),
 		chromedp.Click("#login-submit", chromedp.ByID),
 		chromedp.WaitVisible(`tr[data-queue="support"]`, chromedp.ByQuery),
-		chromedp.Text(`tr[data-queue="support"]`, &row, chromedp.ByQuery),
-		chromedp.Text("#agents", &agents, chromedp.ByID),
+		// Read in one script: rows are redrawn when figures change.
+		chromedp.Evaluate(`document.querySelector('tr[data-queue="support"]').innerText`, &row),
+		chromedp.Evaluate(`document.getElementById('agents').innerText`, &agents),
 	); err != nil {
 		t.Fatalf("wallboard: %v", err)
 	}
@@ -55,7 +56,7 @@ func TestBrowserWallboardAndAdmin(t *testing.T) {
 	mu.Unlock()
 	if err := waitFor(ctx, "live update", func() bool {
 		var s string
-		_ = chromedp.Run(tab, chromedp.Text(`tr[data-queue="support"] .waiting`, &s, chromedp.ByQuery))
+		_ = chromedp.Run(tab, chromedp.Evaluate(`document.querySelector('tr[data-queue="support"] .waiting').innerText`, &s))
 		return s == "7"
 	}); err != nil {
 		t.Fatal(err)

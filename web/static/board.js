@@ -4,7 +4,17 @@ import { $, h, show, session, wsURL, fmtSeconds, setupLogin } from './common.js'
 
 const pct = (x) => `${Math.round(x * 100)} %`;
 
+let last = '';
+
+// renderBoard redraws only when a figure changed, so screen readers and
+// selections are not disturbed every second.
 function renderBoard(b) {
+  const key = JSON.stringify({ q: b.queues, a: b.agents });
+  if (key === last) {
+    $('updated').textContent = new Date(b.at).toLocaleTimeString();
+    return;
+  }
+  last = key;
   $('queues').replaceChildren(...b.queues.map((q) => {
     const ended = q.answered + q.abandoned;
     return h('tr', { 'data-queue': q.name },
