@@ -318,6 +318,7 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 		}
 		fixed.Cohort = c
 	case CohortNone:
+		cohortSize = 0
 	default:
 		return nil, fmt.Errorf("voiceprint: evaluate: unknown cohort source %q", cfg.CohortSource)
 	}
