@@ -2,8 +2,8 @@ package media
 
 // jitterBuffer reorders decoded audio by RTP timestamp and plays it out
 // with a fixed delay. It is a ring of samples indexed by timestamp, so
-// packets of any ptime fit; a frame nobody filled is concealed by
-// repeating the last frame with a fading gain, then silence.
+// packets of any ptime fit; a frame nobody filled is concealed (see
+// concealer: the last pitch period repeated, fading out over 60 ms).
 //
 // It is not safe for concurrent use; RTPSession guards it.
 type jitterBuffer struct {
@@ -12,8 +12,7 @@ type jitterBuffer struct {
 	synced bool
 	play   uint32 // timestamp of the next sample to play out
 	delay  uint32 // playout delay in samples
-	last   [FrameSamples]int16
-	lost   int // consecutive frames concealed
+	plc    concealer
 	// lateRun counts consecutive packets too late to play.
 	lateRun int
 
@@ -34,14 +33,12 @@ const (
 	jbSlack = 3 * FrameSamples
 	// jbWindow is the drift window in frames (1 s).
 	jbWindow = 50
-	// concealFrames is how many lost frames are filled from the last one.
-	concealFrames = 3
 )
 
 func (j *jitterBuffer) reset() {
 	j.synced = false
 	j.have = [jbSize]bool{}
-	j.lost = 0
+	j.plc = concealer{}
 }
 
 // push stores decoded samples starting at RTP timestamp ts; marker is
@@ -138,22 +135,13 @@ func (j *jitterBuffer) pop(dst []int16) {
 	}
 	j.play += uint32(len(dst))
 	j.drift()
-	if got == 0 && len(dst) == FrameSamples {
-		j.lost++
+	if got == 0 {
 		j.concealed++
-		if j.lost <= concealFrames {
-			// Repeat the last frame played, at half its gain each time.
-			for i := range dst {
-				dst[i] = j.last[i] >> 1
-			}
-		}
-		copy(j.last[:], dst)
-		return
+		j.plc.conceal(dst)
+	} else {
+		j.plc.recover(dst)
 	}
-	j.lost = 0
-	if len(dst) == FrameSamples {
-		copy(j.last[:], dst)
-	}
+	j.plc.remember(dst)
 }
 
 // drift tracks the buffer level (audio held beyond the playout point)

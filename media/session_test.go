@@ -300,8 +300,9 @@ func TestReceiveReorderAndLoss(t *testing.T) {
 		v := got[start+k]
 		want := g711.UlawToLinear(g711.LinearToUlaw(int16((k + 1) * 1000)))
 		if k == 5 {
-			// Concealed: half of frame 4.
-			want = g711.UlawToLinear(g711.LinearToUlaw(5000)) >> 1
+			// Concealed: frame 4's level continued (still at full
+			// level 10 ms into the loss).
+			want = g711.UlawToLinear(g711.LinearToUlaw(5000))
 		}
 		if v != want {
 			t.Errorf("frame %d: %d, want %d (all: %v)", k, v, want, got[start:start+10])
