@@ -20,12 +20,13 @@ fi
 np=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/voiceprint_peers_onnx.py "$REF" "$MODEL" "$OUT" "$FRAMES" | awk '/^numpy/{print $2}')
 ort_line=$(node bench/voiceprint_peers.mjs "$OUT" "$FRAMES")
 ort=$(echo "$ort_line" | awk '{print $2}')
-go_line=$(VOXDESK_PEERS_DIR="$OUT" VOXDESK_PEERS_FRAMES="$FRAMES" GOMAXPROCS=1 \
-	go test -run '^$' -bench '^BenchmarkNetwork$' -benchtime 30x -cpu 1 ./voiceprint/nn/ | grep '^BenchmarkNetwork')
-gms=$(echo "$go_line" | awk '{for(i=1;i<=NF;i++) if($i=="ms/op") print $(i-1)}')
-gfl=$(echo "$go_line" | awk '{for(i=1;i<=NF;i++) if($i=="GFLOP/s") print $(i-1)}')
+go_out=$(VOXDESK_PEERS_DIR="$OUT" VOXDESK_PEERS_FRAMES="$FRAMES" GOMAXPROCS=1 \
+	go test -run '^$' -bench '^BenchmarkNetwork$' -benchtime 30x -cpu 1 ./voiceprint/nn/)
+field() { echo "$go_out" | grep "^BenchmarkNetwork/$1" | awk -v f="$2" '{for(i=1;i<=NF;i++) if($i==f) print $(i-1)}'; }
+g32=$(field float32 ms/op); g8=$(field int8 ms/op)
 echo "network on $FRAMES frames ($(awk "BEGIN{print $FRAMES/100}") s of speech), one core:"
-printf '  go          %8.2f ms  (%s GFLOP/s)\n' "$gms" "$gfl"
-printf '  onnxruntime %8.2f ms  (%s)\n' "$ort" "$(echo "$ort_line" | cut -d' ' -f3-)"
-printf '  numpy       %8.2f ms\n' "$np"
-awk "BEGIN{printf \"  go/onnxruntime %.2f   go/numpy %.2f\n\", $gms/$ort, $gms/$np}"
+printf '  go float32  %8.2f ms  (%s GFLOP/s)\n' "$g32" "$(field float32 GFLOP/s)"
+printf '  go int8     %8.2f ms  (%s GFLOP/s equivalent; tdnn2-5 in 8 bits)\n' "$g8" "$(field int8 GFLOP/s)"
+printf '  onnxruntime %8.2f ms  (float32; %s)\n' "$ort" "$(echo "$ort_line" | cut -d' ' -f3-)"
+printf '  numpy       %8.2f ms  (float32, OpenBLAS)\n' "$np"
+awk "BEGIN{printf \"  go float32/onnxruntime %.2f   go int8/onnxruntime %.2f   go float32/numpy %.2f\n\", $g32/$ort, $g8/$ort, $g32/$np}"

@@ -38,9 +38,11 @@ func peerInput(tb testing.TB, frames int) ([]float32, []float32) {
 
 // BenchmarkNetwork runs the network alone (frame-level layers, pooling over
 // all frames, tdnn6.affine) on VOXDESK_PEERS_FRAMES (default 700 = 7 s)
-// input frames: the figure compared with onnxruntime and numpy.
+// input frames, in float32 and with 8-bit tdnn2..tdnn5: the figures
+// compared with onnxruntime and numpy. GFLOP/s counts 2 operations per
+// multiply-add whatever the precision.
 func BenchmarkNetwork(b *testing.B) {
-	net, err := LoadNetwork(filepath.Join(modelDir(b), "final.ext.raw"))
+	f32, err := LoadNetwork(filepath.Join(modelDir(b), "final.ext.raw"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,40 +51,49 @@ func BenchmarkNetwork(b *testing.B) {
 		frames, _ = strconv.Atoi(s)
 	}
 	feats, want := peerInput(b, frames)
-	ws := net.NewWorkspace(frames)
-	st := net.NewStats()
-	out := make([]float32, net.OutputDim)
-	run := func() {
-		y, n := ws.Forward(feats, frames)
-		st.Reset()
-		st.Add(y, n)
-		ws.Embed(st, out)
+	for _, tc := range []struct {
+		name   string
+		net    *Network
+		minCos float64
+	}{{"float32", f32, 0.9999}, {"int8", f32.QuantizeInt8(), 0.999}} {
+		b.Run(tc.name, func(b *testing.B) {
+			net := tc.net
+			ws := net.NewWorkspace(frames)
+			st := net.NewStats()
+			out := make([]float32, net.OutputDim)
+			run := func() {
+				y, n := ws.Forward(feats, frames)
+				st.Reset()
+				st.Add(y, n)
+				ws.Embed(st, out)
+			}
+			run()
+			if want != nil {
+				var d, na, nw float64
+				for i := range out {
+					d += float64(out[i]) * float64(want[i])
+					na += float64(out[i]) * float64(out[i])
+					nw += float64(want[i]) * float64(want[i])
+				}
+				if c := d / math.Sqrt(na*nw); c < tc.minCos {
+					b.Fatalf("cosine to numpy %.6f < %v", c, tc.minCos)
+				}
+			}
+			var macs float64
+			rows := frames
+			for _, l := range net.Layers {
+				rows -= l.Left() + l.Right()
+				macs += float64(rows) * float64(l.K()) * float64(l.Out)
+			}
+			macs += float64(2*net.PoolDim) * float64(net.OutputDim)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				run()
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(sec*1000, "ms/op")
+			b.ReportMetric(2*macs/sec/1e9, "GFLOP/s")
+		})
 	}
-	run()
-	if want != nil {
-		var d, na, nw float64
-		for i := range out {
-			d += float64(out[i]) * float64(want[i])
-			na += float64(out[i]) * float64(out[i])
-			nw += float64(want[i]) * float64(want[i])
-		}
-		if c := d / math.Sqrt(na*nw); c < 0.9999 {
-			b.Fatalf("cosine to numpy %.6f", c)
-		}
-	}
-	var macs float64
-	rows := frames
-	for _, l := range net.Layers {
-		rows -= l.Left() + l.Right()
-		macs += float64(rows) * float64(l.K()) * float64(l.Out)
-	}
-	macs += float64(2*net.PoolDim) * float64(net.OutputDim)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		run()
-	}
-	sec := b.Elapsed().Seconds() / float64(b.N)
-	b.ReportMetric(sec*1000, "ms/op")
-	b.ReportMetric(2*macs/sec/1e9, "GFLOP/s")
 }

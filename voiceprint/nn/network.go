@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/voxdesk/voxdesk/voiceprint/internal/kernel"
+
 	"gorgonia.org/tensor"
 )
 
@@ -12,17 +14,18 @@ import (
 // an affine transform, then optionally ReLU and a test-mode BatchNorm
 // (y = (x - mean) * targetRms / sqrt(var + eps)), fused into one pass.
 type Layer struct {
-	Name    string
-	Offsets []int // sorted time offsets of the spliced input
-	In, Out int   // per-frame input dim (before splicing) and output dim
-	w       *tensor.Dense
-	wt      []float32 // W transposed: (In*len(Offsets)) x Out, row-major
-	bias    []float32
-	relu    bool
-	scale   []float32 // BatchNorm scale, nil without BatchNorm
-	shift   []float32 // BatchNorm offset (-mean*scale)
-	quantIn bool      // input rows rounded to 8 bits (see QuantizeInt8)
-	meanOut []float64 // training mean of the output after ReLU and BatchNorm scale (no offset)
+	Name     string
+	Offsets  []int // sorted time offsets of the spliced input
+	In, Out  int   // per-frame input dim (before splicing) and output dim
+	w        *tensor.Dense
+	wt       []float32 // W transposed: (In*len(Offsets)) x Out, row-major
+	bias     []float32
+	relu     bool
+	scale    []float32        // BatchNorm scale, nil without BatchNorm
+	shift    []float32        // BatchNorm offset (-mean*scale)
+	q8       *kernel.PackedS8 // 8-bit weights (see QuantizeInt8), nil in float32
+	colScale []float32        // their per-column scales
+	meanOut  []float64        // training mean of the output after ReLU and BatchNorm scale (no offset)
 }
 
 // Left and Right are the frames of context the layer needs on each side.
@@ -294,6 +297,37 @@ func (l *Layer) epilogue(y []float32, rows int) {
 		default:
 			for i, v := range row {
 				row[i] = v + b[i]
+			}
+		}
+	}
+}
+
+// epilogueInt8 turns the int32 products of rows (acc, row-major) into the
+// layer's outputs in y: scaled by row and column, then bias, ReLU, BatchNorm.
+func (l *Layer) epilogueInt8(acc []int32, rowScale []float32, y []float32, rows int) {
+	n := l.Out
+	b, cs := l.bias[:n], l.colScale[:n]
+	for r := 0; r < rows; r++ {
+		a, row := acc[r*n:r*n+n], y[r*n:r*n+n]
+		rs := rowScale[r]
+		switch {
+		case l.relu && l.scale != nil:
+			s, t := l.scale[:n], l.shift[:n]
+			for i, v := range a {
+				row[i] = relu(float32(v)*rs*cs[i]+b[i])*s[i] + t[i]
+			}
+		case l.relu:
+			for i, v := range a {
+				row[i] = relu(float32(v)*rs*cs[i] + b[i])
+			}
+		case l.scale != nil:
+			s, t := l.scale[:n], l.shift[:n]
+			for i, v := range a {
+				row[i] = (float32(v)*rs*cs[i]+b[i])*s[i] + t[i]
+			}
+		default:
+			for i, v := range a {
+				row[i] = float32(v)*rs*cs[i] + b[i]
 			}
 		}
 	}

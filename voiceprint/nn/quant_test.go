@@ -42,10 +42,22 @@ func TestFoldKeepsOutputs(t *testing.T) {
 	}
 }
 
-func TestQuantizeRows(t *testing.T) {
-	x := []float32{0, 1, 2.5, 255, 0, 0, 0, 0}
-	quantizeRows(x, 2, 4)
-	if x[1] != 1 || x[3] != 255 || x[2] < 2 || x[2] > 3 || x[4] != 0 {
-		t.Errorf("got %v", x)
+func TestRowMax(t *testing.T) {
+	cases := []struct {
+		name string
+		row  []float32
+		want float32
+	}{
+		{"empty", nil, 0},
+		{"zeros", []float32{0, 0, 0, 0, 0}, 0},
+		{"max in the tail", []float32{1, 2, 3, 4, 9}, 9},
+		{"max in a lane", []float32{1, 7, 3, 4, 2, 0}, 7},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rowMax(tc.row); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

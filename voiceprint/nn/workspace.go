@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/voxdesk/voxdesk/voiceprint/internal/kernel"
 	"gorgonia.org/tensor"
 )
 
@@ -14,6 +15,10 @@ type Workspace struct {
 	net     *Network
 	maxRows int
 	xs, ys  [][]float32
+	u8      [][]uint8   // 8-bit layers: quantized input rows
+	acc     [][]int32   // 8-bit layers: integer products
+	rscale  [][]float32 // 8-bit layers: per-row scales
+	fmax    [][]float32 // 8-bit layers: per-input-frame maxima
 	cache   []map[tensorKey][2]*tensor.Dense
 	pooled  []float32
 	pooledT *tensor.Dense
@@ -28,6 +33,15 @@ func (n *Network) NewWorkspace(maxRows int) *Workspace {
 	for _, l := range n.Layers {
 		ws.xs = append(ws.xs, make([]float32, maxRows*l.K()))
 		ws.ys = append(ws.ys, make([]float32, maxRows*l.Out))
+		var u8 []uint8
+		var acc []int32
+		var rs, fm []float32
+		if l.q8 != nil {
+			u8, acc, rs = make([]uint8, maxRows*l.K()), make([]int32, maxRows*l.Out), make([]float32, maxRows)
+			fm = make([]float32, maxRows+l.Left()+l.Right())
+		}
+		ws.u8, ws.acc, ws.rscale = append(ws.u8, u8), append(ws.acc, acc), append(ws.rscale, rs)
+		ws.fmax = append(ws.fmax, fm)
 		ws.cache = append(ws.cache, map[tensorKey][2]*tensor.Dense{})
 	}
 	ws.pooled = make([]float32, 2*n.PoolDim)
@@ -61,8 +75,41 @@ func (ws *Workspace) ApplyLayer(i int, in []float32, rowsIn int) ([]float32, int
 		panic(fmt.Sprintf("nn: %d rows exceed the workspace's %d", rows, ws.maxRows))
 	}
 	k, d := l.K(), l.In
+	if l.q8 != nil {
+		// Splice and round to 8 bits in one pass: each spliced row's scale
+		// is the largest of its frames' maxima.
+		fmax := ws.fmax[i][:rowsIn]
+		for f := range rowsIn {
+			fmax[f] = rowMax(in[f*d : f*d+d])
+		}
+		u, rs := ws.u8[i], ws.rscale[i]
+		for r := 0; r < rows; r++ {
+			var m float32
+			for _, off := range l.Offsets {
+				m = max(m, fmax[r+off+l.Left()])
+			}
+			dst := u[r*k : r*k+k]
+			if !(m > 0) {
+				clear(dst)
+				rs[r] = 0
+				continue
+			}
+			rs[r] = m / 255
+			inv := 255 / m
+			for j, off := range l.Offsets {
+				src := in[(r+off+l.Left())*d : (r+off+l.Left())*d+d]
+				o := dst[j*d : j*d+d]
+				for c, v := range src {
+					o[c] = uint8(int32(v*inv + 0.5))
+				}
+			}
+		}
+		kernel.GemmU8S8(rows, u, k, l.q8, ws.acc[i], l.Out)
+		l.epilogueInt8(ws.acc[i], rs, ws.ys[i], rows)
+		return ws.ys[i][:rows*l.Out], rows
+	}
 	x := ws.xs[i]
-	if len(l.Offsets) == 1 && l.Offsets[0] == 0 && !l.quantIn {
+	if len(l.Offsets) == 1 && l.Offsets[0] == 0 {
 		x = in // no splicing: multiply the input where it is
 	} else {
 		for r := 0; r < rows; r++ {
@@ -72,9 +119,6 @@ func (ws *Workspace) ApplyLayer(i int, in []float32, rowsIn int) ([]float32, int
 				copy(dst[j*d:j*d+d], in[src:src+d])
 			}
 		}
-	}
-	if l.quantIn {
-		quantizeRows(x, rows, k)
 	}
 	key := tensorKey{&x[0], rows}
 	t, ok := ws.cache[i][key]
