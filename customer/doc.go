@@ -22,7 +22,9 @@
 //
 // SQLite runs in WAL mode with synchronous=FULL, a busy timeout, foreign keys
 // on, secure_delete on, and BEGIN IMMEDIATE transactions so that a read
-// followed by a write in one transaction never fails on a lock upgrade.
+// followed by a write in one transaction never fails on a lock upgrade
+// (read-only snapshots, such as an export, use a deferred transaction and
+// hold up no writer).
 // Times are stored as microseconds since the Unix epoch (UTC) on both.
 // Every query is parameterised: no value is ever spliced into SQL text.
 //
@@ -51,8 +53,10 @@
 // numbers become visible in increasing order with no gaps: a node that has
 // applied every change up to N and asks [DB.Changes] for those after N never
 // misses one that commits later with a smaller number. [Follow] polls the
-// feed; a second switch node uses it to keep its in-memory voiceprint index
-// in step with enrolments and erasures made by the others.
+// feed (PostgreSQL LISTEN/NOTIFY is not used: a poll of an indexed range
+// every second costs little and works the same on both backends); a second
+// switch node uses it to keep its in-memory voiceprint index in step with
+// enrolments and erasures made by the others.
 //
 // # Import and export
 //
