@@ -39,6 +39,5 @@
 // TestStreamingCost for what that costs in accuracy.
 //
 // Config.Int8 runs the four large frame-level layers with 8-bit weights
-// and activations (see nn.Network.QuantizeInt8); it is simulated in
-// float32 until an 8-bit kernel is plugged in, so it is not faster yet.
+// and activations (see nn.Network.QuantizeInt8) on the VNNI kernel.
 package voiceprint

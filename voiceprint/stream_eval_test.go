@@ -65,7 +65,7 @@ func TestStreamingCost(t *testing.T) {
 	}}}
 	xq := testModel(t, Config{Int8: true}).NewExtractor()
 	xw := testModel(t, Config{Pooling: PoolWhole}).NewExtractor()
-	methods = append(methods, method{"batch, int8 (simulated)", func(pcm []int16) ([]float32, error) {
+	methods = append(methods, method{"batch, int8", func(pcm []int16) ([]float32, error) {
 		e, err := xq.Embed(pcm, SampleRate)
 		return e.Vector, err
 	}}, method{"batch, whole pooling", func(pcm []int16) ([]float32, error) {
