@@ -1,7 +1,6 @@
 package voiceprint
 
 import (
-	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -22,8 +21,14 @@ func benchSpeech(b *testing.B, seconds int) []int16 {
 // BenchmarkEmbed: features to embedding for 1, 3 and 7 s of speech.
 func BenchmarkEmbed(b *testing.B) {
 	m := testModel(b, Config{})
-	for _, sec := range []int{1, 3, 7} {
-		b.Run(fmt.Sprintf("%ds", sec), func(b *testing.B) {
+	m8 := testModel(b, Config{Int8: true})
+	for _, tc := range []struct {
+		sec  int
+		name string
+		m    *Model
+	}{{1, "1s", m}, {3, "3s", m}, {7, "7s", m}, {7, "7s-int8", m8}} {
+		sec, m := tc.sec, tc.m
+		b.Run(tc.name, func(b *testing.B) {
 			pcm := benchSpeech(b, sec)
 			x := m.NewExtractor()
 			dst := make([]float32, Dim)
