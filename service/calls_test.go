@@ -249,10 +249,10 @@ func TestMaxCalls503(t *testing.T) {
 	wantMetric(t, metricsText(t, sw), `voxdesk_sip_invites_refused_total{status="503"} 1`)
 }
 
-// TestPortsExhausted503: a one-port RTP range serves one call; the next
+// TestPortsExhausted503: a one-pair RTP range (RTP + RTCP) serves one call; the next
 // caller gets 503 and the refusal is logged.
 func TestPortsExhausted503(t *testing.T) {
-	sw := startSwitch(t, func(c *service.Config) { c.Media.RTPPortMin, c.Media.RTPPortMax = 47010, 47010 })
+	sw := startSwitch(t, func(c *service.Config) { c.Media.RTPPortMin, c.Media.RTPPortMax = 47010, 47011 })
 	first := longCall(t, sw)
 	sipp{scenario: "refused503.xml"}.mustPass(t, sw)
 	if err := <-first; err != nil {

@@ -27,7 +27,7 @@ type rtpOpener struct {
 var _ sip.MediaOpener = (*rtpOpener)(nil)
 
 func (o *rtpOpener) OpenMedia(callID string) (sip.Media, error) {
-	p, err := o.ports.Listen(o.ip)
+	p, err := o.ports.ListenPair(o.ip) // RTP on an even port, RTCP on the next
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +66,7 @@ func (m *rtpMedia) Update(n sdp.Media) error {
 			Remote:      n.Remote,
 			JitterDelay: m.o.jitter,
 			Logger:      m.log,
+			RTCP:        m.port.RTCP,
 		}
 		if n.HasEvents {
 			cfg.EventPayloadType = n.Events.PayloadType
