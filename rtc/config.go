@@ -15,6 +15,9 @@ type Config struct {
 	PublicIPs []string `yaml:"public_ips"`
 	// ICEServers are the STUN/TURN servers given to both ends.
 	ICEServers []ICEServer `yaml:"ice_servers"`
+	// RelayOnly makes the switch use only TURN relay candidates
+	// (networks where media must pass through the TURN server).
+	RelayOnly bool `yaml:"relay_only"`
 	// PortMin and PortMax bound the UDP ports used for media; both zero
 	// means any ephemeral port.
 	PortMin uint16 `yaml:"port_min"`
@@ -74,6 +77,9 @@ func (c Config) withDefaults() (Config, error) {
 				return c, fmt.Errorf("rtc: ice_servers: %q is not a stun: or turn: URL", u)
 			}
 		}
+	}
+	if c.RelayOnly && len(c.ICEServers) == 0 {
+		return c, fmt.Errorf("rtc: relay_only needs a TURN server in ice_servers")
 	}
 	if c.DisconnectTimeout <= 0 {
 		c.DisconnectTimeout = 8 * time.Second
