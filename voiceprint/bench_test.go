@@ -52,35 +52,40 @@ func BenchmarkEmbed(b *testing.B) {
 // frame), "decision" the cost of Embed after 7 s: the time from the last
 // frame to the embedding.
 func BenchmarkStream(b *testing.B) {
-	m := testModel(b, Config{})
-	pcm := benchSpeech(b, 7)
-	b.Run("frame", func(b *testing.B) {
-		s := m.NewStream()
-		writeFrames(s, pcm)
-		b.ReportAllocs()
-		frames := 0
-		for b.Loop() {
-			s.Reset()
-			for i := 0; i+160 <= len(pcm); i += 160 {
-				s.Write(pcm[i : i+160])
-				frames++
+	for _, tc := range []struct {
+		suffix string
+		cfg    Config
+	}{{"", Config{}}, {"-int8", Config{Int8: true}}} {
+		m := testModel(b, tc.cfg)
+		pcm := benchSpeech(b, 7)
+		b.Run("frame"+tc.suffix, func(b *testing.B) {
+			s := m.NewStream()
+			writeFrames(s, pcm)
+			b.ReportAllocs()
+			frames := 0
+			for b.Loop() {
+				s.Reset()
+				for i := 0; i+160 <= len(pcm); i += 160 {
+					s.Write(pcm[i : i+160])
+					frames++
+				}
 			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(frames), "us/frame")
-	})
-	b.Run("decision", func(b *testing.B) {
-		s := m.NewStream()
-		writeFrames(s, pcm)
-		dst := make([]float32, Dim)
-		if _, err := s.EmbedTo(dst); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		for b.Loop() {
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(frames), "us/frame")
+		})
+		b.Run("decision"+tc.suffix, func(b *testing.B) {
+			s := m.NewStream()
+			writeFrames(s, pcm)
+			dst := make([]float32, Dim)
 			if _, err := s.EmbedTo(dst); err != nil {
 				b.Fatal(err)
 			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/decision")
-	})
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.EmbedTo(dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/decision")
+		})
+	}
 }
