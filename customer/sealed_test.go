@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -70,16 +72,36 @@ func testSealedAtRest(t *testing.T, ctx context.Context, e *env) {
 			t.Fatalf("sealed column contains embedding bytes %d..%d", i, i+16)
 		}
 	}
+	// The files on disk: SQLite's database and WAL, or every file of the
+	// PostgreSQL cluster (heap, WAL) after a checkpoint. The sealed bytes
+	// must be found there (else the scan proves nothing), the clear ones not.
+	var files []string
 	if path, ok := strings.CutPrefix(e.dsn, "sqlite:"); ok {
-		for _, f := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(f)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			if bytes.Contains(b, plain[:32]) {
-				t.Errorf("%s holds the embedding in clear", f)
-			}
+		files = []string{path, path + "-wal"}
+	} else {
+		if _, err := raw.ExecContext(ctx, `CHECKPOINT`); err != nil {
+			t.Fatal(err)
 		}
+		filepath.WalkDir(filepath.Join(pgState.cluster.root, "data"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	foundSealed := false
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, plain[:32]) {
+			t.Errorf("%s holds the embedding in clear", f)
+		}
+		foundSealed = foundSealed || bytes.Contains(b, sealed[12:44])
+	}
+	if !foundSealed {
+		t.Errorf("sealed bytes not found in the %d database files: the scan reads the wrong files", len(files))
 	}
 
 	// A wrong key, even when the row is relabelled as sealed under it,
