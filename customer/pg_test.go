@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -22,8 +23,8 @@ import (
 )
 
 // The PostgreSQL tests run against a throwaway cluster made with Debian's
-// postgresql binaries in a temporary directory, listening on 127.0.0.1 on
-// a free port. It is started on first use (so fuzz workers and crash-test
+// postgresql binaries (initdb, then postgres itself as our child) in a
+// temporary directory, listening on 127.0.0.1 on a free port. It is started on first use (so fuzz workers and crash-test
 // children never start one) and stopped by TestMain. Each test gets a
 // schema of its own.
 
@@ -35,11 +36,13 @@ var pgState struct {
 }
 
 type pgCluster struct {
-	root  string // temporary directory holding data/ and the log
-	bin   string // directory of initdb, pg_ctl
-	port  int
-	cred  *syscall.Credential // run as this user when we are root
-	admin *sql.DB
+	root   string // temporary directory holding data/ and the log
+	bin    string // directory of initdb, pg_ctl
+	port   int
+	cred   *syscall.Credential // run as this user when we are root
+	admin  *sql.DB
+	proc   *os.Process  // the postmaster
+	exited <-chan error // its exit; nil once reaped
 }
 
 var errNoPostgres = errors.New("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (apt-get install -y --no-install-recommends postgresql)")
@@ -121,7 +124,7 @@ func startPostgres() (*pgCluster, error) {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	// A free port: bind, note, release. Another process could take it in
-	// between; pg_ctl then fails and we try another.
+	// between; the server then fails to start and we try another.
 	for attempt := 0; ; attempt++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -130,29 +133,83 @@ func startPostgres() (*pgCluster, error) {
 		}
 		c.port = l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories= "+
-			"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.port)
-		out, err := c.run(40*time.Second, "pg_ctl", "-D", data, "-l", filepath.Join(root, "log"), "-w", "-t", "30", "-o", opts, "start")
+		err = c.serve(data)
 		if err == nil {
 			break
 		}
 		if attempt == 2 {
 			logb, _ := os.ReadFile(filepath.Join(root, "log"))
 			os.RemoveAll(root)
-			return nil, fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, logb)
+			return nil, fmt.Errorf("postgres: %v\n%s", err, logb)
 		}
 	}
-	c.admin, err = sql.Open("pgx", c.dsn())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = c.admin.PingContext(ctx)
-		cancel()
+	return c, nil
+}
+
+// serve starts the postmaster as a child of a goroutine locked to its OS
+// thread, with SIGQUIT (immediate shutdown) as its parent-death signal: if
+// the test binary dies (a timeout, a kill), the kernel stops the server, so
+// no cluster outlives the tests. It returns once the server takes
+// connections.
+func (c *pgCluster) serve(data string) error {
+	logf, err := os.OpenFile(filepath.Join(c.root, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
 	}
+	started := make(chan error, 1)
+	exited := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread ends with this goroutine, after the
+		// server has exited.
+		runtime.LockOSThread()
+		cmd := exec.Command(filepath.Join(c.bin, "postgres"), "-D", data, "-p", strconv.Itoa(c.port),
+			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
+		cmd.Dir = c.root
+		cmd.Env = append(os.Environ(), "LC_ALL=C")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGQUIT}
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			started <- err
+			return
+		}
+		c.proc = cmd.Process
+		started <- nil
+		exited <- cmd.Wait()
+		logf.Close()
+	}()
+	if err := <-started; err != nil {
+		return err
+	}
+	c.exited = exited
+	admin, err := sql.Open("pgx", c.dsn())
 	if err != nil {
 		c.stop()
-		return nil, err
+		return err
 	}
-	return c, nil
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err = admin.PingContext(ctx)
+		cancel()
+		if err == nil {
+			c.admin = admin
+			return nil
+		}
+		select {
+		case werr := <-exited:
+			admin.Close()
+			c.exited = nil
+			return fmt.Errorf("server exited: %v (last ping: %v)", werr, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			admin.Close()
+			c.stop()
+			return fmt.Errorf("server not ready after 30 s: %v", err)
+		}
+	}
 }
 
 func pgMajor(path string) int {
@@ -173,10 +230,22 @@ func (c *pgCluster) run(limit time.Duration, prog string, args ...string) ([]byt
 	return cmd.CombinedOutput()
 }
 
+// stop shuts the server down (fast shutdown: sessions end, no checkpoint
+// wait beyond what is needed) and waits for it, at most 30 s.
 func (c *pgCluster) stop() {
 	if c.admin != nil {
 		c.admin.Close()
+		c.admin = nil
 	}
-	c.run(30*time.Second, "pg_ctl", "-D", filepath.Join(c.root, "data"), "-m", "immediate", "-w", "stop")
+	if c.exited != nil {
+		c.proc.Signal(syscall.SIGINT)
+		select {
+		case <-c.exited:
+		case <-time.After(30 * time.Second):
+			c.proc.Signal(syscall.SIGQUIT)
+			<-c.exited
+		}
+		c.exited = nil
+	}
 	os.RemoveAll(c.root)
 }
