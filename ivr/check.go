@@ -1,7 +1,7 @@
 package ivr
 
 import (
-	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -33,19 +33,14 @@ func seqName(s *seq) string {
 }
 
 func (p *loader) closestStep(name string) string {
-	best, bestD := "", 3
+	var ids []string
 	for id, st := range p.flow.steps {
-		if st.auto {
-			continue
-		}
-		if d := editDistance(name, id); d < bestD || d == bestD && id < best {
-			best, bestD = id, d
+		if !st.auto {
+			ids = append(ids, id)
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
+	sort.Strings(ids)
+	return closest(name, ids, "")
 }
 
 // exit is the pseudo-target for "the call or sub-flow ends here".

@@ -666,18 +666,7 @@ func kinds() []string {
 }
 
 // suggest names the step type closest to a misspelt one.
-func suggest(k string) string {
-	best, bestD := "", 3
-	for _, c := range kinds() {
-		if d := editDistance(k, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
+func suggest(k string) string { return closest(k, kinds(), "") }
 
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
@@ -1040,7 +1029,7 @@ func (sc *loaderScope) lookup(name string) (refKind, Type, error) {
 		if t, ok := p.flow.fields[f]; ok {
 			return refField, t, nil
 		}
-		return 0, 0, fmt.Errorf("unknown customer field %q (declare it under fields:)", f)
+		return 0, 0, fmt.Errorf("unknown customer field %q%s", f, closest(f, keysOf(p.flow.fields), "declare it under fields:"))
 	}
 	if defs, ok := p.varDefs[name]; ok {
 		if t := p.typeVar(name, defs); t != TypeInvalid {
@@ -1051,7 +1040,41 @@ func (sc *loaderScope) lookup(name string) (refKind, Type, error) {
 	if name == "queue" {
 		return refBuiltin, TypeString, nil
 	}
-	return 0, 0, fmt.Errorf("unknown variable %q (no set: or collect: step defines it)", name)
+	names := append(keysOf(builtins), keysOf(p.varDefs)...)
+	return 0, 0, fmt.Errorf("unknown variable %q%s", name, closest(name, names, "no set: or collect: step defines it"))
+}
+
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nearest returns the known name within two edits of a misspelt one
+// (the first of the closest), or "".
+func nearest(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// closest is " (did you mean X?)" for the nearest known name, else
+// " (hint)", or "" without a hint.
+func closest(name string, known []string, hint string) string {
+	if best := nearest(name, known); best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	if hint == "" {
+		return ""
+	}
+	return " (" + hint + ")"
 }
 
 func (sc *loaderScope) calendar(name string) bool {
