@@ -162,7 +162,7 @@ func (s *Server) serveAgent(c *agentConn) {
 	c.mu.Lock()
 	c.state, c.reason = state, reason
 	c.mu.Unlock()
-	hello := ServerMessage{Type: "hello", Agent: ptr(viewOf(c.acct)), State: state, Reason: reason, ICEServers: s.rtc.ICEServers()}
+	hello := ServerMessage{Type: "hello", Agent: ptr(viewOf(c.acct)), State: state, Reason: reason, ICEServers: s.rtc.ICEServers(id)}
 	hello.Queues, hello.Agents = s.transferTargets()
 	c.send(hello)
 	c.log.Info("agent page connected")

@@ -308,7 +308,7 @@ func (s *Server) serveWebCall(wc *webCall) {
 		log.Error("web call session", "err", err)
 		return
 	}
-	wc.send(webStatus{Type: "status", State: "connecting", ICE: s.rtc.ICEServers()})
+	wc.send(webStatus{Type: "status", State: "connecting", ICE: s.rtc.ICEServers(callID)})
 	log.Info("web call started", "vouched", id.vouched, "customer", id.customer)
 
 	// Media up -> the call goes to the handler.

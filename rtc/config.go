@@ -34,11 +34,21 @@ type Config struct {
 }
 
 // ICEServer is one STUN or TURN server, as in the browser's RTCIceServer.
+//
+// A TURN server sharing a secret with the switch (coturn's
+// use-auth-secret, the "TURN REST API" of draft-uberti-behave-turn-rest)
+// gets Secret instead of Username and Credential: each session then gets
+// its own credentials, valid for CredentialTTL, which is what browsers
+// should be given (a static TURN password handed to every page leaks).
 type ICEServer struct {
 	URLs       []string `yaml:"urls" json:"urls"`
 	Username   string   `yaml:"username" json:"username,omitempty"`
 	Credential string   `yaml:"credential" json:"credential,omitempty"`
+	Secret     string   `yaml:"secret" json:"-"`
 }
+
+// CredentialTTL is how long TURN credentials derived from a Secret last.
+const CredentialTTL = 12 * time.Hour
 
 const (
 	codecPCMU = "PCMU"
@@ -70,6 +80,9 @@ func (c Config) withDefaults() (Config, error) {
 	for _, s := range c.ICEServers {
 		if len(s.URLs) == 0 {
 			return c, fmt.Errorf("rtc: ice_servers: an entry has no urls")
+		}
+		if s.Secret != "" && (s.Username != "" || s.Credential != "") {
+			return c, fmt.Errorf("rtc: ice_servers: give a secret or a username and credential, not both")
 		}
 		for _, u := range s.URLs {
 			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") &&

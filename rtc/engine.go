@@ -1,10 +1,15 @@
 package rtc
 
 import (
+	"crypto/hmac"
+	"crypto/sha1" // the TURN REST API's MAC, not used for anything else
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
@@ -88,9 +93,30 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// ICEServers returns the configured STUN/TURN servers, for the browser's
-// RTCPeerConnection configuration.
-func (e *Engine) ICEServers() []ICEServer { return append([]ICEServer(nil), e.cfg.ICEServers...) }
+// ICEServers returns the STUN/TURN servers for one browser's
+// RTCPeerConnection configuration, with per-user credentials for servers
+// configured with a shared Secret.
+func (e *Engine) ICEServers(user string) []ICEServer {
+	return iceServersFor(e.cfg.ICEServers, user, time.Now())
+}
+
+// iceServersFor derives TURN REST credentials for servers with a Secret:
+// username "expiry:user" (expiry in Unix seconds), credential
+// base64(HMAC-SHA1(secret, username)).
+func iceServersFor(servers []ICEServer, user string, now time.Time) []ICEServer {
+	out := make([]ICEServer, 0, len(servers))
+	for _, s := range servers {
+		if s.Secret != "" {
+			s.Username = strconv.FormatInt(now.Add(CredentialTTL).Unix(), 10) + ":" + user
+			m := hmac.New(sha1.New, []byte(s.Secret))
+			m.Write([]byte(s.Username))
+			s.Credential = base64.StdEncoding.EncodeToString(m.Sum(nil))
+			s.Secret = ""
+		}
+		out = append(out, s)
+	}
+	return out
+}
 
 func codecParameters() []webrtc.RTPCodecParameters {
 	return []webrtc.RTPCodecParameters{

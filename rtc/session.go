@@ -63,7 +63,7 @@ type Stats struct {
 // may be called from any goroutine and must not block.
 func (e *Engine) NewSession(id string, send func(Signal)) (*Session, error) {
 	var servers []webrtc.ICEServer
-	for _, s := range e.cfg.ICEServers {
+	for _, s := range e.ICEServers("voxdesk-" + id) {
 		servers = append(servers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
 	conf := webrtc.Configuration{ICEServers: servers}
