@@ -19,13 +19,14 @@ const (
 
 // Validate reports what is wrong with vp, or nil.
 func (vp *Voiceprint) Validate() error {
-	return validateEmbedding("voiceprint of "+vp.CustomerID, vp.CustomerID, vp.ModelID, vp.Embedding, vp.Utterances, vp.SpeechSeconds)
+	if vp.CustomerID == "" {
+		return fmt.Errorf("%w: voiceprint without a customer id", ErrInvalid)
+	}
+	return validateEmbedding("voiceprint of "+vp.CustomerID, vp.ModelID, vp.Embedding, vp.Utterances, vp.SpeechSeconds)
 }
 
-func validateEmbedding(what, customerID, modelID string, emb []float32, utterances int, seconds float64) error {
+func validateEmbedding(what, modelID string, emb []float32, utterances int, seconds float64) error {
 	switch {
-	case customerID == "":
-		return fmt.Errorf("%w: %s: no customer id", ErrInvalid, what)
 	case modelID == "":
 		return fmt.Errorf("%w: %s: no model id", ErrInvalid, what)
 	case len(emb) == 0 || len(emb) > MaxEmbeddingDim:
@@ -314,7 +315,7 @@ func (d *DB) AddToWatchlist(ctx context.Context, w WatchEntry, actor string) (Wa
 	if err := checkActor(actor); err != nil {
 		return WatchEntry{}, err
 	}
-	if err := validateEmbedding("watchlist entry "+w.Label, "-", w.ModelID, w.Embedding, 0, 0); err != nil {
+	if err := validateEmbedding("watchlist entry "+w.Label, w.ModelID, w.Embedding, 0, 0); err != nil {
 		return WatchEntry{}, err
 	}
 	if w.Label == "" {
