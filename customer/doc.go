@@ -43,7 +43,10 @@
 // transaction it deletes the customer's voiceprints and the watchlist entries
 // derived from them, marks consent withdrawn, and writes an audit entry and a
 // change. Every biometric read, write and erase is audited with the actor
-// that asked for it.
+// that asked for it. On SQLite, secure_delete and a WAL checkpoint after the
+// erasure take the sealed bytes out of the files too; on PostgreSQL the
+// deleted row versions stay (sealed) in the table's pages until vacuumed
+// space is reused, and in WAL segments until they are recycled.
 //
 // # Change feed
 //
