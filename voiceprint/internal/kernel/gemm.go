@@ -16,6 +16,29 @@ type microKernel struct {
 // active is the micro-kernel Sgemm uses; set by the architecture files.
 var active = goKernel
 
+// withRows returns mk with fewer rows per tile and the kernel fn; the
+// packed-B layout (nr, kc, nc) is unchanged.
+func withRows(mk microKernel, name string, mr int, fn func(kc int, a, b, c []float32, ldc int)) microKernel {
+	mk.name, mk.mr, mk.fn = name, mr, fn
+	mk.mc = max(mr, mk.mc/mk.mr*mr)
+	return mk
+}
+
+// forRows picks, for a product with m rows of A, the kernel among mk and
+// its few-row variants that wastes least of its register tile.
+func forRows(mk *microKernel, m int) *microKernel {
+	if m >= mk.mr {
+		return mk
+	}
+	for i := range fewRowKernels {
+		f := &fewRowKernels[i]
+		if f.nr == mk.nr && f.kc == mk.kc && f.nc == mk.nc && m <= f.mr {
+			return f
+		}
+	}
+	return mk
+}
+
 // KernelName reports which micro-kernel Sgemm uses on this machine
 // ("avx512", "avx2" or "go").
 func KernelName() string { return active.name }

@@ -173,6 +173,9 @@ func main() {
 	p("")
 	kernel("sgemmKernelAVX512", "Z", 16, 14, 32)
 	kernel("sgemmKernelAVX2", "Y", 8, 6, 16)
+	// Few-row variants over the same packed B, for streaming products.
+	kernel("sgemmKernelAVX512x4", "Z", 16, 4, 32)
+	kernel("sgemmKernelAVX512x1", "Z", 16, 1, 32)
 	dots()
 	int8Kernel()
 	os.Stdout.WriteString(out.String())

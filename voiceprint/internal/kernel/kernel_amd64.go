@@ -52,6 +52,29 @@ var avx512Kernel = microKernel{
 	},
 }
 
+//go:noescape
+func sgemmKernelAVX512x4(kc int, a, b, c *float32, ldc int)
+
+//go:noescape
+func sgemmKernelAVX512x1(kc int, a, b, c *float32, ldc int)
+
+// fewRowKernels are avx512Kernel's blocking with fewer rows, for
+// products of one to a few rows of A against the same packed B.
+var fewRowKernels = []microKernel{
+	withRows(avx512Kernel, "avx512x1", 1, func(kc int, a, b, c []float32, ldc int) {
+		_ = a[kc-1]
+		_ = b[32*kc-1]
+		_ = c[31]
+		sgemmKernelAVX512x1(kc, &a[0], &b[0], &c[0], ldc)
+	}),
+	withRows(avx512Kernel, "avx512x4", 4, func(kc int, a, b, c []float32, ldc int) {
+		_ = a[4*kc-1]
+		_ = b[32*kc-1]
+		_ = c[3*ldc+31]
+		sgemmKernelAVX512x4(kc, &a[0], &b[0], &c[0], ldc)
+	}),
+}
+
 var avx2Kernel = microKernel{
 	name: "avx2",
 	mr:   6, nr: 16,

@@ -15,3 +15,6 @@ const hasVNNI = false
 func gemmU8S8Kernel(groups int, a []uint8, b []int8, c []int32, ldc int) {
 	gemmU8S8Go(groups, a, b, c, ldc)
 }
+
+// fewRowKernels are the few-row variants of the assembly kernels: none.
+var fewRowKernels []microKernel

@@ -80,5 +80,5 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 	if k == 0 || alpha == 0 {
 		return
 	}
-	gemmBlocked(pb.mk, transA, false, m, n, k, alpha, a, lda, nil, 0, pb, c, ldc)
+	gemmBlocked(forRows(pb.mk, m), transA, false, m, n, k, alpha, a, lda, nil, 0, pb, c, ldc)
 }

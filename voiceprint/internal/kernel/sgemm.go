@@ -1,6 +1,26 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// fewRows is the largest m for which Sgemm does not pack.
+const fewRows = 2
+
+// gonumGemm accumulates C += alpha*op(A)*op(B) with gonum's blas32.
+func gonumGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, 1, c, ldc)
+}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
 // matrices; op(X) is X, or X transposed when transX is true. op(A) is m×k,
@@ -24,6 +44,13 @@ func sgemm(mk *microKernel, alwaysBlocked, transA, transB bool, m, n, k int, alp
 	}
 	if !alwaysBlocked && m*n*k <= tinyFlops {
 		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	if !alwaysBlocked && m <= fewRows {
+		// Packing B costs as much as multiplying it by one or two rows:
+		// gonum's unpacked SIMD dot/axpy loops are faster here. Reused
+		// weights should go through PackB/SgemmPacked instead.
+		gonumGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
 	gemmBlocked(mk, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, c, ldc)

@@ -248,6 +248,100 @@ sgemmKernelAVX2_store:
 	VZEROUPPER
 	RET
 
+// func sgemmKernelAVX512x4(kc int, a, b, c *float32, ldc int)
+// C[0:4, 0:32] (row stride ldc floats) += sum over kc steps of the outer product of
+// 4 packed values of a and 32 packed values of b.
+TEXT ·sgemmKernelAVX512x4(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JEQ sgemmKernelAVX512x4_store
+sgemmKernelAVX512x4_loop:
+	VMOVUPS 0(DI), Z8
+	VMOVUPS 64(DI), Z9
+	VBROADCASTSS 0(SI), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VBROADCASTSS 4(SI), Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z3
+	VBROADCASTSS 8(SI), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	VBROADCASTSS 12(SI), Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z7
+	ADDQ $16, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE sgemmKernelAVX512x4_loop
+sgemmKernelAVX512x4_store:
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DX)
+	VADDPS 64(DX), Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z2, Z2
+	VMOVUPS Z2, 0(DX)
+	VADDPS 64(DX), Z3, Z3
+	VMOVUPS Z3, 64(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z4, Z4
+	VMOVUPS Z4, 0(DX)
+	VADDPS 64(DX), Z5, Z5
+	VMOVUPS Z5, 64(DX)
+	ADDQ R8, DX
+	VADDPS 0(DX), Z6, Z6
+	VMOVUPS Z6, 0(DX)
+	VADDPS 64(DX), Z7, Z7
+	VMOVUPS Z7, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemmKernelAVX512x1(kc int, a, b, c *float32, ldc int)
+// C[0:1, 0:32] (row stride ldc floats) += sum over kc steps of the outer product of
+// 1 packed values of a and 32 packed values of b.
+TEXT ·sgemmKernelAVX512x1(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JEQ sgemmKernelAVX512x1_store
+sgemmKernelAVX512x1_loop:
+	VMOVUPS 0(DI), Z2
+	VMOVUPS 64(DI), Z3
+	VBROADCASTSS 0(SI), Z4
+	VFMADD231PS Z2, Z4, Z0
+	VFMADD231PS Z3, Z4, Z1
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE sgemmKernelAVX512x1_loop
+sgemmKernelAVX512x1_store:
+	VADDPS 0(DX), Z0, Z0
+	VMOVUPS Z0, 0(DX)
+	VADDPS 64(DX), Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VZEROUPPER
+	RET
+
 // func dotsU8S8VNNI(q *int8, blocks *uint8, nblocks, groups int, out *int32)
 TEXT ·dotsU8S8VNNI(SB), NOSPLIT, $0-40
 	MOVQ q+0(FP), SI
