@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 )
 
 // AuditLog implements Store.
@@ -76,49 +75,6 @@ func (d *DB) LastChange(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("customer: last change: %w", err)
 	}
 	return seq, nil
-}
-
-// ChangeFeed is the part of Store that Follow reads.
-type ChangeFeed interface {
-	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
-}
-
-// Follow calls fn for every change after since, in order, polling the feed
-// every interval (default 1 s) until ctx is done or fn fails. It returns
-// the sequence number of the last change fn accepted, so a caller can
-// resume from there, and the error that stopped it (ctx.Err() when
-// cancelled). A failed poll is retried at the next tick.
-//
-// To keep an in-memory index in step: note LastChange, load
-// AllVoiceprints, then Follow from the noted sequence number. Changes that
-// landed in between are applied twice, which is harmless: every change
-// says to re-read or to drop.
-func Follow(ctx context.Context, feed ChangeFeed, since int64, interval time.Duration, fn func(Change) error) (int64, error) {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		cs, err := feed.Changes(ctx, since, 1000)
-		if err != nil && ctx.Err() != nil {
-			return since, ctx.Err()
-		}
-		for _, c := range cs {
-			if err := fn(c); err != nil {
-				return since, err
-			}
-			since = c.Seq
-		}
-		if err == nil && len(cs) == 1000 {
-			continue // more are waiting
-		}
-		select {
-		case <-ctx.Done():
-			return since, ctx.Err()
-		case <-t.C:
-		}
-	}
 }
 
 // RotateKey implements Store: in one transaction, every voiceprint and

@@ -309,6 +309,10 @@ func (d *DB) change(ctx context.Context, tx *sql.Tx, c Change) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO changes (seq, at_us, kind, customer_id, model_id, watch_id) VALUES ($1, $2, $3, $4, $5, $6)`,
 		seq, d.now().UnixMicro(), string(c.Kind), c.CustomerID, c.ModelID, c.WatchID)
+	if err == nil && d.dialect.name == "postgres" {
+		// Delivered to listeners when tx commits, dropped if it rolls back.
+		_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	}
 	if err != nil {
 		return fmt.Errorf("customer: change feed: %w", err)
 	}

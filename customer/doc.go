@@ -55,11 +55,12 @@
 // transaction. The counter's row lock serialises writers, so sequence
 // numbers become visible in increasing order with no gaps: a node that has
 // applied every change up to N and asks [DB.Changes] for those after N never
-// misses one that commits later with a smaller number. [Follow] polls the
-// feed (PostgreSQL LISTEN/NOTIFY is not used: a poll of an indexed range
-// every second costs little and works the same on both backends); a second
-// switch node uses it to keep its in-memory voiceprint index in step with
-// enrolments and erasures made by the others.
+// misses one that commits later with a smaller number. [Follow] reads the
+// feed: a second switch node uses it to keep its in-memory voiceprint index
+// in step with enrolments and erasures made by the others. It polls, and on
+// PostgreSQL it also LISTENs for the NOTIFY each change sends on commit, so
+// the other nodes hear of an enrolment at once; polling remains the
+// fallback.
 //
 // # Import and export
 //

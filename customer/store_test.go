@@ -78,6 +78,7 @@ var storeCases = []struct {
 	{"erase removes every copy, withdraws consent, audits", testErase},
 	{"watchlist add, list, remove", testWatchlist},
 	{"change feed seen by a second store on the same database", testTwoStores},
+	{"a follower on PostgreSQL is woken by NOTIFY, not the next poll", testFollowNotify},
 	{"key rotation re-seals every row in one transaction", testRotateKey},
 	{"sealed embeddings unreadable without the key", testSealedAtRest},
 	{"no key: biometric calls refused, customers work", testNoKey},
@@ -614,6 +615,53 @@ func testTwoStores(t *testing.T, ctx context.Context, e *env) {
 	if len(chs) != 3 || chs[0].Seq != since+1 || chs[2].Seq != since+3 {
 		t.Errorf("a's changes = %+v, want 3 consecutive", chs)
 	}
+}
+
+func testFollowNotify(t *testing.T, ctx context.Context, e *env) {
+	if e.s.Dialect() != "postgres" {
+		t.Skip("LISTEN/NOTIFY is PostgreSQL's; SQLite followers poll (tested above)")
+	}
+	other := e.open(t, customer.Config{Key: e.key})
+	put(t, ctx, e.s, customer.Customer{ID: "c1", Name: "Alice"})
+	consent(t, ctx, e.s, "c1")
+	enrol := func() {
+		t.Helper()
+		if _, err := e.s.SaveVoiceprint(ctx, customer.Voiceprint{CustomerID: "c1", ModelID: "m", Embedding: []float32{1}}, "node-a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enrol() // change 1, found by Follow's first poll
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	seen := make(chan customer.Change, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// A poll interval far beyond the test's patience: after the first
+		// poll, only a notification can deliver a change in time.
+		customer.Follow(fctx, other, 0, time.Hour, func(c customer.Change) error {
+			seen <- c
+			return nil
+		})
+	}()
+	wait := func(seq int64) time.Duration {
+		t.Helper()
+		start := time.Now()
+		select {
+		case c := <-seen:
+			if c.Seq != seq || c.Kind != customer.ChangeVoiceprintSaved || c.CustomerID != "c1" {
+				t.Errorf("follower saw %+v, want change %d", c, seq)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("follower did not see change %d within 10 s", seq)
+		}
+		return time.Since(start)
+	}
+	wait(1) // the first poll has run: Follow now waits on the ticker or a notification
+	enrol() // change 2
+	t.Logf("change 2 seen %v after its commit", wait(2))
+	stop()
+	<-done
 }
 
 func testRotateKey(t *testing.T, ctx context.Context, e *env) {
