@@ -163,7 +163,7 @@ func Open(ctx context.Context, dsn string, cfg Config, opts ...Option) (*DB, err
 		d.db.Close()
 		return nil, fmt.Errorf("customer: open %s: %w", redact(dsn), err)
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, migrationFiles); err != nil {
 		d.db.Close()
 		return nil, err
 	}

@@ -3,7 +3,14 @@ package customer
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 )
+
+// Migrate applies the migrations of fsys (laid out as migrations/NNNN_x.sql).
+func Migrate(ctx context.Context, d *DB, fsys fs.FS) error { return d.migrate(ctx, fsys) }
+
+// MigrationFiles are the embedded migrations.
+var MigrationFiles = migrationFiles
 
 // SeedVoiceprints stores voiceprints in one transaction, skipping the
 // consent check, audit and change feed: for benchmarks that need many rows

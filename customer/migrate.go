@@ -21,10 +21,10 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations in order. Files are named
-// NNNN_what.sql; numbers start at 1 and have no gaps.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// migrations returns the migrations of fsys in order. Files are named
+// migrations/NNNN_what.sql; numbers start at 1 and have no gaps.
+func migrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("customer: migration %s is not named NNNN_name.sql", base)
 		}
-		b, err := migrationFiles.ReadFile(n)
+		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
 		}
@@ -74,10 +74,10 @@ func (dl dialect) statements(src string) ([]string, error) {
 	return out, nil
 }
 
-// migrate applies the migrations the database does not have yet, each in
-// its own transaction together with its schema_migrations row.
-func (d *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
+// migrate applies the migrations of fsys the database does not have yet,
+// each in its own transaction together with its schema_migrations row.
+func (d *DB) migrate(ctx context.Context, fsys fs.FS) error {
+	ms, err := migrations(fsys)
 	if err != nil {
 		return err
 	}

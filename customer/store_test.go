@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/voxdesk/voxdesk/customer"
@@ -85,6 +87,7 @@ var storeCases = []struct {
 	{"biometric access without an actor is refused", testNoActor},
 	{"migrations applied once", testMigrationsOnce},
 	{"nodes starting together migrate once", testConcurrentOpen},
+	{"a later migration applies once; a failing one leaves nothing", testMigrationUpgrade},
 	{"import then export round-trips", testImportExport},
 	{"import updates existing ids", testImportUpdates},
 	{"bad imports change nothing", testBadImports},
@@ -750,6 +753,47 @@ func testMigrationsOnce(t *testing.T, ctx context.Context, e *env) {
 		if err != nil || v != 1 {
 			t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
 		}
+	}
+}
+
+// testMigrationUpgrade runs the embedded migrations plus two more: 0002
+// applies and is recorded; 0003 fails on its second statement, and its
+// first statement is rolled back with it (DDL is transactional on both).
+func testMigrationUpgrade(t *testing.T, ctx context.Context, e *env) {
+	first, err := fs.ReadFile(customer.MigrationFiles, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{
+		"migrations/0001_init.sql":  {Data: first},
+		"migrations/0002_extra.sql": {Data: []byte("CREATE TABLE extra (id {{id}}, note TEXT NOT NULL);\nINSERT INTO extra (note) VALUES ('v2');\n")},
+	}
+	for range 2 { // the second run finds nothing to do
+		if err := customer.Migrate(ctx, e.s, fsys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := e.s.SchemaVersion(ctx); err != nil || v != 2 {
+		t.Fatalf("SchemaVersion = %d, %v; want 2", v, err)
+	}
+	raw := rawDB(t, e.dsn)
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM extra`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("extra has %d rows, %v; want 1 (migration 0002 applied once)", n, err)
+	}
+	fsys["migrations/0003_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE half (id INTEGER);\nCREATE TABLE extra (id INTEGER);\n")}
+	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), "0003_broken.sql") {
+		t.Fatalf("broken migration: %v, want an error naming it", err)
+	}
+	if v, _ := e.s.SchemaVersion(ctx); v != 2 {
+		t.Errorf("SchemaVersion after a failed migration = %d, want 2", v)
+	}
+	if _, err := raw.ExecContext(ctx, `SELECT * FROM half`); err == nil {
+		t.Error("table half exists: the failed migration was not rolled back whole")
+	}
+	delete(fsys, "migrations/0002_extra.sql")
+	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), "want version 2") {
+		t.Errorf("gap in the numbering: %v, want an error", err)
 	}
 }
 
