@@ -102,12 +102,14 @@ func (s *sealer) seal(emb []float32, aad []byte) []byte {
 	return s.aead.Seal(out, out, plain, aad)
 }
 
+// open decrypts sealed, overwriting it, and returns the embedding.
 func (s *sealer) open(sealed, aad []byte) ([]float32, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < n+s.aead.Overhead() {
 		return nil, fmt.Errorf("customer: sealed embedding too short (%d bytes)", len(sealed))
 	}
-	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], aad)
+	// Decrypted in place: sealed is the caller's scratch copy of the row.
+	plain, err := s.aead.Open(sealed[n:n], sealed[:n], sealed[n:], aad)
 	if err != nil {
 		return nil, fmt.Errorf("customer: sealed embedding does not open under key %s: %w", s.id, err)
 	}
