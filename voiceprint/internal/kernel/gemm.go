@@ -170,12 +170,27 @@ func packA(transA bool, a []float32, lda, ic, pc, mc, kc, mr int, alpha float32,
 
 // gatherPanel transposes a w×kc block of x (rows ld apart, starting at
 // off) into dst as kc groups of width values, scaling by alpha and
-// zero-padding each group past w. It reads one row at a time: reading the
-// rows side by side is three times slower when ld is a multiple of a
-// large power of two, as the rows then share a few L1 sets.
+// zero-padding each group past w. It reads four rows at a time and
+// writes four neighbouring values per step: reading all the rows side by
+// side is three times slower when ld is a multiple of a large power of
+// two, as the rows then share a few L1 sets.
 func gatherPanel(x []float32, ld, off, w, kc, width int, alpha float32, dst []float32) {
 	dst = dst[:kc*width]
-	for r := 0; r < w; r++ {
+	r := 0
+	for ; r+4 <= w; r += 4 {
+		r0 := x[off+r*ld : off+r*ld+kc]
+		r1 := x[off+(r+1)*ld : off+(r+1)*ld+kc]
+		r2 := x[off+(r+2)*ld : off+(r+2)*ld+kc]
+		r3 := x[off+(r+3)*ld : off+(r+3)*ld+kc]
+		for p := range r0 {
+			d := dst[p*width+r : p*width+r+4 : p*width+r+4]
+			d[0] = alpha * r0[p]
+			d[1] = alpha * r1[p]
+			d[2] = alpha * r2[p]
+			d[3] = alpha * r3[p]
+		}
+	}
+	for ; r < w; r++ {
 		row := x[off+r*ld : off+r*ld+kc]
 		d := dst[r:]
 		for p, v := range row {
