@@ -145,6 +145,13 @@ type Candidate struct {
 // caller. ranked, if not nil, receives every candidate's decision, best
 // first. For large populations pass the index's top candidates
 // (Index.Search), not everyone: s-norm only reorders near the top.
+//
+// An unknown caller meets every enrolled voiceprint as an impostor: at a
+// per-comparison false-accept rate p, about min(1, N*p) of unknown
+// callers are accepted as one of N enrolled speakers. Use a stricter
+// operating point than for 1:1 verification (OperatingPointFA01 at
+// least), or one calibrated on 1:N trials (best impostor score per
+// unknown caller) with CalibrateThreshold.
 func (s *Scorer) Identify(test []float32, candidates []Candidate, op OperatingPoint) (best Decision, ranked []Decision, err error) {
 	p, err := s.prepare(test)
 	if err != nil {
