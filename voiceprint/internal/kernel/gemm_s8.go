@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 )
@@ -121,16 +122,29 @@ func growBytes(s []uint8, n int) []uint8 {
 }
 
 // packU8 copies rows ic..ic+mc of A into 14-row panels: panel q holds,
-// for each group g, 14 rows x 4 bytes A[row][4g:4g+4], zero-padded.
+// for each group g, 14 rows x 4 bytes A[row][4g:4g+4], zero-padded past
+// k and past mc. Bytes move four at a time.
 func packU8(a []uint8, lda, ic, mc, k, groups int, dst []uint8) {
-	panels := (mc + s8MR - 1) / s8MR
-	clear(dst[:panels*groups*s8MR*4])
-	for r := 0; r < mc; r++ {
-		pan := dst[(r/s8MR)*groups*s8MR*4:]
-		ri := r % s8MR
+	const step = s8MR * 4 // bytes between groups in a panel
+	full := k / 4
+	rows := roundUp(mc, s8MR)
+	for r := 0; r < rows; r++ {
+		pan := dst[(r/s8MR)*groups*step+(r%s8MR)*4:]
+		pan = pan[:(groups-1)*step+4]
+		if r >= mc {
+			for g := 0; g < groups; g++ {
+				binary.LittleEndian.PutUint32(pan[g*step:], 0)
+			}
+			continue
+		}
 		row := a[(ic+r)*lda : (ic+r)*lda+k]
-		for kk, v := range row {
-			pan[(kk/4)*s8MR*4+ri*4+kk%4] = v
+		for g := 0; g < full; g++ {
+			binary.LittleEndian.PutUint32(pan[g*step:], binary.LittleEndian.Uint32(row[4*g:]))
+		}
+		if full < groups {
+			var tail [4]uint8
+			copy(tail[:], row[4*full:])
+			copy(pan[full*step:full*step+4], tail[:])
 		}
 	}
 }
