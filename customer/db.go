@@ -159,7 +159,7 @@ func Open(ctx context.Context, dsn string, cfg Config, opts ...Option) (*DB, err
 		return nil, fmt.Errorf("customer: open %s: %w", redact(dsn), err)
 	}
 	d.db.SetMaxOpenConns(cfg.MaxOpenConns)
-	if err := d.db.PingContext(ctx); err != nil {
+	if err := d.ping(ctx, cfg.BusyTimeout); err != nil {
 		d.db.Close()
 		return nil, fmt.Errorf("customer: open %s: %w", redact(dsn), err)
 	}
@@ -192,6 +192,27 @@ func openSQLite(path string, cfg Config) (*sql.DB, error) {
 	q.Set("_txlock", "immediate")
 	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
 	return sql.Open("sqlite", u.String())
+}
+
+// ping opens the first connection. On a new SQLite file, switching it to
+// WAL takes an exclusive lock and SQLite answers SQLITE_BUSY at once,
+// without waiting for the busy timeout, when another process is doing the
+// same: retry for up to the busy timeout.
+func (d *DB) ping(ctx context.Context, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for {
+		err := d.db.PingContext(ctx)
+		var se interface{ Code() int }
+		if err == nil || d.dialect.name != "sqlite" || !errors.As(err, &se) ||
+			se.Code()&0xff != 5 || time.Now().After(deadline) { // 5: SQLITE_BUSY
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // redact hides a password in a DSN for error messages.
