@@ -16,8 +16,6 @@ package mfcc
 import (
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // Config describes the features. The zero value is not usable; start from
@@ -53,9 +51,9 @@ type Computer struct {
 	binW     [][]float64 // weights from binStart
 	dct      []float64   // NumCeps x NumBins
 	lifter   []float64
-	fft      *fourier.FFT
+	fft      *powerFFT
 	frame    []float64
-	coeffs   []complex128
+	power    []float64
 	mel      []float64
 }
 
@@ -124,9 +122,9 @@ func New(cfg Config) (*Computer, error) {
 			c.lifter[i] = 1 + 0.5*cfg.Lifter*math.Sin(math.Pi*float64(i)/cfg.Lifter)
 		}
 	}
-	c.fft = fourier.NewFFT(c.nfft)
+	c.fft = newPowerFFT(c.nfft)
 	c.frame = make([]float64, c.nfft)
-	c.coeffs = make([]complex128, half+1)
+	c.power = make([]float64, half)
 	c.mel = make([]float64, nb)
 	return c, nil
 }
@@ -173,12 +171,11 @@ func (c *Computer) Frame(samples []float32, out []float32) {
 		fr[i] *= w
 	}
 	clear(fr[n:])
-	co := c.fft.Coefficients(c.coeffs, fr)
+	c.fft.power(fr, c.power)
 	for b, start := range c.binStart {
 		var e float64
 		for j, w := range c.binW[b] {
-			z := co[start+j]
-			e += w * (real(z)*real(z) + imag(z)*imag(z))
+			e += w * c.power[start+j]
 		}
 		c.mel[b] = math.Log(math.Max(e, fltEpsilon))
 	}
