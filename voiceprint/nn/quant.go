@@ -91,6 +91,20 @@ func (n *Network) fold(round bool) *Network {
 		}
 		prev.shift = make([]float32, len(prev.shift))
 	}
+	// An 8-bit layer whose BatchNorm offset went to the next layer computes
+	// relu(z)*s with s > 0, which is relu(z*s): the scale joins the column
+	// scales and the bias, and the epilogue loses two operations.
+	for _, l := range q.Layers {
+		if l.q8 == nil || l.scale == nil || !l.relu || slices.ContainsFunc(l.shift, func(v float32) bool { return v != 0 }) ||
+			slices.ContainsFunc(l.scale, func(v float32) bool { return !(v > 0) }) {
+			continue
+		}
+		for o, s := range l.scale {
+			l.colScale[o] *= s
+			l.bias[o] *= s
+		}
+		l.scale, l.shift = nil, nil
+	}
 	q.Output = new(Layer)
 	*q.Output = *n.Output
 	q.eng = newEngine(&q)
