@@ -1,6 +1,8 @@
 package voiceprint
 
 import (
+	"fmt"
+
 	"github.com/voxdesk/voxdesk/voiceprint/mfcc"
 )
 
@@ -60,6 +62,9 @@ func (x *Extractor) Embed(pcm []int16, sampleRate int) (Embedding, error) {
 // EmbedTo writes the embedding of pcm into dst (Dim values) and returns
 // the net voiced seconds. Errors: ErrSampleRate, *NotEnoughSpeechError.
 func (x *Extractor) EmbedTo(dst []float32, pcm []int16, sampleRate int) (float64, error) {
+	if len(dst) < Dim {
+		return 0, errShortDst(len(dst))
+	}
 	if sampleRate != SampleRate {
 		return 0, ErrSampleRate
 	}
@@ -74,6 +79,9 @@ func (x *Extractor) EmbedTo(dst []float32, pcm []int16, sampleRate int) (float64
 // (-32768..32767, not normalised to [-1, 1]). Non-finite samples or
 // samples beyond ±65536 are ErrCorruptAudio.
 func (x *Extractor) EmbedFloatTo(dst []float32, pcm []float32, sampleRate int) (float64, error) {
+	if len(dst) < Dim {
+		return 0, errShortDst(len(dst))
+	}
 	if sampleRate != SampleRate {
 		return 0, ErrSampleRate
 	}
@@ -142,6 +150,10 @@ func (x *Extractor) rawXVector(feats []float32, rows int) bool {
 	x.pipe.reset()
 	x.pipe.push(feats, rows)
 	return x.pipe.xvector(x.raw)
+}
+
+func errShortDst(n int) error {
+	return fmt.Errorf("voiceprint: destination has %d values, an embedding needs %d", n, Dim)
 }
 
 func resize[T any](s []T, n int) []T {

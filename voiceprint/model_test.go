@@ -60,6 +60,9 @@ func TestBadAudio(t *testing.T) {
 	if _, err := x.EmbedFloatTo(make([]float32, Dim), []float32{0, float32(math.Inf(1))}, SampleRate); !errors.Is(err, ErrCorruptAudio) {
 		t.Errorf("Inf sample: got %v", err)
 	}
+	if _, err := x.EmbedTo(make([]float32, 3), speech, SampleRate); err == nil {
+		t.Error("short destination accepted")
+	}
 	// The extractor still works after errors.
 	if _, err := x.Embed(speech, SampleRate); err != nil {
 		t.Fatal(err)

@@ -222,6 +222,9 @@ func (s *Stream) Embed() (Embedding, error) {
 // and returns the net voiced seconds; *NotEnoughSpeechError below the
 // model's MinSpeech. It does not change what the stream has heard.
 func (s *Stream) EmbedTo(dst []float32) (float64, error) {
+	if len(dst) < Dim {
+		return 0, errShortDst(len(dst))
+	}
 	// The batched frames and the provisional ones go through the layers in
 	// one push: each push costs a pass over every weight matrix.
 	copy(s.prov, s.pend[:s.npend*23])
