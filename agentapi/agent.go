@@ -483,6 +483,7 @@ func (s *Server) Leg(ctx context.Context, agentID, callID string) (call.Leg, err
 	if err != nil {
 		return nil, fmt.Errorf("agentapi: %s's softphone: %w", agentID, err)
 	}
+	leg.SetHoldAudio(s.hold)
 	c.mu.Lock()
 	ac := c.calls[callID]
 	if ac == nil { // cancelled meanwhile

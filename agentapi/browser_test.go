@@ -161,16 +161,20 @@ func newCallerSide(e *testEnv, t *testing.T) *callerSide {
 	return cs
 }
 
+func rms(x []int16) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return math.Sqrt(s / float64(max(len(x), 1)))
+}
+
 // loudFrames counts 20 ms frames of the caller's received audio whose RMS
 // shows the page's microphone tone rather than silence or noise.
 func loudFrames(pcm []int16) int {
 	n := 0
 	for i := 0; i+call.FrameSamples <= len(pcm); i += call.FrameSamples {
-		var s float64
-		for _, v := range pcm[i : i+call.FrameSamples] {
-			s += float64(v) * float64(v)
-		}
-		if math.Sqrt(s/call.FrameSamples) > 1000 {
+		if rms(pcm[i:i+call.FrameSamples]) > 1000 {
 			n++
 		}
 	}
@@ -290,7 +294,12 @@ func ringAndCheckFile(t *testing.T, tab context.Context, e *testEnv) {
 func TestBrowserAgentTakesCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	e := newEnv(t)
+	// Music on hold: a 400 Hz tone of amplitude 3000 (RMS 2121).
+	hold := make([]int16, call.SampleRate)
+	for i := range hold {
+		hold[i] = int16(3000 * math.Sin(2*math.Pi*400*float64(i)/call.SampleRate))
+	}
+	e := newEnv(t, WithHoldAudio(hold))
 	cs := newCallerSide(e, t)
 	tab, closeTab := browser(t, ctx)
 	defer closeTab()
@@ -329,7 +338,7 @@ func TestBrowserAgentTakesCall(t *testing.T) {
 	}
 	t.Logf("page stats %+v; caller received %d loud frames", st, loudFrames(cs.caller.Written()))
 
-	// Hold: the caller stops hearing the agent.
+	// Hold: the caller hears the hold music instead of the agent.
 	if err := chromedp.Run(tab, chromedp.Click("#btn-hold", chromedp.ByID),
 		chromedp.WaitVisible(`#btn-hold[aria-pressed="true"]`, chromedp.ByQuery)); err != nil {
 		t.Fatalf("hold: %v", err)
@@ -337,8 +346,15 @@ func TestBrowserAgentTakesCall(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	before := len(cs.caller.Written())
 	time.Sleep(500 * time.Millisecond)
-	if held := cs.caller.Written()[before:]; len(held) < 10*call.FrameSamples || loudFrames(held) > 0 {
-		t.Errorf("on hold the caller got %d samples with %d loud frames: want silence", len(held), loudFrames(held))
+	held := cs.caller.Written()[before:]
+	music := 0
+	for i := 0; i+call.FrameSamples <= len(held); i += call.FrameSamples {
+		if r := rms(held[i : i+call.FrameSamples]); r > 2000 && r < 2250 {
+			music++
+		}
+	}
+	if n := len(held) / call.FrameSamples; n < 10 || music < n-1 {
+		t.Errorf("on hold the caller got %d frames, %d of them hold music: want only music", n, music)
 	}
 	if err := chromedp.Run(tab, chromedp.Click("#btn-hold", chromedp.ByID),
 		chromedp.WaitVisible(`#btn-hold[aria-pressed="false"]`, chromedp.ByQuery)); err != nil {

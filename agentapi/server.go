@@ -70,6 +70,7 @@ type Server struct {
 	rtc      *rtc.Engine
 	handler  call.Handler
 	callback Callbacks
+	hold     []int16 // music on hold, 8 kHz
 	now      func() time.Time
 	mux      *http.ServeMux
 
@@ -125,6 +126,10 @@ func WithCallbacks(c Callbacks) Option { return func(s *Server) { s.callback = c
 // itself needs the Server (as its routing.Phones). Call it before the
 // server handles requests.
 func (s *Server) SetRouter(r Router) { s.router = r }
+
+// WithHoldAudio sets the 8 kHz PCM a caller hears, in a loop, while the
+// agent holds the call (default: silence).
+func WithHoldAudio(pcm []int16) Option { return func(s *Server) { s.hold = pcm } }
 
 // withClock sets the clock (tests).
 func withClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }

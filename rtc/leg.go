@@ -35,6 +35,8 @@ type Leg struct {
 
 	hold, mute atomic.Bool
 	due        time.Time // reader only: when the next frame is expected
+	holdAudio  []int16   // played to the far party while held; set before use
+	holdPos    int       // reader only
 }
 
 var _ call.Leg = (*Leg)(nil)
@@ -83,9 +85,14 @@ func (l *Leg) Answer(ctx context.Context) error {
 }
 
 // SetHold puts the far party on hold (true) or back (false): while held,
-// the browser's audio is replaced by silence and the audio written to the
-// leg is not played to the browser.
+// the browser's audio is replaced by the hold audio (or silence) and the
+// audio written to the leg is not played to the browser.
 func (l *Leg) SetHold(on bool) { l.hold.Store(on) }
+
+// SetHoldAudio sets 8 kHz PCM played in a loop, instead of the browser's
+// audio, while the leg is held (music on hold). Call it before the leg is
+// read.
+func (l *Leg) SetHoldAudio(pcm []int16) { l.holdAudio = pcm }
 
 // SetMute stops (true) or restores (false) the browser's audio towards the
 // call; the browser still hears the call.
@@ -98,7 +105,7 @@ func (l *Leg) Muted() bool { return l.mute.Load() }
 // deliver queues a frame from the browser, dropping the oldest when the
 // reader is behind. It runs on the session's read goroutine.
 func (l *Leg) deliver(frame []int16) {
-	if l.hold.Load() || l.mute.Load() {
+	if l.mute.Load() {
 		clear(frame)
 	}
 	for {
@@ -170,7 +177,25 @@ func (l *Leg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+	if l.hold.Load() {
+		l.fillHold(dst[:call.FrameSamples])
+	}
 	return call.FrameSamples, nil
+}
+
+// fillHold writes the next frame of the hold audio loop, or silence.
+func (l *Leg) fillHold(dst []int16) {
+	if len(l.holdAudio) == 0 {
+		clear(dst)
+		return
+	}
+	for i := range dst {
+		if l.holdPos >= len(l.holdAudio) {
+			l.holdPos = 0
+		}
+		dst[i] = l.holdAudio[l.holdPos]
+		l.holdPos++
+	}
 }
 
 // WriteAudio queues one frame (up to FrameSamples samples; shorter frames

@@ -447,3 +447,47 @@ func TestAnswerKeepsOfferedEventPayloadType(t *testing.T) {
 		t.Fatalf("answer's audio formats are not PCMU then 126:\n%s", answer)
 	}
 }
+
+func TestHoldPlaysHoldAudio(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.NewSession("hold", func(Signal) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	leg, err := s.Attach("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	music := make([]int16, 250) // not a multiple of the frame: the loop wraps mid-frame
+	for i := range music {
+		music[i] = int16(i + 1)
+	}
+	leg.SetHoldAudio(music)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	frame := make([]int16, call.FrameSamples)
+	for _, tc := range []struct {
+		name  string
+		hold  bool
+		first int16 // first sample expected; 0 = silence
+	}{
+		{"talking: the browser (silent here)", false, 0},
+		{"held: music from the start", true, 1},
+		{"held: music goes on", true, 161},
+		{"held: the loop wraps", true, 71},
+		{"resumed", false, 0},
+	} {
+		leg.SetHold(tc.hold)
+		leg.deliver(make([]int16, call.FrameSamples)) // the browser's (silent) frame
+		if _, err := leg.ReadAudio(ctx, frame); err != nil {
+			t.Fatal(err)
+		}
+		if frame[0] != tc.first {
+			t.Errorf("%s: first sample %d, want %d", tc.name, frame[0], tc.first)
+		}
+	}
+}
