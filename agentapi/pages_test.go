@@ -104,3 +104,48 @@ func TestBrowserWallboardAndAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A page whose socket drops (not replaced, not logged out) reconnects by
+// itself, logs the agent in again and sets up its media again.
+func TestBrowserReconnects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	tab, closeTab := browser(t, ctx)
+	defer closeTab()
+	loginAndGoAvailable(t, tab, e)
+	first := e.srv.agent("alice")
+	first.close("network trouble")
+	if err := waitFor(ctx, "router told of the drop", func() bool { return e.router.has("disconnected alice") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "a new connection", func() bool {
+		c := e.srv.agent("alice")
+		return c != nil && c != first
+	}); err != nil {
+		t.Fatal(err)
+	}
+	logins := 0
+	for _, c := range e.router.recorded() {
+		if c == "login alice" {
+			logins++
+		}
+	}
+	if logins != 2 {
+		t.Errorf("%d logins, want 2: %v", logins, e.router.recorded())
+	}
+	if err := waitFor(ctx, "media again", func() bool {
+		var s string
+		_ = chromedp.Run(tab, chromedp.Text("#media", &s, chromedp.ByID))
+		return s == "audio: connected"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The new session carries calls again.
+	if err := e.srv.Ring(ctx, "alice", adaOffer); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(tab, chromedp.WaitVisible("#offer", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+}
