@@ -118,6 +118,15 @@ func (s *Server) serveAgent(c *agentConn) {
 
 	s.mu.Lock()
 	old := s.agents[id]
+	if old != nil && old.talking() {
+		// A second window must not cut the call the first one carries.
+		s.mu.Unlock()
+		c.log.Info("second window refused during a call")
+		c.send(ServerMessage{Type: "error", Error: "you are on a call in another window"})
+		c.close("on a call in another window")
+		rs.Close()
+		return
+	}
 	s.agents[id] = c
 	closing := s.closing
 	s.mu.Unlock()
@@ -392,6 +401,18 @@ func (s *Server) enrol(ctx context.Context, c *agentConn, callID string, ac *age
 	}
 	c.log.Info("voiceprint enrolled", "call_id", callID, "customer", cust)
 	return nil
+}
+
+// talking reports whether the page carries a call in progress.
+func (c *agentConn) talking() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ac := range c.calls {
+		if ac.phase == phaseTalking {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *agentConn) forget(callID string) {

@@ -1,6 +1,7 @@
 package agentapi
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,45 @@ func TestTransferRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSecondWindow(t *testing.T) {
+	e := newEnv(t)
+	alice := e.login(t, "alice", "alice-secret")
+	first := e.openPage(t, alice)
+	// While idle, a second window takes over.
+	second := e.openPage(t, alice)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := first.ws.Read(ctx); err != nil {
+			if !strings.Contains(err.Error(), "another window") {
+				t.Fatalf("first window closed with %v", err)
+			}
+			break
+		}
+	}
+	// While talking, a third window is refused and the call stays.
+	c := e.srv.agent("alice")
+	c.mu.Lock()
+	c.calls["talk"] = &agentCall{phase: phaseTalking}
+	c.mu.Unlock()
+	ws, _, err := e.dial(ctx, "/api/agent/ws", alice, e.ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			if !strings.Contains(err.Error(), "on a call in another window") {
+				t.Fatalf("third window closed with %v", err)
+			}
+			break
+		}
+	}
+	if e.srv.agent("alice") != c {
+		t.Fatal("the window with the call was replaced")
+	}
+	second.send(ClientMessage{ID: 1, Type: MsgPing})
+	second.next("ok")
 }

@@ -257,7 +257,7 @@ function connect() {
     const why = ev.reason ? ` (${ev.reason})` : '';
     // Reconnect after a network drop or a switch restart, but not when
     // another window took over or the agent logged out.
-    if (state.loggedOut || ev.reason === 'opened in another window' || ev.reason === 'logged out') {
+    if (state.loggedOut || ['opened in another window', 'on a call in another window', 'logged out'].includes(ev.reason)) {
       status(`Disconnected from the switch${why}.`);
       return;
     }
