@@ -336,7 +336,14 @@ func (s *Server) serveWebCall(wc *webCall) {
 			return nil
 		})
 		c := call.New(callID, l, s.log)
-		c.Channel, c.Caller, c.Callee = call.ChannelWebRTC, id.phone, "webcall"
+		c.Channel, c.Callee = call.ChannelWebRTC, "webcall"
+		if id.vouched {
+			// Only a number the website vouched for is the caller's
+			// number: a typed one would let anyone pass the IVR's
+			// number identification as someone else (it stays in
+			// VarWebPhone, marked as typed).
+			c.Caller = id.phone
+		}
 		for k, v := range id.vars() {
 			c.SetVar(k, v)
 		}

@@ -283,3 +283,54 @@ func TestBrowserCallMeBack(t *testing.T) {
 		t.Fatalf("booked %+v cancelled %v", cb.booked, cb.cancelled)
 	}
 }
+
+// A caller who types a phone number is not taken to be that number's
+// owner: the call has no Caller (the IVR's number identification cannot
+// be fooled) and the typed details are marked as such.
+func TestBrowserCallNowTyped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ivr := &ivrStub{done: make(chan struct{})}
+	e := newEnv(t, WithCallHandler(ivr))
+	tab, closeTab := browser(t, ctx)
+	defer closeTab()
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(e.ts.URL+"/callback.html"),
+		chromedp.SendKeys("#name", "Mallory", chromedp.ByID),
+		chromedp.SendKeys("#phone", "+44 1632 960001", chromedp.ByID),
+		chromedp.Click("#btn-call", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "the IVR to get the call", func() bool {
+		ivr.mu.Lock()
+		defer ivr.mu.Unlock()
+		return ivr.got != nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := ivr.got
+	if c.Caller != "" {
+		t.Errorf("typed number became the caller: %q", c.Caller)
+	}
+	if v, ok := c.Var(call.VarCustomer); ok {
+		t.Errorf("customer var set to %q", v)
+	}
+	if v, _ := c.Var(VarWebPhone); v != "+441632960001" {
+		t.Errorf("web.phone %q", v)
+	}
+	if v, _ := c.Var(VarWebName); v != "Mallory" {
+		t.Errorf("web.name %q", v)
+	}
+	if err := chromedp.Run(tab, chromedp.Click("#btn-end", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ivr.done:
+	case <-ctx.Done():
+		t.Fatal("the call did not end when the page hung up")
+	}
+	if got := c.Leg.Cause(); got != call.CauseNormal {
+		t.Errorf("leg cause %v, want normal (the caller hung up)", got)
+	}
+}
