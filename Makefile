@@ -19,8 +19,13 @@ deps:
 model: build
 	@test -f $(MODEL_DIR)/final.ext.raw || $(BIN) model fetch --dir $(MODEL_DIR)
 
-run: deps model
-	$(BIN) serve --config $(CONFIG)
+# The demo keeps its voiceprint key beside its database (var/, ignored by
+# git); a real deployment passes VOXDESK_VOICEPRINT_KEY from its secret store.
+var/voiceprint.key:
+	@mkdir -p var && umask 077 && head -c 32 /dev/urandom | base64 > $@ && echo "new demo voiceprint key in $@"
+
+run: deps model var/voiceprint.key
+	VOXDESK_VOICEPRINT_KEY=$${VOXDESK_VOICEPRINT_KEY:-$$(cat var/voiceprint.key)} $(BIN) serve --config $(CONFIG)
 
 vet:
 	$(GO) vet ./...
