@@ -118,6 +118,21 @@ type ivrStub struct {
 	done   chan struct{}
 }
 
+// call waits for the call the stub is serving.
+func (h *ivrStub) call(t *testing.T, ctx context.Context) *call.Call {
+	t.Helper()
+	var c *call.Call
+	if err := waitFor(ctx, "the IVR to get the call", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		c = h.got
+		return c != nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func (h *ivrStub) ServeCall(ctx context.Context, c *call.Call) error {
 	defer close(h.done)
 	h.mu.Lock()
@@ -192,14 +207,7 @@ func TestBrowserCallNow(t *testing.T) {
 	if who != "Ada Lovelace" {
 		t.Errorf("page shows %q", who)
 	}
-	if err := waitFor(ctx, "the IVR to get the call", func() bool {
-		ivr.mu.Lock()
-		defer ivr.mu.Unlock()
-		return ivr.got != nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	c := ivr.got
+	c := ivr.call(t, ctx)
 	if c.Channel != call.ChannelWebRTC || c.Caller != "+441632960001" {
 		t.Errorf("call channel %q caller %q", c.Channel, c.Caller)
 	}
@@ -302,14 +310,7 @@ func TestBrowserCallNowTyped(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(ctx, "the IVR to get the call", func() bool {
-		ivr.mu.Lock()
-		defer ivr.mu.Unlock()
-		return ivr.got != nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	c := ivr.got
+	c := ivr.call(t, ctx)
 	if c.Caller != "" {
 		t.Errorf("typed number became the caller: %q", c.Caller)
 	}

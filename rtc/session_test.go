@@ -309,19 +309,7 @@ func TestLegEndsWhenPeerGoesAway(t *testing.T) {
 }
 
 func TestReadAudioConcealsMissingFrames(t *testing.T) {
-	e, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.NewSession("idle", func(Signal) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	leg, err := s.Attach("c")
-	if err != nil {
-		t.Fatal(err)
-	}
+	leg := idleLeg(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	frame := make([]int16, call.FrameSamples)
@@ -449,19 +437,7 @@ func TestAnswerKeepsOfferedEventPayloadType(t *testing.T) {
 }
 
 func TestHoldPlaysHoldAudio(t *testing.T) {
-	e, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.NewSession("hold", func(Signal) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	leg, err := s.Attach("c")
-	if err != nil {
-		t.Fatal(err)
-	}
+	leg := idleLeg(t)
 	music := make([]int16, 250) // not a multiple of the frame: the loop wraps mid-frame
 	for i := range music {
 		music[i] = int16(i + 1)
@@ -490,4 +466,23 @@ func TestHoldPlaysHoldAudio(t *testing.T) {
 			t.Errorf("%s: first sample %d, want %d", tc.name, frame[0], tc.first)
 		}
 	}
+}
+
+// idleLeg is a leg on a session with no browser: nothing arrives.
+func idleLeg(t *testing.T) *Leg {
+	t.Helper()
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.NewSession("idle", func(Signal) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	leg, err := s.Attach("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leg
 }
