@@ -257,6 +257,14 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		if err := needRouter(); err != nil {
 			return err
 		}
+		if m.State == string(routing.StateAvailable) {
+			select {
+			case <-c.sess.Connected():
+			default:
+				// Calls offered now could not be answered with audio.
+				return errors.New("agentapi: your softphone audio is not connected yet (microphone allowed?)")
+			}
+		}
 		if err := s.router.SetState(ctx, id, routing.State(m.State), m.Reason); err != nil {
 			return err
 		}

@@ -388,9 +388,15 @@ func TestOfferShowsCustomerFileAndOwnership(t *testing.T) {
 	bob := e.openPage(t, e.login(t, "bob", "bob-secret"))
 	ctx := context.Background()
 
+	// Without softphone audio (this page has no PeerConnection) the agent
+	// cannot take calls; away is fine.
 	alice.send(ClientMessage{ID: 1, Type: MsgState, State: "available"})
+	if m := alice.next("error"); !strings.Contains(m.Error, "audio is not connected") {
+		t.Fatalf("available without audio: %+v", m)
+	}
+	alice.send(ClientMessage{ID: 2, Type: MsgState, State: "away", Reason: "coffee"})
 	alice.next("ok")
-	if !e.router.has("state alice available") {
+	if e.router.has("state alice available") || !e.router.has("state alice away") {
 		t.Fatalf("router calls %v", e.router.recorded())
 	}
 
