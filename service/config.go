@@ -43,6 +43,9 @@ type Config struct {
 	// Agents are the accounts and settings of the agent, wallboard,
 	// admin and web call-back pages (served under HTTP /).
 	Agents agentapi.Config `yaml:"agents"`
+	// Voiceprint recognises callers by voice (needs the customer store
+	// and the speaker model).
+	Voiceprint VoiceprintConfig `yaml:"voiceprint"`
 }
 
 // CustomerConfig opens the customer store.
@@ -194,7 +197,11 @@ func LoadConfig(path string) (*Config, error) {
 // relative to base (the configuration file's folder), so a config works
 // from any working directory.
 func (c *Config) resolvePaths(base string) {
-	for _, p := range []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.Customer.Import} {
+	paths := []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.Customer.Import, &c.Voiceprint.DemoSpeech}
+	if c.Voiceprint.ModelDir != "off" {
+		paths = append(paths, &c.Voiceprint.ModelDir)
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

@@ -18,6 +18,7 @@ func TestExampleConfigServesTheHotline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withoutMissingSpeech(t, example)
 	flows := copyDir(t, example.IVR.Dir)
 	welcome, err := media.LoadPrompt(filepath.Join(flows, "prompts", "hotline_welcome.wav"))
 	if err != nil {

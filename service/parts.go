@@ -12,6 +12,7 @@ import (
 	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/routing"
 	"github.com/voxdesk/voxdesk/rtc"
+	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
 // buildParts opens the customer store and builds the router, the WebRTC
@@ -27,6 +28,9 @@ func (s *Service) buildParts(c *Config) error {
 			return err
 		}
 		s.db = db
+	}
+	if err := s.openVoice(c); err != nil {
+		return err
 	}
 	engine, err := rtc.New(c.RTC, rtc.WithLogger(s.log))
 	if err != nil {
@@ -44,9 +48,19 @@ func (s *Service) buildParts(c *Config) error {
 	if s.db != nil {
 		opts = append(opts, agentapi.WithDirectory(agentapi.StoreDirectory{Store: s.db}))
 	}
-	if len(c.Routing.Queues) > 0 {
-		opts = append(opts, agentapi.WithBoard(agentapi.BoarderFunc(s.board)))
+	if s.voice != nil {
+		opts = append(opts, agentapi.WithBiometrics(agentBiometrics{s.voice}))
 	}
+	if len(c.Routing.Queues) > 0 {
+		// The router is built after the API (it rings the API's phones):
+		// board and call-backs reach it through s.router.
+		opts = append(opts,
+			agentapi.WithBoard(agentapi.BoarderFunc(func(ctx context.Context) (agentapi.Board, error) {
+				return agentapi.RouterBoard(s.router).Board(ctx)
+			})),
+			agentapi.WithCallbacks(agentapi.RouterCallbacks(lateBooker{s})))
+	}
+	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
 	if err != nil {
 		return fmt.Errorf("service: agents: %w", err)
@@ -87,6 +101,7 @@ func openCustomers(c CustomerConfig, s *Service) (*customer.DB, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	s.voiceKey = key != nil
 	db, err := customer.Open(ctx, c.DSN, customer.Config{Key: key}, customer.WithLogger(s.log))
 	if err != nil {
 		return nil, fmt.Errorf("service: customer.dsn: %w", err)
@@ -119,23 +134,6 @@ func importCSV(ctx context.Context, db *customer.DB, path string) error {
 	return db.Import(ctx, f, nil)
 }
 
-// board is the wallboard snapshot, from the router.
-func (s *Service) board(ctx context.Context) (agentapi.Board, error) {
-	snap := s.router.Snapshot()
-	b := agentapi.Board{At: snap.Time}
-	for _, q := range snap.Queues {
-		b.Queues = append(b.Queues, agentapi.QueueStats{
-			Name: q.Name, Waiting: q.Waiting, LongestWait: q.LongestWait.Seconds(),
-			ServiceLevel: q.ServiceLevel, ASA: q.AvgSpeedOfAnswer.Seconds(),
-			Answered: q.Answered, Abandoned: q.Abandoned, Offered: q.Queued,
-		})
-	}
-	for _, a := range snap.Agents {
-		b.Agents = append(b.Agents, agentapi.AgentView{ID: a.ID, Name: a.Name, State: string(a.State), Reason: a.Reason})
-	}
-	return b, nil
-}
-
 // closeParts stops the agent API (before the HTTP server: its hijacked
 // WebSockets are not closed by net/http) and the router. graceful tells
 // the pages and waits for them, within ctx.
@@ -159,4 +157,50 @@ func (s *Service) closeParts(ctx context.Context, graceful bool) {
 	if s.router != nil {
 		s.router.Close()
 	}
+}
+
+// lateBooker books call-backs with the router, built after the agent API.
+type lateBooker struct{ s *Service }
+
+func (b lateBooker) BookCallback(ctx context.Context, r routing.CallbackRequest) (string, error) {
+	return b.s.router.BookCallback(ctx, r)
+}
+
+func (b lateBooker) CallbackStatus(ctx context.Context, id string) (routing.CallbackStatus, error) {
+	return b.s.router.CallbackStatus(ctx, id)
+}
+
+func (b lateBooker) CancelCallback(ctx context.Context, id string) error {
+	return b.s.router.CancelCallback(ctx, id)
+}
+
+// openVoice loads the speaker model and the stored voiceprints. Without a
+// customer store or with model_dir "off" there is no voice side; an
+// unset model_dir that finds no installed model only logs (voxdesk model
+// fetch installs it), a named one must load.
+func (s *Service) openVoice(c *Config) error {
+	vc := c.Voiceprint
+	if s.db == nil || !vc.Enabled() {
+		return nil
+	}
+	if !s.voiceKey {
+		s.log.Warn("voice identification off: no voiceprint key (customer.key or VOXDESK_VOICEPRINT_KEY)")
+		return nil
+	}
+	if vc.ModelDir == "" {
+		dir, err := voiceprint.FindModelDir()
+		if err != nil {
+			s.log.Warn("voice identification off: no speaker model installed (voxdesk model fetch)", "err", err)
+			return nil
+		}
+		vc.ModelDir = dir
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	v, err := newVoice(ctx, vc, s.db, s.log)
+	if err != nil {
+		return fmt.Errorf("service: voiceprint: %w", err)
+	}
+	s.voice = v
+	return nil
 }

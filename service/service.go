@@ -31,18 +31,20 @@ import (
 // the call handler, and the HTTP server for /healthz and /metrics.
 // New binds every socket, so addresses are known before Run.
 type Service struct {
-	cfg     Config
-	log     *slog.Logger
-	prompts *media.Prompts
-	ports   *media.PortRange
-	metrics *metrics
-	handler call.Handler
-	sip     *sip.Server
-	flows   *ivr.Library     // nil without an ivr section
-	db      *customer.DB     // nil without a customer section
-	router  *routing.Router  // nil without routing queues
-	rtc     *rtc.Engine      // agents' softphones and web calls
-	api     *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
+	cfg      Config
+	log      *slog.Logger
+	prompts  *media.Prompts
+	ports    *media.PortRange
+	metrics  *metrics
+	handler  call.Handler
+	sip      *sip.Server
+	flows    *ivr.Library     // nil without an ivr section
+	db       *customer.DB     // nil without a customer section
+	router   *routing.Router  // nil without routing queues
+	rtc      *rtc.Engine      // agents' softphones and web calls
+	api      *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
+	voice    *voice           // nil without the customer store or the speaker model
+	voiceKey bool             // the customer store can seal voiceprints
 
 	udp     net.PacketConn
 	tcp     net.Listener
@@ -55,6 +57,7 @@ type Service struct {
 	stopped     bool
 	stopWatch   context.CancelFunc
 	partsClosed bool
+	stopVoice   context.CancelFunc
 	wg          sync.WaitGroup
 }
 
@@ -66,6 +69,13 @@ type options struct {
 	handler    call.Handler
 	middleware []func(call.Handler) call.Handler
 	onDigit    func(*call.Call, call.Digit)
+	ivrOpts    []ivr.Option
+}
+
+// WithIVROptions adds options to the IVR's runner (a clock for tests,
+// step tracing).
+func WithIVROptions(opts ...ivr.Option) Option {
+	return func(o *options) { o.ivrOpts = append(o.ivrOpts, opts...) }
 }
 
 // WithLogger sets the logger (default: from the log section, on stderr).
@@ -143,7 +153,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	switch {
 	case h != nil:
 	case c.IVR.Enabled():
-		if h, err = s.newIVR(&c); err != nil {
+		if h, err = s.newIVR(&c, o.ivrOpts); err != nil {
 			return nil, err
 		}
 	default:
@@ -160,6 +170,9 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 			}
 		}
 		h = d
+	}
+	if s.voice != nil {
+		h = s.voice.Middleware(h) // keeps recent caller audio for agents' "enrol"
 	}
 	for i := len(o.middleware) - 1; i >= 0; i-- {
 		h = o.middleware[i](h)
@@ -207,7 +220,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 // newIVR loads the flow library and returns the handler that picks a
 // flow by the number dialled. Collaborators not wired yet are nil: the
 // runner takes the steps' fail: ways (see ivr.Config).
-func (s *Service) newIVR(c *Config) (call.Handler, error) {
+func (s *Service) newIVR(c *Config, opts []ivr.Option) (call.Handler, error) {
 	builtin, err := fs.Sub(res.Prompts, "prompts")
 	if err != nil {
 		return nil, fmt.Errorf("service: embedded prompts: %w", err)
@@ -232,8 +245,11 @@ func (s *Service) newIVR(c *Config) (call.Handler, error) {
 	if s.db != nil {
 		rc.Directory = directory{s.db}
 	}
+	if s.voice != nil {
+		rc.Identifier, rc.Verifier, rc.Enroller = s.voice, s.voice, s.voice
+	}
 	c.IVR.Apply(&rc)
-	return lib.Dispatch(c.IVR.Routes, c.IVR.Default, rc, ivr.WithLogger(s.log)), nil
+	return lib.Dispatch(c.IVR.Routes, c.IVR.Default, rc, append([]ivr.Option{ivr.WithLogger(s.log)}, opts...)...), nil
 }
 
 // dialerFunc adapts a function to call.Dialer.
@@ -363,6 +379,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.router != nil {
 		serve("routing", func() error { return s.router.Run(context.Background()) })
 	}
+	if s.voice != nil {
+		vctx, cancel := context.WithCancel(context.Background())
+		s.mu.Lock()
+		s.stopVoice = cancel
+		s.mu.Unlock()
+		serve("voiceprint", func() error { return s.voice.Run(vctx) })
+	}
 	if s.flows != nil {
 		wctx, cancel := context.WithCancel(context.Background())
 		s.mu.Lock()
@@ -432,6 +455,9 @@ func (s *Service) finish() error {
 	s.mu.Lock()
 	if s.stopWatch != nil {
 		s.stopWatch()
+	}
+	if s.stopVoice != nil {
+		s.stopVoice()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
