@@ -442,3 +442,27 @@ func timed(t *testing.T, attempt func(t *testing.T) []string) {
 }
 
 func sipTrunk() sip.Trunk { return sip.Trunk{Name: "local", Networks: []string{"127.0.0.0/8"}} }
+
+// exampleConfig is examples/voxdesk.yaml made runnable in a test: the
+// switch's test ports, RTP range and trunk, a copy of the flows, a fresh
+// customer store, and no demo enrolment when the shared speech is absent.
+// Start it with startSwitch(t, exampleConfig(t)).
+func exampleConfig(t *testing.T) func(*service.Config) {
+	t.Helper()
+	example, err := service.LoadConfig(filepath.Join("..", "examples", "voxdesk.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutMissingSpeech(t, example)
+	flows := copyDir(t, example.IVR.Dir)
+	db := "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
+	return func(c *service.Config) {
+		ports, trunks := *c, c.SIP.Trunks
+		*c = *example
+		c.HTTP, c.Media.RTPPortMin, c.Media.RTPPortMax = ports.HTTP, ports.Media.RTPPortMin, ports.Media.RTPPortMax
+		c.SIP.UDP, c.SIP.TCP, c.SIP.Trunks = ports.SIP.UDP, ports.SIP.TCP, trunks
+		c.Log.Level = "info"
+		c.IVR.Dir = flows
+		c.Customer.DSN = db
+	}
+}

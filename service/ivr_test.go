@@ -14,25 +14,13 @@ import (
 // call into the hotline flow of examples/flows, whose welcome prompt
 // reaches the caller.
 func TestExampleConfigServesTheHotline(t *testing.T) {
-	example, err := service.LoadConfig(filepath.Join("..", "examples", "voxdesk.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	withoutMissingSpeech(t, example)
-	flows := copyDir(t, example.IVR.Dir)
+	mutate := exampleConfig(t)
+	var flows string
+	sw := startSwitch(t, func(c *service.Config) { mutate(c); flows = c.IVR.Dir })
 	welcome, err := media.LoadPrompt(filepath.Join(flows, "prompts", "hotline_welcome.wav"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw := startSwitch(t, func(c *service.Config) {
-		ports, trunks := *c, c.SIP.Trunks
-		*c = *example
-		c.HTTP, c.Media.RTPPortMin, c.Media.RTPPortMax = ports.HTTP, ports.Media.RTPPortMin, ports.Media.RTPPortMax
-		c.SIP.UDP, c.SIP.TCP, c.SIP.Trunks = ports.SIP.UDP, ports.SIP.TCP, trunks
-		c.Log.Level = "info"
-		c.IVR.Dir = flows
-		c.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
-	})
 	sink := newRTPSink(t)
 	listen := welcome.Duration() + time.Second
 	sipp{scenario: "listener.xml", vars: map[string]string{"PAUSE_MS": ms(listen)}, keys: map[string]string{"sink_port": sink.port()}}.mustPass(t, sw)
