@@ -32,6 +32,9 @@ func TestPagesAreComplete(t *testing.T) {
 				}
 			}
 		}
+		if strings.HasSuffix(path, ".html") && (strings.Contains(s, " style=") || strings.Contains(s, "<script>") || strings.Contains(s, " onclick=")) {
+			t.Errorf("%s has inline style or script, which the pages' CSP refuses", path)
+		}
 		if !strings.HasSuffix(path, ".html") && !strings.HasSuffix(path, ".js") {
 			return nil
 		}
