@@ -56,6 +56,18 @@
 //	  poll: 1s                    # how often edited flows are reloaded
 //	  decide_every: 500ms         # how much caller audio between two voiceprint decisions
 //	  hold_limit: 2m              # a queue step without a router holds this long
+//	customer:
+//	  dsn: ""                     # sqlite:PATH or postgres://...; empty = no store
+//	  key: ""                     # base64 32-byte voiceprint key; $VOXDESK_VOICEPRINT_KEY when empty
+//	  import: ""                  # customers CSV loaded into an empty store
+//	voiceprint:                   # VoiceprintConfig: needs the store, a key and the model
+//	  model_dir: ""               # empty: $VOXDESK_MODEL_DIR or .cache/models; "off" disables
+//	  operating_point: fa1        # fa1 or fa0.1
+//	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
+//	routing: {}                   # routing.Config: queues, agents, offer_timeout, wrap_up... (go doc ./routing)
+//	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)
+//	agents: {}                    # agentapi.Config: accounts (bcrypt password_hash from
+//	                              # `voxdesk agent passwd`), webcall... (go doc ./agentapi)
 //	demo:
 //	  welcome: welcome            # prompt names
 //	  goodbye: goodbye
