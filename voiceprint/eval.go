@@ -160,6 +160,10 @@ type EvalConfig struct {
 	Progress func(done, total int)
 }
 
+// minPopulationCohort is the fewest speakers an enrolled-population
+// cohort may hold for an evaluation to use s-norm.
+const minPopulationCohort = 4
+
 // EvalResult are the figures for one test length.
 type EvalResult struct {
 	TestSeconds float64 `json:"test_seconds"` // 0: whole items
@@ -303,10 +307,16 @@ func Evaluate(ctx context.Context, cfg EvalConfig, items []EvalItem) ([]EvalResu
 	cohortSize := len(cohortVecs)
 	switch cfg.CohortSource {
 	case "", CohortEnrolled:
-		population = true
 		cohortSize = 0
-		for _, s := range speakers {
-			cohortSize += len(enrolUtts[s])
+		// Each trial leaves out the claimed speaker and the caller: with
+		// fewer than minPopulationCohort speakers left, s-norm statistics
+		// are noise and would scramble the ranking, so scores stay raw
+		// cosines (Scoring says so).
+		if len(speakers)-2 >= minPopulationCohort {
+			population = true
+			for _, s := range speakers {
+				cohortSize += len(enrolUtts[s])
+			}
 		}
 	case CohortManifest:
 		if len(cohortVecs) < 2 {

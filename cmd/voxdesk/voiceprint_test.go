@@ -64,7 +64,7 @@ func speechAndModel(t *testing.T) (model, speech string) {
 	}
 	speech = os.Getenv("VOXDESK_SPEECH")
 	if speech == "" {
-		speech = "/work/shared/speech"
+		speech = filepath.Join("..", "..", "..", "shared", "speech")
 	}
 	if _, err := os.Stat(filepath.Join(speech, "librispeech-test-other", "manifest.csv")); err != nil {
 		t.Skipf("shared speech not found (set VOXDESK_SPEECH): %v", err)
