@@ -14,6 +14,7 @@ import "time"
 //	  poll: 1s                   # how often the folder is checked for edits
 //	  decide_every: 500ms        # how often identify asks the voiceprint core
 //	  hold_limit: 2m             # queue without a router: hold, then hang up
+//	  voicemail: var/voicemail   # folder for voicemail WAV files
 type Settings struct {
 	Dir         string            `yaml:"dir"`
 	Default     string            `yaml:"default"`
@@ -21,6 +22,9 @@ type Settings struct {
 	Poll        time.Duration     `yaml:"poll"`
 	DecideEvery time.Duration     `yaml:"decide_every"`
 	HoldLimit   time.Duration     `yaml:"hold_limit"`
+	// Voicemail is the folder voicemail steps write messages to, one
+	// sub-folder per box; empty: voicemail steps take their fail: way.
+	Voicemail string `yaml:"voicemail"`
 }
 
 // Enabled reports whether flows are configured.
@@ -33,5 +37,8 @@ func (s Settings) Apply(cfg *Config) {
 	}
 	if s.HoldLimit > 0 {
 		cfg.HoldLimit = s.HoldLimit
+	}
+	if s.Voicemail != "" && cfg.Voicemail == nil {
+		cfg.Voicemail = &VoicemailDir{Dir: s.Voicemail}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/media/g711"
 	"github.com/voxdesk/voxdesk/service"
 	"github.com/voxdesk/voxdesk/sip"
@@ -456,6 +457,7 @@ func exampleConfig(t *testing.T) func(*service.Config) {
 	withoutMissingSpeech(t, example)
 	flows := copyDir(t, example.IVR.Dir)
 	db := "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
+	key := customer.NewKey() // the example has none: make run keeps its own in var/
 	return func(c *service.Config) {
 		ports, trunks := *c, c.SIP.Trunks
 		*c = *example
@@ -464,5 +466,6 @@ func exampleConfig(t *testing.T) func(*service.Config) {
 		c.Log.Level = "info"
 		c.IVR.Dir = flows
 		c.Customer.DSN = db
+		c.Customer.Key = key
 	}
 }

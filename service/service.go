@@ -241,6 +241,7 @@ func (s *Service) newIVR(c *Config, opts []ivr.Option) (call.Handler, error) {
 	rc := ivr.Config{Dialer: dialerFunc(s.dial)}
 	if s.router != nil {
 		rc.Router = s.router
+		rc.Callbacks = s.router // a caller's "call me back" keeps their place
 	}
 	if s.db != nil {
 		rc.Directory = directory{s.db}
@@ -485,3 +486,11 @@ func (s *Service) closeSockets() {
 		s.httpL.Close()
 	}
 }
+
+// What the IVR needs, provided by the other packages as they are.
+var (
+	_ ivr.Router    = (*routing.Router)(nil)
+	_ ivr.Callbacks = (*routing.Router)(nil)
+	_ ivr.Voicemail = (*ivr.VoicemailDir)(nil)
+	_ call.Dialer   = dialerFunc(nil)
+)
