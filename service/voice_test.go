@@ -270,3 +270,102 @@ func TestVoiceAgentEnrolsFromCallAudio(t *testing.T) {
 		t.Fatal("not enrolled after the agent's enrolment")
 	}
 }
+
+// TestVoiceNodesFollowEachOther runs two switch nodes' voice sides on one
+// store: an erasure made elsewhere (voxdesk customer erase-biometrics, or
+// another node's admin page) reaches this node's index through the change
+// feed, and so does a new enrolment.
+func TestVoiceNodesFollowEachOther(t *testing.T) {
+	speech, model := speechRoot(t), modelDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	key, err := customer.ParseKey(customer.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	quiet := customer.WithLogger(slog.New(slog.DiscardHandler))
+	dbA, err := customer.Open(ctx, dsn, customer.Config{Key: key}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbA.Close()
+	f, err := os.Open(filepath.Join("..", "examples", "customers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := dbA.Import(ctx, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	nodeA, err := newVoice(ctx, VoiceprintConfig{ModelDir: model, DemoSpeech: speech}, dbA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbB, err := customer.Open(ctx, dsn, customer.Config{Key: key}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbB.Close()
+	nodeB, err := newVoice(ctx, VoiceprintConfig{ModelDir: model}, dbB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- nodeB.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("node B Run: %v", err)
+		}
+	}()
+
+	const id = "C-1012" // LibriSpeech speaker 2609
+	pcm := heldOut(t, "2609", 7)
+	if got, _, sure, _ := listenTo(nodeB.Listen(nil), pcm); !sure || got != id {
+		t.Fatalf("node B before erase: got %q sure=%v (index loaded at start-up)", got, sure)
+	}
+	if err := nodeA.Erase(ctx, id, "dpo:test"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, ctx, "node B drops the erased voiceprint", func() bool { return !nodeB.Enrolled(id) })
+	if got, score, sure, _ := listenTo(nodeB.Listen(nil), pcm); got == id || sure {
+		t.Fatalf("node B still identifies the erased caller: %q sure=%v score %.2f", got, sure, score)
+	}
+
+	// A new enrolment on node A (with a new consent) reaches node B.
+	if _, err := dbA.GiveConsent(ctx, customer.Consent{CustomerID: id, Method: customer.ConsentAgent, GivenBy: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	enrol := nodeA.Enrol(id)
+	for i := 0; i+call.FrameSamples <= len(pcm); i += call.FrameSamples {
+		enrol.Write(pcm[i : i+call.FrameSamples])
+	}
+	// 7 s of audio is below the 8 s of net speech an enrolment needs.
+	if err := enrol.Commit(ctx); !errors.Is(err, voiceprint.ErrNotEnoughSpeech) {
+		t.Fatalf("short enrolment: %v", err)
+	}
+	longer := heldOut(t, "2609", 20)
+	enrol = nodeA.Enrol(id)
+	for i := 0; i+call.FrameSamples <= len(longer); i += call.FrameSamples {
+		enrol.Write(longer[i : i+call.FrameSamples])
+	}
+	if err := enrol.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, ctx, "node B sees the new enrolment", func() bool { return nodeB.Enrolled(id) })
+}
+
+func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting until %s", what)
+		case <-tick.C:
+		}
+	}
+}
