@@ -23,6 +23,11 @@ var (
 
 // ByNumber lists the customers owning a calling number.
 func (d directory) ByNumber(ctx context.Context, number string) ([]string, error) {
+	if !customer.IsE164(number) {
+		// Withheld ("anonymous") or a local name: no customer is linked
+		// to it, and identification falls back to the whole base.
+		return nil, nil
+	}
 	cs, err := d.db.CustomersByNumber(ctx, number)
 	if err != nil {
 		return nil, err
