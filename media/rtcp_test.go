@@ -54,14 +54,16 @@ func TestRTCPReports(t *testing.T) {
 	if sa.RTCPIn < 2 || sa.RTCPOut < 1 || sa.RemoteLost != 0 || sa.RTT <= 0 || sa.RTT > 100*time.Millisecond {
 		t.Fatalf("A's RTCP stats %+v", sa)
 	}
-	in := b.Stats().RTCPIn
+	// A's count of packets in before B closes: B's BYE must add one. The
+	// BYE is sent before Close returns; A's reader may take a moment on a
+	// loaded machine.
+	in := a.Stats().RTCPIn
 	b.Close()
-	if in2 := a.Stats().RTCPIn; in2 < in+1 {
-		// the BYE is sent before Close returns; give the reader a moment
-		time.Sleep(100 * time.Millisecond)
-		if a.Stats().RTCPIn < in+1 {
-			t.Errorf("no BYE: RTCP in %d before, %d after", in, a.Stats().RTCPIn)
-		}
+	for wait := time.Now().Add(2 * time.Second); a.Stats().RTCPIn < in+1 && time.Now().Before(wait); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := a.Stats().RTCPIn; got < in+1 {
+		t.Errorf("no BYE: A's RTCP in %d before B closed, %d after", in, got)
 	}
 	if pr.InUse() != 1 {
 		t.Errorf("%d ports in use after one session closed", pr.InUse())
