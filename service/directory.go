@@ -2,8 +2,12 @@ package service
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"fmt"
 	"strconv"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/ivr"
@@ -57,8 +61,10 @@ func (d directory) Fields(ctx context.Context, id string) (map[string]string, er
 	return f, nil
 }
 
-// CheckPIN compares with the customer's "pin" attribute; a customer with
-// none never matches.
+// CheckPIN checks a PIN against the customer's "pin_hash" attribute (a
+// bcrypt hash, as `voxdesk agent passwd` prints for any secret), or else
+// a clear "pin" attribute compared in constant time. A customer with
+// neither never matches.
 func (d directory) CheckPIN(ctx context.Context, id, pin string) (bool, error) {
 	c, err := d.db.Customer(ctx, id)
 	if errors.Is(err, customer.ErrNotFound) {
@@ -67,8 +73,18 @@ func (d directory) CheckPIN(ctx context.Context, id, pin string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	want, ok := c.Attributes["pin"]
-	return ok && want != "" && want == pin, nil
+	if hash := c.Attributes["pin_hash"]; hash != "" {
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(pin))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("service: customer %s: pin_hash: %w", id, err)
+		}
+		return true, nil
+	}
+	want := c.Attributes["pin"]
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(pin)) == 1, nil
 }
 
 // PreferredAgent is the customer's preferred advisor, for routing.
