@@ -2,11 +2,8 @@ package agentapi
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
+	"github.com/voxdesk/voxdesk/internal/browsertest"
 	"github.com/voxdesk/voxdesk/routing"
 )
 
@@ -26,91 +24,14 @@ import (
 // playing a WAV file, against the real agent API and pion WebRTC stack on
 // 127.0.0.1. They are skipped with -short or when chromium is missing.
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped with -short")
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH (apt-get install -y --no-install-recommends chromium)")
-	return ""
-}
-
-// writeToneWAV writes 16-bit mono 48 kHz PCM: a 600 Hz tone of amplitude
-// 9000, the agent's voice as the fake microphone plays it (in a loop).
-func writeToneWAV(t *testing.T, path string) {
-	t.Helper()
-	const rate, secs = 48000, 3
-	n := rate * secs
-	b := make([]byte, 44+2*n)
-	copy(b[0:], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1) // PCM
-	binary.LittleEndian.PutUint16(b[22:], 1) // mono
-	binary.LittleEndian.PutUint32(b[24:], rate)
-	binary.LittleEndian.PutUint32(b[28:], rate*2)
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
-	for i := range n {
-		v := int16(9000 * math.Sin(2*math.Pi*600*float64(i)/rate))
-		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// browser starts Chromium with the flags that work here and returns a
-// context for one tab, plus a function closing that tab only.
+// browser starts Chromium (fake microphone: the agent's tone) and returns
+// a context for one tab, plus a function closing that tab only.
 func browser(t *testing.T, ctx context.Context) (tab context.Context, closeTab func()) {
 	t.Helper()
-	path := chromiumPath(t)
-	// Not t.TempDir: Chromium's helper processes may still be writing the
-	// profile for a moment after the browser exits.
-	dir, err := os.MkdirTemp("", "voxdesk-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wav := filepath.Join(dir, "mic.wav")
-	writeToneWAV(t, wav)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", wav),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-	)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	if err := chromedp.Run(browserCtx); err != nil { // starts the browser
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		cancelBrowser() // closes the browser and waits for its process
-		cancelAlloc()
-		for i := 0; i < 20 && os.RemoveAll(dir) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	tab, closeTab = chromedp.NewContext(browserCtx)
-	return tab, closeTab
+	browsertest.Path(t)
+	wav := filepath.Join(t.TempDir(), "mic.wav")
+	browsertest.WriteToneWAV(t, wav)
+	return chromedp.NewContext(browsertest.Start(t, ctx, wav))
 }
 
 // callerSide is the Go end of a call bridged to the agent's page: the

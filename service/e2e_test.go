@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/internal/browsertest"
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/media/g711"
@@ -69,7 +69,7 @@ func TestEndToEndAgentDesk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end browser test skipped with -short")
 	}
-	chromium := findChromium(t)
+	browsertest.Path(t)
 	speech := e2eSpeech(t)
 	model, err := voiceprint.FindModelDir()
 	if err != nil {
@@ -104,12 +104,12 @@ func TestEndToEndAgentDesk(t *testing.T) {
 	}
 	dir := t.TempDir()
 	mic := filepath.Join(dir, "mic.wav")
-	writeMicTone(t, mic)
+	browsertest.WriteToneWAV(t, mic)
 	// The supervisor's wallboard, in a browser of its own (own cookies).
-	board := startChromium(t, ctx, chromium, mic)
+	board := browsertest.Start(t, ctx, mic)
 	pageLogin(t, board, base+"/board.html", "sam", `#board`)
 
-	agent, closeAgent := chromedp.NewContext(startChromium(t, ctx, chromium, mic))
+	agent, closeAgent := chromedp.NewContext(browsertest.Start(t, ctx, mic))
 	defer closeAgent()
 	pageLogin(t, agent, base+"/agent.html", "alice", `#desk`)
 	goAvailable(t, ctx, agent)
@@ -233,44 +233,7 @@ func heldOutWAV(t *testing.T, speech, speaker, path string) {
 	writeUlawWAV(t, path, pcm)
 }
 
-// writeMicTone writes the agent's voice: 3 s of a 600 Hz tone, 16-bit
-// mono 48 kHz, which Chromium's fake microphone plays in a loop.
-func writeMicTone(t *testing.T, path string) {
-	t.Helper()
-	const rate = 48000
-	samples := make([]int16, 3*rate)
-	for i := range samples {
-		samples[i] = int16(9000 * math.Sin(2*math.Pi*toneHz*float64(i)/rate))
-	}
-	hdr := struct {
-		Riff     [4]byte
-		Size     uint32
-		Wave     [8]byte
-		FmtSize  uint32
-		Format   uint16
-		Channels uint16
-		Rate     uint32
-		ByteRate uint32
-		Align    uint16
-		Bits     uint16
-		Data     [4]byte
-		DataSize uint32
-	}{[4]byte{'R', 'I', 'F', 'F'}, uint32(36 + 2*len(samples)), [8]byte{'W', 'A', 'V', 'E', 'f', 'm', 't', ' '},
-		16, 1, 1, rate, 2 * rate, 2, 16, [4]byte{'d', 'a', 't', 'a'}, uint32(2 * len(samples))}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := binary.Write(f, binary.LittleEndian, hdr); err != nil {
-		t.Fatal(err)
-	}
-	if err := binary.Write(f, binary.LittleEndian, samples); err != nil {
-		t.Fatal(err)
-	}
-}
-
-const toneHz = 600
+const toneHz = browsertest.ToneHz
 
 // toneFrames counts the 20 ms frames that carry the agent's tone: loud,
 // with most of their energy at toneHz (Goertzel).
@@ -293,58 +256,6 @@ func toneFrames(pkts []sinkPacket) int {
 		}
 	}
 	return n
-}
-
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH (Debian package chromium)")
-	return ""
-}
-
-// startChromium starts headless Chromium with the flags that work here
-// (../shared/research/deps.md); it is closed when the test ends.
-func startChromium(t *testing.T, ctx context.Context, path, mic string) context.Context {
-	t.Helper()
-	// Not t.TempDir: Chromium's helpers may write the profile for a moment
-	// after the browser is gone.
-	profile, err := os.MkdirTemp("", "voxdesk-e2e-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", mic),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-	)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	if err := chromedp.Run(browserCtx); err != nil {
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		cancelBrowser() // closes the browser and waits for its process
-		cancelAlloc()
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return browserCtx
 }
 
 // pageLogin opens url in tab and logs user in; shown is the element the
