@@ -19,6 +19,7 @@ func TestDirectoryByNumber(t *testing.T) {
 	}{
 		{"one customer's mobile", "+33639980101", []string{"C-1001"}},
 		{"a household number shared by three customers", "+33199000118", []string{"C-1018", "C-1019", "C-1020"}},
+		{"the Marchetti household landline", "+33199000103", []string{"C-1003", "C-1004"}},
 		{"an unknown number", "+33100000000", nil},
 		{"a withheld caller is nobody, not an error", "anonymous", nil},
 		{"a SIP user name is nobody, not an error", "sipp", nil},
