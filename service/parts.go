@@ -201,6 +201,11 @@ func (s *Service) openVoice(c *Config) error {
 	if err != nil {
 		return fmt.Errorf("service: voiceprint: %w", err)
 	}
+	for _, c := range v.Collectors() {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return fmt.Errorf("service: voice metrics: %w", err)
+		}
+	}
 	s.voice = v
 	return nil
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/call"
@@ -121,6 +124,10 @@ type voice struct {
 	log   *slog.Logger
 	index *voiceprint.Index
 
+	decideTime *prometheus.HistogramVec // compute time of one decision
+	speechUsed prometheus.Histogram     // net speech heard when a caller was identified
+	outcomes   *prometheus.CounterVec   // how each listening ended
+
 	mu     sync.Mutex
 	norm   *normaliser // rebuilt lazily after the index changes
 	since  int64       // last change applied from the store's feed
@@ -146,7 +153,19 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 	if err != nil {
 		return nil, err
 	}
-	v := &voice{cfg: cfg, op: op, model: model, db: db, log: log.With("component", "voice"), index: index, taps: map[string]*tapLeg{}}
+	v := &voice{cfg: cfg, op: op, model: model, db: db, log: log.With("component", "voice"), index: index, taps: map[string]*tapLeg{},
+		decideTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "voxdesk_voice_decide_seconds", Help: "Compute time of one identification or verification decision (embedding, search, scoring).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+		}, []string{"mode"}),
+		speechUsed: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "voxdesk_voice_speech_to_decision_seconds", Help: "Net speech heard when a caller was first identified with confidence.",
+			Buckets: []float64{1, 2, 3, 4, 5, 6, 7, 8, 10, 15},
+		}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "voxdesk_voice_outcomes_total", Help: "How listening ended: identified, unknown (enough speech, nobody matched) or not_sure.",
+		}, []string{"mode", "outcome"}),
+	}
 	if db == nil {
 		return v, nil
 	}
@@ -173,6 +192,11 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 		}
 	}
 	return v, nil
+}
+
+// Collectors are the voice side's metrics, for the switch's registry.
+func (v *voice) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes}
 }
 
 // Run follows the store's change feed so enrolments and erasures made on
@@ -388,6 +412,17 @@ type listener struct {
 	verify    bool
 	emb       []float32
 	closed    bool
+	outcome   string // last decision's outcome, counted at Close
+}
+
+func (l *listener) mode() string {
+	switch {
+	case l.verify:
+		return "verify"
+	case l.subset != nil:
+		return "narrowed"
+	}
+	return "all"
 }
 
 var (
@@ -411,6 +446,20 @@ const searchK = 10
 // once enough net speech was heard and the normalised score passes the
 // operating point; an unknown caller gives customer "".
 func (l *listener) Decide() (string, float64, bool, time.Duration) {
+	start := time.Now()
+	id, score, sure, speech := l.decide()
+	l.v.decideTime.WithLabelValues(l.mode()).Observe(time.Since(start).Seconds())
+	switch {
+	case sure && l.outcome != "identified":
+		l.outcome = "identified"
+		l.v.speechUsed.Observe(speech.Seconds())
+	case !sure && id == "" && speech >= l.minSpeech && l.outcome != "identified":
+		l.outcome = "unknown"
+	}
+	return id, score, sure, speech
+}
+
+func (l *listener) decide() (string, float64, bool, time.Duration) {
 	speech := time.Duration(l.stream.Speech() * float64(time.Second))
 	if l.emb == nil {
 		l.emb = make([]float32, voiceprint.Dim)
@@ -445,7 +494,14 @@ func (l *listener) Decide() (string, float64, bool, time.Duration) {
 	return best, bestScore, confident, speech
 }
 
-func (l *listener) Close() { l.closed = true }
+// Close ends the listening and counts its outcome.
+func (l *listener) Close() {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	l.v.outcomes.WithLabelValues(l.mode(), cmp.Or(l.outcome, "not_sure")).Inc()
+}
 
 // RecordConsent stores the caller's answer to the consent prompt. Only a
 // given consent is recorded; a refusal leaves the customer unenrolled.

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
 	"github.com/voxdesk/voxdesk/customer"
@@ -184,9 +186,18 @@ func TestVoiceNarrowedByNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, score, sure, _ := listenTo(v.Listen([]string{"C-1001", "C-1002"}), heldOut(t, c.Attributes["demo_speaker"], 3))
+	identified := testutil.ToFloat64(v.outcomes.WithLabelValues("narrowed", "identified"))
+	l := v.Listen([]string{"C-1001", "C-1002"})
+	got, score, sure, _ := listenTo(l, heldOut(t, c.Attributes["demo_speaker"], 3))
 	if !sure || got != "C-1001" {
 		t.Fatalf("narrowed 3 s: got %q sure=%v score %.2f", got, sure, score)
+	}
+	l.Close()
+	if d := testutil.ToFloat64(v.outcomes.WithLabelValues("narrowed", "identified")) - identified; d != 1 {
+		t.Errorf("voxdesk_voice_outcomes_total{narrowed,identified} rose by %v, want 1", d)
+	}
+	if n := testutil.CollectAndCount(v.decideTime); n == 0 {
+		t.Error("no decision time observed")
 	}
 	// The right speaker's speech is refused against someone else's
 	// voiceprint (1:1 verification).
