@@ -2,6 +2,7 @@ package announce
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func TestHoldRepeatsUntilCancelled(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
-	if err := <-done; err != context.Canceled {
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("hold ended with %v", err)
 	}
 	if n := len(leg.Written()); n < 2*hold+800 {
