@@ -275,9 +275,16 @@ func TestBrowserCallMeBack(t *testing.T) {
 		chromedp.SendKeys("#phone", "+44 1632 960002", chromedp.ByID),
 		chromedp.Click("#btn-callback", chromedp.ByID),
 		chromedp.WaitVisible("#btn-callback-cancel", chromedp.ByID),
-		chromedp.Text("#callback-status", &status, chromedp.ByID),
 	); err != nil {
 		t.Fatalf("call me back: %v", err)
+	}
+	// The position arrives with the booking's first status poll, which
+	// may land just after the cancel button shows.
+	if err := waitFor(ctx, "the call-back position", func() bool {
+		_ = chromedp.Run(tab, chromedp.Text("#callback-status", &status, chromedp.ByID))
+		return strings.Contains(status, "in the queue")
+	}); err != nil {
+		t.Fatalf("%v (status %q)", err, status)
 	}
 	if !strings.Contains(status, "number 3 in the queue") || !strings.Contains(status, "2 min 5 s") {
 		t.Errorf("status %q", status)
