@@ -45,15 +45,35 @@ func modelDir(t testing.TB) string {
 
 // demoVoice returns the package's one demo store and voice: the example
 // customers, with the demo speakers enrolled as make run does. Tests that
-// change it (erase, enrol) use customers the others do not check.
+// erase or enrol take a fresh one from ownDemoVoice instead.
 func demoVoice(t *testing.T) (*voice, *customer.DB) {
 	t.Helper()
 	speech, model := speechRoot(t), modelDir(t)
-	demoOnce.Do(func() { demo.v, demo.db, demo.err = openDemo(speech, model) })
+	demoOnce.Do(func() {
+		// Shared by the package's tests, so not a t.TempDir of the first.
+		dir, err := os.MkdirTemp("", "voxdesk-voice-test")
+		if err != nil {
+			demo.err = err
+			return
+		}
+		demo.v, demo.db, demo.err = openDemo(dir, speech, model)
+	})
 	if demo.err != nil {
 		t.Fatal(demo.err)
 	}
 	return demo.v, demo.db
+}
+
+// ownDemoVoice is a demo store and voice of the test's own, for tests
+// that change voiceprints.
+func ownDemoVoice(t *testing.T) (*voice, *customer.DB) {
+	t.Helper()
+	v, db, err := openDemo(t.TempDir(), speechRoot(t), modelDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return v, db
 }
 
 var (
@@ -65,13 +85,9 @@ var (
 	}
 )
 
-func openDemo(speech, model string) (*voice, *customer.DB, error) {
+func openDemo(dir, speech, model string) (*voice, *customer.DB, error) {
 	ctx := context.Background()
 	key, err := customer.ParseKey(customer.NewKey())
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "voxdesk-voice-test")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,7 +224,7 @@ func TestVoiceNarrowedByNumber(t *testing.T) {
 }
 
 func TestVoiceEraseForgetsTheCaller(t *testing.T) {
-	v, db := demoVoice(t)
+	v, db := ownDemoVoice(t)
 	ctx := context.Background()
 	const id = "C-1013"
 	c, err := db.Customer(ctx, id)
@@ -250,7 +266,7 @@ func TestVoiceSilenceIsNotEnoughSpeech(t *testing.T) {
 }
 
 func TestVoiceAgentEnrolsFromCallAudio(t *testing.T) {
-	v, db := demoVoice(t)
+	v, db := ownDemoVoice(t)
 	ctx := context.Background()
 	const id = "C-1004" // a customer without demo speech
 	if v.Enrolled(id) {
