@@ -214,6 +214,17 @@ func (r *Router) exec(ctx context.Context, f func()) error {
 	return nil
 }
 
+// do runs f on the loop like exec and returns f's error, or exec's when
+// f could not run. f's named result lets a bare return report what was
+// set so far.
+func (r *Router) do(ctx context.Context, f func() error) error {
+	var err error
+	if e := r.exec(ctx, func() { err = f() }); e != nil {
+		return e
+	}
+	return err
+}
+
 // post queues f for the loop without waiting for it to run; it gives up
 // when the loop has stopped.
 func (r *Router) post(f func()) {
@@ -810,8 +821,7 @@ func cloneSkills(m map[string]int) map[string]int {
 // Logout removes an agent. A ringing offer moves on; an agent on a call
 // gets ErrAgentBusy.
 func (r *Router) Logout(ctx context.Context, agentID string) error {
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		var a *agent
 		if a, err = r.agentFor(agentID); err != nil {
 			return
@@ -829,10 +839,8 @@ func (r *Router) Logout(ctx context.Context, agentID string) error {
 		r.setState(a, StateLoggedOut, "")
 		delete(r.agents, agentID)
 		r.m.agentStates(r.agents)
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
 
 // SetState is the agent's own state button: StateAvailable, or StateAway
@@ -842,8 +850,7 @@ func (r *Router) SetState(ctx context.Context, agentID string, s State, reason s
 	if s != StateAvailable && s != StateAway {
 		return fmt.Errorf("%w: agents can set only available or away, not %q", ErrState, s)
 	}
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		var a *agent
 		if a, err = r.agentFor(agentID); err != nil {
 			return
@@ -864,28 +871,23 @@ func (r *Router) SetState(ctx context.Context, agentID string, s State, reason s
 			}
 			r.setState(a, s, reason)
 		}
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
 
 // Answer accepts the offer of callID ringing for agentID. The router then
 // obtains the agent's leg from Phones.Leg and bridges it to the caller (or
 // dials the customer back first, for a call-back).
 func (r *Router) Answer(ctx context.Context, agentID, callID string) error {
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		a, e, ferr := r.offered(agentID, callID)
 		if ferr != nil {
 			err = ferr
 			return
 		}
 		r.connect(e, a)
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
 
 func (r *Router) offered(agentID, callID string) (*agent, *entry, error) {
@@ -939,8 +941,7 @@ func customerOf(c *call.Call) string {
 // Decline turns down the offer of callID: it goes to the next agent and
 // the agent stays available (a decline is not a missed offer).
 func (r *Router) Decline(ctx context.Context, agentID, callID string) error {
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		a, e, ferr := r.offered(agentID, callID)
 		if ferr != nil {
 			err = ferr
@@ -950,18 +951,15 @@ func (r *Router) Decline(ctx context.Context, agentID, callID string) error {
 		r.setState(a, StateAvailable, "")
 		a.idleSince = r.clock.Now()
 		r.afterOffer(e)
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
 
 // Hangup is the agent's hang-up button: it ends the agent's call (the
 // router hangs up the caller), or declines the call if it is still
 // ringing.
 func (r *Router) Hangup(ctx context.Context, agentID, callID string) error {
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		a, aerr := r.agentFor(agentID)
 		if aerr != nil {
 			err = aerr
@@ -979,10 +977,8 @@ func (r *Router) Hangup(ctx context.Context, agentID, callID string) error {
 		default:
 			err = fmt.Errorf("%w: agent %q call %q", ErrNotYourCall, agentID, callID)
 		}
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
 
 func (r *Router) stopCall(e *entry, why stopReason) {
@@ -997,8 +993,7 @@ func (r *Router) stopCall(e *entry, why stopReason) {
 // queue) and, when toAgent is set, offers it to that agent first, skills
 // or not, for Config.PreferredWait. The agent goes to wrap-up.
 func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent string) error {
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		a, aerr := r.agentFor(agentID)
 		if aerr != nil {
 			err = aerr
@@ -1026,18 +1021,15 @@ func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent s
 		}
 		e.xferQueue, e.xferAgent = tq, toAgent
 		r.stopCall(e, stopTransfer)
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
 
 // Disconnected tells the router an agent's page or phone went away. A
 // ringing offer moves on; a call in progress is re-queued at the head and
 // the caller told; the agent is set away with ReasonConnectionLost.
 func (r *Router) Disconnected(ctx context.Context, agentID string) error {
-	var err error
-	if e := r.exec(ctx, func() {
+	return r.do(ctx, func() (err error) {
 		a, aerr := r.agentFor(agentID)
 		if aerr != nil {
 			err = aerr
@@ -1053,8 +1045,6 @@ func (r *Router) Disconnected(ctx context.Context, agentID string) error {
 		default:
 			r.setState(a, StateAway, ReasonConnectionLost)
 		}
-	}); e != nil {
-		return e
-	}
-	return err
+		return err
+	})
 }
