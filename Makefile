@@ -29,6 +29,7 @@ run: deps model var/voiceprint.key
 
 vet:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo 'go.mod is not tidy: run go mod tidy'; exit 1; }
 
 test: deps model vet
 	$(GO) test -count=1 -timeout 15m ./...
