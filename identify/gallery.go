@@ -193,7 +193,6 @@ func (g *Gallery) statsLocked(u []float32, exclude string) voiceprint.NormStats 
 	return voiceprint.NormStats{Mean: m, Std: max(s, 1e-3)}
 }
 
-
 // enrolStats are id's statistics, computed now if the cohort changed
 // since they were.
 func (g *Gallery) enrolStats(id string, u []float32) voiceprint.NormStats {
