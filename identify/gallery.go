@@ -53,12 +53,21 @@ var ErrSmallCohort = errors.New("identify: cohort too small to normalise scores"
 type Gallery struct {
 	cfg   GalleryConfig
 	index *voiceprint.Index
+	co    *cohort
+	joins bool // puts join the cohort while it has room
 
-	mu        sync.RWMutex
-	cohort    [][]float32 // unit vectors
-	cohortIDs []string    // "" for Extra members
-	version   int         // bumped when the cohort changes
-	stats     map[string]normEntry
+	mu    sync.Mutex
+	stats map[string]normEntry
+}
+
+// cohort is the impostor set scores are normalised against.
+type cohort struct {
+	mu      sync.RWMutex
+	vecs    [][]float32 // unit vectors
+	ids     []string    // gallery id of each member, "" for Extra ones
+	room    int         // members puts may add, Extra aside
+	version int         // bumped when the members change
+	top     int
 }
 
 type normEntry struct {
@@ -69,20 +78,32 @@ type normEntry struct {
 // NewGallery returns an empty gallery.
 func NewGallery(cfg GalleryConfig) (*Gallery, error) {
 	cfg.setDefaults()
-	x, err := voiceprint.NewIndex(voiceprint.Dim)
-	if err != nil {
-		return nil, err
-	}
-	g := &Gallery{cfg: cfg, index: x, stats: map[string]normEntry{}}
+	co := &cohort{room: cfg.CohortSize, top: cfg.CohortTop}
 	for i, e := range cfg.Extra {
 		u, err := unit(e)
 		if err != nil {
 			return nil, fmt.Errorf("identify: cohort embedding %d: %w", i, err)
 		}
-		g.cohort = append(g.cohort, u)
-		g.cohortIDs = append(g.cohortIDs, "")
+		co.vecs = append(co.vecs, u)
+		co.ids = append(co.ids, "")
 	}
-	return g, nil
+	return newGallery(cfg, co, true)
+}
+
+func newGallery(cfg GalleryConfig, co *cohort, joins bool) (*Gallery, error) {
+	x, err := voiceprint.NewIndex(voiceprint.Dim)
+	if err != nil {
+		return nil, err
+	}
+	return &Gallery{cfg: cfg, index: x, co: co, joins: joins, stats: map[string]normEntry{}}, nil
+}
+
+// Linked returns an empty gallery that normalises against g's cohort
+// and never joins it: a fraud watchlist beside the customers, scored
+// with the same probe.
+func (g *Gallery) Linked() *Gallery {
+	l, _ := newGallery(g.cfg, g.co, false)
+	return l
 }
 
 func unit(v []float32) ([]float32, error) {
@@ -109,9 +130,9 @@ func (g *Gallery) Len() int { return g.index.Len() }
 
 // CohortLen is the number of cohort members.
 func (g *Gallery) CohortLen() int {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return len(g.cohort)
+	g.co.mu.RLock()
+	defer g.co.mu.RUnlock()
+	return len(g.co.vecs)
 }
 
 // Has reports whether id has a voiceprint.
@@ -122,6 +143,9 @@ func (g *Gallery) Has(id string) bool {
 
 // Vector returns id's voiceprint (unit length).
 func (g *Gallery) Vector(id string) ([]float32, bool) { return g.index.Vector(id) }
+
+// IDs returns the ids held, in no particular order.
+func (g *Gallery) IDs() []string { return g.index.IDs() }
 
 // Put adds or replaces id's voiceprint.
 func (g *Gallery) Put(id string, vec []float32) error {
@@ -137,22 +161,34 @@ func (g *Gallery) Put(id string, vec []float32) error {
 	if err != nil {
 		return fmt.Errorf("identify: put %s: %w", id, err)
 	}
+	co := g.co
+	co.mu.Lock()
+	full := false
+	if g.joins {
+		if i := slices.Index(co.ids, id); i >= 0 {
+			co.vecs[i] = u
+			co.version++
+		} else if co.room > 0 {
+			co.vecs = append(co.vecs, u)
+			co.ids = append(co.ids, id)
+			co.room--
+			co.version++
+		}
+		full = co.room == 0
+	}
+	var e normEntry
+	if full || !g.joins {
+		// The cohort will not move for this voiceprint: this is the one
+		// time its statistics are computed.
+		e = normEntry{co.statsLocked(u, id), co.version}
+	}
+	co.mu.Unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if i := slices.Index(g.cohortIDs, id); i >= 0 {
-		g.cohort[i] = u
-		g.version++
-	} else if len(g.cohort) < g.cfg.CohortSize+len(g.cfg.Extra) {
-		g.cohort = append(g.cohort, u)
-		g.cohortIDs = append(g.cohortIDs, id)
-		g.version++
-	}
 	delete(g.stats, id)
-	if len(g.cohort) >= g.cfg.CohortSize+len(g.cfg.Extra) {
-		// The cohort is full and will not move: this is the one time
-		// the voiceprint's statistics are computed.
-		g.stats[id] = normEntry{g.statsLocked(u, id), g.version}
+	if e.st.Std > 0 {
+		g.stats[id] = e
 	}
+	g.mu.Unlock()
 	return nil
 }
 
@@ -160,14 +196,20 @@ func (g *Gallery) Put(id string, vec []float32) error {
 // no copy of an erased voiceprint lingers.
 func (g *Gallery) Remove(id string) error {
 	err := g.index.Remove(id)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if i := slices.Index(g.cohortIDs, id); i >= 0 {
-		g.cohort = slices.Delete(g.cohort, i, i+1)
-		g.cohortIDs = slices.Delete(g.cohortIDs, i, i+1)
-		g.version++
+	if g.joins {
+		co := g.co
+		co.mu.Lock()
+		if i := slices.Index(co.ids, id); i >= 0 {
+			co.vecs = slices.Delete(co.vecs, i, i+1)
+			co.ids = slices.Delete(co.ids, i, i+1)
+			co.room++
+			co.version++
+		}
+		co.mu.Unlock()
 	}
+	g.mu.Lock()
 	delete(g.stats, id)
+	g.mu.Unlock()
 	if err != nil && !errors.Is(err, voiceprint.ErrUnknownID) {
 		return fmt.Errorf("identify: remove %s: %w", id, err)
 	}
@@ -175,19 +217,22 @@ func (g *Gallery) Remove(id string) error {
 }
 
 // statsLocked are u's statistics against the cohort without member
-// exclude ("" excludes nobody): the mean and deviation of its CohortTop
+// exclude ("" excludes nobody): the mean and deviation of its top
 // highest cosines.
-func (g *Gallery) statsLocked(u []float32, exclude string) voiceprint.NormStats {
-	top := make([]float64, 0, len(g.cohort))
-	for i, c := range g.cohort {
-		if exclude != "" && g.cohortIDs[i] == exclude {
+func (co *cohort) statsLocked(u []float32, exclude string) voiceprint.NormStats {
+	top := make([]float64, 0, len(co.vecs))
+	for i, c := range co.vecs {
+		if exclude != "" && co.ids[i] == exclude {
 			continue
 		}
 		top = append(top, voiceprint.Cosine(u, c))
 	}
-	if len(top) > g.cfg.CohortTop {
+	if len(top) == 0 {
+		return voiceprint.NormStats{Mean: 0, Std: 1}
+	}
+	if len(top) > co.top {
 		slices.Sort(top)
-		top = top[len(top)-g.cfg.CohortTop:]
+		top = top[len(top)-co.top:]
 	}
 	m, s := meanStd(top)
 	return voiceprint.NormStats{Mean: m, Std: max(s, 1e-3)}
@@ -196,17 +241,19 @@ func (g *Gallery) statsLocked(u []float32, exclude string) voiceprint.NormStats 
 // enrolStats are id's statistics, computed now if the cohort changed
 // since they were.
 func (g *Gallery) enrolStats(id string, u []float32) voiceprint.NormStats {
-	g.mu.RLock()
+	co := g.co
+	co.mu.RLock()
+	defer co.mu.RUnlock()
+	g.mu.Lock()
 	e, ok := g.stats[id]
-	v := g.version
-	g.mu.RUnlock()
-	if ok && e.version == v {
+	g.mu.Unlock()
+	if ok && e.version == co.version {
 		return e.st
 	}
+	st := co.statsLocked(u, id)
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	st := g.statsLocked(u, id)
-	g.stats[id] = normEntry{st, g.version}
+	g.stats[id] = normEntry{st, co.version}
+	g.mu.Unlock()
 	return st
 }
 
@@ -227,12 +274,13 @@ func (g *Gallery) newProbe(test []float32, exclude string) (Probe, error) {
 	if err != nil {
 		return Probe{}, fmt.Errorf("identify: probe: %w", err)
 	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if len(g.cohort) < g.cfg.MinCohort {
-		return Probe{}, fmt.Errorf("%w: %d members, need %d", ErrSmallCohort, len(g.cohort), g.cfg.MinCohort)
+	co := g.co
+	co.mu.RLock()
+	defer co.mu.RUnlock()
+	if len(co.vecs) < g.cfg.MinCohort {
+		return Probe{}, fmt.Errorf("%w: %d members, need %d", ErrSmallCohort, len(co.vecs), g.cfg.MinCohort)
 	}
-	return Probe{vec: u, st: g.statsLocked(u, exclude)}, nil
+	return Probe{vec: u, st: co.statsLocked(u, exclude)}, nil
 }
 
 // Score is the s-norm score of the probe against id's voiceprint, and
@@ -258,10 +306,12 @@ func (g *Gallery) Search(p Probe, k int, subset []string) (scored []Scored, n in
 	n = g.index.Len()
 	if subset != nil {
 		n = 0
+		seen := map[string]bool{}
 		for _, id := range subset {
-			if g.Has(id) {
+			if !seen[id] && g.Has(id) {
 				n++
 			}
+			seen[id] = true
 		}
 	}
 	for _, m := range ms {

@@ -62,6 +62,10 @@ type Calibration struct {
 	Made   time.Time `json:"made"`   // when
 	Source string    `json:"source"` // what it was measured on
 	Tails  []Tail    `json:"tails"`  // by Seconds, ascending
+	// Cohort are the embeddings of cohort speakers who are not enrolled
+	// that the tails were measured with; a Gallery takes them as
+	// GalleryConfig.Extra.
+	Cohort [][]float32 `json:"cohort,omitempty"`
 }
 
 // Check reports whether the calibration can be used.
