@@ -98,8 +98,20 @@
 // ident.method (voice, number or none), ident.score (the best voice
 // score, even when not confident) and ident.candidates (the number's
 // customers, comma-separated). A voice that is not confident but a number
-// linked to exactly one customer gives method number with that customer.
+// linked to exactly one customer gives method number with that customer:
+// the customer's file is never chosen by a voice that is not confident.
 // Without an Identifier only the number is used, and no prompt is played.
+//
+// An Identifier whose listeners give a Verdict (Reporter) judges the
+// number's customers (verified 1:1 or 1:few) and the whole enrolled base
+// together from one listener, and identify also sets ident.voice
+// (verified, unknown or not_sure), ident.false_rate (the false-
+// identification rate per call the decision was made at), ident.warning
+// (call.VoiceMismatch when the voice is another customer's or not the
+// number's customer, call.VoiceNotConfirmed when the number's customer
+// was not heard long enough) and, when the voice matches the fraud
+// watchlist, watchlist (the entry's label, kept for the rest of the
+// call). Flows read them as voice, warning and watchlist.
 //
 //	verify: account                # expression: the claimed customer id
 //	  prompt: say_passphrase
@@ -108,7 +120,8 @@
 //
 // verify is 1:1: the Verifier listens for the claimed customer's voice
 // with its verification threshold; success sets customer, method voice
-// and the score.
+// and the score. A Verdict sets ident.voice, ident.false_rate,
+// ident.warning and watchlist as for identify.
 //
 //	pin: code                      # expression: the PIN typed
 //	  customer: account            # expression: whose PIN (default: customer)
@@ -199,6 +212,9 @@
 //	score        number  identification score
 //	method       string  voice, pin, number or none
 //	candidates   string  customers linked to the number, comma-separated
+//	voice        string  verified, unknown or not_sure ("" before any voice decision)
+//	warning      string  identification warning for the agent ("" when none)
+//	watchlist    string  fraud watchlist entry the voice matched ("" when none)
 //	caller       string  calling number (E.164 when the network gave one)
 //	callee       string  dialled number
 //	channel      string  sip or webrtc

@@ -93,6 +93,9 @@ var builtins = map[string]Type{
 	"score":      TypeNumber, // identification score
 	"method":     TypeString, // voice, pin, number, none
 	"candidates": TypeString, // comma-separated ids considered
+	"voice":      TypeString, // verified, unknown, not_sure; "" when no voice decision
+	"warning":    TypeString, // identification warning for the agent
+	"watchlist":  TypeString, // fraud watchlist entry the voice matched
 	"caller":     TypeString, // calling number
 	"callee":     TypeString, // dialled number
 	"channel":    TypeString, // sip or webrtc

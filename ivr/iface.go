@@ -36,6 +36,33 @@ type Listener interface {
 	Close()
 }
 
+// Verdict is a listener's account of its last decision, beyond Decide's.
+type Verdict struct {
+	// Voice is call.VoiceVerified, call.VoiceUnknown or call.VoiceNotSure.
+	Voice string
+	// Customer is the customer the voice verified; "" otherwise.
+	Customer string
+	Score    float64
+	// FalseIdent is the false-identification rate per call the decision
+	// was made at.
+	FalseIdent float64
+	// Warning is for the agent, in plain words (call.VoiceMismatch...);
+	// "" when there is nothing to warn about.
+	Warning string
+	// Watchlist is the label of the fraud watchlist entry the voice
+	// matched; "" when none.
+	Watchlist string
+}
+
+// Reporter is a Listener that gives a Verdict. An Identifier whose
+// Listen(candidates) returns one judges the number's customers and the
+// whole enrolled base together, so identify asks it alone; without it,
+// identify listens to the number's customers and to the whole base
+// separately.
+type Reporter interface {
+	Verdict() Verdict
+}
+
 // Enroller captures a customer's voiceprint after consent.
 type Enroller interface {
 	// RecordConsent stores the customer's answer to the consent prompt.

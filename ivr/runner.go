@@ -367,6 +367,12 @@ func (s *session) builtin(name string) value {
 		return value{t: TypeString, s: m}
 	case "candidates":
 		return value{t: TypeString, s: v(call.VarCandidates)}
+	case "voice":
+		return value{t: TypeString, s: v(call.VarVoice)}
+	case "warning":
+		return value{t: TypeString, s: v(call.VarIdentWarning)}
+	case "watchlist":
+		return value{t: TypeString, s: v(call.VarWatchlist)}
 	case "caller":
 		return value{t: TypeString, s: s.c.Caller}
 	case "callee":

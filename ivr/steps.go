@@ -215,12 +215,15 @@ func (s *session) identify(st *Step) (string, error) {
 	}
 	s.c.SetVar(call.VarCandidates, joinIDs(cands))
 	who, score, ok := "", 0.0, false
+	var verdict *Verdict
 	if id := s.r.cfg.Identifier; id != nil {
 		var ls []Listener
 		if len(cands) > 0 {
 			ls = append(ls, id.Listen(cands))
 		}
-		ls = append(ls, id.Listen(nil))
+		if _, judges := firstReporter(ls); !judges {
+			ls = append(ls, id.Listen(nil))
+		}
 		defer func() {
 			for _, l := range ls {
 				l.Close()
@@ -229,6 +232,10 @@ func (s *session) identify(st *Step) (string, error) {
 		var err error
 		if who, score, ok, err = s.listen(st, ls); err != nil {
 			return exit, err
+		}
+		if r, judges := firstReporter(ls); judges {
+			v := r.Verdict()
+			verdict = &v
 		}
 	} else {
 		s.log.Info("ivr: no identifier: identify records the number only")
@@ -241,9 +248,42 @@ func (s *session) identify(st *Step) (string, error) {
 	default:
 		s.identified("", call.MethodNone, score)
 	}
+	s.judged(verdict)
 	m, _ := s.c.Var(call.VarIdentMethod)
-	s.log.Info("ivr: identify", "customer", s.builtin("customer").s, "method", m, "score", score, "candidates", len(cands))
+	s.log.Info("ivr: identify", "customer", s.builtin("customer").s, "method", m, "score", score, "candidates", len(cands),
+		"voice", s.builtin("voice").s, "warning", s.builtin("warning").s, "watchlist", s.builtin("watchlist").s)
 	return st.following(), nil
+}
+
+// firstReporter is the first listener that gives a Verdict.
+func firstReporter(ls []Listener) (Reporter, bool) {
+	for _, l := range ls {
+		if r, ok := l.(Reporter); ok {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// judged records a listener's verdict in the call's variables; nil (a
+// listener without one) clears them.
+func (s *session) judged(v *Verdict) {
+	if v == nil {
+		v = &Verdict{}
+	}
+	s.c.SetVar(call.VarVoice, v.Voice)
+	s.c.SetVar(call.VarIdentWarning, v.Warning)
+	rate := ""
+	if v.Voice != "" {
+		rate = strconv.FormatFloat(v.FalseIdent, 'g', 3, 64)
+	}
+	s.c.SetVar(call.VarIdentFalseRate, rate)
+	// A watchlist hit stays for the rest of the call, whatever later
+	// steps hear.
+	if v.Watchlist != "" {
+		s.c.SetVar(call.VarWatchlist, v.Watchlist)
+		s.log.Warn("ivr: caller's voice matches the fraud watchlist", "entry", v.Watchlist)
+	}
 }
 
 func (s *session) verify(st *Step) (string, error) {
@@ -259,6 +299,10 @@ func (s *session) verify(st *Step) (string, error) {
 	_, score, ok, err := s.listen(st, []Listener{l})
 	if err != nil {
 		return exit, err
+	}
+	if r, judges := l.(Reporter); judges {
+		v := r.Verdict()
+		s.judged(&v)
 	}
 	if !ok {
 		return s.failed(st, "voice not verified", "customer", claimed, "score", score), nil

@@ -139,6 +139,13 @@ func (x *Index) Remove(id string) error {
 	return nil
 }
 
+// IDs returns the ids held, in no particular order.
+func (x *Index) IDs() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return slices.Clone(x.ids)
+}
+
 // Vector returns a copy of an id's unit-length voiceprint.
 func (x *Index) Vector(id string) ([]float32, bool) {
 	x.mu.RLock()

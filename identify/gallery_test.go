@@ -1,0 +1,76 @@
+package identify
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/voxdesk/voxdesk/voiceprint"
+)
+
+func randVec(r *rand.Rand) []float32 {
+	v := make([]float32, voiceprint.Dim)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+func TestGalleryCohort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	g, err := NewGallery(GalleryConfig{CohortSize: 60, MinCohort: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 49 {
+		if err := g.Put(string(rune('A'+i)), randVec(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g.NewProbe(randVec(r)); !errors.Is(err, ErrSmallCohort) {
+		t.Fatalf("49 members: %v, want ErrSmallCohort", err)
+	}
+	for i := 49; i < 80; i++ {
+		if err := g.Put(string(rune('A'+i)), randVec(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.Len() != 80 || g.CohortLen() != 60 {
+		t.Fatalf("len %d cohort %d, want 80 and 60", g.Len(), g.CohortLen())
+	}
+	// The watchlist beside it scores with the same cohort and never
+	// joins it.
+	w := g.Linked()
+	crook := randVec(r)
+	if err := w.Put("crook", crook); err != nil {
+		t.Fatal(err)
+	}
+	if g.CohortLen() != 60 || g.Has("crook") {
+		t.Fatal("a watchlist entry joined the customers")
+	}
+	p, err := g.NewProbe(crook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, _, err := w.Search(p, 5, nil)
+	if err != nil || len(hit) != 1 || hit[0].ID != "crook" || hit[0].Score < 3 {
+		t.Fatalf("watchlist search %+v %v", hit, err)
+	}
+	// An erased voiceprint leaves the cohort too.
+	if err := g.Remove("A"); err != nil {
+		t.Fatal(err)
+	}
+	if g.Has("A") || g.CohortLen() != 59 {
+		t.Fatalf("after remove: has %v cohort %d", g.Has("A"), g.CohortLen())
+	}
+	if err := g.Put("bad", make([]float32, voiceprint.Dim)); err == nil {
+		t.Error("zero vector put")
+	}
+	// A caller's own voiceprint scores high; the subset counts N.
+	own, _ := g.Vector("B")
+	p, _ = g.NewProbe(own)
+	sc, n, err := g.Search(p, 3, []string{"B", "C", "C", "nobody"})
+	if err != nil || n != 2 || sc[0].ID != "B" {
+		t.Fatalf("subset search %+v n=%d %v", sc, n, err)
+	}
+}
