@@ -12,8 +12,10 @@
 //
 // Both run the same SQL through database/sql; the schema comes from the
 // versioned migrations embedded under migrations/, applied in order, each in
-// its own transaction and recorded in schema_migrations. The few dialect
-// differences are tokens in those files, replaced explicitly per dialect:
+// its own transaction and recorded in schema_migrations. A change that must
+// be written differently per dialect has one file each,
+// NNNN_name.sqlite.sql and NNNN_name.postgres.sql; the few other dialect
+// differences are tokens in the files, replaced explicitly per dialect:
 //
 //	token      SQLite                               PostgreSQL
 //	{{id}}     INTEGER PRIMARY KEY AUTOINCREMENT    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
@@ -41,8 +43,17 @@
 // A voiceprint is saved only while the customer has a current consent record
 // ([ErrNoConsent] otherwise). [DB.EraseBiometrics] is the withdrawal: in one
 // transaction it deletes the customer's voiceprints and the watchlist entries
-// derived from them, marks consent withdrawn, and writes an audit entry and a
-// change. Every biometric read, write and erase is audited with the actor
+// derived from them, marks consent withdrawn, remembers the erasure
+// ([DB.Erasure]), and writes an audit entry and a change.
+//
+// Erasure is final for every enrolment made without the customer on the
+// line (a bulk enrolment from recordings, the demo): those go through
+// [DB.ImportVoiceprint], which refuses an erased customer with [ErrErased],
+// even one who has consented again since; so does an import consent
+// ([ConsentImport]). Only the customer, consenting again in a call, is
+// enrolled again ([DB.SaveVoiceprint]). ImportVoiceprint records the
+// import consent, when one is asked for, in the same transaction as the
+// voiceprint: neither lands without the other. Every biometric read, write and erase is audited with the actor
 // that asked for it. On SQLite, secure_delete and a WAL checkpoint after the
 // erasure take the sealed bytes out of the files too; on PostgreSQL the
 // deleted row versions stay (sealed) in the table's pages until vacuumed

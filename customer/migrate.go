@@ -21,9 +21,13 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the migrations of fsys in order. Files are named
-// migrations/NNNN_what.sql; numbers start at 1 and have no gaps.
-func migrations(fsys fs.FS) ([]migration, error) {
+// migrations returns the migrations of fsys for dialect dl, in order.
+// Files are named migrations/NNNN_what.sql, run on every dialect, or
+// migrations/NNNN_what.DIALECT.sql (DIALECT "sqlite" or "postgres") when
+// a change must be written differently for each (SQLite cannot alter a
+// CHECK constraint, for one): then every dialect has its own file for
+// that number. Numbers start at 1 and have no gaps.
+func (dl dialect) migrations(fsys fs.FS) ([]migration, error) {
 	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
@@ -31,10 +35,19 @@ func migrations(fsys fs.FS) ([]migration, error) {
 	var ms []migration
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
+		num, rest, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("customer: migration %s is not named NNNN_name.sql", base)
+		}
+		if stem := strings.TrimSuffix(rest, ".sql"); strings.Contains(stem, ".") {
+			switch d := stem[strings.LastIndexByte(stem, '.')+1:]; d {
+			case dl.name:
+			case sqliteDialect.name, postgresDialect.name:
+				continue // the other dialect's version of this change
+			default:
+				return nil, fmt.Errorf("customer: migration %s: unknown dialect %q (want sqlite or postgres)", base, d)
+			}
 		}
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
@@ -77,7 +90,7 @@ func (dl dialect) statements(src string) ([]string, error) {
 // migrate applies the migrations of fsys the database does not have yet,
 // each in its own transaction together with its schema_migrations row.
 func (d *DB) migrate(ctx context.Context, fsys fs.FS) error {
-	ms, err := migrations(fsys)
+	ms, err := d.dialect.migrations(fsys)
 	if err != nil {
 		return err
 	}

@@ -46,8 +46,25 @@ type Store interface {
 	// start-up); an error from fn stops the stream and is returned.
 	AllVoiceprints(ctx context.Context, actor string, fn func(Voiceprint) error) error
 	// EraseBiometrics deletes every voiceprint of the customer and the
-	// watchlist entries derived from them, withdraws consent and audits it.
+	// watchlist entries derived from them, withdraws consent, remembers
+	// the erasure (see ErrErased) and audits it. ErrNotFound for an
+	// unknown customer.
 	EraseBiometrics(ctx context.Context, customerID, actor string) error
+	// Erasure returns the customer's last biometric erasure (the zero
+	// Erasure if never), or ErrNotFound for an unknown customer.
+	Erasure(ctx context.Context, customerID string) (Erasure, error)
+	// CheckImport says whether ImportVoiceprint would accept a voiceprint
+	// for the customer with consentRef: nil, ErrNotFound, ErrErased or
+	// ErrNoConsent. It lets a bulk enrolment refuse a customer before
+	// reading their recordings; ImportVoiceprint checks again.
+	CheckImport(ctx context.Context, customerID, consentRef string) error
+	// ImportVoiceprint stores a voiceprint made without the customer on
+	// the line (bulk enrolment from recordings, the demo). In one
+	// transaction it refuses an erased customer (ErrErased), records an
+	// import consent with reference consentRef when the customer has no
+	// current consent (none given and consentRef "": ErrNoConsent), and
+	// saves the voiceprint as SaveVoiceprint does.
+	ImportVoiceprint(ctx context.Context, vp Voiceprint, consentRef, actor string) (Voiceprint, error)
 
 	// AddToWatchlist stores a fraud watchlist voiceprint and returns it
 	// with its ID set.
@@ -86,6 +103,12 @@ var (
 	ErrUnknownKey = errors.New("customer: voiceprint sealed under a key this store does not hold")
 	ErrNoActor    = errors.New("customer: biometric access needs an actor for the audit log")
 	ErrInvalid    = errors.New("customer: invalid value")
+	// ErrErased refuses an automatic enrolment (ImportVoiceprint, an
+	// import consent) of a customer whose biometrics were erased or
+	// whose consent was withdrawn: that is final for every path that runs
+	// without the customer. Only the customer, consenting again in a call
+	// (IVR or agent), can be enrolled again.
+	ErrErased = errors.New("customer: biometrics erased at the customer's request; automatic enrolment refused")
 )
 
 // Interaction is one call as the agent sees it afterwards.
@@ -122,6 +145,11 @@ type ConsentMethod string
 const (
 	ConsentIVR   ConsentMethod = "ivr-dtmf" // the caller pressed a digit in the IVR
 	ConsentAgent ConsentMethod = "agent"    // an agent recorded the caller's spoken agreement
+	// ConsentImport: collected outside the switch (a consented call
+	// recording, a signed form) and brought in with the recordings by a
+	// bulk enrolment. It is refused for a customer whose biometrics were
+	// erased: see ErrErased.
+	ConsentImport ConsentMethod = "import"
 )
 
 // Consent is one agreement to voice identification.
@@ -145,6 +173,13 @@ type Voiceprint struct {
 	SpeechSeconds float64 // net speech (after voice activity detection)
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// Erasure records that a customer's biometrics were erased.
+type Erasure struct {
+	CustomerID string
+	At         time.Time // zero: never erased
+	By         string
 }
 
 // WatchEntry is a fraud watchlist voiceprint.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"math"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -91,6 +93,9 @@ var storeCases = []struct {
 	{"import then export round-trips", testImportExport},
 	{"import updates existing ids", testImportUpdates},
 	{"bad imports change nothing", testBadImports},
+	{"erasure is final for automatic enrolment", testErasureIsFinal},
+	{"an imported voiceprint and its import consent land together", testImportVoiceprint},
+	{"erasures made before the erasure table are remembered", testErasuresBeforeMigration},
 }
 
 func TestStore(t *testing.T) {
@@ -750,50 +755,65 @@ func testMigrationsOnce(t *testing.T, ctx context.Context, e *env) {
 	again := e.open(t, customer.Config{})
 	for _, s := range []*customer.DB{e.s, again} {
 		v, err := s.SchemaVersion(ctx)
-		if err != nil || v != 1 {
-			t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+		if want := latestMigration(t); err != nil || v != want {
+			t.Errorf("SchemaVersion = %d, %v; want %d", v, err, want)
 		}
 	}
 }
 
-// testMigrationUpgrade runs the embedded migrations plus two more: 0002
-// applies and is recorded; 0003 fails on its second statement, and its
-// first statement is rolled back with it (DDL is transactional on both).
+// testMigrationUpgrade runs the embedded migrations plus two more: N+1,
+// written once per dialect, applies (the dialect's own file) and is
+// recorded; N+2 fails on its second statement, and its first statement is
+// rolled back with it (DDL is transactional on both).
 func testMigrationUpgrade(t *testing.T, ctx context.Context, e *env) {
-	first, err := fs.ReadFile(customer.MigrationFiles, "migrations/0001_init.sql")
+	fsys := fstest.MapFS{}
+	names, err := fs.Glob(customer.MigrationFiles, "migrations/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys := fstest.MapFS{
-		"migrations/0001_init.sql":  {Data: first},
-		"migrations/0002_extra.sql": {Data: []byte("CREATE TABLE extra (id {{id}}, note TEXT NOT NULL);\nINSERT INTO extra (note) VALUES ('v2');\n")},
+	for _, n := range names {
+		b, err := fs.ReadFile(customer.MigrationFiles, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys[n] = &fstest.MapFile{Data: b}
+	}
+	n := latestMigration(t)
+	extra := fmt.Sprintf("migrations/%04d_extra", n+1)
+	for _, dl := range []string{"sqlite", "postgres"} {
+		fsys[extra+"."+dl+".sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE extra (id {{id}}, note TEXT NOT NULL);\nINSERT INTO extra (note) VALUES ('" + dl + "');\n")}
 	}
 	for range 2 { // the second run finds nothing to do
 		if err := customer.Migrate(ctx, e.s, fsys); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if v, err := e.s.SchemaVersion(ctx); err != nil || v != 2 {
-		t.Fatalf("SchemaVersion = %d, %v; want 2", v, err)
+	if v, err := e.s.SchemaVersion(ctx); err != nil || v != n+1 {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, n+1)
 	}
 	raw := rawDB(t, e.dsn)
-	var n int
-	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM extra`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("extra has %d rows, %v; want 1 (migration 0002 applied once)", n, err)
+	var note string
+	if err := raw.QueryRowContext(ctx, `SELECT note FROM extra`).Scan(&note); err != nil || note != e.s.Dialect() {
+		t.Errorf("extra holds %q, %v; want one row from the %s file", note, err, e.s.Dialect())
 	}
-	fsys["migrations/0003_broken.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE half (id INTEGER);\nCREATE TABLE extra (id INTEGER);\n")}
-	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), "0003_broken.sql") {
+	broken := fmt.Sprintf("migrations/%04d_broken.sql", n+2)
+	fsys[broken] = &fstest.MapFile{Data: []byte("CREATE TABLE half (id INTEGER);\nCREATE TABLE extra (id INTEGER);\n")}
+	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), path.Base(broken)) {
 		t.Fatalf("broken migration: %v, want an error naming it", err)
 	}
-	if v, _ := e.s.SchemaVersion(ctx); v != 2 {
-		t.Errorf("SchemaVersion after a failed migration = %d, want 2", v)
+	if v, _ := e.s.SchemaVersion(ctx); v != n+1 {
+		t.Errorf("SchemaVersion after a failed migration = %d, want %d", v, n+1)
 	}
 	if _, err := raw.ExecContext(ctx, `SELECT * FROM half`); err == nil {
 		t.Error("table half exists: the failed migration was not rolled back whole")
 	}
-	delete(fsys, "migrations/0002_extra.sql")
-	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), "want version 2") {
+	delete(fsys, extra+"."+e.s.Dialect()+".sql")
+	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("want version %d", n+1)) {
 		t.Errorf("gap in the numbering: %v, want an error", err)
+	}
+	fsys[extra+".oracle.sql"] = &fstest.MapFile{Data: []byte("SELECT 1;\n")}
+	if err := customer.Migrate(ctx, e.s, fsys); err == nil || !strings.Contains(err.Error(), "unknown dialect") {
+		t.Errorf("a file for an unknown dialect: %v, want an error", err)
 	}
 }
 
@@ -818,7 +838,7 @@ func testConcurrentOpen(t *testing.T, ctx context.Context, e *env) {
 		}
 	}
 	s := openStore(t, dsn, customer.Config{})
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestMigration(t) {
 		t.Errorf("SchemaVersion = %d, %v", v, err)
 	}
 }

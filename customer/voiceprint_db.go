@@ -56,37 +56,58 @@ func (d *DB) lockCustomer(ctx context.Context, tx *sql.Tx, id string) error {
 	return err
 }
 
-// GiveConsent implements Store.
+// GiveConsent implements Store. An import consent is refused with
+// ErrErased for a customer whose biometrics were erased.
 func (d *DB) GiveConsent(ctx context.Context, c Consent) (Consent, error) {
-	if c.Method != ConsentIVR && c.Method != ConsentAgent {
-		return Consent{}, fmt.Errorf("%w: consent method %q (want %q or %q)", ErrInvalid, c.Method, ConsentIVR, ConsentAgent)
+	if err := d.checkConsent(&c); err != nil {
+		return Consent{}, err
+	}
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if err := d.lockCustomer(ctx, tx, c.CustomerID); err != nil {
+			return err
+		}
+		if c.Method == ConsentImport {
+			if err := d.refuseErased(ctx, tx, c.CustomerID); err != nil {
+				return err
+			}
+		}
+		return d.insertConsent(ctx, tx, &c)
+	})
+	if err != nil {
+		return Consent{}, fmt.Errorf("customer: give consent for %q: %w", c.CustomerID, err)
+	}
+	return c, nil
+}
+
+// checkConsent validates c and fills in its time.
+func (d *DB) checkConsent(c *Consent) error {
+	switch c.Method {
+	case ConsentIVR, ConsentAgent, ConsentImport:
+	default:
+		return fmt.Errorf("%w: consent method %q (want %q, %q or %q)", ErrInvalid, c.Method, ConsentIVR, ConsentAgent, ConsentImport)
 	}
 	if err := checkActor(c.GivenBy); err != nil {
-		return Consent{}, fmt.Errorf("customer: consent given by: %w", err)
+		return fmt.Errorf("customer: consent given by: %w", err)
 	}
 	if p := checkText(c.RecordingRef, 1000, false); p != "" {
-		return Consent{}, fmt.Errorf("%w: consent recording reference %s", ErrInvalid, p)
+		return fmt.Errorf("%w: consent recording reference %s", ErrInvalid, p)
 	}
 	if c.GivenAt.IsZero() {
 		c.GivenAt = d.now()
 	}
 	c.GivenAt = c.GivenAt.UTC().Truncate(time.Microsecond) // stored to the microsecond
 	c.WithdrawnAt, c.WithdrawnBy = time.Time{}, ""
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		if err := d.lockCustomer(ctx, tx, c.CustomerID); err != nil {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO consents (customer_id, given_us, method, given_by, recording_ref)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			c.CustomerID, c.GivenAt.UnixMicro(), string(c.Method), c.GivenBy, c.RecordingRef).Scan(&c.ID); err != nil {
-			return err
-		}
-		return d.audit(ctx, tx, c.GivenBy, c.CustomerID, AuditConsentGiven, fmt.Sprintf("method=%s recording=%s", c.Method, c.RecordingRef))
-	})
-	if err != nil {
-		return Consent{}, fmt.Errorf("customer: give consent for %q: %w", c.CustomerID, err)
+	return nil
+}
+
+// insertConsent writes a checked consent and its audit entry within tx.
+func (d *DB) insertConsent(ctx context.Context, tx *sql.Tx, c *Consent) error {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO consents (customer_id, given_us, method, given_by, recording_ref)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		c.CustomerID, c.GivenAt.UnixMicro(), string(c.Method), c.GivenBy, c.RecordingRef).Scan(&c.ID); err != nil {
+		return err
 	}
-	return c, nil
+	return d.audit(ctx, tx, c.GivenBy, c.CustomerID, AuditConsentGiven, fmt.Sprintf("method=%s recording=%s", c.Method, c.RecordingRef))
 }
 
 // CurrentConsent implements Store.
@@ -121,6 +142,15 @@ func currentConsent(ctx context.Context, q rowQuerier, customerID string) (Conse
 
 // SaveVoiceprint implements Store.
 func (d *DB) SaveVoiceprint(ctx context.Context, vp Voiceprint, actor string) (Voiceprint, error) {
+	return d.saveVoiceprint(ctx, vp, actor, func(tx *sql.Tx) error {
+		_, err := currentConsent(ctx, tx, vp.CustomerID)
+		return err
+	})
+}
+
+// saveVoiceprint stores vp once consented (run within the transaction,
+// after the customer's row is locked) returns nil.
+func (d *DB) saveVoiceprint(ctx context.Context, vp Voiceprint, actor string, consented func(tx *sql.Tx) error) (Voiceprint, error) {
 	if err := checkActor(actor); err != nil {
 		return Voiceprint{}, err
 	}
@@ -137,7 +167,7 @@ func (d *DB) SaveVoiceprint(ctx context.Context, vp Voiceprint, actor string) (V
 		if err := d.lockCustomer(ctx, tx, vp.CustomerID); err != nil {
 			return err
 		}
-		if _, err := currentConsent(ctx, tx, vp.CustomerID); err != nil {
+		if err := consented(tx); err != nil {
 			return err
 		}
 		var created, updated sql.NullInt64
@@ -162,6 +192,78 @@ func (d *DB) SaveVoiceprint(ctx context.Context, vp Voiceprint, actor string) (V
 	}
 	d.log.Info("customer: voiceprint saved", "customer", vp.CustomerID, "model", vp.ModelID, "actor", actor)
 	return vp, nil
+}
+
+// ImportVoiceprint implements Store.
+func (d *DB) ImportVoiceprint(ctx context.Context, vp Voiceprint, consentRef, actor string) (Voiceprint, error) {
+	c := Consent{CustomerID: vp.CustomerID, Method: ConsentImport, GivenBy: actor, RecordingRef: consentRef}
+	if consentRef != "" {
+		if err := d.checkConsent(&c); err != nil {
+			return Voiceprint{}, err
+		}
+	}
+	return d.saveVoiceprint(ctx, vp, actor, func(tx *sql.Tx) error {
+		if err := d.refuseErased(ctx, tx, vp.CustomerID); err != nil {
+			return err
+		}
+		_, err := currentConsent(ctx, tx, vp.CustomerID)
+		if errors.Is(err, ErrNoConsent) && consentRef != "" {
+			return d.insertConsent(ctx, tx, &c)
+		}
+		return err
+	})
+}
+
+// CheckImport implements Store.
+func (d *DB) CheckImport(ctx context.Context, customerID, consentRef string) error {
+	e, err := d.Erasure(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	if !e.At.IsZero() {
+		return fmt.Errorf("customer: %q (erased %s by %s): %w", customerID, e.At.Format(time.RFC3339), e.By, ErrErased)
+	}
+	if consentRef != "" {
+		return nil
+	}
+	if _, err := currentConsent(ctx, d.db, customerID); err != nil {
+		return fmt.Errorf("customer: %q: %w", customerID, err)
+	}
+	return nil
+}
+
+// Erasure implements Store.
+func (d *DB) Erasure(ctx context.Context, customerID string) (Erasure, error) {
+	e, err := erasure(ctx, d.db, customerID)
+	if err != nil {
+		return Erasure{}, fmt.Errorf("customer: erasure of %q: %w", customerID, err)
+	}
+	return e, nil
+}
+
+func erasure(ctx context.Context, q rowQuerier, customerID string) (Erasure, error) {
+	e := Erasure{CustomerID: customerID}
+	var at sql.NullInt64
+	var by sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT e.erased_us, e.erased_by FROM customers c
+		LEFT JOIN biometric_erasures e ON e.customer_id = c.id WHERE c.id = $1`, customerID).Scan(&at, &by)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Erasure{}, ErrNotFound
+	}
+	if err != nil {
+		return Erasure{}, err
+	}
+	e.At, e.By = unstamp(at), by.String
+	return e, nil
+}
+
+// refuseErased returns ErrErased, within tx, for an erased customer.
+func (d *DB) refuseErased(ctx context.Context, tx *sql.Tx, customerID string) error {
+	e, err := erasure(ctx, tx, customerID)
+	if err == nil && !e.At.IsZero() {
+		err = fmt.Errorf("erased %s by %s: %w", e.At.Format(time.RFC3339), e.By, ErrErased)
+	}
+	return err
 }
 
 const voiceprintColumns = `customer_id, model_id, key_id, sealed, utterances, speech_seconds, created_us, updated_us`
@@ -253,7 +355,9 @@ func (d *DB) AllVoiceprints(ctx context.Context, actor string, fn func(Voiceprin
 }
 
 // EraseBiometrics implements Store. It is idempotent: erasing a customer
-// with nothing stored still withdraws consent and leaves an audit entry.
+// with nothing stored still withdraws consent, remembers the erasure (no
+// automatic enrolment may bring the customer back: ErrErased) and leaves
+// an audit entry.
 // On SQLite the WAL is checkpointed afterwards so that, with
 // secure_delete, the sealed bytes leave the files too.
 func (d *DB) EraseBiometrics(ctx context.Context, customerID, actor string) error {
@@ -281,6 +385,11 @@ func (d *DB) EraseBiometrics(ctx context.Context, customerID, actor string) erro
 			return err
 		}
 		consents, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO biometric_erasures (customer_id, erased_us, erased_by) VALUES ($1, $2, $3)
+			ON CONFLICT (customer_id) DO UPDATE SET erased_us = excluded.erased_us, erased_by = excluded.erased_by`,
+			customerID, d.now().UnixMicro(), actor); err != nil {
+			return err
+		}
 		if err := d.audit(ctx, tx, actor, customerID, AuditErase,
 			fmt.Sprintf("voiceprints=%d watchlist=%d consents_withdrawn=%d", vps, watch, consents)); err != nil {
 			return err

@@ -556,41 +556,16 @@ func (v *voice) save(ctx context.Context, id string, utts []voiceprint.Embedding
 	if v.db == nil {
 		return errors.New("service: enrol: no customer store")
 	}
-	var speech float64
-	for _, u := range utts {
-		speech += u.Speech
-	}
-	if speech < v.cfg.EnrolSpeech.Seconds() {
-		return fmt.Errorf("service: enrol %s: %.1f s of net speech, need %.0f s: %w", id, speech, v.cfg.EnrolSpeech.Seconds(), voiceprint.ErrNotEnoughSpeech)
-	}
-	prior, err := v.db.Voiceprints(ctx, id, actor)
+	vp, err := mergeVoiceprint(ctx, v.db, id, utts, actor, v.cfg.EnrolSpeech)
 	if err != nil {
 		return err
 	}
-	all := slices.Clone(utts)
-	count := len(utts)
-	for _, p := range prior {
-		if p.ModelID != modelID {
-			continue
-		}
-		for range max(1, p.Utterances) {
-			all = append(all, voiceprint.Embedding{Vector: p.Embedding})
-		}
-		count += p.Utterances
-		speech += p.SpeechSeconds
-	}
-	vp, err := voiceprint.Enrol(all)
-	if err != nil {
-		return fmt.Errorf("service: enrol %s: %w", id, err)
-	}
-	saved, err := v.db.SaveVoiceprint(ctx, customer.Voiceprint{
-		CustomerID: id, ModelID: modelID, Embedding: vp.Vector, Utterances: count, SpeechSeconds: speech,
-	}, actor)
+	saved, err := v.db.SaveVoiceprint(ctx, vp, actor)
 	if err != nil {
 		return fmt.Errorf("service: enrol %s: %w", id, err)
 	}
 	v.put(id, saved.Embedding)
-	v.log.Info("voiceprint enrolled", "customer", id, "actor", actor, "utterances", count, "speech_s", speech)
+	v.log.Info("voiceprint enrolled", "customer", id, "actor", actor, "utterances", saved.Utterances, "speech_s", saved.SpeechSeconds)
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"strconv"
 
 	"github.com/voxdesk/voxdesk/customer"
-	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
@@ -29,9 +28,12 @@ const (
 )
 
 // enrolDemo enrols every customer that names a demo_speaker of the
-// speech folder and has no voiceprint yet. The demo's consent is recorded
-// as an agent-given consent by demoActor, so the audit trail says plainly
-// where the voiceprint came from.
+// speech folder and has no voiceprint yet, through a RecordingEnroller:
+// the consent is recorded as an import consent naming the demo, so the
+// audit trail says plainly where the voiceprint came from, and a customer
+// whose biometrics were erased is never enrolled again. A customer whose
+// recordings cannot be read or hold too little speech is skipped with a
+// warning: it never stops the switch from starting.
 func (v *voice) enrolDemo(ctx context.Context) error {
 	files, err := demoSpeakers(v.cfg.DemoSpeech)
 	if err != nil {
@@ -47,33 +49,51 @@ func (v *voice) enrolDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x := v.model.NewExtractor()
-	for i, c := range todo {
-		var pcm []int16
-		for _, f := range files[c.Attributes["demo_speaker"]] {
-			s, err := media.LoadPCM(f, voiceprint.SampleRate)
-			if err != nil {
-				return fmt.Errorf("service: demo speech: %w", err)
-			}
-			pcm = append(pcm, s...)
+	en := &RecordingEnroller{DB: v.db, Model: v.model, Actor: demoActor,
+		ConsentRef: "demo: " + v.cfg.DemoSpeech, MinSpeech: v.cfg.EnrolSpeech}
+	enrolled := 0
+	for _, c := range todo {
+		speaker := c.Attributes["demo_speaker"]
+		vp, err := v.enrolDemoCustomer(ctx, en, c.ID, files[speaker])
+		switch {
+		case errors.Is(err, customer.ErrErased):
+			v.log.Info("demo enrolment skipped: biometrics erased", "customer", c.ID, "err", err)
+			continue
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			v.log.Warn("demo enrolment skipped", "customer", c.ID, "speaker", speaker, "err", err)
+			continue
 		}
-		emb, err := x.Embed(pcm, voiceprint.SampleRate)
-		if err != nil {
-			return fmt.Errorf("service: demo enrol %s: %w", c.ID, err)
-		}
-		if _, err := v.db.CurrentConsent(ctx, c.ID); errors.Is(err, customer.ErrNoConsent) {
-			if _, err := v.db.GiveConsent(ctx, customer.Consent{CustomerID: c.ID, Method: customer.ConsentAgent, GivenBy: demoActor, RecordingRef: "demo: " + v.cfg.DemoSpeech}); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		if err := v.save(ctx, c.ID, []voiceprint.Embedding{emb}, demoActor); err != nil {
-			return err
-		}
-		v.log.Info("demo voiceprint enrolled", "customer", c.ID, "speaker", c.Attributes["demo_speaker"], "progress", fmt.Sprintf("%d/%d", i+1, len(todo)))
+		v.put(c.ID, vp.Embedding)
+		enrolled++
+		v.log.Info("demo voiceprint enrolled", "customer", c.ID, "speaker", speaker, "speech_s", vp.SpeechSeconds)
+	}
+	if len(todo) > 0 {
+		v.log.Info("demo enrolment done", "enrolled", enrolled, "skipped", len(todo)-enrolled)
 	}
 	return nil
+}
+
+// enrolDemoCustomer enrols one customer from a speaker's recordings,
+// taken together as one utterance (FSDD's digits are too short alone).
+func (v *voice) enrolDemoCustomer(ctx context.Context, en *RecordingEnroller, id string, files []string) (customer.Voiceprint, error) {
+	if err := en.Check(ctx, id); err != nil {
+		return customer.Voiceprint{}, err
+	}
+	var pcm []int16
+	for _, f := range files {
+		s, err := en.Load(f)
+		if err != nil {
+			return customer.Voiceprint{}, err
+		}
+		pcm = append(pcm, s...)
+	}
+	emb, err := en.Embed(pcm)
+	if err != nil {
+		return customer.Voiceprint{}, err
+	}
+	return en.Enrol(ctx, id, []voiceprint.Embedding{emb})
 }
 
 // demoSpeakers lists the enrolment recordings of each speaker of a speech
