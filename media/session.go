@@ -40,9 +40,17 @@ type RTPConfig struct {
 	// EventPayloadType is the negotiated telephone-event type (RFC
 	// 4733), usually 101; 0 disables receiving and sending digits.
 	EventPayloadType uint8
-	// Remote is where to send until the peer's RTP is latched
-	// (the SDP c= address and m= port). Zero: send nothing until then.
+	// Remote is the peer's address from its SDP (c= address, m= port):
+	// where we send, and the only source whose RTP is accepted until the
+	// peer proves a move (see RTPSession). Zero: send nothing until the
+	// first RTP packet arrives, and latch its source.
 	Remote netip.AddrPort
+	// LearnSource accepts a peer behind NAT, whose RTP does not come
+	// from the address its SDP names: as long as no audio came from
+	// Remote, a source sending SwitchSourceAfter consecutive in-sequence
+	// audio packets of one SSRC is latched. Off by default: until the
+	// caller has spoken from Remote, any address can do that.
+	LearnSource bool
 	// SSRC we send with; 0 picks a random one.
 	SSRC uint32
 	// JitterDelay is the playout delay of received audio; default 60 ms,
@@ -93,12 +101,19 @@ type Stats struct {
 	Late uint64
 	// Concealed frames were played out with nothing received.
 	Concealed uint64
-	// Ignored packets: from a stranger once latched, unknown payload
-	// type, or not RTP.
+	// Ignored packets: from a stranger (counted in Strangers too),
+	// unknown payload type, or not RTP.
 	Ignored uint64
+	// Strangers are packets dropped because they came from an address
+	// other than the latched one (an injection or hijack attempt, or a
+	// peer moving before it proved the move).
+	Strangers uint64
+	// SourceSwitches counts moves of the latched address.
+	SourceSwitches uint64
 	// SSRCChanges counts changes of the audio SSRC.
 	SSRCChanges uint64
-	// Latched is the peer address RTP comes from, once seen.
+	// Latched is the peer address RTP is accepted from: the SDP
+	// address, or where the peer moved.
 	Latched netip.AddrPort
 
 	// RTCP (zero unless RTPConfig.RTCP is set): compound packets sent
@@ -121,10 +136,19 @@ type Stats struct {
 // once, beyond that they are skipped), with consecutive sequence
 // numbers, a timestamp advancing 160 per 20 ms of wall time, and the
 // marker bit on the first packet and on the first after a pause (hold,
-// suppressed silence). Symmetric RTP (RFC 4961): packets go to the
-// address the peer's RTP comes from once it has been seen, before that
-// to RTPConfig.Remote; once latched, packets from any other address are
-// ignored.
+// suppressed silence). Packets go to the latched address.
+//
+// Source check (strict RTP, like FreeSWITCH's and rtpengine's): the
+// session is latched from the start to the address the SDP names
+// (RTPConfig.Remote), and RTP, telephone-events and RTCP from any other
+// address are dropped (Stats.Strangers, logged at most once per
+// strangerLogEvery), so an attacker spraying the port range neither
+// receives the call's audio nor injects audio or digits. The latch moves
+// (a NAT rebinding, an SBC fail-over; Symmetric RTP, RFC 4961) only after
+// SwitchSourceAfter consecutive in-sequence audio packets from one new
+// address carrying the SSRC of the audio received so far, which an
+// off-path attacker does not know. Telephone-events may use an SSRC of
+// their own (SIPp's DTMF pcaps do): they are accepted by address.
 //
 // Receiving: audio (PCMU or PCMA) is decoded into a jitter buffer that
 // reorders, drops late packets and conceals loss; ReadAudio plays it out
@@ -156,6 +180,9 @@ type RTPSession struct {
 	remote      netip.AddrPort // SDP address
 	latched     netip.AddrPort
 	isLatched   bool
+	cand        candidate // a new source proving itself
+	strangerLog time.Time // last stranger warning
+	strangerN   uint64    // strangers not yet logged
 	jb          jitterBuffer
 	dec         dtmf.Decoder
 	audioSSRC   uint32
@@ -237,6 +264,8 @@ func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 		free:      make(chan *[FrameSamples]int16, cfg.SendQueue),
 		digitReq:  make(chan digitRequest),
 		remote:    unmap(cfg.Remote),
+		latched:   unmap(cfg.Remote),
+		isLatched: usable(cfg.Remote),
 		rtcp:      rtcpState{remote: unmap(cfg.RemoteRTCP)},
 		readTimer: time.NewTimer(time.Hour),
 	}
@@ -259,6 +288,12 @@ func unmap(a netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
+// usable reports whether a is an address packets can come from and go
+// to (not zero, not an RFC 2543 0.0.0.0 hold address).
+func usable(a netip.AddrPort) bool {
+	return a.IsValid() && a.Port() != 0 && !a.Addr().IsUnspecified()
+}
+
 // LocalAddr is the session's UDP address.
 func (s *RTPSession) LocalAddr() net.Addr { return s.conn.LocalAddr() }
 
@@ -268,14 +303,13 @@ func (s *RTPSession) SSRC() uint32 { return s.cfg.SSRC }
 // Digits delivers received DTMF digits, each once. It is closed by Close.
 func (s *RTPSession) Digits() <-chan Digit { return s.digits }
 
-// SetRemote changes the address to send to (a re-INVITE moved the
-// peer) and forgets the latched address, so the peer's next packet
-// latches again.
+// SetRemote changes the peer's address (a re-INVITE moved it): RTP is
+// sent to it and accepted from it only.
 func (s *RTPSession) SetRemote(addr netip.AddrPort) {
 	s.mu.Lock()
 	s.remote = unmap(addr)
-	s.isLatched = false
-	s.latched = netip.AddrPort{}
+	s.latched, s.isLatched = s.remote, usable(s.remote)
+	s.cand = candidate{}
 	if s.rtcp.latched {
 		s.rtcp.latched, s.rtcp.remote = false, netip.AddrPort{}
 	}

@@ -90,6 +90,11 @@ type MediaConfig struct {
 	RTPPortMax int `yaml:"rtp_port_max"`
 	// JitterDelay is the playout delay of received audio.
 	JitterDelay time.Duration `yaml:"jitter_delay"`
+	// RTPLearnSource accepts callers behind NAT whose RTP does not come
+	// from the address their SDP names (media.RTPConfig.LearnSource).
+	// Off: RTP is accepted only from the SDP address until the caller
+	// proves a move with its SSRC, so nobody else can hijack the stream.
+	RTPLearnSource bool `yaml:"rtp_learn_source"`
 	// Prompts is a folder of prompt files (WAV/FLAC) overriding or
 	// adding to the embedded ones (res/prompts).
 	Prompts string `yaml:"prompts"`

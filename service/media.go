@@ -20,6 +20,7 @@ type rtpOpener struct {
 	ports   *media.PortRange
 	ip      netip.Addr
 	jitter  time.Duration
+	learn   bool
 	log     *slog.Logger
 	metrics *metrics
 }
@@ -65,6 +66,7 @@ func (m *rtpMedia) Update(n sdp.Media) error {
 			PayloadType: n.Codec.PayloadType,
 			Remote:      n.Remote,
 			JitterDelay: m.o.jitter,
+			LearnSource: m.o.learn,
 			Logger:      m.log,
 			RTCP:        m.port.RTCP,
 		}
