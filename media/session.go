@@ -51,6 +51,10 @@ type RTPConfig struct {
 	// audio packets of one SSRC is latched. Off by default: until the
 	// caller has spoken from Remote, any address can do that.
 	LearnSource bool
+	// Timeout closes Inactive when no RTP from the peer has been
+	// accepted for this long while the timeout is not paused (a peer on
+	// hold sends nothing; see PauseTimeout). Zero: never.
+	Timeout time.Duration
 	// SSRC we send with; 0 picks a random one.
 	SSRC uint32
 	// JitterDelay is the playout delay of received audio; default 60 ms,
@@ -173,6 +177,12 @@ type RTPSession struct {
 	free     chan *[FrameSamples]int16
 	digitReq chan digitRequest
 	hold     atomic.Bool
+
+	// inactivity watch (RTPConfig.Timeout)
+	lastRecv     atomic.Int64 // monotonic ns since start of the last accepted RTP
+	timeoutPause atomic.Bool
+	inactive     chan struct{}
+	watch        *time.Timer
 	pt       atomic.Uint32 // payload type we send
 
 	// receive side, guarded by mu
@@ -220,6 +230,10 @@ func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	s.snd = newSender(s)
 	s.pacer = pickPacer()
 	s.pacer.add(s.snd)
+	if cfg.Timeout > 0 {
+		s.watch = time.AfterFunc(time.Hour, s.checkInactive)
+		s.watch.Reset(cfg.Timeout) // after the assignment checkInactive uses
+	}
 	s.wg.Add(1)
 	go s.recvLoop()
 	if cfg.RTCP != nil {
@@ -268,6 +282,7 @@ func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 		isLatched: usable(cfg.Remote),
 		rtcp:      rtcpState{remote: unmap(cfg.RemoteRTCP)},
 		readTimer: time.NewTimer(time.Hour),
+		inactive:  make(chan struct{}),
 	}
 	s.readTimer.Stop()
 	s.pt.Store(uint32(cfg.PayloadType))
@@ -330,6 +345,42 @@ func (s *RTPSession) SetPayloadType(pt uint8) error {
 // on hold are consumed at the normal pace and dropped, so a player is
 // not blocked. The first packet after resuming has the marker bit.
 func (s *RTPSession) Hold(on bool) { s.hold.Store(on) }
+
+// PauseTimeout stops (true) or restarts (false) the inactivity watch of
+// RTPConfig.Timeout: pause it while the peer is not expected to send
+// (it put the call on hold with sendonly or inactive). Restarting gives
+// the peer a whole Timeout again.
+func (s *RTPSession) PauseTimeout(paused bool) {
+	if !paused && s.timeoutPause.Load() {
+		s.lastRecv.Store(int64(time.Since(s.start)))
+	}
+	s.timeoutPause.Store(paused)
+}
+
+// Inactive is closed once no RTP was accepted from the peer for
+// RTPConfig.Timeout (outside pauses); never when Timeout is zero.
+func (s *RTPSession) Inactive() <-chan struct{} { return s.inactive }
+
+// checkInactive runs when the watch timer fires: it closes inactive
+// or re-arms for the time left.
+func (s *RTPSession) checkInactive() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	wait := s.cfg.Timeout
+	if !s.timeoutPause.Load() {
+		idle := time.Since(s.start) - time.Duration(s.lastRecv.Load())
+		if idle >= s.cfg.Timeout {
+			s.log.Warn("rtp timeout: nothing received from the peer", "timeout", s.cfg.Timeout, "idle", idle.Round(time.Millisecond))
+			close(s.inactive)
+			return
+		}
+		wait = s.cfg.Timeout - idle
+	}
+	s.watch.Reset(wait)
+}
 
 // Stats returns a snapshot of the counters.
 func (s *RTPSession) Stats() Stats {
@@ -477,6 +528,9 @@ func (s *RTPSession) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
+		if s.watch != nil {
+			s.watch.Stop()
+		}
 		s.pacer.remove(s.snd)
 		s.snd.finishDigit()
 		s.sendReport(s.snd.ts0+uint32(s.snd.n)*FrameSamples, true) // RTCP BYE

@@ -109,6 +109,7 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 		s.mu.Unlock()
 		return
 	}
+	s.lastRecv.Store(int64(arrival))
 	switch {
 	case isEvent:
 		s.stats.PacketsIn++

@@ -913,3 +913,53 @@ func TestReceive30msPackets(t *testing.T) {
 		t.Errorf("heard %d of 30 frames: %v", heard, vals)
 	}
 }
+
+// RTP timeout: Inactive closes once the peer has sent nothing for
+// Timeout, not while it streams, and not while the watch is paused (the
+// peer put the call on hold).
+func TestInactivityTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	p := newPeer(t)
+	s, addr := newTestSession(t, RTPConfig{Remote: p.addr(), Timeout: timeout})
+	start := time.Now()
+	<-p.stream(addr, 0, 30, 1000, nil) // 600 ms of audio
+	select {
+	case <-s.Inactive():
+		t.Fatalf("inactive %v after start while the peer streamed", time.Since(start))
+	default:
+	}
+	last := time.Now()
+	select {
+	case <-s.Inactive():
+		if d := time.Since(last); d < timeout-20*time.Millisecond || d > timeout+300*time.Millisecond {
+			t.Errorf("inactive %v after the last packet, want about %v", d, timeout)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("never inactive after the peer stopped")
+	}
+
+	held, _ := newTestSession(t, RTPConfig{Remote: p.addr(), Timeout: timeout})
+	held.PauseTimeout(true)
+	select {
+	case <-held.Inactive():
+		t.Fatal("inactive while paused (on hold)")
+	case <-time.After(3 * timeout):
+	}
+	resumed := time.Now()
+	held.PauseTimeout(false)
+	select {
+	case <-held.Inactive():
+		if d := time.Since(resumed); d < timeout-20*time.Millisecond {
+			t.Errorf("inactive %v after resuming, want a whole %v", d, timeout)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("never inactive after resuming")
+	}
+
+	never, _ := newTestSession(t, RTPConfig{Remote: p.addr()})
+	select {
+	case <-never.Inactive():
+		t.Fatal("inactive without a timeout")
+	case <-time.After(2 * timeout):
+	}
+}

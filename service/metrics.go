@@ -31,7 +31,7 @@ func newMetrics(active func() float64, portsInUse func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "voxdesk_calls_total", Help: "Calls that ended, by outcome (completed, cancelled, rejected, failed).",
+			Name: "voxdesk_calls_total", Help: "Calls that ended, by outcome (completed, timeout, cancelled, rejected, failed).",
 		}, []string{"outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "voxdesk_sip_invites_refused_total", Help: "INVITEs refused before becoming a call, by SIP status.",
@@ -57,7 +57,7 @@ func newMetrics(active func() float64, portsInUse func() float64) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, o := range []string{"completed", "cancelled", "rejected", "failed"} {
+	for _, o := range []string{"completed", "timeout", "cancelled", "rejected", "failed"} {
 		m.calls.WithLabelValues(o)
 	}
 	return m

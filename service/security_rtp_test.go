@@ -1,9 +1,12 @@
 package service_test
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/media/dtmf"
 	"github.com/voxdesk/voxdesk/service"
@@ -170,4 +174,84 @@ func metricValue(t *testing.T, metrics, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// legEnds is a middleware recording how each call's leg ended and when,
+// from the call's start.
+type legEnds struct {
+	mu    sync.Mutex
+	ends  []legEnd
+	count atomic.Int64
+}
+
+type legEnd struct {
+	cause call.Cause
+	after time.Duration
+}
+
+func (le *legEnds) wrap(h call.Handler) call.Handler {
+	return call.HandlerFunc(func(ctx context.Context, c *call.Call) error {
+		go func() {
+			<-c.Leg.Done()
+			le.mu.Lock()
+			le.ends = append(le.ends, legEnd{c.Leg.Cause(), time.Since(c.Start)})
+			le.mu.Unlock()
+			le.count.Add(1)
+		}()
+		return h.ServeCall(ctx, c)
+	})
+}
+
+func (le *legEnds) all() []legEnd {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return slices.Clone(le.ends)
+}
+
+// TestSecurityRTPSilentCaller: a caller who streams 1 s of speech and
+// then sends nothing, without a BYE, is hung up once media.rtp_timeout
+// (1 s here) has passed: BYE with Reason "RTP timeout" (checked by the
+// scenario), the leg ends with cause timeout (what routing sees), the
+// call is counted as a timeout rather than completed, and the log says
+// why (issue 10: such calls were never hung up).
+func TestSecurityRTPSilentCaller(t *testing.T) {
+	speech := callerSpeech(t)[:8000]
+	wav := filepath.Join(t.TempDir(), "hello.wav")
+	writeUlawWAV(t, wav, speech)
+	le := &legEnds{}
+	sw := startSwitch(t, func(c *service.Config) { c.Media.RTPTimeout = time.Second }, service.WithMiddleware(le.wrap))
+	sipp{scenario: "silent.xml", vars: map[string]string{"WAV": wav, "BYE_WITHIN_MS": "6000"}}.mustPass(t, sw)
+	waitIdle(t, sw, 5*time.Second)
+	ends := le.all()
+	if len(ends) != 1 || ends[0].cause != call.CauseTimeout {
+		t.Fatalf("leg ends %+v, want one with cause timeout", ends)
+	}
+	// 1 s of speech, then the 1 s timeout.
+	if d := ends[0].after; d < 1800*time.Millisecond || d > 4*time.Second {
+		t.Errorf("leg ended %v after the INVITE, want about 2 s", d)
+	}
+	m := metricsText(t, sw)
+	wantMetric(t, m, `voxdesk_calls_total{outcome="timeout"} 1`)
+	wantMetric(t, m, `voxdesk_calls_total{outcome="completed"} 0`)
+	if log := sw.log.String(); !strings.Contains(log, `msg="call ended"`) || !regexp.MustCompile(`msg="call ended".*cause=timeout`).MatchString(log) {
+		t.Errorf("no 'call ended ... cause=timeout' log line")
+	}
+}
+
+// TestSecurityRTPTimeoutNotOnHold: a caller who holds the call
+// (sendonly) and sends nothing for longer than the timeout is not hung
+// up; once it resumes and stays silent, it is, a timeout later.
+func TestSecurityRTPTimeoutNotOnHold(t *testing.T) {
+	le := &legEnds{}
+	sw := startSwitch(t, func(c *service.Config) { c.Media.RTPTimeout = time.Second }, service.WithMiddleware(le.wrap))
+	// A BYE during the 2.5 s hold fails the scenario (unexpected message).
+	sipp{scenario: "silent_hold.xml", vars: map[string]string{"HOLD_MS": "2500", "BYE_WITHIN_MS": "5000"}}.mustPass(t, sw)
+	waitIdle(t, sw, 5*time.Second)
+	ends := le.all()
+	if len(ends) != 1 || ends[0].cause != call.CauseTimeout {
+		t.Fatalf("leg ends %+v, want one with cause timeout", ends)
+	}
+	if d := ends[0].after; d < 3500*time.Millisecond {
+		t.Errorf("leg ended %v after the INVITE, before the 2.5 s hold and 1 s timeout were over", d)
+	}
 }
