@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -13,13 +14,14 @@ import (
 var ErrPortsExhausted = errors.New("media: RTP port range exhausted")
 
 // PortRange hands out UDP sockets on even ports (RTP convention, RFC 3550
-// section 11) from [Min, Max]. Ports bound by other processes are
-// skipped. It is safe for concurrent use.
+// section 11) from [Min, Max], picked at random so that the port of the
+// next call cannot be guessed from the last one (RFC 3550 section 8.1
+// hardening against injection before the caller's first packet). Ports
+// bound by other processes are skipped. It is safe for concurrent use.
 type PortRange struct {
 	min, max int
 	mu       sync.Mutex
 	used     map[int]bool
-	next     int
 }
 
 // NewPortRange returns an allocator over the even ports in [min, max].
@@ -33,7 +35,7 @@ func NewPortRange(min, max int) (*PortRange, error) {
 	if min > max {
 		return nil, fmt.Errorf("media: RTP port range %d-%d has no even port", min, max)
 	}
-	return &PortRange{min: min, max: max, used: map[int]bool{}, next: min}, nil
+	return &PortRange{min: min, max: max, used: map[int]bool{}}, nil
 }
 
 // Size is the number of ports in the range.
@@ -46,13 +48,14 @@ func (r *PortRange) InUse() int {
 	return len(r.used)
 }
 
-// Listen binds a UDP socket on ip and the next free port of the range.
+// Listen binds a UDP socket on ip and a free port of the range, chosen
+// at random.
 // The returned Port's Close releases the port.
 func (r *PortRange) Listen(ip netip.Addr) (*Port, error) {
 	return r.listen(ip, false)
 }
 
-// ListenPair is Listen that also binds the next (odd) port for RTCP,
+// ListenPair is Listen that also binds the following (odd) port for RTCP,
 // in Port.RTCP (RFC 3550 section 11). Both ports are in the range.
 func (r *PortRange) ListenPair(ip netip.Addr) (*Port, error) {
 	return r.listen(ip, true)
@@ -62,12 +65,13 @@ func (r *PortRange) listen(ip netip.Addr, pair bool) (*Port, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var lastErr error
-	for range r.Size() {
-		p := r.next
-		r.next += 2
-		if r.next > r.max {
-			r.next = r.min
-		}
+	// Probe every even port once, from a random start with a random
+	// stride coprime with the range size, so consecutive calls get
+	// unrelated ports.
+	n := r.Size()
+	start, stride := rand.IntN(n), randomStride(n)
+	for i := range n {
+		p := r.min + 2*((start+i*stride)%n)
 		if r.used[p] || (pair && p+1 > r.max) {
 			continue
 		}
@@ -92,6 +96,20 @@ func (r *PortRange) listen(ip netip.Addr, pair bool) (*Port, error) {
 		return nil, fmt.Errorf("%w (last bind error: %v)", ErrPortsExhausted, lastErr)
 	}
 	return nil, ErrPortsExhausted
+}
+
+// randomStride is a random step in [1, n) coprime with n (1 when n < 3),
+// so that k*stride mod n visits all n slots.
+func randomStride(n int) int {
+	if n < 3 {
+		return 1
+	}
+	for {
+		st := 1 + rand.IntN(n-1)
+		if gcd(st, n) == 1 {
+			return st
+		}
+	}
 }
 
 func (r *PortRange) release(p int) {

@@ -161,6 +161,11 @@ func (s *RTPSession) handleRTCP(b []byte, from netip.AddrPort, now time.Time) {
 		s.stats.Ignored++
 		return
 	}
+	if s.isLatched && from.Addr() != s.latched.Addr() {
+		s.stats.Ignored++ // RTCP only from the RTP peer's host
+		s.stats.Strangers++
+		return
+	}
 	if !s.rtcp.latched {
 		s.rtcp.latched, s.rtcp.remote = true, from
 	} else if from != s.rtcp.remote {

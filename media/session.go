@@ -40,9 +40,21 @@ type RTPConfig struct {
 	// EventPayloadType is the negotiated telephone-event type (RFC
 	// 4733), usually 101; 0 disables receiving and sending digits.
 	EventPayloadType uint8
-	// Remote is where to send until the peer's RTP is latched
-	// (the SDP c= address and m= port). Zero: send nothing until then.
+	// Remote is the peer's address from its SDP (c= address, m= port):
+	// where we send, and the only source whose RTP is accepted until the
+	// peer proves a move (see RTPSession). Zero: send nothing until the
+	// first RTP packet arrives, and latch its source.
 	Remote netip.AddrPort
+	// LearnSource accepts a peer behind NAT, whose RTP does not come
+	// from the address its SDP names: as long as no audio came from
+	// Remote, a source sending SwitchSourceAfter consecutive in-sequence
+	// audio packets of one SSRC is latched. Off by default: until the
+	// caller has spoken from Remote, any address can do that.
+	LearnSource bool
+	// Timeout closes Inactive when no RTP from the peer has been
+	// accepted for this long while the timeout is not paused (a peer on
+	// hold sends nothing; see PauseTimeout). Zero: never.
+	Timeout time.Duration
 	// SSRC we send with; 0 picks a random one.
 	SSRC uint32
 	// JitterDelay is the playout delay of received audio; default 60 ms,
@@ -93,12 +105,19 @@ type Stats struct {
 	Late uint64
 	// Concealed frames were played out with nothing received.
 	Concealed uint64
-	// Ignored packets: from a stranger once latched, unknown payload
-	// type, or not RTP.
+	// Ignored packets: from a stranger (counted in Strangers too),
+	// unknown payload type, or not RTP.
 	Ignored uint64
+	// Strangers are packets dropped because they came from an address
+	// other than the latched one (an injection or hijack attempt, or a
+	// peer moving before it proved the move).
+	Strangers uint64
+	// SourceSwitches counts moves of the latched address.
+	SourceSwitches uint64
 	// SSRCChanges counts changes of the audio SSRC.
 	SSRCChanges uint64
-	// Latched is the peer address RTP comes from, once seen.
+	// Latched is the peer address RTP is accepted from: the SDP
+	// address, or where the peer moved.
 	Latched netip.AddrPort
 
 	// RTCP (zero unless RTPConfig.RTCP is set): compound packets sent
@@ -121,10 +140,19 @@ type Stats struct {
 // once, beyond that they are skipped), with consecutive sequence
 // numbers, a timestamp advancing 160 per 20 ms of wall time, and the
 // marker bit on the first packet and on the first after a pause (hold,
-// suppressed silence). Symmetric RTP (RFC 4961): packets go to the
-// address the peer's RTP comes from once it has been seen, before that
-// to RTPConfig.Remote; once latched, packets from any other address are
-// ignored.
+// suppressed silence). Packets go to the latched address.
+//
+// Source check (strict RTP, like FreeSWITCH's and rtpengine's): the
+// session is latched from the start to the address the SDP names
+// (RTPConfig.Remote), and RTP, telephone-events and RTCP from any other
+// address are dropped (Stats.Strangers, logged at most once per
+// strangerLogEvery), so an attacker spraying the port range neither
+// receives the call's audio nor injects audio or digits. The latch moves
+// (a NAT rebinding, an SBC fail-over; Symmetric RTP, RFC 4961) only after
+// SwitchSourceAfter consecutive in-sequence audio packets from one new
+// address carrying the SSRC of the audio received so far, which an
+// off-path attacker does not know. Telephone-events may use an SSRC of
+// their own (SIPp's DTMF pcaps do): they are accepted by address.
 //
 // Receiving: audio (PCMU or PCMA) is decoded into a jitter buffer that
 // reorders, drops late packets and conceals loss; ReadAudio plays it out
@@ -149,6 +177,12 @@ type RTPSession struct {
 	free     chan *[FrameSamples]int16
 	digitReq chan digitRequest
 	hold     atomic.Bool
+
+	// inactivity watch (RTPConfig.Timeout)
+	lastRecv     atomic.Int64 // monotonic ns since start of the last accepted RTP
+	timeoutPause atomic.Bool
+	inactive     chan struct{}
+	watch        *time.Timer
 	pt       atomic.Uint32 // payload type we send
 
 	// receive side, guarded by mu
@@ -156,6 +190,9 @@ type RTPSession struct {
 	remote      netip.AddrPort // SDP address
 	latched     netip.AddrPort
 	isLatched   bool
+	cand        candidate // a new source proving itself
+	strangerLog time.Time // last stranger warning
+	strangerN   uint64    // strangers not yet logged
 	jb          jitterBuffer
 	dec         dtmf.Decoder
 	audioSSRC   uint32
@@ -193,6 +230,10 @@ func NewRTPSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 	s.snd = newSender(s)
 	s.pacer = pickPacer()
 	s.pacer.add(s.snd)
+	if cfg.Timeout > 0 {
+		s.watch = time.AfterFunc(time.Hour, s.checkInactive)
+		s.watch.Reset(cfg.Timeout) // after the assignment checkInactive uses
+	}
 	s.wg.Add(1)
 	go s.recvLoop()
 	if cfg.RTCP != nil {
@@ -237,8 +278,11 @@ func newSession(conn Conn, cfg RTPConfig) (*RTPSession, error) {
 		free:      make(chan *[FrameSamples]int16, cfg.SendQueue),
 		digitReq:  make(chan digitRequest),
 		remote:    unmap(cfg.Remote),
+		latched:   unmap(cfg.Remote),
+		isLatched: usable(cfg.Remote),
 		rtcp:      rtcpState{remote: unmap(cfg.RemoteRTCP)},
 		readTimer: time.NewTimer(time.Hour),
+		inactive:  make(chan struct{}),
 	}
 	s.readTimer.Stop()
 	s.pt.Store(uint32(cfg.PayloadType))
@@ -259,6 +303,12 @@ func unmap(a netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
+// usable reports whether a is an address packets can come from and go
+// to (not zero, not an RFC 2543 0.0.0.0 hold address).
+func usable(a netip.AddrPort) bool {
+	return a.IsValid() && a.Port() != 0 && !a.Addr().IsUnspecified()
+}
+
 // LocalAddr is the session's UDP address.
 func (s *RTPSession) LocalAddr() net.Addr { return s.conn.LocalAddr() }
 
@@ -268,14 +318,13 @@ func (s *RTPSession) SSRC() uint32 { return s.cfg.SSRC }
 // Digits delivers received DTMF digits, each once. It is closed by Close.
 func (s *RTPSession) Digits() <-chan Digit { return s.digits }
 
-// SetRemote changes the address to send to (a re-INVITE moved the
-// peer) and forgets the latched address, so the peer's next packet
-// latches again.
+// SetRemote changes the peer's address (a re-INVITE moved it): RTP is
+// sent to it and accepted from it only.
 func (s *RTPSession) SetRemote(addr netip.AddrPort) {
 	s.mu.Lock()
 	s.remote = unmap(addr)
-	s.isLatched = false
-	s.latched = netip.AddrPort{}
+	s.latched, s.isLatched = s.remote, usable(s.remote)
+	s.cand = candidate{}
 	if s.rtcp.latched {
 		s.rtcp.latched, s.rtcp.remote = false, netip.AddrPort{}
 	}
@@ -296,6 +345,42 @@ func (s *RTPSession) SetPayloadType(pt uint8) error {
 // on hold are consumed at the normal pace and dropped, so a player is
 // not blocked. The first packet after resuming has the marker bit.
 func (s *RTPSession) Hold(on bool) { s.hold.Store(on) }
+
+// PauseTimeout stops (true) or restarts (false) the inactivity watch of
+// RTPConfig.Timeout: pause it while the peer is not expected to send
+// (it put the call on hold with sendonly or inactive). Restarting gives
+// the peer a whole Timeout again.
+func (s *RTPSession) PauseTimeout(paused bool) {
+	if !paused && s.timeoutPause.Load() {
+		s.lastRecv.Store(int64(time.Since(s.start)))
+	}
+	s.timeoutPause.Store(paused)
+}
+
+// Inactive is closed once no RTP was accepted from the peer for
+// RTPConfig.Timeout (outside pauses); never when Timeout is zero.
+func (s *RTPSession) Inactive() <-chan struct{} { return s.inactive }
+
+// checkInactive runs when the watch timer fires: it closes inactive
+// or re-arms for the time left.
+func (s *RTPSession) checkInactive() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	wait := s.cfg.Timeout
+	if !s.timeoutPause.Load() {
+		idle := time.Since(s.start) - time.Duration(s.lastRecv.Load())
+		if idle >= s.cfg.Timeout {
+			s.log.Warn("rtp timeout: nothing received from the peer", "timeout", s.cfg.Timeout, "idle", idle.Round(time.Millisecond))
+			close(s.inactive)
+			return
+		}
+		wait = s.cfg.Timeout - idle
+	}
+	s.watch.Reset(wait)
+}
 
 // Stats returns a snapshot of the counters.
 func (s *RTPSession) Stats() Stats {
@@ -443,6 +528,9 @@ func (s *RTPSession) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
+		if s.watch != nil {
+			s.watch.Stop()
+		}
 		s.pacer.remove(s.snd)
 		s.snd.finishDigit()
 		s.sendReport(s.snd.ts0+uint32(s.snd.n)*FrameSamples, true) // RTCP BYE

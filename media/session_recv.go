@@ -104,11 +104,12 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 	if !s.isLatched {
 		s.isLatched, s.latched = true, from
 		s.log.Debug("rtp latched", "from", from)
-	} else if from != s.latched {
-		s.stats.Ignored++
+	} else if from != s.latched && !s.switchSource(pkt, from, isEvent) {
+		s.stranger(from, pkt)
 		s.mu.Unlock()
 		return
 	}
+	s.lastRecv.Store(int64(arrival))
 	switch {
 	case isEvent:
 		s.stats.PacketsIn++
@@ -137,6 +138,71 @@ func (r *receiver) handle(b []byte, from netip.AddrPort, arrival time.Duration) 
 			r.digits = r.inband.Process(r.digits[:0], r.pcm[:n])
 			s.deliver(r.digits)
 		}
+	}
+}
+
+// SwitchSourceAfter is how many consecutive in-sequence audio packets
+// with the caller's SSRC a new address must send before RTP is accepted
+// from it (and sent to it) instead of the latched address.
+const SwitchSourceAfter = 5
+
+// strangerLogEvery rate-limits the warning about packets from strangers.
+const strangerLogEvery = 10 * time.Second
+
+// candidate is a source other than the latched one whose packets could
+// be the peer's after a move.
+type candidate struct {
+	addr netip.AddrPort
+	ssrc uint32
+	seq  uint16
+	n    int
+}
+
+// switchSource reports whether pkt, from an address other than the
+// latched one, completes a proven move of the peer there; it then moves
+// the latch. s.mu is held.
+func (s *RTPSession) switchSource(pkt *rtp.Packet, from netip.AddrPort, isEvent bool) bool {
+	if isEvent {
+		return false
+	}
+	switch {
+	case s.haveSSRC:
+		if pkt.SSRC != s.audioSSRC {
+			return false
+		}
+	case !s.cfg.LearnSource:
+		return false // nothing heard from the SDP address: no SSRC to prove
+	}
+	c := &s.cand
+	if c.n > 0 && c.addr == from && c.ssrc == pkt.SSRC && pkt.SequenceNumber == c.seq+1 {
+		c.n++
+	} else {
+		*c = candidate{addr: from, ssrc: pkt.SSRC, n: 1}
+	}
+	c.seq = pkt.SequenceNumber
+	if c.n < SwitchSourceAfter {
+		return false
+	}
+	s.log.Info("rtp source switched", "from", s.latched, "to", from, "ssrc", pkt.SSRC)
+	s.latched = from
+	s.cand = candidate{}
+	s.stats.SourceSwitches++
+	if s.rtcp.latched {
+		s.rtcp.latched, s.rtcp.remote = false, netip.AddrPort{}
+	}
+	return true
+}
+
+// stranger counts a packet dropped for its source and warns, at most
+// once per strangerLogEvery. s.mu is held.
+func (s *RTPSession) stranger(from netip.AddrPort, pkt *rtp.Packet) {
+	s.stats.Ignored++
+	s.stats.Strangers++
+	s.strangerN++
+	if now := time.Now(); now.Sub(s.strangerLog) >= strangerLogEvery {
+		s.log.Warn("rtp from an unexpected source dropped", "from", from, "latched", s.latched,
+			"ssrc", pkt.SSRC, "payload_type", pkt.PayloadType, "dropped", s.strangerN)
+		s.strangerLog, s.strangerN = now, 0
 	}
 }
 

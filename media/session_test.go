@@ -327,30 +327,42 @@ func TestLatePacketDropped(t *testing.T) {
 	}
 }
 
-// Symmetric RTP: the session sends to where the peer's RTP comes from
-// (not the stale SDP address) and ignores a stranger once latched.
-func TestLatching(t *testing.T) {
-	sdpPeer := newPeer(t) // the address in the SDP, never used by the peer
-	s, addr := newTestSession(t, RTPConfig{Remote: sdpPeer.addr(), JitterDelay: 40 * time.Millisecond})
-	if got := sdpPeer.recv(2, time.Second); len(got) != 2 {
-		t.Fatalf("before latching, SDP address got %d packets", len(got))
+// digit sends one RFC 4733 key press (start, then three end packets)
+// with the peer's sequence numbers from seqOff.
+func (p *peer) digit(to netip.AddrPort, code uint8, seqOff int, ts uint32) {
+	p.t.Helper()
+	for k, d := range []uint16{0, 800, 800, 800} {
+		pay := dtmf.Event{Code: code, End: k > 0, Volume: 10, Duration: d}.AppendTo(nil)
+		p.send(to, rtp.Header{PayloadType: 101, Marker: k == 0, SequenceNumber: p.seq + uint16(seqOff+k), Timestamp: ts, SSRC: p.ssrc}, pay)
 	}
-	real := newPeer(t)
+}
+
+// Strict source: the session is latched to the SDP address from the
+// start. A stranger spraying audio and digits before and while the
+// peer speaks gets none of our RTP and is not heard; the peer's audio
+// and digits (with an SSRC of their own, like SIPp's pcaps) are.
+func TestStrictSource(t *testing.T) {
+	real := newPeer(t) // the address in the SDP
+	s, addr := newTestSession(t, RTPConfig{Remote: real.addr(), EventPayloadType: 101, JitterDelay: 40 * time.Millisecond})
 	stranger := newPeer(t)
 	stranger.ssrc = 0xBAD
-	// A stray packet of a payload type we did not negotiate (a scanner,
-	// a video stream) first: it must not capture the latch.
-	stranger.send(addr, rtp.Header{PayloadType: 96, SSRC: 0xBAD}, []byte{1, 2, 3})
-	time.Sleep(20 * time.Millisecond)
+	// Before the peer's first packet: audio and a digit 9.
+	for k := range 8 {
+		stranger.audio(addr, k, k, -9000)
+	}
+	stranger.digit(addr, 9, 8, 7000)
+	time.Sleep(30 * time.Millisecond)
 	for k := range 5 {
 		real.audio(addr, k, k, 3000)
 	}
-	time.Sleep(50 * time.Millisecond)
 	for k := range 5 {
-		stranger.audio(addr, k, k+5, -9000)
+		stranger.audio(addr, 20+k, 20+k, -9000)
 	}
+	dtmfSrc := *real
+	dtmfSrc.ssrc = 0xD7F // the peer's digits with an SSRC of their own
+	dtmfSrc.digit(addr, 4, 5, 8000)
 	if got := real.recv(3, time.Second); len(got) != 3 {
-		t.Fatalf("latched peer got %d packets", len(got))
+		t.Fatalf("SDP address got %d packets", len(got))
 	}
 	vals := readFrames(t, s, 12)
 	for _, v := range vals {
@@ -358,14 +370,88 @@ func TestLatching(t *testing.T) {
 			t.Fatalf("stranger's audio played: %v", vals)
 		}
 	}
+	select {
+	case d := <-s.Digits():
+		if d.Key != '4' {
+			t.Fatalf("digit %q, want the peer's 4", d.Key)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the peer's digit was not delivered")
+	}
+	select {
+	case d := <-s.Digits():
+		t.Fatalf("extra digit %q", d.Key)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if got := stranger.recv(1, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("stranger received %d of our packets", len(got))
+	}
 	st := s.Stats()
-	if st.Ignored != 6 || st.Latched != real.addr() || st.SSRCChanges != 0 {
+	if st.Strangers != 17 || st.Latched != real.addr() || st.SourceSwitches != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	// A re-INVITE moves the peer: SetRemote unlatches.
+}
+
+// The latch moves only when the new address proves it is the peer:
+// SwitchSourceAfter consecutive in-sequence packets with the peer's SSRC.
+// A stranger's in-sequence stream under another SSRC never moves it.
+func TestSourceSwitch(t *testing.T) {
+	real := newPeer(t)
+	s, addr := newTestSession(t, RTPConfig{Remote: real.addr(), JitterDelay: 40 * time.Millisecond})
+	for k := range 3 {
+		real.audio(addr, k, k, 3000)
+	}
+	time.Sleep(20 * time.Millisecond)
+	stranger := newPeer(t)
+	stranger.ssrc = 0xBAD
+	for k := range 20 {
+		stranger.audio(addr, 3+k, 3+k, -9000)
+	}
+	// The peer behind a NAT that rebinds: same SSRC, new address; a gap
+	// in its sequence restarts the count.
+	moved := newPeer(t)
+	moved.audio(addr, 3, 3, 3000)
+	for k := range SwitchSourceAfter - 1 {
+		moved.audio(addr, 5+k, 5+k, 3000)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if st := s.Stats(); st.Latched != real.addr() || st.SourceSwitches != 0 {
+		t.Fatalf("moved before %d in-sequence packets: %+v", SwitchSourceAfter, st)
+	}
+	moved.audio(addr, 5+SwitchSourceAfter-1, 5+SwitchSourceAfter-1, 3000)
+	time.Sleep(30 * time.Millisecond)
+	if st := s.Stats(); st.Latched != moved.addr() || st.SourceSwitches != 1 {
+		t.Fatalf("not moved after %d in-sequence packets: %+v", SwitchSourceAfter, st)
+	}
+	if got := moved.recv(2, time.Second); len(got) != 2 {
+		t.Fatalf("new address got %d packets", len(got))
+	}
+	// A re-INVITE moves the peer at once.
 	s.SetRemote(stranger.addr())
 	if got := stranger.recv(2, time.Second); len(got) != 2 {
 		t.Fatalf("after SetRemote, new address got %d packets", len(got))
+	}
+}
+
+// LearnSource: a peer behind NAT, silent on its SDP address, is latched
+// after SwitchSourceAfter in-sequence packets of one SSRC; without it,
+// never.
+func TestLearnSource(t *testing.T) {
+	for _, learn := range []bool{false, true} {
+		sdpPeer := newPeer(t)
+		s, addr := newTestSession(t, RTPConfig{Remote: sdpPeer.addr(), LearnSource: learn})
+		natted := newPeer(t)
+		for k := range SwitchSourceAfter {
+			natted.audio(addr, k, k, 3000)
+		}
+		time.Sleep(30 * time.Millisecond)
+		want := sdpPeer.addr()
+		if learn {
+			want = natted.addr()
+		}
+		if st := s.Stats(); st.Latched != want {
+			t.Errorf("learn=%v: latched %v, want %v", learn, st.Latched, want)
+		}
 	}
 }
 
@@ -608,6 +694,52 @@ func TestPortRange(t *testing.T) {
 	}
 }
 
+// Ports are handed out at random, not in order: an attacker who saw one
+// call's port cannot aim at the next call's before its caller speaks.
+func TestPortRangeRandom(t *testing.T) {
+	pr, err := NewPortRange(41000, 41999) // 500 even ports
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	var nums []int
+	for range 20 {
+		p, err := pr.Listen(lo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nums = append(nums, p.Number())
+		defer p.Close()
+	}
+	// In order, every port is the last plus 2; at random about 20/500
+	// of them would be.
+	next := 0
+	for i := 1; i < len(nums); i++ {
+		if nums[i] == nums[i-1]+2 {
+			next++
+		}
+	}
+	if next > 3 {
+		t.Errorf("%d of 19 ports followed the previous one: %v", next, nums)
+	}
+	if slices.IsSorted(nums) {
+		t.Errorf("ports handed out in increasing order: %v", nums)
+	}
+	for _, n := range []int{1, 2, 3, 4, 6, 500} {
+		st := randomStride(n)
+		seen := map[int]bool{}
+		for i := range n {
+			seen[(i*st)%n] = true
+		}
+		if len(seen) != n {
+			t.Errorf("stride %d over %d slots visits %d", st, n, len(seen))
+		}
+	}
+	if _, err := NewPortRange(10, 5); err == nil {
+		t.Error("inverted range accepted")
+	}
+}
+
 // A reader that pauses (say, while a prompt plays) resumes at the
 // present: it gets live frames at the 20 ms pace, not a stale backlog.
 func TestReadAfterPauseSkipsBacklog(t *testing.T) {
@@ -779,5 +911,55 @@ func TestReceive30msPackets(t *testing.T) {
 	// 600 ms of audio is 30 frames; allow the scheduler a frame or two.
 	if heard < 28 {
 		t.Errorf("heard %d of 30 frames: %v", heard, vals)
+	}
+}
+
+// RTP timeout: Inactive closes once the peer has sent nothing for
+// Timeout, not while it streams, and not while the watch is paused (the
+// peer put the call on hold).
+func TestInactivityTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	p := newPeer(t)
+	s, addr := newTestSession(t, RTPConfig{Remote: p.addr(), Timeout: timeout})
+	start := time.Now()
+	<-p.stream(addr, 0, 30, 1000, nil) // 600 ms of audio
+	select {
+	case <-s.Inactive():
+		t.Fatalf("inactive %v after start while the peer streamed", time.Since(start))
+	default:
+	}
+	last := time.Now()
+	select {
+	case <-s.Inactive():
+		if d := time.Since(last); d < timeout-20*time.Millisecond || d > timeout+300*time.Millisecond {
+			t.Errorf("inactive %v after the last packet, want about %v", d, timeout)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("never inactive after the peer stopped")
+	}
+
+	held, _ := newTestSession(t, RTPConfig{Remote: p.addr(), Timeout: timeout})
+	held.PauseTimeout(true)
+	select {
+	case <-held.Inactive():
+		t.Fatal("inactive while paused (on hold)")
+	case <-time.After(3 * timeout):
+	}
+	resumed := time.Now()
+	held.PauseTimeout(false)
+	select {
+	case <-held.Inactive():
+		if d := time.Since(resumed); d < timeout-20*time.Millisecond {
+			t.Errorf("inactive %v after resuming, want a whole %v", d, timeout)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("never inactive after resuming")
+	}
+
+	never, _ := newTestSession(t, RTPConfig{Remote: p.addr()})
+	select {
+	case <-never.Inactive():
+		t.Fatal("inactive without a timeout")
+	case <-time.After(2 * timeout):
 	}
 }

@@ -90,6 +90,15 @@ type MediaConfig struct {
 	RTPPortMax int `yaml:"rtp_port_max"`
 	// JitterDelay is the playout delay of received audio.
 	JitterDelay time.Duration `yaml:"jitter_delay"`
+	// RTPLearnSource accepts callers behind NAT whose RTP does not come
+	// from the address their SDP names (media.RTPConfig.LearnSource).
+	// Off: RTP is accepted only from the SDP address until the caller
+	// proves a move with its SSRC, so nobody else can hijack the stream.
+	RTPLearnSource bool `yaml:"rtp_learn_source"`
+	// RTPTimeout hangs up a call whose caller sent no RTP for this long
+	// (not while the caller holds it): BYE, cause "timeout". Default
+	// DefaultRTPTimeout; a negative duration (-1s) disables it.
+	RTPTimeout time.Duration `yaml:"rtp_timeout"`
 	// Prompts is a folder of prompt files (WAV/FLAC) overriding or
 	// adding to the embedded ones (res/prompts).
 	Prompts string `yaml:"prompts"`
@@ -116,6 +125,7 @@ const (
 	DefaultRTPPortMin  = 20000
 	DefaultRTPPortMax  = 29999
 	DefaultIdleTimeout = 60 * time.Second
+	DefaultRTPTimeout  = 30 * time.Second
 )
 
 // setDefaults fills every unset field, in one place.
@@ -140,6 +150,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Media.RTPPortMin == 0 && c.Media.RTPPortMax == 0 {
 		c.Media.RTPPortMin, c.Media.RTPPortMax = DefaultRTPPortMin, DefaultRTPPortMax
+	}
+	if c.Media.RTPTimeout == 0 {
+		c.Media.RTPTimeout = DefaultRTPTimeout
 	}
 	if c.Media.JitterDelay == 0 {
 		c.Media.JitterDelay = 60 * time.Millisecond

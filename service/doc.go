@@ -48,6 +48,8 @@
 //	  rtp_port_min: 20000         # even ports of this range, one per call; exhausted = 503
 //	  rtp_port_max: 29999
 //	  jitter_delay: 60ms          # playout delay of received audio
+//	  rtp_learn_source: false     # true: accept RTP from a NAT'd caller's real address (less strict)
+//	  rtp_timeout: 30s            # no RTP from the caller this long (outside hold): BYE, cause timeout; -1s = never
 //	  prompts: ""                 # folder of WAV/FLAC prompts added to (or replacing) res/prompts
 //	ivr:
 //	  dir: ""                     # folder of flow files; empty = no IVR (the demo answers)

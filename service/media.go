@@ -20,6 +20,8 @@ type rtpOpener struct {
 	ports   *media.PortRange
 	ip      netip.Addr
 	jitter  time.Duration
+	learn   bool
+	timeout time.Duration
 	log     *slog.Logger
 	metrics *metrics
 }
@@ -65,6 +67,8 @@ func (m *rtpMedia) Update(n sdp.Media) error {
 			PayloadType: n.Codec.PayloadType,
 			Remote:      n.Remote,
 			JitterDelay: m.o.jitter,
+			LearnSource: m.o.learn,
+			Timeout:     m.o.timeout,
 			Logger:      m.log,
 			RTCP:        m.port.RTCP,
 		}
@@ -90,6 +94,8 @@ func (m *rtpMedia) Update(n sdp.Media) error {
 		}
 	}
 	m.sess.Hold(!n.Direction.Sends())
+	// A caller holding the call (sendonly, inactive) may send nothing.
+	m.sess.PauseTimeout(n.Direction != sdp.SendRecv)
 	return nil
 }
 
@@ -124,6 +130,15 @@ func (m *rtpMedia) Digits() <-chan dtmf.Digit {
 		return closedDigits
 	}
 	return s.Digits()
+}
+
+// Inactive is the session's RTP timeout; nil (never) before the answer.
+func (m *rtpMedia) Inactive() <-chan struct{} {
+	s := m.session()
+	if s == nil {
+		return nil
+	}
+	return s.Inactive()
 }
 
 func (m *rtpMedia) Close() error {

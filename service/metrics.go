@@ -20,6 +20,7 @@ type metrics struct {
 	rtpLost    prometheus.Counter
 	rtpLate    prometheus.Counter
 	rtpConceal prometheus.Counter
+	rtpStrange prometheus.Counter
 	digits     prometheus.Counter
 	rtcp       *prometheus.CounterVec
 }
@@ -30,7 +31,7 @@ func newMetrics(active func() float64, portsInUse func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "voxdesk_calls_total", Help: "Calls that ended, by outcome (completed, cancelled, rejected, failed).",
+			Name: "voxdesk_calls_total", Help: "Calls that ended, by outcome (completed, timeout, cancelled, rejected, failed).",
 		}, []string{"outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "voxdesk_sip_invites_refused_total", Help: "INVITEs refused before becoming a call, by SIP status.",
@@ -44,18 +45,19 @@ func newMetrics(active func() float64, portsInUse func() float64) *metrics {
 		rtpLost:    prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_lost_packets_total", Help: "Received RTP packets lost (RFC 3550 A.3)."}),
 		rtpLate:    prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_late_packets_total", Help: "Received RTP packets dropped as too late for playout."}),
 		rtpConceal: prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_concealed_frames_total", Help: "Frames played out with nothing received."}),
+		rtpStrange: prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_stranger_packets_total", Help: "RTP and RTCP packets dropped because they came from another address than the call's peer (injection or hijack attempts)."}),
 		rtcp: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "voxdesk_rtcp_packets_total", Help: "RTCP compound packets of ended calls, by direction (in, out).",
 		}, []string{"direction"}),
 		digits: prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_dtmf_digits_total", Help: "DTMF digits received by the demo handler."}),
 	}
-	m.reg.MustRegister(m.calls, m.refused, m.rtpPackets, m.rtpBytes, m.rtpLost, m.rtpLate, m.rtpConceal, m.digits, m.rtcp,
+	m.reg.MustRegister(m.calls, m.refused, m.rtpPackets, m.rtpBytes, m.rtpLost, m.rtpLate, m.rtpConceal, m.rtpStrange, m.digits, m.rtcp,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxdesk_calls_active", Help: "Calls in progress (ringing or up)."}, active),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxdesk_rtp_ports_in_use", Help: "RTP ports allocated."}, portsInUse),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	for _, o := range []string{"completed", "cancelled", "rejected", "failed"} {
+	for _, o := range []string{"completed", "timeout", "cancelled", "rejected", "failed"} {
 		m.calls.WithLabelValues(o)
 	}
 	return m
@@ -73,6 +75,7 @@ func (m *metrics) addRTP(st media.Stats) {
 	m.rtpLost.Add(float64(st.Lost))
 	m.rtpLate.Add(float64(st.Late))
 	m.rtpConceal.Add(float64(st.Concealed))
+	m.rtpStrange.Add(float64(st.Strangers))
 	m.rtcp.WithLabelValues("in").Add(float64(st.RTCPIn))
 	m.rtcp.WithLabelValues("out").Add(float64(st.RTCPOut))
 }

@@ -180,7 +180,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	s.handler = h
 
 	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
-		log: s.log, metrics: s.metrics}
+		learn: c.Media.RTPLearnSource, timeout: c.Media.RTPTimeout, log: s.log, metrics: s.metrics}
 	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sip.WithLogger(s.log), sip.WithMetrics(s.metrics))
 	if err != nil {
 		return nil, fmt.Errorf("service: %w", err)

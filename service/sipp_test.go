@@ -45,17 +45,7 @@ func TestCallAudioAndDigits(t *testing.T) {
 		if got := sw.keys(); got != "123" {
 			t.Errorf("digits seen %q, want %q", got, "123")
 		}
-		files, _ := filepath.Glob(filepath.Join(recDir, "*.wav"))
-		if len(files) != 1 {
-			t.Fatalf("recordings: %v", files)
-		}
-		rec, err := media.LoadPCM(files[0], 8000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, lag := bestCorrelation(rec, ref, 3*8000)
-		t.Logf("recording %d samples, best correlation %.4f at lag %v", len(rec), c, time.Duration(lag)*time.Second/8000)
-		if c < 0.9 {
+		if c := recordingMatch(t, recDir, ref); c < 0.9 {
 			problems = append(problems, fmt.Sprintf("recorded caller audio correlates %.3f with the WAV sent, want > 0.9", c))
 		}
 		return problems
@@ -63,6 +53,23 @@ func TestCallAudioAndDigits(t *testing.T) {
 }
 
 func ms(d time.Duration) string { return strconv.Itoa(int(max(d, 0) / time.Millisecond)) }
+
+// recordingMatch is the best correlation of the one recording in dir
+// (the demo's record of the caller) with ref, as bestCorrelation.
+func recordingMatch(t *testing.T, dir string, ref []int16) float64 {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.wav"))
+	if len(files) != 1 {
+		t.Fatalf("recordings: %v", files)
+	}
+	rec, err := media.LoadPCM(files[0], 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, lag := bestCorrelation(rec, ref, 3*8000)
+	t.Logf("recording %d samples, best correlation %.4f at lag %v", len(rec), c, time.Duration(lag)*time.Second/8000)
+	return c
+}
 
 // TestPromptReachesCaller: the caller's SDP points at a socket of the test,
 // which checks our RTP as a receiver: 50 packets/s, consecutive sequence

@@ -47,6 +47,7 @@ func (m *fakeMedia) WriteAudio(ctx context.Context, frame []int16) error {
 	}
 }
 func (m *fakeMedia) Digits() <-chan dtmf.Digit { return m.digits }
+func (m *fakeMedia) Inactive() <-chan struct{} { return nil }
 func (m *fakeMedia) Close() error {
 	m.once.Do(func() { close(m.closed) })
 	return nil

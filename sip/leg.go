@@ -137,7 +137,28 @@ func (l *Leg) setUp(m sdp.Media) error {
 	close(l.up)
 	l.fwdStarted = true
 	l.srv.goLeg(l.forwardDigits)
+	l.srv.goLeg(l.watchMedia)
 	return nil
+}
+
+// MediaTimeoutReason is the reason given when a leg is hung up because
+// no RTP came from the far end: the log's reason, and the text of the
+// BYE's Reason header (RFC 3326; Q.850 cause 102, recovery on timer
+// expiry).
+const MediaTimeoutReason = "RTP timeout"
+
+// watchMedia hangs up the leg when its media reports the far end silent
+// for the media timeout (FreeSWITCH's rtp_timeout_sec): a caller who went
+// away without a BYE does not hold a queue slot or an agent.
+func (l *Leg) watchMedia() {
+	select {
+	case <-l.media.Inactive():
+		l.log.Warn("media timeout: no RTP from the far end, hanging up")
+		if err := l.hangup(context.Background(), call.CauseTimeout, MediaTimeoutReason); err != nil {
+			l.log.Debug("bye after media timeout", "err", err)
+		}
+	case <-l.done:
+	}
 }
 
 func (l *Leg) forwardDigits() {
@@ -267,6 +288,12 @@ func (l *Leg) bye(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, byeTimeout)
 	defer cancel()
 	req := l.newRequest(sip.BYE)
+	l.mu.Lock()
+	cause, reason := l.cause, l.reason
+	l.mu.Unlock()
+	if cause == call.CauseTimeout && reason == MediaTimeoutReason {
+		req.AppendHeader(sip.NewHeader("Reason", `Q.850;cause=102;text="`+reason+`"`))
+	}
 	res, err := l.srv.client.Do(ctx, req)
 	if err != nil {
 		return fmt.Errorf("sip: bye %s: %w", l.callID, err)

@@ -21,6 +21,10 @@ type Media interface {
 	WriteAudio(ctx context.Context, frame []int16) error
 	// Digits delivers RFC 4733 key presses, each once.
 	Digits() <-chan dtmf.Digit
+	// Inactive is closed when no RTP came from the far end for the
+	// media timeout (outside hold); the leg then hangs up with
+	// call.CauseTimeout. A nil channel means no timeout.
+	Inactive() <-chan struct{}
 	// Close stops the stream, releases the port and unblocks readers
 	// and writers.
 	Close() error

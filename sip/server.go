@@ -55,7 +55,9 @@ type Metrics interface {
 	// CallStarted counts an INVITE that became a call.
 	CallStarted()
 	// CallEnded counts a call ending: "completed" (it was answered),
-	// "cancelled", "rejected" (refused by the handler) or "failed".
+	// "timeout" (hung up on a media or signalling timeout: a silent
+	// caller, a missing ACK), "cancelled", "rejected" (refused by the
+	// handler) or "failed".
 	CallEnded(outcome string)
 }
 
@@ -656,6 +658,8 @@ func (s *Server) serveCall(l *Leg, c *call.Call) {
 		cause := l.Cause()
 		switch {
 		case outcome == "failed":
+		case cause == call.CauseTimeout && l.wasUp():
+			outcome = "timeout"
 		case l.wasUp():
 			outcome = "completed"
 		case cause == call.CauseCancelled:
