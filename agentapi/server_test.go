@@ -55,7 +55,10 @@ func newEnv(t *testing.T, opts ...Option) *testEnv {
 		},
 		InsecureCookies: true,
 		BoardInterval:   50 * time.Millisecond,
-		WebCall:         WebCallConfig{TokenKey: strings.Repeat("k", 32)},
+		// Generous limits: the tests book from one address; the limits
+		// themselves are tested with withWebCall.
+		WebCall: WebCallConfig{TokenKey: strings.Repeat("k", 32), AllowAnonymous: true,
+			AddressRate: Rate{Count: 1000, Per: time.Minute}, NumberRate: Rate{Count: 1000, Per: time.Minute}, NumberDailyCap: 1000},
 	}
 	all := append([]Option{WithRouter(e.router), WithDirectory(e.dir), WithBiometrics(e.bio), WithRTC(engine)}, opts...)
 	e.srv, err = New(cfg, all...)

@@ -197,7 +197,8 @@ func LoadConfig(path string) (*Config, error) {
 // relative to base (the configuration file's folder), so a config works
 // from any working directory.
 func (c *Config) resolvePaths(base string) {
-	paths := []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.IVR.Voicemail, &c.Customer.Import, &c.Voiceprint.DemoSpeech}
+	paths := []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.IVR.Voicemail, &c.Customer.Import, &c.Voiceprint.DemoSpeech,
+		&c.Agents.WebCall.ReplayFile}
 	if c.Voiceprint.ModelDir != "off" {
 		paths = append(paths, &c.Voiceprint.ModelDir)
 	}

@@ -66,8 +66,23 @@
 //	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
 //	routing: {}                   # routing.Config: queues, agents, offer_timeout, wrap_up... (go doc ./routing)
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)
-//	agents: {}                    # agentapi.Config: accounts (bcrypt password_hash from
-//	                              # `voxdesk agent passwd`), webcall... (go doc ./agentapi)
+//	agents:                       # agentapi.Config: accounts (bcrypt password_hash from
+//	                              # `voxdesk agent passwd`), session_ttl... (go doc ./agentapi)
+//	  webcall:                    # the website's "call now" and "call me back"
+//	    token_key: ""             # HMAC key shared with the website (>= 32 bytes)
+//	    allow_anonymous: false    # true: callers without a token may type a name and number
+//	    replay_file: ""           # used token ids kept across restarts; empty: tokens issued
+//	                              # before the switch started are refused
+//	    ticket_ttl: 2h            # a booking's ticket (status, cancel) lives this long
+//	    address_rate: {count: 5, per: 10m}   # bookings + call-now sockets per source address (/64)
+//	    number_rate: {count: 2, per: 1h}     # bookings per number
+//	    number_daily_cap: 3       # bookings per number and UTC day
+//	    allow_prefixes: []        # e.g. ["+33"]: only these are dialled; empty = any country
+//	    deny_prefixes: []         # added to agentapi.DefaultDenyPrefixes (premium, satellite...)
+//	    max_calls: 20             # concurrent "call now" calls
+//	    max_calls_per_address: 2
+//	    max_anonymous_calls: 10   # default half of max_calls
+//	    max_callbacks: 200        # pending bookings
 //	demo:
 //	  welcome: welcome            # prompt names
 //	  goodbye: goodbye
