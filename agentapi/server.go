@@ -337,7 +337,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "user name or password too long")
 		return
 	}
-	sess, err := s.auth.login(req.User, req.Password, s.now())
+	sess, err := s.auth.login(req.User, req.Password, sourceKey(r.RemoteAddr), s.now())
 	switch {
 	case errors.Is(err, errLockedOut):
 		s.m.logins.WithLabelValues("locked").Inc()
