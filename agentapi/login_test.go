@@ -32,6 +32,7 @@ func TestLoginThrottleSparesTheVictim(t *testing.T) {
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	e := newEnv(t, withClock(clock))
 	attacker, victim := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
 	var got []int
@@ -48,15 +49,11 @@ func TestLoginThrottleSparesTheVictim(t *testing.T) {
 		t.Fatalf("right password from the attacker's address during its backoff: %d", st)
 	}
 	// The backoff doubles with each failure after it ends.
-	mu.Lock()
-	now = now.Add(pairBackoff + time.Millisecond)
-	mu.Unlock()
+	advance(pairBackoff + time.Millisecond)
 	if st := e.loginFrom(t, attacker, "bob", "guess"); st != http.StatusUnauthorized {
 		t.Fatalf("guess after the backoff: %d", st)
 	}
-	mu.Lock()
-	now = now.Add(pairBackoff + time.Millisecond) // less than the doubled 4 s
-	mu.Unlock()
+	advance(pairBackoff + time.Millisecond) // less than the doubled 4 s
 	if st := e.loginFrom(t, attacker, "bob", "guess"); st != http.StatusTooManyRequests {
 		t.Fatalf("guess within the doubled backoff: %d", st)
 	}
@@ -74,9 +71,7 @@ func TestLoginThrottleSparesTheVictim(t *testing.T) {
 	if st := e.loginFrom(t, victim, "alice", "alice-secret"); st != http.StatusOK {
 		t.Fatalf("alice from another address: %d", st)
 	}
-	mu.Lock()
-	now = now.Add(addressWindow)
-	mu.Unlock()
+	advance(addressWindow)
 	if st := e.loginFrom(t, sprayer, "alice", "alice-secret"); st != http.StatusOK {
 		t.Fatalf("after the address window: %d", st)
 	}
