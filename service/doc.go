@@ -25,7 +25,14 @@
 //	  level: info                 # debug, info, warn, error
 //	  format: text                # text or json (log/slog; call lines carry call_id = SIP Call-ID)
 //	http:
-//	  listen: 127.0.0.1:8080      # /healthz, /metrics; "off" disables
+//	  listen: 127.0.0.1:8080      # /healthz, /metrics, pages and API; "off" disables
+//	  hosts: []                   # host names served besides localhost and IP addresses (others: 421)
+//	  read_header_timeout: 5s     # net/http server timeouts; WebSockets are exempt once upgraded
+//	  read_timeout: 15s
+//	  write_timeout: 30s
+//	  idle_timeout: 60s           # keep-alive connections idle this long are closed
+//	  max_header_bytes: 16384
+//	  max_conns_per_address: 64   # open connections per source address (IPv6: /64); more closed at once
 //	sip:
 //	  udp: 127.0.0.1:5060         # "off" disables; tcp follows udp's port when both say the same address
 //	  tcp: 127.0.0.1:5060

@@ -1,0 +1,226 @@
+package service_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/voxdesk/voxdesk/service"
+)
+
+// The "security" suite, web side: a real switch on loopback attacked
+// through its HTTP server (pages, agent API, web call-back) the way
+// issue 10 found it open. Second source addresses are 127.0.0.2... (any
+// 127.0.0.0/8 address is local on Linux), never a forwarded-for header.
+
+// dialFrom opens a TCP connection to addr from the local IP src.
+func dialFrom(t *testing.T, src, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, src, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedWithin reads c until the server closes it and returns how long
+// that took; meanwhile trickle (if set) keeps sending a byte every 200 ms
+// as a slow client does. It fails the test if c is still open after
+// limit.
+func closedWithin(t *testing.T, c net.Conn, limit time.Duration, trickle string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if trickle != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				if _, err := c.Write([]byte{trickle[i%len(trickle)]}); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	_ = c.SetReadDeadline(start.Add(limit))
+	_, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("connection still open after %v", limit)
+	}
+	return time.Since(start)
+}
+
+// statusLine sends a raw request on c and returns the response's status
+// line.
+func statusLine(t *testing.T, c net.Conn, req string) string {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the status line: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func TestSecurityHTTPSlowClientsClosed(t *testing.T) {
+	sw := startSwitch(t, func(c *service.Config) {
+		c.HTTP.ReadHeaderTimeout = 500 * time.Millisecond
+		c.HTTP.ReadTimeout = time.Second
+		c.HTTP.IdleTimeout = time.Second
+		c.HTTP.WriteTimeout = time.Second
+	})
+	addr := sw.HTTPAddr().String()
+	const limit = 4 * time.Second // the timeouts plus scheduling slack on a busy machine
+	t.Run("slow headers", func(t *testing.T) {
+		c := dialFrom(t, "127.0.0.1", addr)
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+		d := closedWithin(t, c, limit, "abcdefgh")
+		t.Logf("closed after %v (read_header_timeout 500ms)", d)
+	})
+	t.Run("slow body", func(t *testing.T) {
+		c := dialFrom(t, "127.0.0.1", addr)
+		io.WriteString(c, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{")
+		d := closedWithin(t, c, limit, `"a"`)
+		t.Logf("closed after %v (read_timeout 1s)", d)
+	})
+	t.Run("idle keep-alive", func(t *testing.T) {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if got := statusLine(t, c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); !strings.Contains(got, " 200 ") {
+			t.Fatalf("healthz: %q", got)
+		}
+		d := closedWithin(t, c, limit, "")
+		t.Logf("idle connection closed after %v (idle_timeout 1s)", d)
+	})
+	t.Run("oversized body", func(t *testing.T) {
+		c := dialFrom(t, "127.0.0.1", addr)
+		body := `{"user":"` + strings.Repeat("a", 20<<10) + `","password":"x"}`
+		req := fmt.Sprintf("POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		if got := statusLine(t, c, req); !strings.Contains(got, " 400 ") {
+			t.Fatalf("20 KB login body: %q, want 400", got)
+		}
+	})
+	t.Run("websocket outlives the request timeouts", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/api/webcall/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://" + addr}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.CloseNow()
+		time.Sleep(2500 * time.Millisecond) // past read_timeout and idle_timeout
+		if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"start","name":"Late"}`)); err != nil {
+			t.Fatalf("write after the timeouts: %v", err)
+		}
+		_, b, err := ws.Read(ctx)
+		if err != nil || !strings.Contains(string(b), "token") {
+			t.Fatalf("reply after the timeouts: %s, %v (want the token-required error)", b, err)
+		}
+	})
+	t.Run("oversized headers", func(t *testing.T) {
+		c := dialFrom(t, "127.0.0.1", addr)
+		req := "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + strings.Repeat("x", 64<<10) + "\r\n\r\n"
+		if got := statusLine(t, c, req); !strings.Contains(got, " 431 ") {
+			t.Fatalf("64 KB header: %q, want 431", got)
+		}
+	})
+}
+
+// Connections beyond max_conns_per_address from one address are closed
+// at once while another address is served.
+func TestSecurityHTTPConnectionCapPerAddress(t *testing.T) {
+	const max = 4
+	sw := startSwitch(t, func(c *service.Config) { c.HTTP.MaxConnsPerAddress = max })
+	addr := sw.HTTPAddr().String()
+	held := make([]net.Conn, max)
+	for i := range held {
+		held[i] = dialFrom(t, "127.0.0.1", addr)
+	}
+	// The held connections are served (they get an answer)...
+	if got := statusLine(t, held[0], "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); !strings.Contains(got, " 200 ") {
+		t.Fatalf("held connection: %q", got)
+	}
+	// ...one more from the same address is closed without one...
+	extra := dialFrom(t, "127.0.0.1", addr)
+	io.WriteString(extra, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	_ = extra.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if b, err := io.ReadAll(extra); len(b) > 0 || isTimeout(err) {
+		t.Fatalf("connection %d from one address: read %q, %v; want closed unanswered", max+1, b, err)
+	}
+	// ...while another address is served.
+	hc := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}, Timeout: 5 * time.Second}
+	res, err := hc.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	res.Body.Close()
+	hc.CloseIdleConnections()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("another address: %s", res.Status)
+	}
+	// A slot freed is a slot usable again.
+	held[1].Close()
+	time.Sleep(100 * time.Millisecond)
+	again := dialFrom(t, "127.0.0.1", addr)
+	if got := statusLine(t, again, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); !strings.Contains(got, " 200 ") {
+		t.Fatalf("after one closed: %q", got)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// DNS rebinding: a page of rebind.example (whose name an attacker points
+// at 127.0.0.1) is same-origin with itself; the switch must refuse its
+// Host, WebSocket included.
+func TestSecurityHTTPHostChecked(t *testing.T) {
+	sw := startSwitch(t, nil)
+	addr := sw.HTTPAddr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	upgrade := func(host string) string {
+		return fmt.Sprintf("GET /api/webcall/ws HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host, host)
+	}
+	for _, tc := range []struct {
+		name, req, want string
+	}{
+		{"page by IP", "GET /agent.html HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n", " 200 "},
+		{"page by localhost", "GET /agent.html HTTP/1.1\r\nHost: localhost:" + port + "\r\n\r\n", " 200 "},
+		{"page by a rebound name", "GET /agent.html HTTP/1.1\r\nHost: rebind.example:" + port + "\r\n\r\n", " 421 "},
+		{"websocket by IP", upgrade("127.0.0.1:" + port), " 101 "},
+		{"websocket with Origin = spoofed Host", upgrade("rebind.example:" + port), " 421 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := statusLine(t, dialFrom(t, "127.0.0.1", addr), tc.req); !strings.Contains(got, tc.want) {
+				t.Fatalf("%q, want%s", got, tc.want)
+			}
+		})
+	}
+}
