@@ -163,7 +163,7 @@ func (c *Config) setDefaults() {
 		c.HTTP.MaxHeaderBytes = 16 << 10
 	}
 	if c.HTTP.MaxConnsPerAddress == 0 {
-		c.HTTP.MaxConnsPerAddress = 64
+		c.HTTP.MaxConnsPerAddress = 256
 	}
 	if c.SIP.UDP == "" {
 		c.SIP.UDP = DefaultSIPListen

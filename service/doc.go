@@ -32,7 +32,8 @@
 //	  write_timeout: 30s
 //	  idle_timeout: 60s           # keep-alive connections idle this long are closed
 //	  max_header_bytes: 16384
-//	  max_conns_per_address: 64   # open connections per source address (IPv6: /64); more closed at once
+//	  max_conns_per_address: 256  # open connections per source address (IPv6: /64); more closed at once;
+//	                              # raise it when many agents share one NAT address (a browser holds up to 6)
 //	sip:
 //	  udp: 127.0.0.1:5060         # "off" disables; tcp follows udp's port when both say the same address
 //	  tcp: 127.0.0.1:5060
