@@ -2,7 +2,9 @@ package service_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -222,5 +224,87 @@ func TestSecurityHTTPHostChecked(t *testing.T) {
 				t.Fatalf("%q, want%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// exampleSwitch starts the example configuration (accounts, store,
+// voiceprints, call-back queue) without the demo enrolment, changed by
+// mutate.
+func exampleSwitch(t *testing.T, mutate func(*service.Config)) *testSwitch {
+	t.Helper()
+	example := exampleConfig(t)
+	return startSwitch(t, func(c *service.Config) {
+		example(c)
+		c.Voiceprint.DemoSpeech = ""
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+// webClient is a browser-like client of the switch's API from one source
+// address.
+type webClient struct {
+	base   string
+	hc     *http.Client
+	cookie string // session cookie, once logged in
+	csrf   string
+}
+
+func newWebClient(sw *testSwitch, src string) *webClient {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	return &webClient{
+		base: "http://" + sw.HTTPAddr().String(),
+		hc:   &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}, Timeout: 15 * time.Second},
+	}
+}
+
+// post sends a JSON body as the switch's own page would and returns the
+// status and the decoded reply.
+func (w *webClient) post(t *testing.T, path string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, w.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", w.base)
+	if w.cookie != "" {
+		req.Header.Set("Cookie", w.cookie)
+		req.Header.Set("X-CSRF-Token", w.csrf)
+	}
+	res, err := w.hc.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	var rep map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&rep)
+	for _, c := range res.Cookies() {
+		if c.Name == "voxdesk_session" {
+			w.cookie = c.Name + "=" + c.Value
+			w.csrf, _ = rep["csrf"].(string)
+		}
+	}
+	return res.StatusCode, rep
+}
+
+func (w *webClient) login(t *testing.T, user, pw string) int {
+	t.Helper()
+	st, _ := w.post(t, "/api/login", map[string]string{"user": user, "password": pw})
+	return st
+}
+
+// Erasing the biometrics of a customer the store does not have is a
+// 404, not a 500; a real customer's erase still works.
+func TestSecurityEraseUnknownCustomer(t *testing.T) {
+	sw := exampleSwitch(t, nil)
+	admin := newWebClient(sw, "127.0.0.1")
+	if st := admin.login(t, "david", "voxdesk-demo"); st != http.StatusOK {
+		t.Fatalf("admin login: %d", st)
+	}
+	if st, rep := admin.post(t, "/api/admin/customers/C-9999/erase-biometrics", struct{}{}); st != http.StatusNotFound {
+		t.Fatalf("erase of an unknown customer: %d %v, want 404", st, rep)
+	}
+	if st, rep := admin.post(t, "/api/admin/customers/C-1001/erase-biometrics", struct{}{}); st != http.StatusOK {
+		t.Fatalf("erase of a real customer: %d %v", st, rep)
 	}
 }
