@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/service"
 )
 
@@ -306,5 +309,135 @@ func TestSecurityEraseUnknownCustomer(t *testing.T) {
 	}
 	if st, rep := admin.post(t, "/api/admin/customers/C-1001/erase-biometrics", struct{}{}); st != http.StatusOK {
 		t.Fatalf("erase of a real customer: %d %v", st, rep)
+	}
+}
+
+// book asks for a call-back as the widget page does.
+func (w *webClient) book(t *testing.T, req map[string]string) (int, map[string]any) {
+	t.Helper()
+	return w.post(t, "/api/webcall/callback", req)
+}
+
+// The call-back abuse of issue 10: premium and international numbers are
+// refused; a flood from one address is cut off after a few bookings while
+// a real customer on another address still books.
+func TestSecurityCallbackAbuse(t *testing.T) {
+	sw := exampleSwitch(t, nil) // the example: anonymous demo bookings, +33 and +44 allowed
+	attacker, customer := newWebClient(sw, "127.0.0.1"), newWebClient(sw, "127.0.0.2")
+	prober := newWebClient(sw, "127.0.0.5")
+	for _, phone := range []string{"+33899123456", "+33812345678", "+19005551234", "+881612345678", "+12125551234"} {
+		if st, rep := prober.book(t, map[string]string{"name": "x", "phone": phone}); st != http.StatusForbidden {
+			t.Errorf("call-back to %s: %d %v, want 403", phone, st, rep)
+		}
+	}
+	codes := map[int]int{}
+	start := time.Now()
+	for i := range 200 {
+		st, _ := attacker.book(t, map[string]string{"name": "flood", "phone": fmt.Sprintf("+3314%07d", i)})
+		codes[st]++
+	}
+	t.Logf("200 bookings from one address in %v: %v", time.Since(start).Round(time.Millisecond), codes)
+	if codes[http.StatusOK] != 5 || codes[http.StatusTooManyRequests] != 195 {
+		t.Fatalf("flood answered %v, want 5 booked (address_rate 5 per 10m) and 195 refused with 429", codes)
+	}
+	if st, rep := customer.book(t, map[string]string{"name": "Gérald Vannier", "phone": "+33639980101"}); st != http.StatusOK {
+		t.Fatalf("a real customer from another address: %d %v", st, rep)
+	}
+}
+
+// Without allow_anonymous a booking needs a website token; a token used
+// before a restart is refused after it (replay_file), and without a
+// replay file any token issued before the start is.
+func TestSecurityWebTokenReplayAfterRestart(t *testing.T) {
+	key := strings.Repeat("s", 32)
+	replay := filepath.Join(t.TempDir(), "used-tokens")
+	now := time.Now()
+	tok, err := agentapi.SignWebToken([]byte(key), agentapi.WebClaims{Customer: "C-1001", Phone: "+33639980101",
+		IssuedAt: now.Unix(), Expires: now.Add(30 * time.Minute).Unix(), Nonce: "replay-" + fmt.Sprint(now.UnixNano())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secured := func(file string) func(*service.Config) {
+		return func(c *service.Config) {
+			c.Agents.WebCall.AllowAnonymous = false
+			c.Agents.WebCall.TokenKey = key
+			c.Agents.WebCall.ReplayFile = file
+		}
+	}
+	t.Run("first switch", func(t *testing.T) {
+		sw := exampleSwitch(t, secured(replay))
+		w := newWebClient(sw, "127.0.0.1")
+		if st, rep := w.book(t, map[string]string{"name": "Anon", "phone": "+33140000009"}); st != http.StatusForbidden {
+			t.Fatalf("anonymous booking: %d %v, want 403", st, rep)
+		}
+		if st, rep := w.book(t, map[string]string{"token": tok}); st != http.StatusOK {
+			t.Fatalf("booking with a token: %d %v", st, rep)
+		}
+	})
+	t.Run("restarted with the replay file", func(t *testing.T) {
+		sw := exampleSwitch(t, secured(replay))
+		if st, rep := newWebClient(sw, "127.0.0.1").book(t, map[string]string{"token": tok}); st != http.StatusForbidden {
+			t.Fatalf("token replayed after a restart: %d %v, want 403", st, rep)
+		}
+	})
+	t.Run("restarted without a replay file", func(t *testing.T) {
+		time.Sleep(time.Until(time.Unix(now.Unix()+1, 0))) // the token's second is over
+		sw := exampleSwitch(t, secured(""))
+		if st, rep := newWebClient(sw, "127.0.0.1").book(t, map[string]string{"token": tok}); st != http.StatusForbidden {
+			t.Fatalf("token from before the start: %d %v, want 403", st, rep)
+		}
+	})
+}
+
+// Login throttling against the example's real accounts (bcrypt cost 12):
+// refusals take as long for unknown names as for real ones; 30 parallel
+// guesses are not all evaluated; the victim logs in from their own
+// address while the attack goes on.
+func TestSecurityLoginThrottleAndTiming(t *testing.T) {
+	sw := exampleSwitch(t, nil)
+	median := func(user string, firstIP int) time.Duration {
+		var d []time.Duration
+		for i := range 5 { // one try per address: no backoff in the way
+			w := newWebClient(sw, fmt.Sprintf("127.0.1.%d", firstIP+i))
+			start := time.Now()
+			if st := w.login(t, user, "not the password"); st != http.StatusUnauthorized {
+				t.Fatalf("login %s: %d", user, st)
+			}
+			d = append(d, time.Since(start))
+		}
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	known, unknown := median("alice", 10), median("nobody-of-that-name", 20)
+	t.Logf("median refusal: %v for a real name, %v for an unknown one", known, unknown)
+	if r := float64(unknown) / float64(known); r < 0.6 || r > 1.6 {
+		t.Errorf("refusal times differ by %.2fx: names can be told apart", r)
+	}
+
+	attacker := newWebClient(sw, "127.0.0.3")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	start := time.Now()
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := attacker.login(t, "bruno", "guess")
+			mu.Lock()
+			codes[st]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	t.Logf("30 parallel guesses in %v: %v", time.Since(start).Round(time.Millisecond), codes)
+	if codes[http.StatusUnauthorized] > 3 || codes[http.StatusUnauthorized]+codes[http.StatusTooManyRequests] != 30 {
+		t.Errorf("30 parallel guesses answered %v: want at most 3 evaluated (401), the rest 429", codes)
+	}
+	if st := attacker.login(t, "bruno", "voxdesk-demo"); st != http.StatusTooManyRequests {
+		t.Errorf("right password from the attacking address: %d, want 429", st)
+	}
+	if st := newWebClient(sw, "127.0.0.4").login(t, "bruno", "voxdesk-demo"); st != http.StatusOK {
+		t.Errorf("bruno from his own address during the attack: %d", st)
 	}
 }
