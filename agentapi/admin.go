@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/voxdesk/voxdesk/customer"
 )
 
 // handleAdminLookup finds customers by id or E.164 number:
@@ -57,7 +59,7 @@ func (s *Server) handleAdminErase(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	actor := "admin:" + sess.acct.ID
 	if err := s.bio.Erase(ctx, id, actor); err != nil {
-		if errors.Is(err, ErrNoCustomer) {
+		if errors.Is(err, ErrNoCustomer) || errors.Is(err, customer.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "no such customer")
 			return
 		}

@@ -67,11 +67,24 @@ const cookieName = "voxdesk_session"
 // csrfHeader carries the session's CSRF token on every POST after login.
 const csrfHeader = "X-CSRF-Token"
 
-// Login throttling: after maxFailures failed logins in a row, a user name
-// is refused for lockout.
+// Login throttling. Failures are counted per (account, source address)
+// and per source address, never per account alone: an attacker can slow
+// down only their own address, and the agent logs in from theirs.
+//
+//   - a pair gets freeAttempts failures, then waits pairBackoff, doubled at
+//     each further failure up to maxBackoff;
+//   - an address gets addressBudget failures (any account names) per
+//     addressWindow, then its logins are refused until the window ends.
+//
+// An attempt is counted before its password is hashed (as a failure until
+// it succeeds), so parallel guesses cannot all be evaluated.
 const (
-	maxFailures = 5
-	lockout     = 30 * time.Second
+	freeAttempts  = 3
+	pairBackoff   = 2 * time.Second
+	maxBackoff    = 15 * time.Minute
+	addressBudget = 20
+	addressWindow = 15 * time.Minute
+	maxThrottled  = 100000 // pairs and addresses remembered; beyond, new ones are refused
 )
 
 type session struct {
@@ -89,16 +102,24 @@ type auth struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	failures map[string]*failure
+	pairs    map[pairKey]*failures // (account name, source address)
+	addrs    map[string]*failures  // source address, over addressWindow
 }
 
-type failure struct {
-	n     int
-	until time.Time
+type pairKey struct{ user, addr string }
+
+// failures counts the failed (and in-flight) attempts of a pair or an
+// address.
+type failures struct {
+	n        int       // failures
+	inflight int       // attempts being checked now
+	until    time.Time // pair: refused until then; address: end of the window
 }
 
 func newAuth(accts []Account, ttl time.Duration) (*auth, error) {
-	a := &auth{accounts: map[string]*Account{}, ttl: ttl, sessions: map[string]*session{}, failures: map[string]*failure{}}
+	a := &auth{accounts: map[string]*Account{}, ttl: ttl, sessions: map[string]*session{},
+		pairs: map[pairKey]*failures{}, addrs: map[string]*failures{}}
+	cost := PasswordCost
 	for i := range accts {
 		acct := accts[i]
 		if acct.ID == "" {
@@ -110,8 +131,12 @@ func newAuth(accts []Account, ttl time.Duration) (*auth, error) {
 		if a.accounts[acct.ID] != nil {
 			return nil, fmt.Errorf("agentapi: account %q listed twice", acct.ID)
 		}
-		if _, err := bcrypt.Cost([]byte(acct.PasswordHash)); err != nil {
+		c, err := bcrypt.Cost([]byte(acct.PasswordHash))
+		if err != nil {
 			return nil, fmt.Errorf("agentapi: account %q: password_hash is not a bcrypt hash (use HashPassword)", acct.ID)
+		}
+		if i == 0 || c > cost {
+			cost = c
 		}
 		switch acct.Role {
 		case "":
@@ -125,7 +150,13 @@ func newAuth(accts []Account, ttl time.Duration) (*auth, error) {
 		}
 		a.accounts[acct.ID] = &acct
 	}
-	a.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.MinCost)
+	// Unknown names are checked against a hash of the accounts' (highest)
+	// cost, so they take as long as real ones.
+	dummy, err := bcrypt.GenerateFromPassword([]byte(randomToken()), cost)
+	if err != nil {
+		return nil, fmt.Errorf("agentapi: dummy hash: %w", err)
+	}
+	a.dummy = dummy
 	return a, nil
 }
 
@@ -134,40 +165,40 @@ var (
 	errLockedOut      = errors.New("agentapi: too many failed logins, try again later")
 )
 
-// login checks the password and opens a session.
-func (a *auth) login(user, password string, now time.Time) (*session, error) {
+// login checks the password of user, from source address addr, and
+// opens a session.
+func (a *auth) login(user, password, addr string, now time.Time) (*session, error) {
+	pk := pairKey{user, addr}
 	a.mu.Lock()
-	if f := a.failures[user]; f != nil && now.Before(f.until) {
-		a.mu.Unlock()
-		return nil, errLockedOut
-	}
+	pair, src, err := a.admit(pk, addr, now)
 	acct := a.accounts[user]
 	a.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 
 	hash := a.dummy
 	if acct != nil {
 		hash = []byte(acct.PasswordHash)
 	}
-	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	err = bcrypt.CompareHashAndPassword(hash, []byte(password))
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	pair.inflight--
+	src.inflight--
 	if err != nil || acct == nil {
-		f := a.failures[user]
-		if f == nil {
-			if len(a.failures) > 10000 { // bound memory under a spray of names
-				clear(a.failures)
-			}
-			f = &failure{}
-			a.failures[user] = f
-		}
-		f.n++
-		if f.n >= maxFailures {
-			f.n, f.until = 0, now.Add(lockout)
+		pair.n++
+		src.n++
+		if pair.n >= freeAttempts {
+			backoff := min(pairBackoff<<min(pair.n-freeAttempts, 20), maxBackoff)
+			pair.until = now.Add(backoff)
 		}
 		return nil, errBadCredentials
 	}
-	delete(a.failures, user)
+	if pair.inflight == 0 {
+		delete(a.pairs, pk)
+	}
 	s := &session{token: randomToken(), csrf: randomToken(), acct: acct, expires: now.Add(a.ttl)}
 	a.sessions[s.token] = s
 	for t, old := range a.sessions { // drop expired sessions
@@ -176,6 +207,61 @@ func (a *auth) login(user, password string, now time.Time) (*session, error) {
 		}
 	}
 	return s, nil
+}
+
+// admit counts an attempt of pk from addr before its password is checked,
+// or refuses it. In-flight attempts count as failures. Called with a.mu.
+func (a *auth) admit(pk pairKey, addr string, now time.Time) (*failures, *failures, error) {
+	src := a.addrs[addr]
+	if src != nil && !now.Before(src.until) && src.inflight == 0 {
+		delete(a.addrs, addr) // the window is over
+		src = nil
+	}
+	if src != nil && src.n+src.inflight >= addressBudget {
+		return nil, nil, errLockedOut
+	}
+	pair := a.pairs[pk]
+	if pair != nil && now.Before(pair.until) {
+		return nil, nil, errLockedOut
+	}
+	if pair != nil && pair.n >= freeAttempts && pair.inflight > 0 {
+		return nil, nil, errLockedOut // past its free attempts: one at a time
+	}
+	if pair != nil && pair.n < freeAttempts && pair.n+pair.inflight >= freeAttempts {
+		return nil, nil, errLockedOut
+	}
+	if (src == nil || pair == nil) && len(a.addrs)+len(a.pairs) >= maxThrottled {
+		a.prune(now)
+		if len(a.addrs)+len(a.pairs) >= maxThrottled {
+			return nil, nil, errLockedOut
+		}
+	}
+	if src == nil {
+		src = &failures{until: now.Add(addressWindow)}
+		a.addrs[addr] = src
+	}
+	if pair == nil {
+		pair = &failures{}
+		a.pairs[pk] = pair
+	}
+	pair.inflight++
+	src.inflight++
+	return pair, src, nil
+}
+
+// prune forgets pairs and addresses with nothing left to hold against
+// them. Called with a.mu.
+func (a *auth) prune(now time.Time) {
+	for k, f := range a.pairs {
+		if f.inflight == 0 && !now.Before(f.until.Add(maxBackoff)) {
+			delete(a.pairs, k)
+		}
+	}
+	for k, f := range a.addrs {
+		if f.inflight == 0 && !now.Before(f.until) {
+			delete(a.addrs, k)
+		}
+	}
 }
 
 // session returns the live session named by the request's cookie.

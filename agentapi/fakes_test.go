@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/routing"
 )
 
@@ -138,7 +139,8 @@ func (b *fakeBio) Erase(ctx context.Context, customerID, actor string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if customerID == "missing" {
-		return ErrNoCustomer
+		// What the service's store answers for an unknown customer.
+		return fmt.Errorf("customer: erase biometrics of %q: %w", customerID, fmt.Errorf("customer %q: %w", customerID, customer.ErrNotFound))
 	}
 	b.erasals = append(b.erasals, customerID+" "+actor)
 	return nil

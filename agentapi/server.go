@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -86,12 +85,18 @@ type Server struct {
 	agents   map[string]*agentConn
 	boards   map[*boardConn]struct{}
 	webcalls map[*webCall]struct{}
-	tickets  map[string]*ticket
-	refresh  chan struct{} // asks the board loop for an early refresh
+	// webByAddr counts "call now" sockets per source; pendingWeb those
+	// upgraded but not yet in webcalls.
+	webByAddr  map[string]int
+	pendingWeb int
+	tickets    map[string]*ticket
+	refresh    chan struct{} // asks the board loop for an early refresh
 
-	replay *replayCache
-	m      *metrics
-	reg    prometheus.Registerer
+	replay  *replayCache
+	started time.Time // tokens issued before it are refused without a replay file
+	web     webGuard
+	m       *metrics
+	reg     prometheus.Registerer
 }
 
 // Option sets one of the server's collaborators.
@@ -148,11 +153,18 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg: cfg, auth: a, log: slog.New(slog.DiscardHandler), now: time.Now,
 		agents: map[string]*agentConn{}, boards: map[*boardConn]struct{}{},
-		webcalls: map[*webCall]struct{}{}, tickets: map[string]*ticket{},
-		refresh: make(chan struct{}, 1), replay: newReplayCache(), m: newMetrics(),
+		webcalls: map[*webCall]struct{}{}, webByAddr: map[string]int{}, tickets: map[string]*ticket{},
+		refresh: make(chan struct{}, 1), m: newMetrics(),
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	s.started = s.now()
+	if s.web, err = newWebGuard(s.cfg.WebCall); err != nil {
+		return nil, err
+	}
+	if s.replay, err = newReplayCache(s.cfg.WebCall.ReplayFile, s.started); err != nil {
+		return nil, err
 	}
 	s.m.register(s.reg)
 	s.log = s.log.With("component", "agentapi")
@@ -236,6 +248,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	<-done
 	s.loopWG.Wait()
+	s.replay.close()
 	return err
 }
 
@@ -282,13 +295,17 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, apiError{Error: msg})
 }
 
-// readJSON decodes a small JSON body strictly.
-func readJSON(r *http.Request, v any) error {
+// maxBodyBytes bounds the JSON body of an API request.
+const maxBodyBytes = 16 << 10
+
+// readJSON decodes a small JSON body strictly; a longer body is refused
+// and its connection closed (http.MaxBytesReader).
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/json" {
 		return errors.New("content type must be application/json")
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("bad JSON body: %v", err)
@@ -312,7 +329,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req loginRequest
-	if err := readJSON(r, &req); err != nil {
+	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -320,7 +337,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "user name or password too long")
 		return
 	}
-	sess, err := s.auth.login(req.User, req.Password, s.now())
+	sess, err := s.auth.login(req.User, req.Password, sourceKey(r.RemoteAddr), s.now())
 	switch {
 	case errors.Is(err, errLockedOut):
 		s.m.logins.WithLabelValues("locked").Inc()

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,17 +133,72 @@ func VerifyWebToken(key []byte, tok string, now time.Time) (WebClaims, error) {
 }
 
 // replayCache remembers the jti of accepted tokens until they expire.
+// With a file it also appends each one there (synced before the token is
+// accepted) and loads the live ones back at start, so a token used before
+// a restart is still refused after it.
 type replayCache struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
+	file *os.File
 }
 
 const maxReplayEntries = 100000
 
-func newReplayCache() *replayCache { return &replayCache{seen: map[string]time.Time{}} }
+// newReplayCache returns a cache kept in path ("" keeps it in memory
+// only). Expired entries are dropped from the file as it is loaded.
+func newReplayCache(path string, now time.Time) (*replayCache, error) {
+	r := &replayCache{seen: map[string]time.Time{}}
+	if path == "" {
+		return r, nil
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		for line := range strings.Lines(string(b)) {
+			exp, jti, ok := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+			sec, err := strconv.ParseInt(exp, 10, 64)
+			if !ok || err != nil || jti == "" {
+				continue // a torn last line after a crash
+			}
+			if t := time.Unix(sec, 0); now.Before(t) && len(r.seen) < maxReplayEntries {
+				r.seen[jti] = t
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("agentapi: webcall.replay_file: %w", err)
+	}
+	// Rewrite the live entries, then append to the new file.
+	var b strings.Builder
+	for jti, exp := range r.seen {
+		fmt.Fprintf(&b, "%d %s\n", exp.Unix(), jti)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("agentapi: webcall.replay_file: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return nil, fmt.Errorf("agentapi: webcall.replay_file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("agentapi: webcall.replay_file: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("agentapi: webcall.replay_file: %w", err)
+	}
+	r.file = f
+	return r, nil
+}
+
+func (r *replayCache) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.file != nil {
+		_ = r.file.Close()
+		r.file = nil
+	}
+}
 
 // use records jti, or reports that it was used already (or that the cache
-// is full of live tokens).
+// is full of live tokens, or cannot be written).
 func (r *replayCache) use(jti string, exp, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -155,6 +213,14 @@ func (r *replayCache) use(jti string, exp, now time.Time) error {
 		}
 		if len(r.seen) >= maxReplayEntries {
 			return fmt.Errorf("%w: too many live tokens", ErrBadToken)
+		}
+	}
+	if r.file != nil {
+		if _, err := fmt.Fprintf(r.file, "%d %s\n", exp.Unix(), jti); err != nil {
+			return fmt.Errorf("agentapi: record used token: %w", err)
+		}
+		if err := r.file.Sync(); err != nil {
+			return fmt.Errorf("agentapi: record used token: %w", err)
 		}
 	}
 	r.seen[jti] = exp

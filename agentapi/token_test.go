@@ -2,6 +2,8 @@ package agentapi
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,13 +64,70 @@ func TestWebToken(t *testing.T) {
 }
 
 func TestReplayCache(t *testing.T) {
-	r := newReplayCache()
 	now := time.Now()
+	r, err := newReplayCache("", now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := r.use("a", now.Add(time.Minute), now); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.use("a", now.Add(time.Minute), now); !errors.Is(err, ErrBadToken) {
 		t.Fatalf("replay accepted: %v", err)
+	}
+}
+
+// A token used before a restart is refused after it when the used ids
+// are kept in a file; expired ids are dropped from the file at start.
+func TestReplayFileSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "used-tokens")
+	now := time.Now()
+	r, err := newReplayCache(path, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		jti string
+		exp time.Time
+	}{{"live one", now.Add(time.Hour)}, {"old", now.Add(time.Second)}} {
+		if err := r.use(u.jti, u.exp, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.close()
+	later := now.Add(time.Minute)
+	r, err = newReplayCache(path, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	if err := r.use("live one", now.Add(time.Hour), later); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("token used before the restart accepted again: %v", err)
+	}
+	if err := r.use("old", later.Add(time.Hour), later); err != nil {
+		t.Fatalf("expired entry kept: %v", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("replay file %v, %v: want mode 0600", fi, err)
+	}
+}
+
+// Without a replay file, a restarted switch refuses tokens issued before
+// it started (they may have been used before the restart).
+func TestTokenFromBeforeRestartRefused(t *testing.T) {
+	now := time.Now()
+	srv, err := New(Config{WebCall: WebCallConfig{TokenKey: string(testKey)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	old, _ := SignWebToken(testKey, WebClaims{Customer: "C1", IssuedAt: now.Unix() - 60, Expires: now.Unix() + 600, Nonce: "n1"})
+	if _, err := srv.identify(webIdentityRequest{Token: old}); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("token from before the start accepted: %v", err)
+	}
+	fresh, _ := SignWebToken(testKey, WebClaims{Customer: "C1", IssuedAt: time.Now().Unix(), Expires: now.Unix() + 600, Nonce: "n2"})
+	if _, err := srv.identify(webIdentityRequest{Token: fresh}); err != nil {
+		t.Fatalf("fresh token refused: %v", err)
 	}
 }
 

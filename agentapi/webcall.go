@@ -36,10 +36,16 @@ const (
 // WebCallConfig configures the website's call-back widget.
 type WebCallConfig struct {
 	// TokenKey is the HMAC-SHA256 key shared with the website (at least 32
-	// bytes). Empty: tokens are refused and only typed identity is used.
+	// bytes). Empty: tokens are refused.
 	TokenKey string `yaml:"token_key"`
-	// TokenRequired refuses callers without a valid token.
-	TokenRequired bool `yaml:"token_required"`
+	// AllowAnonymous accepts callers without a token, who type their name
+	// and number (a demo, or a site without logins). Off by default: every
+	// "call now" and "call me back" needs a token signed by the website.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+	// ReplayFile keeps the ids of used tokens across restarts (one line
+	// per token until it expires). Empty: a restarted switch refuses every
+	// token issued before it started instead.
+	ReplayFile string `yaml:"replay_file"`
 	// FrameOrigins are the website origins allowed to embed the widget in
 	// an iframe (CSP frame-ancestors), e.g. "https://www.example.com".
 	FrameOrigins []string `yaml:"frame_origins"`
@@ -49,6 +55,28 @@ type WebCallConfig struct {
 	MaxCallbacks int `yaml:"max_callbacks"`
 	// Queue is the queue call-backs wait in (default "callback").
 	Queue string `yaml:"queue"`
+	// TicketTTL is how long the page's ticket for a booked call-back
+	// answers its status and cancel (default 2 h).
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
+	// AddressRate bounds bookings and "call now" sockets per source
+	// address (IPv6: per /64), attempts included (default 5 per 10m).
+	AddressRate Rate `yaml:"address_rate"`
+	// NumberRate bounds bookings per phone number (default 2 per 1h) and
+	// NumberDailyCap per number and UTC day (default 3).
+	NumberRate     Rate `yaml:"number_rate"`
+	NumberDailyCap int  `yaml:"number_daily_cap"`
+	// AllowPrefixes, when set, are the only number prefixes call-backs
+	// dial (the operator's home country, e.g. ["+33"]); DenyPrefixes add
+	// to DefaultDenyPrefixes (premium-rate and international networks).
+	// The longest matching prefix decides.
+	AllowPrefixes []string `yaml:"allow_prefixes"`
+	DenyPrefixes  []string `yaml:"deny_prefixes"`
+	// MaxCallsPerAddress bounds concurrent "call now" sockets per source
+	// address (default 2); MaxAnonymousCalls bounds the calls of callers
+	// without a token (default half of MaxCalls), so anonymous sockets
+	// cannot take every slot.
+	MaxCallsPerAddress int `yaml:"max_calls_per_address"`
+	MaxAnonymousCalls  int `yaml:"max_anonymous_calls"`
 }
 
 func (c *WebCallConfig) fill() {
@@ -61,6 +89,20 @@ func (c *WebCallConfig) fill() {
 	if c.Queue == "" {
 		c.Queue = "callback"
 	}
+	if c.TicketTTL <= 0 {
+		c.TicketTTL = 2 * time.Hour
+	}
+	c.AddressRate.fill(Rate{Count: 5, Per: 10 * time.Minute})
+	c.NumberRate.fill(Rate{Count: 2, Per: time.Hour})
+	if c.NumberDailyCap <= 0 {
+		c.NumberDailyCap = 3
+	}
+	if c.MaxCallsPerAddress <= 0 {
+		c.MaxCallsPerAddress = 2
+	}
+	if c.MaxAnonymousCalls <= 0 {
+		c.MaxAnonymousCalls = max(1, c.MaxCalls/2)
+	}
 }
 
 func (c *WebCallConfig) check() error {
@@ -72,10 +114,33 @@ func (c *WebCallConfig) check() error {
 			return fmt.Errorf("agentapi: webcall.frame_origins: %q is not an origin like https://www.example.com", o)
 		}
 	}
-	if c.TokenRequired && c.TokenKey == "" {
-		return errors.New("agentapi: webcall.token_required without a token_key")
+	for _, r := range []struct {
+		name string
+		r    Rate
+	}{{"webcall.address_rate", c.AddressRate}, {"webcall.number_rate", c.NumberRate}} {
+		if err := r.r.check(r.name); err != nil {
+			return err
+		}
 	}
-	return nil
+	_, err := newNumberPolicy(c.AllowPrefixes, c.DenyPrefixes)
+	return err
+}
+
+// webGuard holds the limits on the website's anonymous side.
+type webGuard struct {
+	addr, number, daily *limiter
+	policy              numberPolicy
+}
+
+func newWebGuard(c WebCallConfig) (webGuard, error) {
+	p, err := newNumberPolicy(c.AllowPrefixes, c.DenyPrefixes)
+	if err != nil {
+		return webGuard{}, err
+	}
+	return webGuard{
+		addr: newLimiter(c.AddressRate), number: newLimiter(c.NumberRate),
+		daily: newLimiter(Rate{Count: c.NumberDailyCap, Per: 24 * time.Hour}), policy: p,
+	}, nil
 }
 
 // Callbacks books "call me back" requests; the routing side implements it
@@ -140,13 +205,18 @@ func (s *Server) identify(r webIdentityRequest) (identity, error) {
 		if err != nil {
 			return identity{}, err
 		}
+		if s.cfg.WebCall.ReplayFile == "" && c.IssuedAt < s.started.Unix() {
+			// Used tokens are remembered in memory only: one issued
+			// before this start may have been used before it.
+			return identity{}, fmt.Errorf("%w: issued before the switch restarted, reload the page", ErrBadToken)
+		}
 		if err := s.replay.use(c.Nonce, time.Unix(c.Expires, 0), now); err != nil {
 			return identity{}, err
 		}
 		return identity{customer: c.Customer, name: c.Name, phone: c.Phone, vouched: true}, nil
 	}
-	if s.cfg.WebCall.TokenRequired {
-		return identity{}, fmt.Errorf("%w: a token from the website is required", ErrBadToken)
+	if !s.cfg.WebCall.AllowAnonymous {
+		return identity{}, fmt.Errorf("%w: a token from the website is required (log in on the website first)", ErrBadToken)
 	}
 	for _, f := range []struct{ name, v string }{{"name", r.Name}, {"phone", r.Phone}, {"account", r.Account}} {
 		if err := checkText(f.name, f.v, 100, false); err != nil {
@@ -213,7 +283,10 @@ type webStatus struct {
 }
 
 // webCall is one "call now" page.
-type webCall struct{ *sock }
+type webCall struct {
+	*sock
+	anonymous bool // no token: counts against MaxAnonymousCalls (guarded by Server.mu)
+}
 
 func (w *webCall) send(m webStatus) { w.sendJSON(m) }
 
@@ -228,22 +301,57 @@ func (s *Server) handleWebCallWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "web calls are not configured")
 		return
 	}
+	src := sourceKey(r.RemoteAddr)
+	if ok, retry := s.web.addr.allow(src, s.now()); !ok {
+		s.log.Warn("web call refused: address over its rate", "remote", src)
+		tooMany(w, retry, "too many calls from your address, please try again later")
+		return
+	}
+	// The slot is taken before the upgrade, so parallel sockets of one
+	// address cannot all pass the check.
 	s.mu.Lock()
-	full := len(s.webcalls) >= s.cfg.WebCall.MaxCalls
+	full := len(s.webcalls)+s.pendingWeb >= s.cfg.WebCall.MaxCalls
+	mine := s.webByAddr[src] >= s.cfg.WebCall.MaxCallsPerAddress
+	if !full && !mine {
+		s.webByAddr[src]++
+		s.pendingWeb++
+	}
 	s.mu.Unlock()
-	if full {
+	switch {
+	case full:
 		writeError(w, http.StatusServiceUnavailable, "too many web calls, please try again shortly")
 		return
+	case mine:
+		tooMany(w, time.Minute, "your address already has a call in progress")
+		return
+	}
+	release := func() {
+		s.mu.Lock()
+		if s.webByAddr[src]--; s.webByAddr[src] <= 0 {
+			delete(s.webByAddr, src)
+		}
+		s.mu.Unlock()
 	}
 	// Only the switch's own widget page (same origin, possibly framed by
 	// the website) may open the socket.
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		s.mu.Lock()
+		s.pendingWeb--
+		s.mu.Unlock()
+		release()
 		return
 	}
 	ws.SetReadLimit(MaxMessageBytes)
-	wc := &webCall{newSock(s.life, ws)}
-	if !s.goTracked(func() { wc.run(func() { s.serveWebCall(wc) }) }) {
+	wc := &webCall{sock: newSock(s.life, ws)}
+	if !s.goTracked(func() {
+		defer release()
+		wc.run(func() { s.serveWebCall(wc) })
+	}) {
+		s.mu.Lock()
+		s.pendingWeb--
+		s.mu.Unlock()
+		release()
 		wc.finish()
 	}
 }
@@ -253,6 +361,7 @@ func (s *Server) handleWebCallWS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveWebCall(wc *webCall) {
 	s.mu.Lock()
 	s.webcalls[wc] = struct{}{}
+	s.pendingWeb--
 	closing := s.closing
 	s.mu.Unlock()
 	if closing {
@@ -295,6 +404,21 @@ func (s *Server) serveWebCall(wc *webCall) {
 	var id identity
 	if err == nil {
 		id, err = s.identify(m.webIdentityRequest)
+	}
+	if err == nil && !id.vouched {
+		s.mu.Lock()
+		n := 0
+		for o := range s.webcalls {
+			if o.anonymous {
+				n++
+			}
+		}
+		if n < s.cfg.WebCall.MaxAnonymousCalls {
+			wc.anonymous = true
+		} else {
+			err = errors.New("agentapi: all lines for callers without a website login are busy, please try again shortly")
+		}
+		s.mu.Unlock()
 	}
 	if err != nil {
 		wc.send(webStatus{Type: "error", Error: err.Error()})
@@ -404,8 +528,6 @@ type ticket struct {
 	expires time.Time
 }
 
-const ticketTTL = 24 * time.Hour
-
 type bookReply struct {
 	Ticket string `json:"ticket"`
 }
@@ -419,12 +541,26 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "cross-origin request refused")
 		return
 	}
+	now := s.now()
+	src := sourceKey(r.RemoteAddr)
+	// Every attempt counts, before any work: a flood costs one map look-up
+	// per request.
+	if ok, retry := s.web.addr.allow(src, now); !ok {
+		s.m.callbacks.WithLabelValues("limited").Inc()
+		s.log.Warn("call-back refused: address over its rate", "remote", src)
+		tooMany(w, retry, "too many call-back requests from your address, please try again later")
+		return
+	}
 	var req webIdentityRequest
-	if err := readJSON(r, &req); err != nil {
+	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	id, err := s.identify(req)
+	if errors.Is(err, ErrBadToken) {
+		writeError(w, http.StatusForbidden, err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -433,7 +569,22 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "a phone number to call back is needed")
 		return
 	}
-	now := s.now()
+	if err := s.web.policy.check(id.phone); err != nil {
+		s.m.callbacks.WithLabelValues("denied").Inc()
+		s.log.Warn("call-back refused: number not allowed", "phone", id.phone, "remote", src)
+		writeError(w, http.StatusForbidden, err.Error())
+		return
+	}
+	if ok, retry := s.web.number.allow(id.phone, now); !ok {
+		s.m.callbacks.WithLabelValues("limited").Inc()
+		tooMany(w, retry, "too many call-backs to this number, please try again later")
+		return
+	}
+	if ok, retry := s.web.daily.allow(id.phone, now); !ok {
+		s.m.callbacks.WithLabelValues("limited").Inc()
+		tooMany(w, retry, "this number had its call-backs for today")
+		return
+	}
 	s.mu.Lock()
 	for t, tk := range s.tickets {
 		if now.After(tk.expires) {
@@ -464,7 +615,7 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 	}
 	t := randomToken()
 	s.mu.Lock()
-	s.tickets[t] = &ticket{id: cbID, phone: id.phone, expires: now.Add(ticketTTL)}
+	s.tickets[t] = &ticket{id: cbID, phone: id.phone, expires: now.Add(s.cfg.WebCall.TicketTTL)}
 	s.mu.Unlock()
 	s.m.callbacks.WithLabelValues("booked").Inc()
 	s.log.Info("call-back booked", "callback", cbID, "vouched", id.vouched)

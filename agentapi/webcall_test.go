@@ -62,8 +62,8 @@ func TestCallbackBooking(t *testing.T) {
 		{"number not E.164", webIdentityRequest{Name: "Eve", Phone: "01632 960003"}, nil, http.StatusBadRequest},
 		{"no number", webIdentityRequest{Name: "Eve"}, nil, http.StatusBadRequest},
 		{"signed token", webIdentityRequest{Token: tok}, nil, http.StatusOK},
-		{"token replayed", webIdentityRequest{Token: tok}, nil, http.StatusBadRequest},
-		{"forged token", webIdentityRequest{Token: tok[:len(tok)-3] + "AAA"}, nil, http.StatusBadRequest},
+		{"token replayed", webIdentityRequest{Token: tok}, nil, http.StatusForbidden},
+		{"forged token", webIdentityRequest{Token: tok[:len(tok)-3] + "AAA"}, nil, http.StatusForbidden},
 		{"from another site", webIdentityRequest{Phone: "+441632960004"}, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,20 +91,35 @@ func TestCallbackBooking(t *testing.T) {
 	}
 }
 
-func TestWebIdentityRequiresTokenWhenConfigured(t *testing.T) {
-	srv, err := New(Config{WebCall: WebCallConfig{TokenKey: string(testKey), TokenRequired: true}})
+func TestWebIdentityRequiresTokenByDefault(t *testing.T) {
+	for _, cfg := range []WebCallConfig{{TokenKey: string(testKey)}, {}} {
+		srv, err := New(Config{WebCall: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = srv.identify(webIdentityRequest{Name: "Eve", Phone: "+441632960009"})
+		srv.Close()
+		if !errors.Is(err, ErrBadToken) {
+			t.Fatalf("typed identity accepted without allow_anonymous (key %v): %v", cfg.TokenKey != "", err)
+		}
+	}
+	srv, err := New(Config{WebCall: WebCallConfig{AllowAnonymous: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	if _, err := srv.identify(webIdentityRequest{Name: "Eve", Phone: "+441632960009"}); !errors.Is(err, ErrBadToken) {
-		t.Fatalf("typed identity accepted: %v", err)
+	if _, err := srv.identify(webIdentityRequest{Name: "Eve", Phone: "+441632960009"}); err != nil {
+		t.Fatalf("typed identity refused with allow_anonymous: %v", err)
 	}
-	if _, err := New(Config{WebCall: WebCallConfig{TokenRequired: true}}); err == nil {
-		t.Fatal("token_required without a key accepted")
-	}
-	if _, err := New(Config{WebCall: WebCallConfig{TokenKey: "short"}}); err == nil {
-		t.Fatal("short key accepted")
+	for _, bad := range []WebCallConfig{
+		{TokenKey: "short"},
+		{AllowPrefixes: []string{"33"}},
+		{DenyPrefixes: []string{"+33x"}},
+		{AddressRate: Rate{Count: 0, Per: time.Minute}},
+	} {
+		if _, err := New(Config{WebCall: bad}); err == nil {
+			t.Fatalf("config %+v accepted", bad)
+		}
 	}
 }
 

@@ -66,10 +66,29 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text (default) or json
 }
 
-// HTTPConfig is the HTTP server for /healthz and /metrics.
+// HTTPConfig is the HTTP server: /healthz, /metrics and the pages and
+// API of agentapi.
 type HTTPConfig struct {
 	// Listen is host:port; "off" disables the HTTP server.
 	Listen string `yaml:"listen"`
+	// Hosts are the host names the server answers to besides localhost
+	// and IP addresses (requests naming another Host get 421: DNS
+	// rebinding).
+	Hosts []string `yaml:"hosts"`
+	// ReadHeaderTimeout, ReadTimeout (headers and body), WriteTimeout
+	// (the response) and IdleTimeout (between keep-alive requests) are
+	// net/http's server timeouts. Upgraded WebSockets are not bound by
+	// them (net/http lifts the deadlines when a connection is hijacked;
+	// agentapi keeps its own per write).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's header block.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxConnsPerAddress bounds the open connections of one source
+	// address (IPv6: one /64); more are closed at once.
+	MaxConnsPerAddress int `yaml:"max_conns_per_address"`
 }
 
 // SIPConfig is where SIP listens plus the sip.Server settings (trunks,
@@ -139,6 +158,23 @@ func (c *Config) setDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = DefaultHTTPListen
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.HTTP.ReadHeaderTimeout, 5 * time.Second}, {&c.HTTP.ReadTimeout, 15 * time.Second},
+		{&c.HTTP.WriteTimeout, 30 * time.Second}, {&c.HTTP.IdleTimeout, 60 * time.Second},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if c.HTTP.MaxHeaderBytes == 0 {
+		c.HTTP.MaxHeaderBytes = 16 << 10
+	}
+	if c.HTTP.MaxConnsPerAddress == 0 {
+		c.HTTP.MaxConnsPerAddress = 256
+	}
 	if c.SIP.UDP == "" {
 		c.SIP.UDP = DefaultSIPListen
 	}
@@ -186,6 +222,15 @@ func (c *Config) validate() error {
 	if c.Media.JitterDelay < 0 {
 		errs = append(errs, fmt.Errorf("media.jitter_delay %v is negative", c.Media.JitterDelay))
 	}
+	if c.HTTP.ReadHeaderTimeout < 0 || c.HTTP.ReadTimeout < 0 || c.HTTP.WriteTimeout < 0 || c.HTTP.IdleTimeout < 0 ||
+		c.HTTP.MaxHeaderBytes < 0 || c.HTTP.MaxConnsPerAddress < 0 {
+		errs = append(errs, errors.New("http: timeouts, max_header_bytes and max_conns_per_address must not be negative"))
+	}
+	for _, h := range c.HTTP.Hosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			errs = append(errs, fmt.Errorf("http.hosts: %q is not a host name (no port or scheme)", h))
+		}
+	}
 	if c.Demo.IdleTimeout < 0 {
 		errs = append(errs, fmt.Errorf("demo.idle_timeout %v is negative", c.Demo.IdleTimeout))
 	}
@@ -210,7 +255,8 @@ func LoadConfig(path string) (*Config, error) {
 // relative to base (the configuration file's folder), so a config works
 // from any working directory.
 func (c *Config) resolvePaths(base string) {
-	paths := []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.IVR.Voicemail, &c.Customer.Import, &c.Voiceprint.DemoSpeech}
+	paths := []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.IVR.Voicemail, &c.Customer.Import, &c.Voiceprint.DemoSpeech,
+		&c.Agents.WebCall.ReplayFile}
 	if c.Voiceprint.ModelDir != "off" {
 		paths = append(paths, &c.Voiceprint.ModelDir)
 	}

@@ -25,7 +25,15 @@
 //	  level: info                 # debug, info, warn, error
 //	  format: text                # text or json (log/slog; call lines carry call_id = SIP Call-ID)
 //	http:
-//	  listen: 127.0.0.1:8080      # /healthz, /metrics; "off" disables
+//	  listen: 127.0.0.1:8080      # /healthz, /metrics, pages and API; "off" disables
+//	  hosts: []                   # host names served besides localhost and IP addresses (others: 421)
+//	  read_header_timeout: 5s     # net/http server timeouts; WebSockets are exempt once upgraded
+//	  read_timeout: 15s
+//	  write_timeout: 30s
+//	  idle_timeout: 60s           # keep-alive connections idle this long are closed
+//	  max_header_bytes: 16384
+//	  max_conns_per_address: 256  # open connections per source address (IPv6: /64); more closed at once;
+//	                              # raise it when many agents share one NAT address (a browser holds up to 6)
 //	sip:
 //	  udp: 127.0.0.1:5060         # "off" disables; tcp follows udp's port when both say the same address
 //	  tcp: 127.0.0.1:5060
@@ -68,8 +76,23 @@
 //	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
 //	routing: {}                   # routing.Config: queues, agents, offer_timeout, wrap_up... (go doc ./routing)
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)
-//	agents: {}                    # agentapi.Config: accounts (bcrypt password_hash from
-//	                              # `voxdesk agent passwd`), webcall... (go doc ./agentapi)
+//	agents:                       # agentapi.Config: accounts (bcrypt password_hash from
+//	                              # `voxdesk agent passwd`), session_ttl... (go doc ./agentapi)
+//	  webcall:                    # the website's "call now" and "call me back"
+//	    token_key: ""             # HMAC key shared with the website (>= 32 bytes)
+//	    allow_anonymous: false    # true: callers without a token may type a name and number
+//	    replay_file: ""           # used token ids kept across restarts; empty: tokens issued
+//	                              # before the switch started are refused
+//	    ticket_ttl: 2h            # a booking's ticket (status, cancel) lives this long
+//	    address_rate: {count: 5, per: 10m}   # bookings + call-now sockets per source address (/64)
+//	    number_rate: {count: 2, per: 1h}     # bookings per number
+//	    number_daily_cap: 3       # bookings per number and UTC day
+//	    allow_prefixes: []        # e.g. ["+33"]: only these are dialled; empty = any country
+//	    deny_prefixes: []         # added to agentapi.DefaultDenyPrefixes (premium, satellite...)
+//	    max_calls: 20             # concurrent "call now" calls
+//	    max_calls_per_address: 2
+//	    max_anonymous_calls: 10   # default half of max_calls
+//	    max_callbacks: 200        # pending bookings
 //	demo:
 //	  welcome: welcome            # prompt names
 //	  goodbye: goodbye

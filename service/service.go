@@ -205,15 +205,25 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 		}
 	}
 	if c.HTTP.Listen != "off" {
-		if s.httpL, err = lc.Listen(context.Background(), "tcp", c.HTTP.Listen); err != nil {
+		l, err := lc.Listen(context.Background(), "tcp", c.HTTP.Listen)
+		if err != nil {
 			return nil, fmt.Errorf("service: http: %w", err)
 		}
+		s.httpL = newCapListener(l, c.HTTP.MaxConnsPerAddress)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", s.api)
-	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.httpSrv = &http.Server{
+		Handler:           guardHost(c.HTTP.Hosts, mux),
+		ReadHeaderTimeout: c.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       c.HTTP.ReadTimeout,
+		WriteTimeout:      c.HTTP.WriteTimeout,
+		IdleTimeout:       c.HTTP.IdleTimeout,
+		MaxHeaderBytes:    c.HTTP.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 	return s, nil
 }
 
