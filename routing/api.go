@@ -24,9 +24,13 @@ const (
 
 // Reasons the router itself sets an agent away with.
 const (
-	ReasonMissedOffers   = "missed offers"   // MaxMissed offers in a row were not answered
+	ReasonMissedOffers   = "missed call"     // Config.MaxMissed offers in a row rang out unanswered
 	ReasonConnectionLost = "connection lost" // the agent's phone or media leg went away
 )
+
+// ReasonNotAnswered is the reason given to Phones.Cancel and in
+// EventOfferMissed when an offer rang for Config.OfferTimeout.
+const ReasonNotAnswered = "not answered"
 
 // Errors returned by the Router.
 var (

@@ -18,8 +18,16 @@ type Config struct {
 	// OfferTimeout is how long an offer rings before it moves on
 	// (default 15 s).
 	OfferTimeout time.Duration `yaml:"offer_timeout"`
-	// MaxMissed offers in a row set an agent away (default 2).
+	// MaxMissed offers in a row that ring out unanswered set an agent
+	// away with ReasonMissedOffers (default 1: like Amazon Connect's
+	// "Missed" and Genesys Cloud's "Not Responding", an agent who lets a
+	// call ring out is taken out of routing until they come back).
 	MaxMissed int `yaml:"max_missed"`
+	// ReofferAfter is how long a call is kept from an agent who declined
+	// or missed it (default 30 s). Other eligible agents get it first;
+	// after this back-off it may ring that agent again when nobody else
+	// can take it.
+	ReofferAfter time.Duration `yaml:"reoffer_after"`
 	// WrapUp is the after-call time before an agent is available again
 	// (default 10 s; negative for none). A queue may override it.
 	WrapUp time.Duration `yaml:"wrap_up"`
@@ -70,7 +78,10 @@ func (c *Config) fill() {
 		c.OfferTimeout = 15 * time.Second
 	}
 	if c.MaxMissed <= 0 {
-		c.MaxMissed = 2
+		c.MaxMissed = 1
+	}
+	if c.ReofferAfter <= 0 {
+		c.ReofferAfter = 30 * time.Second
 	}
 	if c.WrapUp == 0 {
 		c.WrapUp = 10 * time.Second

@@ -240,6 +240,9 @@ func (r *Router) post(f func()) {
 // stopped first.
 type timer struct{ t Timer }
 
+// after runs f on the loop in d. The clock's goroutine waits until f and
+// the dispatch that follows it have run, so a clock that fires its timers
+// in turn (the tests' fake one) has each f see the time it fell due at.
 func (r *Router) after(d time.Duration, f func()) *timer {
 	tm := &timer{}
 	r.timers[tm] = struct{}{}
@@ -251,6 +254,12 @@ func (r *Router) after(d time.Duration, f func()) *timer {
 			delete(r.timers, tm)
 			f()
 		})
+		ran := make(chan struct{})
+		r.post(func() { close(ran) }) // after the dispatch that followed f
+		select {
+		case <-ran:
+		case <-r.done:
+		}
 	})
 	return tm
 }
@@ -326,6 +335,7 @@ type entry struct {
 	stop chan struct{} // closed to end the conversation
 
 	offerTimer, announceTimer, maxWaitTimer, wakeTimer *timer
+	reofferTimer                                       *timer // wakes the dispatcher when a back-off ends
 }
 
 // agent is a logged-in agent.
@@ -396,8 +406,10 @@ func (r *Router) dispatch() {
 
 // pick chooses the agent for e among the free ones: the preferred advisor
 // when available (and nobody while the call is held for them), else the
-// longest-idle agent with the skills who has not yet missed or declined
-// this call.
+// longest-idle agent with the skills who has not declined or missed this
+// call. An agent who did gets it again only when no other free agent can
+// take it, once Config.ReofferAfter has passed since (the one who turned
+// it down longest ago first); until then a timer wakes the dispatcher.
 func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 	if e.preferred != "" && !now.After(e.prefUntil) {
 		if p := r.agents[e.preferred]; p != nil && !e.triedBy(p.info.ID) && (e.direct || p.qualifies(e.skills)) {
@@ -411,14 +423,22 @@ func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 			}
 		}
 	}
-	var best *agent
-	anyTried := false
+	var best, again *agent
+	var againAt, wake time.Time
 	for _, a := range free {
 		if !a.qualifies(e.skills) {
 			continue
 		}
-		if e.triedBy(a.info.ID) {
-			anyTried = true
+		if at, tried := e.tried[a.info.ID]; tried {
+			due := at.Add(r.cfg.ReofferAfter)
+			switch {
+			case now.Before(due):
+				if wake.IsZero() || due.Before(wake) {
+					wake = due
+				}
+			case again == nil || at.Before(againAt) || (at.Equal(againAt) && a.info.ID < again.info.ID):
+				again, againAt = a, at
+			}
 			continue
 		}
 		if best == nil || a.idleSince.Before(best.idleSince) ||
@@ -426,10 +446,11 @@ func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 			best = a
 		}
 	}
-	if best == nil && anyTried {
-		// Everyone free has had a go: start a new round.
-		clear(e.tried)
-		return r.pick(e, now, free)
+	if best == nil && again == nil && !wake.IsZero() && e.reofferTimer == nil {
+		e.reofferTimer = r.after(wake.Sub(now), func() { e.reofferTimer = nil })
+	}
+	if best == nil {
+		return again, false
 	}
 	return best, false
 }
@@ -516,13 +537,18 @@ func (r *Router) offerTimedOut(e *entry, a *agent) {
 	if !e.offering(a) {
 		return
 	}
-	r.endOffer(e, "timeout", true)
+	r.endOffer(e, ReasonNotAnswered, true)
 	a.missed++
 	if a.missed >= r.cfg.MaxMissed {
 		r.setState(a, StateAway, ReasonMissedOffers)
 	} else {
 		r.setState(a, StateAvailable, "")
+		a.idleSince = r.clock.Now() // to the back of the idle order
 	}
+	e.log.Info("offer missed", "agent", a.info.ID, "missed_in_a_row", a.missed, "state", string(a.state))
+	st := a.status()
+	r.emit(Event{Type: EventOfferMissed, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Customer: customerOf(e.c),
+		Reason: ReasonNotAnswered, AgentStatus: &st})
 	r.afterOffer(e)
 }
 
@@ -694,6 +720,7 @@ func (r *Router) finish(e *entry, res Result) Outcome {
 	r.stopTimer(&e.announceTimer)
 	r.stopTimer(&e.maxWaitTimer)
 	r.stopTimer(&e.wakeTimer)
+	r.stopTimer(&e.reofferTimer)
 	r.setCall(e, callEnded, "")
 	delete(r.entries, e.id)
 	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
