@@ -81,7 +81,7 @@ func TestChoiceOfAgent(t *testing.T) {
 			{avail: "bob", skills: map[string]int{"vip": 1}},
 			{enqueue: "c1", req: Request{Queue: "sales", Skills: []string{"vip"}}}, {ring: [2]string{"bob", "c1"}},
 		}},
-		{"higher priority first, then longest waiting", Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "gold", Priority: 5}}}, []step{
+		{"higher priority first, then longest waiting", joinEmpty(Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "gold", Priority: 5}}}), []step{
 			{enqueue: "c1", req: Request{Queue: "sales"}}, {advance: time.Second},
 			{enqueue: "c2", req: Request{Queue: "sales"}}, {advance: time.Second},
 			{enqueue: "c3", req: Request{Queue: "sales", Priority: 3}}, {advance: time.Second},
@@ -152,9 +152,9 @@ func TestChoiceOfAgent(t *testing.T) {
 			{ring: [2]string{"ann", "c1"}}, {decline: [2]string{"ann", "c1"}},
 			{avail: "bob"}, {ring: [2]string{"bob", "c1"}},
 		}},
-		{"overflow after max wait keeps the arrival order", Config{Queues: []QueueConfig{
+		{"overflow after max wait keeps the arrival order", joinEmpty(Config{Queues: []QueueConfig{
 			{Name: "first", Skills: []string{"a"}, MaxWait: time.Minute, Overflow: "spill"},
-			{Name: "spill", Skills: []string{"b"}}}}, []step{
+			{Name: "spill", Skills: []string{"b"}}}}), []step{
 			{enqueue: "old", req: Request{Queue: "first"}}, {advance: 30 * time.Second},
 			{enqueue: "new", req: Request{Queue: "spill"}}, {advance: 30 * time.Second},
 			{avail: "bob", skills: map[string]int{"b": 1}}, {ring: [2]string{"bob", "old"}},

@@ -22,6 +22,15 @@
 // An agent who declined or missed a call is offered it again only when no
 // other free agent can take it, and not before Config.ReofferAfter.
 //
+// A call is not queued where nobody could answer it: when no agent able
+// to take it is logged in, Enqueue returns ErrNoAgents (unless the queue
+// sets JoinEmpty) and the IVR takes its fail: way. A queued call leaves
+// after its queue's MaxWait (DefaultMaxWait, 10 min, when unset). A
+// caller whose leg ends (a hang-up, or the media timeout of a caller gone
+// silent) leaves the queue at once, abandoned: the router checks the leg
+// before it offers the call and when the agent answers, so no agent is
+// ever put through to dead air.
+//
 // The states of calls and agents and every move between them are in
 // state.go.
 //

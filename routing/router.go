@@ -381,11 +381,18 @@ func (r *Router) dispatch() {
 		return // the common case under load: nothing can be offered
 	}
 	now := r.clock.Now()
-	var ws []*entry
+	var ws, gone []*entry
 	for _, e := range r.entries {
-		if e.state == callWaiting && !now.Before(e.notBefore) {
+		switch {
+		case e.state != callWaiting || now.Before(e.notBefore):
+		case e.callerGone():
+			gone = append(gone, e)
+		default:
 			ws = append(ws, e)
 		}
+	}
+	for _, e := range gone {
+		r.dropGone(e)
 	}
 	if len(ws) == 0 {
 		return
@@ -867,15 +874,23 @@ func (r *Router) SetState(ctx context.Context, agentID string, s State, reason s
 // obtains the agent's leg from Phones.Leg and bridges it to the caller (or
 // dials the customer back first, for a call-back).
 func (r *Router) Answer(ctx context.Context, agentID, callID string) error {
-	return r.do(ctx, func() (err error) {
-		a, e, ferr := r.offered(agentID, callID)
-		if ferr != nil {
-			err = ferr
-			return
-		}
-		r.connect(e, a)
+	return r.do(ctx, func() error { return r.answer(agentID, callID) })
+}
+
+// answer is Answer on the loop.
+func (r *Router) answer(agentID, callID string) error {
+	a, e, err := r.offered(agentID, callID)
+	if err != nil {
 		return err
-	})
+	}
+	if e.callerGone() {
+		// The caller's goroutine has not told the loop yet: never put an
+		// agent through to dead air.
+		r.dropGone(e)
+		return fmt.Errorf("%w: call %q", ErrCallerGone, callID)
+	}
+	r.connect(e, a)
+	return nil
 }
 
 func (r *Router) offered(agentID, callID string) (*agent, *entry, error) {

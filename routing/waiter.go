@@ -145,6 +145,10 @@ func (r *Router) enqueue(e *entry, qname string, extra []skill) error {
 	if r.entries[e.id] != nil {
 		return fmt.Errorf("routing: call %s is already queued", e.id)
 	}
+	if e.w != nil && !q.cfg.JoinEmpty && !r.loggedInFor(append(append([]skill(nil), q.skills...), extra...)) {
+		e.log.Warn("not queued: no agent of the queue is logged in", "queue", q.cfg.Name)
+		return fmt.Errorf("%w: %q", ErrNoAgents, qname)
+	}
 	now := r.clock.Now()
 	r.seq++
 	e.seq, e.since, e.tried = r.seq, now, map[string]time.Time{}
@@ -243,6 +247,39 @@ func (r *Router) abandon(ctx context.Context, e *entry) (Outcome, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// loggedInFor reports whether an agent with the skills is logged in,
+// whatever their state.
+func (r *Router) loggedInFor(skills []skill) bool {
+	for _, a := range r.agents {
+		if a.qualifies(skills) {
+			return true
+		}
+	}
+	return false
+}
+
+// callerGone reports whether e's caller is on a leg that has ended (hung
+// up, or cut off by the media timeout) even if its goroutine has not told
+// the loop yet (loop).
+func (e *entry) callerGone() bool {
+	if e.w == nil || e.c.Leg == nil {
+		return false
+	}
+	select {
+	case <-e.c.Leg.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// dropGone ends a waiting or ringing call whose caller's leg has ended:
+// abandoned, never offered or answered (loop).
+func (r *Router) dropGone(e *entry) {
+	out := r.abandoned(e)
+	e.w.put(waiterMsg{kind: msgFinish, out: out})
 }
 
 // abandoned ends a call whose caller hung up while queued (loop).
