@@ -24,9 +24,13 @@ const (
 
 // Reasons the router itself sets an agent away with.
 const (
-	ReasonMissedOffers   = "missed offers"   // MaxMissed offers in a row were not answered
+	ReasonMissedOffers   = "missed call"     // Config.MaxMissed offers in a row rang out unanswered
 	ReasonConnectionLost = "connection lost" // the agent's phone or media leg went away
 )
+
+// ReasonNotAnswered is the reason given to Phones.Cancel and in
+// EventOfferMissed when an offer rang for Config.OfferTimeout.
+const ReasonNotAnswered = "not answered"
 
 // Errors returned by the Router.
 var (
@@ -44,6 +48,12 @@ var (
 	// ErrMaxWait is returned by Queue when the call waited the queue's
 	// MaxWait and the queue has no overflow target.
 	ErrMaxWait = errors.New("routing: maximum wait reached")
+	// ErrNoAgents is returned by Enqueue and Queue when no agent able to
+	// take the call is logged in and the queue does not JoinEmpty.
+	ErrNoAgents = errors.New("routing: no agent of the queue is logged in")
+	// ErrCallerGone is returned by Answer when the caller's leg ended
+	// before the agent answered: the call left the queue, abandoned.
+	ErrCallerGone = errors.New("routing: the caller has gone")
 )
 
 // AgentInfo is who an agent is for routing: an id and skills. Skills map a

@@ -22,13 +22,13 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			q := r.queues["q"]
 			for i := range size.agents {
-				a := &agent{info: AgentInfo{ID: fmt.Sprint("a", i), Skills: map[string]int{"s": 1}}, state: StateBusy}
+				a := &agent{agentData: agentData{info: AgentInfo{ID: fmt.Sprint("a", i), Skills: map[string]int{"s": 1}}, state: StateBusy}}
 				r.agents[a.info.ID] = a
 			}
 			for i := range size.calls {
 				c := call.New(fmt.Sprint("c", i), calltest.NewLeg(), nil)
-				e := &entry{id: c.ID, c: c, log: c.Log, q: q, skills: q.skills, since: clk.Now().Add(time.Duration(i)), seq: uint64(i),
-					tried: map[string]bool{}, w: newWaiter(c.Log)}
+				e := &entry{c: c, log: c.Log, w: newWaiter(c.Log), entryData: entryData{id: c.ID, queue: q.cfg.Name, skills: q.skills,
+					since: clk.Now().Add(time.Duration(i)), seq: uint64(i), tried: map[string]time.Time{}}}
 				r.entries[e.id] = e
 			}
 			// free agents are offered a call each pass; put them back after.
@@ -39,14 +39,14 @@ func BenchmarkDispatch(b *testing.B) {
 				n := 0
 				for _, a := range r.agents {
 					if n < size.free {
-						a.state, a.e = StateAvailable, nil
+						a.state, a.callID = StateAvailable, ""
 						n++
 					}
 				}
 				for _, e := range r.entries {
-					if e.state == entryOffered {
+					if e.state == callOffered {
 						r.stopTimer(&e.offerTimer)
-						e.state, e.offerTo = entryWaiting, nil
+						e.state, e.agentID = callWaiting, ""
 					}
 				}
 				r.phoneq.take()

@@ -80,8 +80,8 @@ func (r *Router) BookCallback(ctx context.Context, req CallbackRequest) (string,
 	if req.Customer != "" {
 		c.SetVar(call.VarCustomer, req.Customer)
 	}
-	e := &entry{id: req.ID, c: c, log: c.Log, basePrio: req.Priority, cbNumber: req.Number, callback: true, wasCallback: true,
-		notBefore: req.At}
+	e := &entry{c: c, log: c.Log, entryData: entryData{id: req.ID, basePrio: req.Priority, cbNumber: req.Number, booked: true,
+		wasCallback: true, notBefore: req.At}}
 	var err error
 	if xerr := r.exec(ctx, func() {
 		if err = r.enqueue(e, req.Queue, nil); err != nil {
@@ -117,14 +117,14 @@ func (r *Router) CallbackStatus(ctx context.Context, id string) (CallbackStatus,
 			err = nil
 			st.Attempts = e.cbAttempts
 			switch {
-			case e.state == entryConnected && e.w == nil:
+			case e.state == callDialling:
 				st.State = "dialling"
-			case e.state == entryConnected || !e.callback:
+			case e.state == callTalking || !e.booked:
 				st.State = "connected"
 			default:
 				st.State = "queued"
 				st.Position = r.position(e)
-				st.EstimatedWait, st.WaitKnown = r.estimatedWait(e.q, st.Position)
+				st.EstimatedWait, st.WaitKnown = r.estimatedWait(r.queueOf(e), st.Position)
 			}
 			return
 		}
@@ -143,17 +143,17 @@ func (r *Router) CancelCallback(ctx context.Context, id string) error {
 	err := ErrUnknownCallback
 	if xerr := r.exec(ctx, func() {
 		e := r.entries[id]
-		if e == nil || !e.callback {
+		if e == nil || !e.booked {
 			if _, ok := r.cbDone[id]; ok || (e != nil && e.wasCallback) {
 				err = fmt.Errorf("routing: call-back %s already dialled or finished", id)
 			}
 			return
 		}
-		if e.state == entryConnected {
+		if e.state == callDialling {
 			err = fmt.Errorf("routing: call-back %s is being dialled", id)
 			return
 		}
-		if e.state == entryOffered {
+		if e.state == callOffered {
 			a := r.endOffer(e, "call-back cancelled", true)
 			r.setState(a, StateAvailable, "")
 		}

@@ -183,7 +183,7 @@ func TestAgentLostWhileCallbackDials(t *testing.T) {
 }
 
 func TestEnqueueCallWithoutLogger(t *testing.T) {
-	h := newHarness(t, salesConfig())
+	h := newHarness(t, joinEmpty(salesConfig()))
 	leg := calltest.NewLeg()
 	c := &call.Call{ID: "bare", Leg: leg} // built without call.New
 	done := make(chan error, 1)

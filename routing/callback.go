@@ -10,22 +10,22 @@ import (
 // bookCallback turns a waiting call into a call-back that keeps its place
 // (loop). It reports whether it did, and the queue.
 func (r *Router) bookCallback(e *entry) (bool, string) {
-	if r.entries[e.id] != e || e.state == entryConnected || e.w == nil {
+	if r.entries[e.id] != e || !e.unanswered() || e.w == nil {
 		return false, ""
 	}
-	if e.state == entryOffered {
+	if e.state == callOffered {
 		a := r.endOffer(e, "call-back booked", true)
 		delete(e.tried, a.info.ID)
 		r.setState(a, StateAvailable, "")
 	}
-	e.w, e.callback, e.wasCallback = nil, true, true
+	e.w, e.booked, e.wasCallback = nil, true, true
 	r.stopTimer(&e.announceTimer)
 	r.stopTimer(&e.maxWaitTimer)
-	e.q.callbacks++
-	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "booked").Inc()
-	e.log.Info("call-back booked", "queue", e.q.cfg.Name, "number", e.cbNumber, "position", r.position(e))
-	r.emit(Event{Type: EventCallback, Queue: e.q.cfg.Name, CallID: e.id, Reason: "booked"})
-	return true, e.q.cfg.Name
+	r.queueOf(e).callbacks++
+	r.m.callbacks.WithLabelValues(e.queue, "booked").Inc()
+	e.log.Info("call-back booked", "queue", e.queue, "number", e.cbNumber, "position", r.position(e))
+	r.emit(Event{Type: EventCallback, Queue: e.queue, CallID: e.id, Reason: "booked"})
+	return true, e.queue
 }
 
 // startCallback dials a booked call-back once its agent answered the
@@ -72,7 +72,7 @@ func (r *Router) runCallback(ctx context.Context, e *entry, orig *call.Call, age
 	}
 	if r.ann != nil {
 		actx, acancel := context.WithTimeout(ctx, 30*time.Second)
-		if err := r.ann.Announce(actx, leg, Announcement{Kind: AnnounceCallbackAnswered, Queue: e.q.cfg.Name}); err != nil {
+		if err := r.ann.Announce(actx, leg, Announcement{Kind: AnnounceCallbackAnswered, Queue: e.queue}); err != nil {
 			cc.Log.Debug("call-back greeting", "err", err)
 		}
 		acancel()
@@ -85,29 +85,30 @@ func (r *Router) runCallback(ctx context.Context, e *entry, orig *call.Call, age
 // callbackAnswered makes the customer's new leg the call's leg, served
 // like an inbound caller from now on (loop).
 func (r *Router) callbackAnswered(e *entry, cc *call.Call, w *waiter) bool {
-	if r.entries[e.id] != e || e.state != entryConnected || e.agent == nil {
+	if r.entries[e.id] != e || e.state != callDialling {
 		return false
 	}
-	e.c, e.w, e.callback, e.log = cc, w, false, cc.Log
-	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "connected").Inc()
-	e.log.Info("call-back answered", "agent", e.agent.info.ID, "attempt", e.cbAttempts)
-	r.emit(Event{Type: EventCallback, Queue: e.q.cfg.Name, CallID: e.id, Agent: e.agent.info.ID, Reason: "connected"})
+	r.setCall(e, callTalking, e.agentID)
+	e.c, e.w, e.booked, e.log = cc, w, false, cc.Log
+	r.m.callbacks.WithLabelValues(e.queue, "connected").Inc()
+	e.log.Info("call-back answered", "agent", e.agentID, "attempt", e.cbAttempts)
+	r.emit(Event{Type: EventCallback, Queue: e.queue, CallID: e.id, Agent: e.agentID, Reason: "connected"})
 	// The stop channel may already be closed (agent hung up while the
 	// customer's phone rang): talk sees it at once.
-	w.put(waiterMsg{kind: msgConnect, agent: e.agent.info.ID, stop: e.stop})
+	w.put(waiterMsg{kind: msgConnect, agent: e.agentID, stop: e.stop})
 	return true
 }
 
 // callbackFailed puts a call-back whose dialling failed back in its place
 // for a later attempt, or gives it up (loop).
 func (r *Router) callbackFailed(e *entry, err error) {
-	if r.entries[e.id] != e || e.state != entryConnected {
+	if r.entries[e.id] != e || e.state != callDialling {
 		return
 	}
-	a, why := e.agent, e.stopWhy
-	e.agent, e.stop, e.stopWhy, e.state = nil, nil, stopNone, entryWaiting
+	a, why := r.agentOf(e), e.stopWhy
+	r.setCall(e, callWaiting, "")
+	e.stop, e.stopWhy = nil, stopNone
 	if a != nil {
-		a.e = nil
 		if why == stopAgentLost {
 			r.setState(a, StateAway, ReasonConnectionLost)
 		} else {
@@ -122,7 +123,7 @@ func (r *Router) callbackFailed(e *entry, err error) {
 		e.log.Info("call-back dialling stopped by the agent", "agent", a.info.ID)
 		return
 	}
-	r.m.callbacks.WithLabelValues(e.q.cfg.Name, "failed").Inc()
+	r.m.callbacks.WithLabelValues(e.queue, "failed").Inc()
 	if e.cbAttempts >= r.cfg.CallbackAttempts {
 		e.log.Warn("call-back given up", "attempts", e.cbAttempts, "err", err)
 		r.finish(e, ResultAbandoned)

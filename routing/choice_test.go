@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -27,10 +28,12 @@ type step struct {
 	cancel  [2]string // expect the next phone event to cancel agent's call
 	quiet   bool      // expect no agent to be offered a call
 	state   [3]string // expect agent, state, reason
+	missed  [2]string // expect agent, offers missed in a row
 }
 
 func TestChoiceOfAgent(t *testing.T) {
 	sales := Config{Queues: []QueueConfig{{Name: "sales"}}}
+	maxMissed2 := Config{MaxMissed: 2, Queues: []QueueConfig{{Name: "sales"}}}
 	tests := []struct {
 		name  string
 		cfg   Config
@@ -78,7 +81,7 @@ func TestChoiceOfAgent(t *testing.T) {
 			{avail: "bob", skills: map[string]int{"vip": 1}},
 			{enqueue: "c1", req: Request{Queue: "sales", Skills: []string{"vip"}}}, {ring: [2]string{"bob", "c1"}},
 		}},
-		{"higher priority first, then longest waiting", Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "gold", Priority: 5}}}, []step{
+		{"higher priority first, then longest waiting", joinEmpty(Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "gold", Priority: 5}}}), []step{
 			{enqueue: "c1", req: Request{Queue: "sales"}}, {advance: time.Second},
 			{enqueue: "c2", req: Request{Queue: "sales"}}, {advance: time.Second},
 			{enqueue: "c3", req: Request{Queue: "sales", Priority: 3}}, {advance: time.Second},
@@ -88,38 +91,70 @@ func TestChoiceOfAgent(t *testing.T) {
 			{avail: "cat"}, {ring: [2]string{"cat", "c1"}},
 			{avail: "dan"}, {ring: [2]string{"dan", "c2"}},
 		}},
-		{"offer timeout goes to the next agent", sales, []step{
+		{"missed offer goes to the next agent and sets the agent away", sales, []step{
 			{avail: "ann"}, {advance: time.Second}, {avail: "bob"},
 			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
 			{advance: 14 * time.Second}, {state: [3]string{"ann", "offered"}},
 			{advance: time.Second}, {cancel: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
-			{state: [3]string{"ann", "available"}},
+			{state: [3]string{"ann", "away", ReasonMissedOffers}},
 		}},
-		{"two missed offers in a row: away", sales, []step{
+		{"missed by the only agent: not rung again until available and the back-off ends", sales, []step{
 			{avail: "ann"},
 			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
-			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}}, {ring: [2]string{"ann", "c1"}},
-			{state: [3]string{"ann", "offered"}},
+			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}},
+			{state: [3]string{"ann", "away", ReasonMissedOffers}}, {quiet: true},
+			{avail: "ann"}, {quiet: true},
+			{advance: 29 * time.Second}, {quiet: true},
+			{advance: time.Second}, {ring: [2]string{"ann", "c1"}},
+		}},
+		{"max_missed 2: one miss keeps the agent available, the second sets away", maxMissed2, []step{
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}},
+			{state: [3]string{"ann", "available"}}, {quiet: true},
+			{advance: 30 * time.Second}, {ring: [2]string{"ann", "c1"}},
 			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}},
 			{state: [3]string{"ann", "away", ReasonMissedOffers}}, {quiet: true},
 		}},
-		{"answering resets the missed count", sales, []step{
+		{"answering resets the missed count", maxMissed2, []step{
 			{avail: "ann"},
 			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
-			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}}, {ring: [2]string{"ann", "c1"}},
-			{answer: [2]string{"ann", "c1"}}, {state: [3]string{"ann", "busy"}},
+			{advance: 15 * time.Second}, {cancel: [2]string{"ann", "c1"}},
+			{advance: 30 * time.Second}, {ring: [2]string{"ann", "c1"}},
+			{answer: [2]string{"ann", "c1"}}, {state: [3]string{"ann", "busy"}}, {missed: [2]string{"ann", "0"}},
 		}},
 		{"decline goes to the next agent and is not a miss", sales, []step{
 			{avail: "ann"}, {advance: time.Second}, {avail: "bob"},
 			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
 			{decline: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
-			{decline: [2]string{"bob", "c1"}}, {ring: [2]string{"ann", "c1"}},
-			{decline: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
-			{state: [3]string{"ann", "available"}},
+			{state: [3]string{"ann", "available"}}, {missed: [2]string{"ann", "0"}},
 		}},
-		{"overflow after max wait keeps the arrival order", Config{Queues: []QueueConfig{
+		{"declined by everyone: nobody rung again before the back-off, then the first to decline", sales, []step{
+			{avail: "ann"}, {advance: time.Second}, {avail: "bob"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{decline: [2]string{"ann", "c1"}}, {ring: [2]string{"bob", "c1"}},
+			{advance: 5 * time.Second},
+			{decline: [2]string{"bob", "c1"}}, {quiet: true},
+			{advance: 24 * time.Second}, {quiet: true},
+			{advance: time.Second}, {ring: [2]string{"ann", "c1"}},
+		}},
+		{"declined by the only agent: not rung again within the back-off", sales, []step{
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{decline: [2]string{"ann", "c1"}}, {quiet: true},
+			{advance: 29 * time.Second}, {quiet: true},
+			{advance: time.Second}, {ring: [2]string{"ann", "c1"}},
+		}},
+		{"a decliner gets it again only when nobody else can take it", sales, []step{
+			{avail: "ann"},
+			{enqueue: "c1", req: Request{Queue: "sales"}}, {ring: [2]string{"ann", "c1"}},
+			{decline: [2]string{"ann", "c1"}}, {advance: 40 * time.Second},
+			{ring: [2]string{"ann", "c1"}}, {decline: [2]string{"ann", "c1"}},
+			{avail: "bob"}, {ring: [2]string{"bob", "c1"}},
+		}},
+		{"overflow after max wait keeps the arrival order", joinEmpty(Config{Queues: []QueueConfig{
 			{Name: "first", Skills: []string{"a"}, MaxWait: time.Minute, Overflow: "spill"},
-			{Name: "spill", Skills: []string{"b"}}}}, []step{
+			{Name: "spill", Skills: []string{"b"}}}}), []step{
 			{enqueue: "old", req: Request{Queue: "first"}}, {advance: 30 * time.Second},
 			{enqueue: "new", req: Request{Queue: "spill"}}, {advance: 30 * time.Second},
 			{avail: "bob", skills: map[string]int{"b": 1}}, {ring: [2]string{"bob", "old"}},
@@ -157,6 +192,10 @@ func TestChoiceOfAgent(t *testing.T) {
 					h.expectNothingRinging()
 				case s.state[0] != "":
 					h.expectState(s.state[0], State(s.state[1]), s.state[2])
+				case s.missed[0] != "":
+					if a := h.agent(s.missed[0]); fmt.Sprint(a.Missed) != s.missed[1] {
+						t.Fatalf("step %d: %s missed %d in a row, want %s", i, a.ID, a.Missed, s.missed[1])
+					}
 				}
 			}
 		})
@@ -196,7 +235,7 @@ func TestRealClockOfferTimeout(t *testing.T) {
 			t.Fatalf("events so far %v", got)
 		}
 	}
-	if want := []string{"ring ann c1 ", "cancel ann c1 timeout", "ring bob c1 "}; !slices.Equal(got, want) {
+	if want := []string{"ring ann c1 ", "cancel ann c1 " + ReasonNotAnswered, "ring bob c1 "}; !slices.Equal(got, want) {
 		t.Fatalf("phones saw %q, want %q", got, want)
 	}
 	_ = leg.Hangup(ctx, call.CauseNormal)
@@ -208,4 +247,38 @@ func TestRealClockOfferTimeout(t *testing.T) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
 	goleak.VerifyNone(t)
+}
+
+// TestMissedOfferNotice checks the notice an agent who let a call ring
+// out gets (EventOfferMissed, for the agent API to forward), and that the
+// call moved on to the next agent.
+func TestMissedOfferNotice(t *testing.T) {
+	h := newHarness(t, Config{Queues: []QueueConfig{{Name: "sales"}}})
+	evs := make(chan Event, 64)
+	defer h.r.OnEvent(func(e Event) {
+		if e.Type == EventOfferMissed {
+			evs <- e
+		}
+	})()
+	h.available("ann", nil)
+	h.advance(time.Second)
+	h.available("bob", nil)
+	q := h.enqueue("c1", Request{Queue: "sales"})
+	h.expectRing("ann", "c1")
+	h.advance(15 * time.Second)
+	if c := h.expectCancel("ann", "c1"); c.reason != ReasonNotAnswered {
+		t.Fatalf("cancel reason %q", c.reason)
+	}
+	h.expectRing("bob", "c1")
+	select {
+	case e := <-evs:
+		if e.Agent != "ann" || e.CallID != "c1" || e.Queue != "sales" || e.AgentStatus == nil ||
+			e.AgentStatus.State != StateAway || e.AgentStatus.Reason != ReasonMissedOffers || e.AgentStatus.Missed != 1 {
+			t.Fatalf("missed-call notice %+v %+v", e, e.AgentStatus)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no missed-call notice")
+	}
+	_ = q.leg.Hangup(h.ctx, call.CauseNormal)
+	q.wait(t)
 }

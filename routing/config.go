@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// DefaultMaxWait is a queue's maximum wait when its configuration sets
+// none: a caller nobody answered in 10 minutes leaves the queue (to its
+// overflow, or the flow's fail: way) rather than wait for ever.
+const DefaultMaxWait = 10 * time.Minute
+
 // Config is the router's configuration. The zero value of every field
 // works; defaults are filled in by New.
 type Config struct {
@@ -18,8 +23,16 @@ type Config struct {
 	// OfferTimeout is how long an offer rings before it moves on
 	// (default 15 s).
 	OfferTimeout time.Duration `yaml:"offer_timeout"`
-	// MaxMissed offers in a row set an agent away (default 2).
+	// MaxMissed offers in a row that ring out unanswered set an agent
+	// away with ReasonMissedOffers (default 1: like Amazon Connect's
+	// "Missed" and Genesys Cloud's "Not Responding", an agent who lets a
+	// call ring out is taken out of routing until they come back).
 	MaxMissed int `yaml:"max_missed"`
+	// ReofferAfter is how long a call is kept from an agent who declined
+	// or missed it (default 30 s). Other eligible agents get it first;
+	// after this back-off it may ring that agent again when nobody else
+	// can take it.
+	ReofferAfter time.Duration `yaml:"reoffer_after"`
 	// WrapUp is the after-call time before an agent is available again
 	// (default 10 s; negative for none). A queue may override it.
 	WrapUp time.Duration `yaml:"wrap_up"`
@@ -49,9 +62,15 @@ type QueueConfig struct {
 	Skills   []string `yaml:"skills"`
 	Priority int      `yaml:"priority"`
 	// MaxWait before the call overflows to Overflow, or leaves the queue
-	// with ResultMaxWait when Overflow is empty (0: no limit).
+	// with ResultMaxWait when Overflow is empty: the flow's queue step
+	// then takes its fail: way (default 10 min, DefaultMaxWait; negative:
+	// no limit).
 	MaxWait  time.Duration `yaml:"max_wait"`
 	Overflow string        `yaml:"overflow"`
+	// JoinEmpty queues callers even when no agent able to take the call
+	// is logged in. By default such a call is not queued: Enqueue returns
+	// ErrNoAgents and the flow's queue step takes its fail: way.
+	JoinEmpty bool `yaml:"join_empty"`
 	// ServiceLevel is the answer-time threshold of the service level
 	// (default 20 s).
 	ServiceLevel time.Duration `yaml:"service_level"`
@@ -70,7 +89,10 @@ func (c *Config) fill() {
 		c.OfferTimeout = 15 * time.Second
 	}
 	if c.MaxMissed <= 0 {
-		c.MaxMissed = 2
+		c.MaxMissed = 1
+	}
+	if c.ReofferAfter <= 0 {
+		c.ReofferAfter = 30 * time.Second
 	}
 	if c.WrapUp == 0 {
 		c.WrapUp = 10 * time.Second
@@ -92,6 +114,9 @@ func (c *Config) fill() {
 	}
 	for i := range c.Queues {
 		q := &c.Queues[i]
+		if q.MaxWait == 0 {
+			q.MaxWait = DefaultMaxWait
+		}
 		if q.ServiceLevel <= 0 {
 			q.ServiceLevel = 20 * time.Second
 		}
@@ -117,9 +142,6 @@ func (c *Config) validate() error {
 		if _, err := parseSkills(q.Skills); err != nil {
 			errs = append(errs, fmt.Errorf("routing: queue %q: %w", q.Name, err))
 		}
-		if q.MaxWait < 0 {
-			errs = append(errs, fmt.Errorf("routing: queue %q: negative max_wait", q.Name))
-		}
 	}
 	for _, q := range c.Queues {
 		if q.Overflow == "" {
@@ -129,7 +151,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("routing: queue %q overflows to unknown queue %q", q.Name, q.Overflow))
 			continue
 		}
-		if q.MaxWait == 0 {
+		if q.MaxWait <= 0 {
 			errs = append(errs, fmt.Errorf("routing: queue %q has an overflow but no max_wait", q.Name))
 		}
 		// Follow the chain: a cycle would move a call round forever.

@@ -14,10 +14,25 @@
 // the head. For each call the customer's preferred (or last) advisor is
 // offered the call first when available, and the call is held for that
 // advisor for Config.PreferredWait while they are busy; otherwise the
-// longest-idle available agent with the required skills gets the offer. An
-// offer not answered within Config.OfferTimeout moves to the next agent;
-// an agent who lets Config.MaxMissed offers in a row time out is set away
-// with ReasonMissedOffers.
+// longest-idle available agent with the required skills gets the offer.
+// A declined offer goes to the next eligible agent. An offer not answered
+// within Config.OfferTimeout goes to the next agent too, the agent gets a
+// missed-call notice (EventOfferMissed) and, after Config.MaxMissed such
+// offers in a row (one by default), is set away with ReasonMissedOffers.
+// An agent who declined or missed a call is offered it again only when no
+// other free agent can take it, and not before Config.ReofferAfter.
+//
+// A call is not queued where nobody could answer it: when no agent able
+// to take it is logged in, Enqueue returns ErrNoAgents (unless the queue
+// sets JoinEmpty) and the IVR takes its fail: way. A queued call leaves
+// after its queue's MaxWait (DefaultMaxWait, 10 min, when unset). A
+// caller whose leg ends (a hang-up, or the media timeout of a caller gone
+// silent) leaves the queue at once, abandoned: the router checks the leg
+// before it offers the call and when the agent answers, so no agent is
+// ever put through to dead air.
+//
+// The states of calls and agents and every move between them are in
+// state.go.
 //
 // The Router is also a call.Handler (ServeCall queues by the call's
 // variables), fits the IVR's Router and Callbacks interfaces (Queue,

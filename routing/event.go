@@ -14,6 +14,7 @@ const (
 	EventAgentState     EventType = "agent.state"   // Agent, AgentStatus, Reason
 	EventOffer          EventType = "offer"         // Agent, Offer: ring this agent
 	EventOfferCancelled EventType = "offer.cancel"  // Agent, CallID, Reason: stop ringing
+	EventOfferMissed    EventType = "offer.missed"  // Agent, CallID, Queue, Customer, AgentStatus: the agent let it ring out
 	EventQueued         EventType = "call.queued"   // CallID, Queue, Customer
 	EventAnswered       EventType = "call.answered" // CallID, Queue, Agent, Customer
 	EventRequeued       EventType = "call.requeued" // CallID, Queue, Agent (lost), Reason

@@ -286,6 +286,9 @@ func newHarness(t *testing.T, cfg Config, opts ...Option) *harness {
 		if err := r.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
+		if n := r.badMoves.Load(); n != 0 {
+			t.Errorf("%d state changes outside the tables of state.go (see the log)", n)
+		}
 		if err := <-runErr; err != nil {
 			t.Errorf("Run: %v", err)
 		}

@@ -55,6 +55,8 @@ type Router struct {
 	timers  map[*timer]struct{}
 	cbDone  map[string]CallbackStatus // finished call-backs, for CallbackStatus
 	cbOrder []string
+
+	badMoves atomic.Int64 // state changes the tables of state.go do not allow
 }
 
 // Option sets one of the router's collaborators.
@@ -238,6 +240,9 @@ func (r *Router) post(f func()) {
 // stopped first.
 type timer struct{ t Timer }
 
+// after runs f on the loop in d. The clock's goroutine waits until f and
+// the dispatch that follows it have run, so a clock that fires its timers
+// in turn (the tests' fake one) has each f see the time it fell due at.
 func (r *Router) after(d time.Duration, f func()) *timer {
 	tm := &timer{}
 	r.timers[tm] = struct{}{}
@@ -249,6 +254,12 @@ func (r *Router) after(d time.Duration, f func()) *timer {
 			delete(r.timers, tm)
 			f()
 		})
+		ran := make(chan struct{})
+		r.post(func() { close(ran) }) // after the dispatch that followed f
+		select {
+		case <-ran:
+		case <-r.done:
+		}
 	})
 	return tm
 }
@@ -260,6 +271,25 @@ func (r *Router) stopTimer(tm **timer) {
 	delete(r.timers, *tm)
 	(*tm).t.Stop()
 	*tm = nil
+}
+
+// queueOf is e's queue.
+func (r *Router) queueOf(e *entry) *queue { return r.queues[e.queue] }
+
+// agentOf is the agent e is offered to or connected to, or nil.
+func (r *Router) agentOf(e *entry) *agent {
+	if e.agentID == "" {
+		return nil
+	}
+	return r.agents[e.agentID]
+}
+
+// callOf is the call a is offered or connected, or nil.
+func (r *Router) callOf(a *agent) *entry {
+	if a.callID == "" {
+		return nil
+	}
+	return r.entries[a.callID]
 }
 
 // queue is one queue's configuration and live figures.
@@ -285,14 +315,6 @@ func (q *queue) serviceLevel() float64 {
 	return float64(q.answeredInSL) / float64(n)
 }
 
-type entryState int
-
-const (
-	entryWaiting   entryState = iota // in queue, not ringing
-	entryOffered                     // ringing an agent
-	entryConnected                   // answered by an agent (or dialling a call-back)
-)
-
 type stopReason int
 
 const (
@@ -303,64 +325,22 @@ const (
 )
 
 // entry is a queued call, live from Enqueue to its end (including while
-// talking, so the agent can act on it).
+// talking, so the agent can act on it): its plain data (state.go) and
+// what only this process holds.
 type entry struct {
-	id  string
-	c   *call.Call
-	w   *waiter // nil while a booked call-back waits
-	q   *queue
-	log *slog.Logger
+	entryData
+	c    *call.Call
+	w    *waiter // nil while a booked call-back waits or dials
+	log  *slog.Logger
+	stop chan struct{} // closed to end the conversation
 
-	skills    []skill
-	basePrio  int // the request's priority, added to the queue's
-	prio      int
-	since     time.Time // first enqueued: kept over overflow, re-queue and transfer
-	queuedAt  time.Time // entered q
-	seq       uint64
-	head      bool // re-queued after losing its agent: before everyone
-	requeued  bool
-	preferred string
-	prefUntil time.Time
-	direct    bool // transferred to the preferred agent: skills not needed
-	tried     map[string]bool
-
-	state      entryState
-	offerTo    *agent
-	offerPref  bool
-	offerTimer *timer
-	agent      *agent // connected agent
-	stop       chan struct{}
-	stopWhy    stopReason
-	xferQueue  *queue
-	xferAgent  string
-	maxWaitDue bool
-
-	answered bool
-	wait     time.Duration // enqueue to first answer
-	talk     time.Duration
-
-	cbOffered   bool
-	callback    bool // a booked call-back, not dialled yet
-	wasCallback bool // booked at some point: CallbackStatus knows it
-	cbNumber    string
-	cbAttempts  int
-	notBefore   time.Time
-
-	announceTimer, maxWaitTimer, wakeTimer *timer
+	offerTimer, announceTimer, maxWaitTimer, wakeTimer *timer
+	reofferTimer                                       *timer // wakes the dispatcher when a back-off ends
 }
 
 // agent is a logged-in agent.
 type agent struct {
-	info      AgentInfo
-	state     State
-	reason    string
-	since     time.Time
-	idleSince time.Time
-	missed    int
-	handled   int
-	e         *entry // offered or connected call
-	wrapQueue *queue
-	callStart time.Time
+	agentData
 	wrapTimer *timer
 }
 
@@ -401,11 +381,18 @@ func (r *Router) dispatch() {
 		return // the common case under load: nothing can be offered
 	}
 	now := r.clock.Now()
-	var ws []*entry
+	var ws, gone []*entry
 	for _, e := range r.entries {
-		if e.state == entryWaiting && !now.Before(e.notBefore) {
+		switch {
+		case e.state != callWaiting || now.Before(e.notBefore):
+		case e.callerGone():
+			gone = append(gone, e)
+		default:
 			ws = append(ws, e)
 		}
+	}
+	for _, e := range gone {
+		r.dropGone(e)
 	}
 	if len(ws) == 0 {
 		return
@@ -426,11 +413,13 @@ func (r *Router) dispatch() {
 
 // pick chooses the agent for e among the free ones: the preferred advisor
 // when available (and nobody while the call is held for them), else the
-// longest-idle agent with the skills who has not yet missed or declined
-// this call.
+// longest-idle agent with the skills who has not declined or missed this
+// call. An agent who did gets it again only when no other free agent can
+// take it, once Config.ReofferAfter has passed since (the one who turned
+// it down longest ago first); until then a timer wakes the dispatcher.
 func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 	if e.preferred != "" && !now.After(e.prefUntil) {
-		if p := r.agents[e.preferred]; p != nil && !e.tried[p.info.ID] && (e.direct || p.qualifies(e.skills)) {
+		if p := r.agents[e.preferred]; p != nil && !e.triedBy(p.info.ID) && (e.direct || p.qualifies(e.skills)) {
 			switch p.state {
 			case StateAvailable:
 				return p, true
@@ -441,14 +430,22 @@ func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 			}
 		}
 	}
-	var best *agent
-	anyTried := false
+	var best, again *agent
+	var againAt, wake time.Time
 	for _, a := range free {
 		if !a.qualifies(e.skills) {
 			continue
 		}
-		if e.tried[a.info.ID] {
-			anyTried = true
+		if at, tried := e.tried[a.info.ID]; tried {
+			due := at.Add(r.cfg.ReofferAfter)
+			switch {
+			case now.Before(due):
+				if wake.IsZero() || due.Before(wake) {
+					wake = due
+				}
+			case again == nil || at.Before(againAt) || (at.Equal(againAt) && a.info.ID < again.info.ID):
+				again, againAt = a, at
+			}
 			continue
 		}
 		if best == nil || a.idleSince.Before(best.idleSince) ||
@@ -456,36 +453,42 @@ func (r *Router) pick(e *entry, now time.Time, free []*agent) (*agent, bool) {
 			best = a
 		}
 	}
-	if best == nil && anyTried {
-		// Everyone free has had a go: start a new round.
-		clear(e.tried)
-		return r.pick(e, now, free)
+	if best == nil && again == nil && !wake.IsZero() && e.reofferTimer == nil {
+		e.reofferTimer = r.after(wake.Sub(now), func() { e.reofferTimer = nil })
+	}
+	if best == nil {
+		return again, false
 	}
 	return best, false
 }
 
+func (e *entry) triedBy(agentID string) bool {
+	_, ok := e.tried[agentID]
+	return ok
+}
+
 func (r *Router) offer(e *entry, a *agent, pref bool) {
 	now := r.clock.Now()
-	e.state, e.offerTo, e.offerPref = entryOffered, a, pref
+	r.setCall(e, callOffered, a.info.ID)
+	a.callID = e.id
 	r.setState(a, StateOffered, "")
-	a.e = e
 	o := r.offerFor(e, pref, now)
 	e.offerTimer = r.after(r.cfg.OfferTimeout, func() { r.offerTimedOut(e, a) })
-	e.log.Info("offer", "agent", a.info.ID, "queue", e.q.cfg.Name, "preferred", pref, "callback", e.callback)
+	e.log.Info("offer", "agent", a.info.ID, "queue", e.queue, "preferred", pref, "callback", e.booked)
 	id := a.info.ID
 	r.phoneq.put(func(ctx context.Context) {
 		if err := r.phones.Ring(ctx, id, o); err != nil {
 			r.post(func() { r.ringFailed(e, a, err) })
 		}
 	})
-	r.emit(Event{Type: EventOffer, Queue: e.q.cfg.Name, CallID: e.id, Agent: id, Offer: &o})
+	r.emit(Event{Type: EventOffer, Queue: e.queue, CallID: e.id, Agent: id, Offer: &o})
 }
 
 func (r *Router) offerFor(e *entry, pref bool, now time.Time) Offer {
 	vars := e.c.Vars()
 	o := Offer{
 		CallID:      e.id,
-		Queue:       e.q.cfg.Name,
+		Queue:       e.queue,
 		Caller:      e.c.Caller,
 		Channel:     e.c.Channel,
 		Customer:    vars[call.VarCustomer],
@@ -494,7 +497,7 @@ func (r *Router) offerFor(e *entry, pref bool, now time.Time) Offer {
 		Priority:    e.prio,
 		Waited:      now.Sub(e.since),
 		Preferred:   pref,
-		Callback:    e.callback,
+		Callback:    e.booked,
 		Requeued:    e.requeued,
 		Expires:     now.Add(r.cfg.OfferTimeout),
 	}
@@ -504,23 +507,26 @@ func (r *Router) offerFor(e *entry, pref bool, now time.Time) Offer {
 	if s, err := strconv.ParseFloat(vars[call.VarIdentScore], 64); err == nil {
 		o.IdentScore = s
 	}
-	if e.callback {
+	if e.booked {
 		o.Caller = e.cbNumber
 	}
 	return o
 }
 
+// offering reports whether e is ringing a.
+func (e *entry) offering(a *agent) bool { return e.state == callOffered && e.agentID == a.info.ID }
+
 // endOffer takes the ringing offer back from its agent; the caller sets
 // the agent's next state.
 func (r *Router) endOffer(e *entry, reason string, tellPhone bool) *agent {
-	a := e.offerTo
+	a := r.agentOf(e)
 	r.stopTimer(&e.offerTimer)
-	e.state, e.offerTo = entryWaiting, nil
-	a.e = nil
+	r.setCall(e, callWaiting, "")
+	a.callID = ""
 	if e.tried == nil {
-		e.tried = map[string]bool{}
+		e.tried = map[string]time.Time{}
 	}
-	e.tried[a.info.ID] = true
+	e.tried[a.info.ID] = r.clock.Now()
 	if tellPhone {
 		id, cid := a.info.ID, e.id
 		r.phoneq.put(func(ctx context.Context) {
@@ -530,26 +536,31 @@ func (r *Router) endOffer(e *entry, reason string, tellPhone bool) *agent {
 		})
 	}
 	e.log.Info("offer withdrawn", "agent", a.info.ID, "reason", reason)
-	r.emit(Event{Type: EventOfferCancelled, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: reason})
+	r.emit(Event{Type: EventOfferCancelled, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Reason: reason})
 	return a
 }
 
 func (r *Router) offerTimedOut(e *entry, a *agent) {
-	if e.state != entryOffered || e.offerTo != a {
+	if !e.offering(a) {
 		return
 	}
-	r.endOffer(e, "timeout", true)
+	r.endOffer(e, ReasonNotAnswered, true)
 	a.missed++
 	if a.missed >= r.cfg.MaxMissed {
 		r.setState(a, StateAway, ReasonMissedOffers)
 	} else {
 		r.setState(a, StateAvailable, "")
+		a.idleSince = r.clock.Now() // to the back of the idle order
 	}
+	e.log.Info("offer missed", "agent", a.info.ID, "missed_in_a_row", a.missed, "state", string(a.state))
+	st := a.status()
+	r.emit(Event{Type: EventOfferMissed, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Customer: customerOf(e.c),
+		Reason: ReasonNotAnswered, AgentStatus: &st})
 	r.afterOffer(e)
 }
 
 func (r *Router) ringFailed(e *entry, a *agent, err error) {
-	if e.state != entryOffered || e.offerTo != a {
+	if !e.offering(a) {
 		return
 	}
 	e.log.Warn("ring failed", "agent", a.info.ID, "err", err)
@@ -564,41 +575,17 @@ func (r *Router) lostWhileRinging(e *entry, a *agent) {
 	r.setState(a, StateAway, ReasonConnectionLost)
 	e.head, e.requeued = true, true
 	if e.w != nil {
-		e.w.put(waiterMsg{kind: msgAnnounce, ann: Announcement{Kind: AnnounceRequeued, Queue: e.q.cfg.Name}})
+		e.w.put(waiterMsg{kind: msgAnnounce, ann: Announcement{Kind: AnnounceRequeued, Queue: e.queue}})
 	}
-	e.log.Info("re-queued at head", "queue", e.q.cfg.Name, "lost_agent", a.info.ID)
-	r.emit(Event{Type: EventRequeued, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: ReasonConnectionLost})
+	e.log.Info("re-queued at head", "queue", e.queue, "lost_agent", a.info.ID)
+	r.emit(Event{Type: EventRequeued, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Reason: ReasonConnectionLost})
 	r.afterOffer(e)
 }
 
 // afterOffer handles a maximum wait that fell due while the call rang.
 func (r *Router) afterOffer(e *entry) {
-	if e.maxWaitDue {
-		e.maxWaitDue = false
+	if mw := r.queueOf(e).cfg.MaxWait; mw > 0 && !e.booked && !r.clock.Now().Before(e.queuedAt.Add(mw)) {
 		r.maxWait(e)
-	}
-}
-
-// setState moves an agent to a state and publishes it.
-func (r *Router) setState(a *agent, s State, reason string) {
-	now := r.clock.Now()
-	if s == StateAvailable && a.state != StateAvailable && a.state != StateOffered {
-		a.idleSince = now
-	}
-	if s == StateAvailable {
-		reason = ""
-	}
-	if s != StateWrapUp {
-		r.stopTimer(&a.wrapTimer)
-	}
-	changed := a.state != s || a.reason != reason
-	a.state, a.reason = s, reason
-	if changed {
-		a.since = now
-		r.log.Info("agent state", "agent", a.info.ID, "state", string(s), "reason", reason)
-		st := a.status()
-		r.emit(Event{Type: EventAgentState, Agent: a.info.ID, AgentStatus: &st, Reason: reason})
-		r.m.agentStates(r.agents)
 	}
 }
 
@@ -608,7 +595,7 @@ func (r *Router) wrapUp(a *agent, q *queue) {
 	if q.cfg.WrapUp != 0 {
 		d = q.cfg.WrapUp
 	}
-	a.wrapQueue = q
+	a.wrapQueue = q.cfg.Name
 	if d < 0 {
 		r.endWrapUp(a, StateAvailable, "")
 		return
@@ -619,22 +606,25 @@ func (r *Router) wrapUp(a *agent, q *queue) {
 
 // endWrapUp closes the call's handle time and moves the agent on.
 func (r *Router) endWrapUp(a *agent, s State, reason string) {
-	if q := a.wrapQueue; q != nil {
+	if q := r.queues[a.wrapQueue]; q != nil {
 		h := r.clock.Now().Sub(a.callStart)
 		w := r.cfg.Smoothing
 		q.aht = time.Duration(w*float64(h) + (1-w)*float64(q.aht))
 		r.m.handle.WithLabelValues(q.cfg.Name).Observe(h.Seconds())
-		a.wrapQueue = nil
+		a.wrapQueue = ""
 		a.handled++
 	}
 	r.setState(a, s, reason)
 }
 
+// unanswered reports whether e still waits for an agent (ringing included).
+func (e *entry) unanswered() bool { return e.state == callWaiting || e.state == callOffered }
+
 // position is e's 1-based place among its queue's unanswered calls.
 func (r *Router) position(e *entry) int {
 	p := 1
 	for _, o := range r.entries {
-		if o != e && o.q == e.q && o.state != entryConnected && before(o, e) {
+		if o != e && o.queue == e.queue && o.unanswered() && before(o, e) {
 			p++
 		}
 	}
@@ -660,14 +650,15 @@ func (r *Router) estimatedWait(q *queue, pos int) (time.Duration, bool) {
 // call-back when the wait is long, and schedules the next announcement.
 func (r *Router) announce(e *entry) {
 	r.scheduleAnnounce(e)
-	if e.w == nil || e.q.cfg.AnnounceInterval < 0 || e.state != entryWaiting {
+	q := r.queueOf(e)
+	if e.w == nil || q.cfg.AnnounceInterval < 0 || e.state != callWaiting {
 		return
 	}
 	pos := r.position(e)
-	ewt, ok := r.estimatedWait(e.q, pos)
-	a := Announcement{Kind: AnnouncePosition, Queue: e.q.cfg.Name, Position: pos, EstimatedWait: ewt, WaitKnown: ok}
+	ewt, ok := r.estimatedWait(q, pos)
+	a := Announcement{Kind: AnnouncePosition, Queue: e.queue, Position: pos, EstimatedWait: ewt, WaitKnown: ok}
 	e.w.put(waiterMsg{kind: msgAnnounce, ann: a})
-	if ca := e.q.cfg.CallbackAfter; ca > 0 && ok && ewt > ca && !e.cbOffered && r.dialer != nil && validNumber(e.cbNumber) {
+	if ca := q.cfg.CallbackAfter; ca > 0 && ok && ewt > ca && !e.cbOffered && r.dialer != nil && validNumber(e.cbNumber) {
 		e.cbOffered = true
 		a.Kind = AnnounceCallbackOffer
 		e.w.put(waiterMsg{kind: msgAnnounce, ann: a})
@@ -678,21 +669,18 @@ func (r *Router) announce(e *entry) {
 // scheduleAnnounce arms the next position announcement.
 func (r *Router) scheduleAnnounce(e *entry) {
 	r.stopTimer(&e.announceTimer)
-	if iv := e.q.cfg.AnnounceInterval; e.w != nil && iv > 0 {
+	if iv := r.queueOf(e).cfg.AnnounceInterval; e.w != nil && iv > 0 {
 		e.announceTimer = r.after(iv, func() { r.announce(e) })
 	}
 }
 
-// maxWait moves a call that waited its queue's MaxWait on.
+// maxWait moves a call that waited its queue's MaxWait on. A call that
+// is ringing is left alone: afterOffer calls again when the offer ends.
 func (r *Router) maxWait(e *entry) {
-	switch e.state {
-	case entryOffered:
-		e.maxWaitDue = true
-		return
-	case entryConnected:
+	if e.state != callWaiting {
 		return
 	}
-	from := e.q
+	from := r.queueOf(e)
 	if from.overflow == nil {
 		from.timedOut++
 		r.m.timedOut.WithLabelValues(from.cfg.Name).Inc()
@@ -704,19 +692,19 @@ func (r *Router) maxWait(e *entry) {
 	from.overflowed++
 	r.m.overflowed.WithLabelValues(from.cfg.Name).Inc()
 	r.move(e, from.overflow, e.skills[len(from.skills):])
-	e.log.Info("overflow", "from", from.cfg.Name, "to", e.q.cfg.Name)
-	r.emit(Event{Type: EventOverflow, Queue: e.q.cfg.Name, CallID: e.id, Reason: from.cfg.Name})
+	e.log.Info("overflow", "from", from.cfg.Name, "to", e.queue)
+	r.emit(Event{Type: EventOverflow, Queue: e.queue, CallID: e.id, Reason: from.cfg.Name})
 }
 
 // move puts e in queue q, keeping its original arrival time.
 func (r *Router) move(e *entry, q *queue, extra []skill) {
-	e.q = q
+	e.queue = q.cfg.Name
 	e.skills = append(append([]skill(nil), q.skills...), extra...)
 	e.prio = q.cfg.Priority + e.basePrio
 	e.queuedAt = r.clock.Now()
 	clear(e.tried)
 	r.stopTimer(&e.maxWaitTimer)
-	if q.cfg.MaxWait > 0 && !e.callback {
+	if q.cfg.MaxWait > 0 && !e.booked {
 		e.maxWaitTimer = r.after(q.cfg.MaxWait, func() { r.maxWait(e) })
 	}
 }
@@ -724,27 +712,30 @@ func (r *Router) move(e *entry, q *queue, extra []skill) {
 // finish removes e from the router and returns its outcome.
 func (r *Router) finish(e *entry, res Result) Outcome {
 	now := r.clock.Now()
+	q := r.queueOf(e)
 	if res == ResultAbandoned && !e.answered {
 		w := now.Sub(e.since)
-		e.q.abandoned++
-		if w <= e.q.cfg.ServiceLevel {
-			e.q.abandonedInSL++
+		q.abandoned++
+		if w <= q.cfg.ServiceLevel {
+			q.abandonedInSL++
 		}
-		r.m.abandoned.WithLabelValues(e.q.cfg.Name).Inc()
-		r.m.wait.WithLabelValues(e.q.cfg.Name, "abandoned").Observe(w.Seconds())
-		r.m.serviceLevel.WithLabelValues(e.q.cfg.Name).Set(e.q.serviceLevel())
+		r.m.abandoned.WithLabelValues(q.cfg.Name).Inc()
+		r.m.wait.WithLabelValues(q.cfg.Name, "abandoned").Observe(w.Seconds())
+		r.m.serviceLevel.WithLabelValues(q.cfg.Name).Set(q.serviceLevel())
 	}
 	r.stopTimer(&e.offerTimer)
 	r.stopTimer(&e.announceTimer)
 	r.stopTimer(&e.maxWaitTimer)
 	r.stopTimer(&e.wakeTimer)
+	r.stopTimer(&e.reofferTimer)
+	r.setCall(e, callEnded, "")
 	delete(r.entries, e.id)
-	r.m.waiting.WithLabelValues(e.q.cfg.Name).Set(float64(r.waitingIn(e.q)))
+	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
 	wait := e.wait
 	if !e.answered {
 		wait = now.Sub(e.since)
 	}
-	out := Outcome{Result: res, Queue: e.q.cfg.Name, Wait: wait, Talk: e.talk}
+	out := Outcome{Result: res, Queue: q.cfg.Name, Wait: wait, Talk: e.talk}
 	if e.wasCallback {
 		st := CallbackStatus{State: "done", Attempts: e.cbAttempts}
 		if res != ResultAnswered {
@@ -752,15 +743,15 @@ func (r *Router) finish(e *entry, res Result) Outcome {
 		}
 		r.rememberCallback(e.id, st)
 	}
-	e.log.Info("queue call ended", "result", string(res), "queue", e.q.cfg.Name, "wait", wait)
-	r.emit(Event{Type: EventEnded, Queue: e.q.cfg.Name, CallID: e.id, Reason: string(res)})
+	e.log.Info("queue call ended", "result", string(res), "queue", q.cfg.Name, "wait", wait)
+	r.emit(Event{Type: EventEnded, Queue: q.cfg.Name, CallID: e.id, Reason: string(res)})
 	return out
 }
 
 func (r *Router) waitingIn(q *queue) int {
 	n := 0
 	for _, e := range r.entries {
-		if e.q == q && e.state != entryConnected {
+		if e.queue == q.cfg.Name && e.unanswered() {
 			n++
 		}
 	}
@@ -804,7 +795,7 @@ func (r *Router) Login(ctx context.Context, info AgentInfo) error {
 			return
 		}
 		now := r.clock.Now()
-		a := &agent{info: info, state: StateLoggedOut, idleSince: now, since: now}
+		a := &agent{agentData: agentData{info: info, state: StateLoggedOut, idleSince: now, since: now}}
 		r.agents[info.ID] = a
 		r.setState(a, StateAway, "logged in")
 	})
@@ -831,7 +822,9 @@ func (r *Router) Logout(ctx context.Context, agentID string) error {
 			err = ErrAgentBusy
 			return
 		case StateOffered:
-			r.endOffer(a.e, "agent logged out", true)
+			e := r.callOf(a)
+			r.endOffer(e, "agent logged out", true)
+			defer r.afterOffer(e)
 		case StateWrapUp:
 			r.endWrapUp(a, StateAway, "logged out")
 		}
@@ -860,8 +853,10 @@ func (r *Router) SetState(ctx context.Context, agentID string, s State, reason s
 			err = ErrAgentBusy
 		case StateOffered:
 			if s == StateAway {
-				r.endOffer(a.e, "declined", true)
+				e := r.callOf(a)
+				r.endOffer(e, "declined", true)
 				r.setState(a, StateAway, reason)
+				r.afterOffer(e)
 			}
 		case StateWrapUp:
 			r.endWrapUp(a, s, reason)
@@ -879,15 +874,23 @@ func (r *Router) SetState(ctx context.Context, agentID string, s State, reason s
 // obtains the agent's leg from Phones.Leg and bridges it to the caller (or
 // dials the customer back first, for a call-back).
 func (r *Router) Answer(ctx context.Context, agentID, callID string) error {
-	return r.do(ctx, func() (err error) {
-		a, e, ferr := r.offered(agentID, callID)
-		if ferr != nil {
-			err = ferr
-			return
-		}
-		r.connect(e, a)
+	return r.do(ctx, func() error { return r.answer(agentID, callID) })
+}
+
+// answer is Answer on the loop.
+func (r *Router) answer(agentID, callID string) error {
+	a, e, err := r.offered(agentID, callID)
+	if err != nil {
 		return err
-	})
+	}
+	if e.callerGone() {
+		// The caller's goroutine has not told the loop yet: never put an
+		// agent through to dead air.
+		r.dropGone(e)
+		return fmt.Errorf("%w: call %q", ErrCallerGone, callID)
+	}
+	r.connect(e, a)
+	return nil
 }
 
 func (r *Router) offered(agentID, callID string) (*agent, *entry, error) {
@@ -896,7 +899,7 @@ func (r *Router) offered(agentID, callID string) (*agent, *entry, error) {
 		return nil, nil, err
 	}
 	e := r.entries[callID]
-	if e == nil || e.state != entryOffered || e.offerTo != a {
+	if e == nil || !e.offering(a) {
 		return nil, nil, fmt.Errorf("%w: agent %q call %q", ErrNoOffer, agentID, callID)
 	}
 	return a, e, nil
@@ -906,13 +909,17 @@ func (r *Router) connect(e *entry, a *agent) {
 	now := r.clock.Now()
 	r.stopTimer(&e.offerTimer)
 	r.stopTimer(&e.announceTimer)
-	e.state, e.offerTo, e.agent = entryConnected, nil, a
-	a.e, a.missed, a.callStart = e, 0, now
+	if e.w != nil {
+		r.setCall(e, callTalking, a.info.ID)
+	} else {
+		r.setCall(e, callDialling, a.info.ID)
+	}
+	a.callID, a.missed, a.callStart = e.id, 0, now
 	r.setState(a, StateBusy, "")
+	q := r.queueOf(e)
 	if !e.answered {
 		e.answered = true
 		e.wait = now.Sub(e.since)
-		q := e.q
 		q.answered++
 		q.answerWait += e.wait
 		if e.wait <= q.cfg.ServiceLevel {
@@ -922,10 +929,10 @@ func (r *Router) connect(e *entry, a *agent) {
 		r.m.wait.WithLabelValues(q.cfg.Name, "answered").Observe(e.wait.Seconds())
 		r.m.serviceLevel.WithLabelValues(q.cfg.Name).Set(q.serviceLevel())
 	}
-	r.m.waiting.WithLabelValues(e.q.cfg.Name).Set(float64(r.waitingIn(e.q)))
+	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
 	e.stop, e.stopWhy = make(chan struct{}), stopNone
-	e.log.Info("answered", "agent", a.info.ID, "queue", e.q.cfg.Name, "wait", e.wait)
-	r.emit(Event{Type: EventAnswered, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Customer: customerOf(e.c)})
+	e.log.Info("answered", "agent", a.info.ID, "queue", q.cfg.Name, "wait", e.wait)
+	r.emit(Event{Type: EventAnswered, Queue: q.cfg.Name, CallID: e.id, Agent: a.info.ID, Customer: customerOf(e.c)})
 	if e.w != nil {
 		e.w.put(waiterMsg{kind: msgConnect, agent: a.info.ID, stop: e.stop})
 		return
@@ -947,12 +954,17 @@ func (r *Router) Decline(ctx context.Context, agentID, callID string) error {
 			err = ferr
 			return
 		}
-		r.endOffer(e, "declined", false)
-		r.setState(a, StateAvailable, "")
-		a.idleSince = r.clock.Now()
-		r.afterOffer(e)
+		r.declined(e, a)
 		return err
 	})
+}
+
+// declined ends an offer the agent turned down (loop).
+func (r *Router) declined(e *entry, a *agent) {
+	r.endOffer(e, "declined", false)
+	r.setState(a, StateAvailable, "")
+	a.idleSince = r.clock.Now()
+	r.afterOffer(e)
 }
 
 // Hangup is the agent's hang-up button: it ends the agent's call (the
@@ -967,18 +979,20 @@ func (r *Router) Hangup(ctx context.Context, agentID, callID string) error {
 		}
 		e := r.entries[callID]
 		switch {
-		case e != nil && e.state == entryOffered && e.offerTo == a:
-			r.endOffer(e, "declined", false)
-			r.setState(a, StateAvailable, "")
-			a.idleSince = r.clock.Now()
-			r.afterOffer(e)
-		case e != nil && e.state == entryConnected && e.agent == a:
+		case e != nil && e.offering(a):
+			r.declined(e, a)
+		case e != nil && e.connectedTo(a):
 			r.stopCall(e, stopAgentHangup)
 		default:
 			err = fmt.Errorf("%w: agent %q call %q", ErrNotYourCall, agentID, callID)
 		}
 		return err
 	})
+}
+
+// connectedTo reports whether a answered e (talking, or dialling it back).
+func (e *entry) connectedTo(a *agent) bool {
+	return (e.state == callTalking || e.state == callDialling) && e.agentID == a.info.ID
 }
 
 func (r *Router) stopCall(e *entry, why stopReason) {
@@ -1000,7 +1014,7 @@ func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent s
 			return
 		}
 		e := r.entries[callID]
-		if e == nil || e.state != entryConnected || e.agent != a {
+		if e == nil || !e.connectedTo(a) {
 			err = fmt.Errorf("%w: agent %q call %q", ErrNotYourCall, agentID, callID)
 			return
 		}
@@ -1008,12 +1022,13 @@ func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent s
 			err = errors.New("routing: transfer needs a queue or an agent")
 			return
 		}
-		tq := e.q
+		tq := e.queue
 		if queue != "" {
-			if tq = r.queues[queue]; tq == nil {
+			if r.queues[queue] == nil {
 				err = fmt.Errorf("%w: %q", ErrUnknownQueue, queue)
 				return
 			}
+			tq = queue
 		}
 		if e.w == nil {
 			err = errors.New("routing: call-back not connected yet, cannot transfer")
@@ -1037,9 +1052,9 @@ func (r *Router) Disconnected(ctx context.Context, agentID string) error {
 		}
 		switch a.state {
 		case StateOffered:
-			r.lostWhileRinging(a.e, a)
+			r.lostWhileRinging(r.callOf(a), a)
 		case StateBusy:
-			r.stopCall(a.e, stopAgentLost)
+			r.stopCall(r.callOf(a), stopAgentLost)
 		case StateWrapUp:
 			r.endWrapUp(a, StateAway, ReasonConnectionLost)
 		default:

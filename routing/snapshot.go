@@ -22,9 +22,7 @@ type AgentStatus struct {
 func (a *agent) status() AgentStatus {
 	s := AgentStatus{ID: a.info.ID, Name: a.info.Name, State: a.state, Reason: a.reason, Since: a.since,
 		Skills: cloneSkills(a.info.Skills), Missed: a.missed, Handled: a.handled}
-	if a.e != nil {
-		s.CallID = a.e.id
-	}
+	s.CallID = a.callID
 	return s
 }
 
@@ -110,7 +108,7 @@ func (r *Router) snapshot() Snapshot {
 		}
 		var es []*entry
 		for _, e := range r.entries {
-			if e.q == q && e.state != entryConnected {
+			if e.queue == q.cfg.Name && e.unanswered() {
 				es = append(es, e)
 			}
 		}
@@ -119,13 +117,13 @@ func (r *Router) snapshot() Snapshot {
 			w := now.Sub(e.since)
 			qs.LongestWait = max(qs.LongestWait, w)
 			wc := WaitingCall{CallID: e.id, Caller: e.c.Caller, Customer: customerOf(e.c), Position: i + 1,
-				Waited: w, Priority: e.prio, Callback: e.callback}
-			if e.callback {
+				Waited: w, Priority: e.prio, Callback: e.booked}
+			if e.booked {
 				qs.Callbacks++
 				wc.Caller = e.cbNumber
 			}
-			if e.offerTo != nil {
-				wc.OfferedTo = e.offerTo.info.ID
+			if e.state == callOffered {
+				wc.OfferedTo = e.agentID
 			}
 			qs.Calls = append(qs.Calls, wc)
 		}

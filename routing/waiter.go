@@ -97,7 +97,8 @@ func (r *Router) Enqueue(ctx context.Context, c *call.Call, req Request) (Outcom
 		return Outcome{}, fmt.Errorf("routing: answer %s: %w", c.ID, err)
 	}
 	w := newWaiter(log)
-	e := &entry{id: c.ID, c: c, w: w, log: log, basePrio: req.Priority, preferred: req.Preferred, cbNumber: req.CallbackNumber}
+	e := &entry{c: c, w: w, log: log,
+		entryData: entryData{id: c.ID, basePrio: req.Priority, preferred: req.Preferred, cbNumber: req.CallbackNumber}}
 	var qerr error
 	if err := r.exec(ctx, func() { qerr = r.enqueue(e, req.Queue, extra) }); err != nil {
 		return Outcome{}, err
@@ -144,9 +145,13 @@ func (r *Router) enqueue(e *entry, qname string, extra []skill) error {
 	if r.entries[e.id] != nil {
 		return fmt.Errorf("routing: call %s is already queued", e.id)
 	}
+	if e.w != nil && !q.cfg.JoinEmpty && !r.loggedInFor(append(append([]skill(nil), q.skills...), extra...)) {
+		e.log.Warn("not queued: no agent of the queue is logged in", "queue", q.cfg.Name)
+		return fmt.Errorf("%w: %q", ErrNoAgents, qname)
+	}
 	now := r.clock.Now()
 	r.seq++
-	e.seq, e.since, e.tried = r.seq, now, map[string]bool{}
+	e.seq, e.since, e.tried = r.seq, now, map[string]time.Time{}
 	if e.preferred != "" {
 		e.prefUntil = now.Add(max(r.cfg.PreferredWait, 0))
 		if r.cfg.PreferredWait > 0 {
@@ -244,24 +249,55 @@ func (r *Router) abandon(ctx context.Context, e *entry) (Outcome, error) {
 	return out, nil
 }
 
+// loggedInFor reports whether an agent with the skills is logged in,
+// whatever their state.
+func (r *Router) loggedInFor(skills []skill) bool {
+	for _, a := range r.agents {
+		if a.qualifies(skills) {
+			return true
+		}
+	}
+	return false
+}
+
+// callerGone reports whether e's caller is on a leg that has ended (hung
+// up, or cut off by the media timeout) even if its goroutine has not told
+// the loop yet (loop).
+func (e *entry) callerGone() bool {
+	if e.w == nil || e.c.Leg == nil {
+		return false
+	}
+	select {
+	case <-e.c.Leg.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// dropGone ends a waiting or ringing call whose caller's leg has ended:
+// abandoned, never offered or answered (loop).
+func (r *Router) dropGone(e *entry) {
+	out := r.abandoned(e)
+	e.w.put(waiterMsg{kind: msgFinish, out: out})
+}
+
 // abandoned ends a call whose caller hung up while queued (loop).
 func (r *Router) abandoned(e *entry) Outcome {
 	if r.entries[e.id] != e {
-		return Outcome{Result: ResultAbandoned, Queue: e.q.cfg.Name}
+		return Outcome{Result: ResultAbandoned, Queue: e.queue}
 	}
 	res := ResultAbandoned
 	switch e.state {
-	case entryOffered:
+	case callOffered:
 		a := r.endOffer(e, "caller hung up", true)
 		r.setState(a, StateAvailable, "")
-	case entryConnected:
+	case callTalking:
 		// Answered, but the caller left before the bridge started.
-		a := e.agent
-		a.e, e.agent = nil, nil
-		r.wrapUp(a, e.q)
+		r.wrapUp(r.agentOf(e), r.queueOf(e))
 		res = ResultAnswered
 	}
-	e.log.Info("caller hung up in queue", "queue", e.q.cfg.Name)
+	e.log.Info("caller hung up in queue", "queue", e.queue)
 	return r.finish(e, res)
 }
 
@@ -337,12 +373,9 @@ func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, 
 
 // callEnded decides what follows a conversation (loop).
 func (r *Router) callEnded(e *entry, obs observation) verdict {
-	a, why := e.agent, e.stopWhy
-	e.agent, e.stop, e.stopWhy = nil, nil, stopNone
+	a, why := r.agentOf(e), e.stopWhy
+	e.stop, e.stopWhy = nil, stopNone
 	e.talk += obs.talk
-	if a.e == e {
-		a.e = nil
-	}
 	lost := why == stopAgentLost || (why == stopNone && !obs.callerGone &&
 		(obs.legErr != nil || (obs.agentGone && obs.agentCause != call.CauseNormal)))
 	hungUp := why == stopAgentHangup || (why == stopNone && !obs.callerGone && obs.agentGone && obs.agentCause == call.CauseNormal)
@@ -350,7 +383,7 @@ func (r *Router) callEnded(e *entry, obs observation) verdict {
 		e.log.Warn("agent leg lost", "agent", a.info.ID, "err", obs.legErr, "cause", obs.agentCause.String())
 		r.setState(a, StateAway, ReasonConnectionLost)
 	} else {
-		r.wrapUp(a, e.q)
+		r.wrapUp(a, r.queueOf(e))
 	}
 	switch {
 	case obs.callerGone || (!lost && why != stopTransfer):
@@ -358,18 +391,20 @@ func (r *Router) callEnded(e *entry, obs observation) verdict {
 		out.Agent, out.AgentHungUp = a.info.ID, hungUp
 		return verdict{finish: true, out: out}
 	case lost:
-		e.state, e.head, e.requeued = entryWaiting, true, true
-		e.tried = map[string]bool{a.info.ID: true}
+		r.setCall(e, callWaiting, "")
+		e.head, e.requeued = true, true
+		e.tried = map[string]time.Time{a.info.ID: r.clock.Now()}
 		r.scheduleAnnounce(e)
-		r.m.waiting.WithLabelValues(e.q.cfg.Name).Set(float64(r.waitingIn(e.q)))
-		e.log.Info("re-queued at head", "queue", e.q.cfg.Name, "lost_agent", a.info.ID)
-		r.emit(Event{Type: EventRequeued, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: ReasonConnectionLost})
-		return verdict{tell: AnnounceRequeued, out: Outcome{Queue: e.q.cfg.Name}}
+		r.m.waiting.WithLabelValues(e.queue).Set(float64(r.waitingIn(r.queueOf(e))))
+		e.log.Info("re-queued at head", "queue", e.queue, "lost_agent", a.info.ID)
+		r.emit(Event{Type: EventRequeued, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Reason: ReasonConnectionLost})
+		return verdict{tell: AnnounceRequeued, out: Outcome{Queue: e.queue}}
 	default: // transfer
-		e.state, e.head = entryWaiting, false
-		r.move(e, e.xferQueue, nil)
+		r.setCall(e, callWaiting, "")
+		e.head = false
+		r.move(e, r.queues[e.xferQueue], nil)
 		e.preferred, e.direct = e.xferAgent, e.xferAgent != ""
-		e.tried = map[string]bool{a.info.ID: true}
+		e.tried = map[string]time.Time{a.info.ID: r.clock.Now()}
 		if e.preferred != "" {
 			e.prefUntil = r.clock.Now().Add(max(r.cfg.PreferredWait, 0))
 			r.stopTimer(&e.wakeTimer)
@@ -378,10 +413,10 @@ func (r *Router) callEnded(e *entry, obs observation) verdict {
 			}
 		}
 		r.scheduleAnnounce(e)
-		r.m.waiting.WithLabelValues(e.q.cfg.Name).Set(float64(r.waitingIn(e.q)))
-		e.log.Info("transferred", "by", a.info.ID, "queue", e.q.cfg.Name, "to_agent", e.xferAgent)
-		r.emit(Event{Type: EventTransferred, Queue: e.q.cfg.Name, CallID: e.id, Agent: a.info.ID, Reason: e.xferAgent})
-		return verdict{tell: AnnounceTransferred, out: Outcome{Queue: e.q.cfg.Name}}
+		r.m.waiting.WithLabelValues(e.queue).Set(float64(r.waitingIn(r.queueOf(e))))
+		e.log.Info("transferred", "by", a.info.ID, "queue", e.queue, "to_agent", e.xferAgent)
+		r.emit(Event{Type: EventTransferred, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Reason: e.xferAgent})
+		return verdict{tell: AnnounceTransferred, out: Outcome{Queue: e.queue}}
 	}
 }
 

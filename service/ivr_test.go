@@ -16,7 +16,13 @@ import (
 func TestExampleConfigServesTheHotline(t *testing.T) {
 	mutate := exampleConfig(t)
 	var flows string
-	sw := startSwitch(t, func(c *service.Config) { mutate(c); flows = c.IVR.Dir })
+	sw := startSwitch(t, func(c *service.Config) {
+		mutate(c)
+		flows = c.IVR.Dir
+		for i := range c.Routing.Queues {
+			c.Routing.Queues[i].JoinEmpty = true // queued with no agent logged in, below
+		}
+	})
 	welcome, err := media.LoadPrompt(filepath.Join(flows, "prompts", "hotline_welcome.wav"))
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +38,8 @@ func TestExampleConfigServesTheHotline(t *testing.T) {
 	wantMetric(t, metricsText(t, sw), `voxdesk_calls_total{outcome="completed"} 1`)
 
 	// Pressing 0 reaches a person: the call enters the general queue of
-	// the router (no agent is logged in, so it waits there until the
-	// caller hangs up).
+	// the router (no agent is logged in; join_empty lets it wait there
+	// until the caller hangs up).
 	sipp{scenario: "press0.xml", vars: map[string]string{"WAIT_MS": "2000"}}.mustPass(t, sw)
 	waitIdle(t, sw, 5*time.Second)
 	m := metricsText(t, sw)
