@@ -7,4 +7,11 @@
 // so the jitter of the switch's RTP is measured at the receiver; the
 // switch runs in a process of its own (bench/switchd) whose CPU time and
 // memory are read from /proc.
+//
+// peer_test.go: the same SIPp load (answer, prompt, RFC 4733 DTMF, hang
+// up; testdata/peer.xml) on voxdesk's demo handler and on diagopeer, a
+// small answering application written on github.com/emiago/diago (a
+// module of its own, so diago's dependencies stay out of voxdesk's
+// go.mod), each pinned to its own core with taskset; RTP both ways is
+// measured from a packet capture on lo (capture_test.go, needs root).
 package bench

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,25 +70,17 @@ type loadResult struct {
 	cpuPerCallMinute      float64
 	rssIdle, rssPeak      int64 // bytes
 	memPerCall            float64
-	pktsIn, pktsExpected  int64 // our RTP at the receivers
-	devP50, devP99        time.Duration
-	jitterP50, jitterP99  time.Duration // RFC 3550 interarrival jitter per call
-	maxGap                time.Duration
-	callsWithRTP          int
+	rtpStats                            // our RTP at the receivers
 	probeP99, probeMax    time.Duration // lateness of the bench's own 10 ms timer
-	rtpSeconds            float64       // sum over calls of first-to-last packet time
-	intervals             int64         // sum over calls of packets-1
 	benchCPU              time.Duration // the bench process itself (receivers and senders)
 }
 
 // callRTP is one call's RTP endpoint on the bench side.
 type callRTP struct {
-	conn    *net.UDPConn
-	remote  atomic.Pointer[netip.AddrPort]
-	arrival []time.Duration // since the run's start
-	rtpTS   []uint32
-	seq     []uint16
-	done    chan struct{}
+	conn   *net.UDPConn
+	remote atomic.Pointer[netip.AddrPort]
+	rtpTrace
+	done chan struct{}
 }
 
 func runLoad(b *testing.B, p loadParams) *loadResult {
@@ -100,34 +91,15 @@ func runLoad(b *testing.B, p loadParams) *loadResult {
 		b.Fatalf("build switchd: %v\n%s", err, out)
 	}
 	sipPort := freeUDPPort(b)
-	cfg := fmt.Sprintf(`log: {level: warn}
-http: {listen: "off"}
-sip:
-  udp: 127.0.0.1:%d
-  tcp: "off"
-  trunks: [{name: bench, networks: [127.0.0.0/8]}]
-media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
-`, sipPort)
+	cfg := switchConfig("off", sipPort, 20000, 29999)
 	cfgFile := filepath.Join(dir, "voxdesk.yaml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o644)
 	logFile, _ := os.Create(filepath.Join(dir, "switch.log"))
 	defer logFile.Close()
-	sw := exec.Command(bin, "-config", cfgFile, "-handler", p.handler)
-	sw.Stdout, sw.Stderr = logFile, logFile
-	if err := sw.Start(); err != nil {
-		b.Fatal(err)
-	}
-	swDone := make(chan error, 1)
-	go func() { swDone <- sw.Wait() }()
-	defer func() {
-		sw.Process.Signal(os.Interrupt)
-		select {
-		case <-swDone:
-		case <-time.After(10 * time.Second):
-			sw.Process.Kill()
-			<-swDone
-		}
-	}()
+	swCmd := exec.Command(bin, "-config", cfgFile, "-handler", p.handler)
+	swCmd.Stdout, swCmd.Stderr = logFile, logFile
+	sw := startDaemon(b, swCmd)
+	defer sw.stop()
 	waitOptions(b, sipPort)
 
 	// The callers' RTP sockets.
@@ -141,16 +113,16 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 			b.Fatal(err)
 		}
 		c.SetReadBuffer(1 << 16)
-		calls[i] = &callRTP{conn: c, done: make(chan struct{}),
-			arrival: make([]time.Duration, 0, perCall), rtpTS: make([]uint32, 0, perCall), seq: make([]uint16, 0, perCall)}
+		calls[i] = &callRTP{conn: c, done: make(chan struct{}), rtpTrace: rtpTrace{
+			arrival: make([]time.Duration, 0, perCall), rtpTS: make([]uint32, 0, perCall), seq: make([]uint16, 0, perCall)}}
 		fmt.Fprintf(&inf, "%d;\n", c.LocalAddr().(*net.UDPAddr).Port)
 	}
 	infFile := filepath.Join(dir, "calls.csv")
 	os.WriteFile(infFile, []byte(inf.String()), 0o644)
 
 	res := &loadResult{loadParams: p}
-	res.rssIdle = procRSS(sw.Process.Pid)
-	cpu0 := procCPU(sw.Process.Pid)
+	res.rssIdle = procRSS(sw.pid())
+	cpu0 := procCPU(sw.pid())
 	self0 := procCPU(os.Getpid())
 	res.loadBefore = loadavg()
 	start := time.Now()
@@ -162,11 +134,10 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 	var sendWG sync.WaitGroup
 	sendWG.Add(1)
 	go func() { defer sendWG.Done(); sendLoop(calls, stopSend) }()
-	var peak atomic.Int64
 	var lateness []time.Duration
 	stopPoll := make(chan struct{})
 	var pollWG sync.WaitGroup
-	pollWG.Add(2)
+	pollWG.Add(1)
 	go func() {
 		// How late our own timers fire: the receivers' share of the
 		// measured jitter is at most this.
@@ -185,21 +156,7 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 			}
 		}
 	}()
-	go func() {
-		defer pollWG.Done()
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if r := procRSS(sw.Process.Pid); r > peak.Load() {
-					peak.Store(r)
-				}
-			case <-stopPoll:
-				return
-			}
-		}
-	}()
+	peak := watchRSS(sw.pid())
 
 	scen, _ := os.ReadFile("testdata/load.xml")
 	scenFile := filepath.Join(dir, "load.xml")
@@ -216,7 +173,7 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 	sippCmd.Dir = dir
 	out, _ := sippCmd.CombinedOutput()
 	res.finished = time.Now()
-	res.cpu = procCPU(sw.Process.Pid) - cpu0
+	res.cpu = procCPU(sw.pid()) - cpu0
 	res.benchCPU = procCPU(os.Getpid()) - self0
 	res.loadAfter = loadavg()
 	close(stopPoll)
@@ -227,7 +184,7 @@ media: {rtp_addr: 127.0.0.1, rtp_port_min: 20000, rtp_port_max: 29999}
 		c.conn.Close()
 		<-c.done
 	}
-	res.rssPeak = peak.Load()
+	res.rssPeak = peak.close()
 	res.probeP99, res.probeMax = quantile(lateness, 0.99), quantile(lateness, 1)
 	res.ok, res.failed = sippCounts(string(out))
 	if res.ok+res.failed == 0 {
@@ -253,9 +210,7 @@ func (c *callRTP) receive(start time.Time) {
 		if c.remote.Load() == nil {
 			c.remote.Store(&from)
 		}
-		c.arrival = append(c.arrival, at)
-		c.rtpTS = append(c.rtpTS, p.Timestamp)
-		c.seq = append(c.seq, p.SequenceNumber)
+		c.add(at, p.Timestamp, p.SequenceNumber)
 	}
 }
 
@@ -303,36 +258,11 @@ func sendLoop(calls []*callRTP, stop <-chan struct{}) {
 }
 
 func (r *loadResult) summarise(calls []*callRTP) {
-	var devs []time.Duration
-	var jitters []time.Duration
-	for _, c := range calls {
-		if len(c.arrival) < 2 {
-			continue
-		}
-		r.callsWithRTP++
-		r.pktsIn += int64(len(c.arrival))
-		first, last := c.seq[0], c.seq[len(c.seq)-1]
-		r.pktsExpected += int64(uint16(last-first)) + 1
-		r.rtpSeconds += (c.arrival[len(c.arrival)-1] - c.arrival[0]).Seconds()
-		r.intervals += int64(len(c.arrival) - 1)
-		var j float64 // RFC 3550 section 6.4.1 / A.8, in seconds
-		for i := 1; i < len(c.arrival); i++ {
-			gap := c.arrival[i] - c.arrival[i-1]
-			if gap > r.maxGap {
-				r.maxGap = gap
-			}
-			dev := gap - 20*time.Millisecond
-			if dev < 0 {
-				dev = -dev
-			}
-			devs = append(devs, dev)
-			d := (c.arrival[i] - c.arrival[i-1]).Seconds() - float64(int32(c.rtpTS[i]-c.rtpTS[i-1]))/8000
-			j += (math.Abs(d) - j) / 16
-		}
-		jitters = append(jitters, time.Duration(j*float64(time.Second)))
+	traces := make([]*rtpTrace, len(calls))
+	for i, c := range calls {
+		traces[i] = &c.rtpTrace
 	}
-	r.devP50, r.devP99 = quantile(devs, 0.5), quantile(devs, 0.99)
-	r.jitterP50, r.jitterP99 = quantile(jitters, 0.5), quantile(jitters, 0.99)
+	r.rtpStats = summariseRTP(traces)
 	callMinutes := float64(r.ok) * r.hold.Minutes()
 	if callMinutes > 0 {
 		r.cpuPerCallMinute = r.cpu.Seconds() / callMinutes
@@ -340,14 +270,6 @@ func (r *loadResult) summarise(calls []*callRTP) {
 	if r.calls > 0 {
 		r.memPerCall = float64(r.rssPeak-r.rssIdle) / float64(r.calls)
 	}
-}
-
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	return ds[int(q*float64(len(ds)-1))]
 }
 
 func (r *loadResult) markdown() string {
@@ -407,7 +329,31 @@ func freeUDPPort(b *testing.B) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// waitOptions pings the switch with OPTIONS until it answers.
+// switchConfig is a voxdesk.yaml for bench/switchd on 127.0.0.1: SIP on
+// sipPort (UDP, any caller from 127.0.0.0/8), RTP on the given ports,
+// HTTP (/metrics) on httpListen or "off", and extra lines appended.
+func switchConfig(httpListen string, sipPort, rtpMin, rtpMax int, extra ...string) string {
+	return fmt.Sprintf(`log: {level: warn}
+http: {listen: %q}
+sip:
+  udp: 127.0.0.1:%d
+  tcp: "off"
+  trunks: [{name: bench, networks: [127.0.0.0/8]}]
+media: {rtp_addr: 127.0.0.1, rtp_port_min: %d, rtp_port_max: %d}
+`, httpListen, sipPort, rtpMin, rtpMax) + strings.Join(extra, "\n")
+}
+
+func freeTCPPort(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitOptions pings a SIP UA with OPTIONS until it answers, whatever the
+// status (the diago peer has no OPTIONS handler).
 func waitOptions(b *testing.B, port int) {
 	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
@@ -422,7 +368,7 @@ func waitOptions(b *testing.B, port int) {
 		c.Write([]byte(req))
 		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		n, err := c.Read(buf)
-		if err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		if err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 ") {
 			return
 		}
 		if err != nil {

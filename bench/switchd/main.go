@@ -2,16 +2,20 @@
 // of its own, so its CPU time and memory can be read from /proc. It is
 // `voxdesk serve` with a choice of call handler: "echo" (answer, then send
 // every frame of caller audio back: RTP both ways through the jitter
-// buffer and the paced sender) or "demo" (the built-in demo).
+// buffer and the paced sender) or "demo" (the built-in demo). On exit
+// it prints one JSON line on stdout: the DTMF digits the demo handler
+// received, by key (the peer bench reads it to say what voxdesk saw).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/voxdesk/voxdesk/call"
@@ -33,7 +37,13 @@ func run(config, handler string) error {
 	if err != nil {
 		return err
 	}
-	var opts []service.Option
+	var mu sync.Mutex
+	digits := map[string]int{}
+	opts := []service.Option{service.WithDigitObserver(func(_ *call.Call, d call.Digit) {
+		mu.Lock()
+		defer mu.Unlock()
+		digits[string(d.Key)]++
+	})}
 	switch handler {
 	case "echo":
 		opts = append(opts, service.WithHandler(call.HandlerFunc(echo)))
@@ -50,7 +60,9 @@ func run(config, handler string) error {
 	if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return nil
+	mu.Lock()
+	defer mu.Unlock()
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"digits": digits})
 }
 
 // echo answers and plays the caller's audio back until the caller leaves.

@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/sys/unix"
+)
+
+// loCapture records the RTP packets crossing the loopback interface, in
+// both directions, with the kernel's timestamp of each (taken when the
+// sender's packet entered the loopback device, so it says when the sender
+// sent it, whatever the scheduling of whoever reads it). It lets the peer
+// bench measure the RTP of a SIPp caller and of any peer the same way,
+// without being one of the RTP endpoints. It needs CAP_NET_RAW (root).
+type loCapture struct {
+	fd   int
+	keep func(src, dst uint16) bool
+	t0   time.Time
+	stop chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex
+	streams map[streamKey]*rtpTrace
+	other   map[uint8]int // packets of other payload types (telephone-event...)
+}
+
+// streamKey names one RTP stream on the wire.
+type streamKey struct {
+	src, dst uint16
+	ssrc     uint32
+}
+
+// startLoCapture captures the UDP packets on lo for which keep(src port,
+// dst port) is true, audio (payload type 0) into one trace per stream.
+func startLoCapture(keep func(src, dst uint16) bool) (*loCapture, error) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	proto := int(htons(unix.ETH_P_IP))
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return nil, fmt.Errorf("capture: packet socket (needs CAP_NET_RAW): %w", err)
+	}
+	setup := func() error {
+		// Each packet crosses lo twice (out, then in): keep one copy.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 64<<20); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			return err
+		}
+		tv := unix.NsecToTimeval((200 * time.Millisecond).Nanoseconds())
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IP), Ifindex: lo.Index})
+	}
+	if err := setup(); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	c := &loCapture{fd: fd, keep: keep, t0: time.Now(), stop: make(chan struct{}), done: make(chan struct{}),
+		streams: map[streamKey]*rtpTrace{}, other: map[uint8]int{}}
+	go c.run()
+	return c, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func (c *loCapture) run() {
+	defer close(c.done)
+	buf := make([]byte, 2048)
+	oob := make([]byte, 128)
+	var p rtp.Header
+	for {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		n, oobn, _, _, err := unix.Recvmsg(c.fd, buf, oob, 0)
+		if err != nil {
+			continue // the 200 ms receive timeout, or EINTR
+		}
+		at, ok := kernelTime(oob[:oobn])
+		if !ok {
+			at = time.Now()
+		}
+		pkt := buf[:n]
+		if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != unix.IPPROTO_UDP {
+			continue
+		}
+		ihl := int(pkt[0]&0x0f) * 4
+		if len(pkt) < ihl+8 {
+			continue
+		}
+		udp := pkt[ihl:]
+		src, dst := binary.BigEndian.Uint16(udp[0:2]), binary.BigEndian.Uint16(udp[2:4])
+		if !c.keep(src, dst) {
+			continue
+		}
+		payload := udp[8:]
+		if len(payload) < 12 || payload[0]>>6 != 2 {
+			continue
+		}
+		if _, err := p.Unmarshal(payload); err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if p.PayloadType != 0 {
+			c.other[p.PayloadType]++
+			c.mu.Unlock()
+			continue
+		}
+		k := streamKey{src, dst, p.SSRC}
+		tr := c.streams[k]
+		if tr == nil {
+			tr = &rtpTrace{}
+			c.streams[k] = tr
+		}
+		tr.add(at.Sub(c.t0), p.Timestamp, p.SequenceNumber)
+		c.mu.Unlock()
+	}
+}
+
+// kernelTime reads SCM_TIMESTAMPNS from a packet's control messages.
+func kernelTime(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			return time.Unix(sec, nsec), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// close stops the capture and returns its traces, the count of packets
+// of other payload types and the kernel's count of packets it dropped
+// (socket buffer full: then the traces miss packets).
+func (c *loCapture) close() (map[streamKey]*rtpTrace, map[uint8]int, int) {
+	close(c.stop)
+	<-c.done
+	drops := -1
+	if st, err := unix.GetsockoptTpacketStats(c.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+		drops = int(st.Drops)
+	}
+	unix.Close(c.fd)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streams, c.other, drops
+}
