@@ -256,7 +256,7 @@ func LoadConfig(path string) (*Config, error) {
 // from any working directory.
 func (c *Config) resolvePaths(base string) {
 	paths := []*string{&c.Media.Prompts, &c.Demo.RecordDir, &c.IVR.Dir, &c.IVR.Voicemail, &c.Customer.Import, &c.Voiceprint.DemoSpeech,
-		&c.Agents.WebCall.ReplayFile}
+		&c.Agents.WebCall.ReplayFile, &c.Voiceprint.Calibration}
 	if c.Voiceprint.ModelDir != "off" {
 		paths = append(paths, &c.Voiceprint.ModelDir)
 	}

@@ -72,7 +72,14 @@
 //	  import: ""                  # customers CSV loaded into an empty store
 //	voiceprint:                   # VoiceprintConfig: needs the store, a key and the model
 //	  model_dir: ""               # empty: $VOXDESK_MODEL_DIR or .cache/models; "off" disables
-//	  operating_point: fa1        # fa1 or fa0.1
+//	  network: float32            # float32 or int8 (8-bit network on AVX-512 VNNI)
+//	  false_ident_rate: 0.005     # unknown callers a whole-base search may take for a customer
+//	  verify_false_ident_rate: 0.005  # the same for the number's customers and verify steps
+//	  watchlist_false_ident_rate: 0.005 # the same for the fraud watchlist
+//	  calibration: ""             # voxdesk voiceprint calibrate's file; empty: PATH.calibration.json
+//	                              # beside customer.dsn sqlite:PATH if present, else built-in defaults
+//	  cohort_size: 1000           # enrolled voiceprints in the score normalisation cohort
+//	  cohort_top: 25              # adaptive s-norm's closest-N
 //	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
 //	routing: {}                   # routing.Config: queues, agents, offer_timeout, wrap_up... (go doc ./routing)
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)

@@ -195,6 +195,7 @@ func (s *Service) openVoice(c *Config) error {
 		}
 		vc.ModelDir = dir
 	}
+	vc.Calibration = CalibrationPath(vc.Calibration, c.Customer.DSN)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	v, err := newVoice(ctx, vc, s.db, s.log)

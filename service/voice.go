@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,38 +15,42 @@ import (
 	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/identify"
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
 // VoiceprintConfig is the voiceprint section: how callers are recognised
-// by voice.
+// by voice. The decisions themselves are package identify's: a search
+// over N voiceprints is confident only when the chance that an unknown
+// caller passes as any of the N stays at the configured rate.
 type VoiceprintConfig struct {
 	// ModelDir holds the speaker model's files; empty means
 	// VOXDESK_MODEL_DIR or the fetch cache. "off" turns voice
 	// identification off.
 	ModelDir string `yaml:"model_dir"`
-	// OperatingPoint names the decision threshold: "fa1" (1 % false
-	// accepts, the default) or "fa0.1".
-	OperatingPoint string `yaml:"operating_point"`
+	// Network is the speaker network's arithmetic: "float32" (Kaldi's
+	// exactly, the default) or "int8" (8-bit weights and activations
+	// on AVX-512 VNNI, see voiceprint.Config.Int8).
+	Network string `yaml:"network"`
+	// FalseIdentRate is the share of callers who are not enrolled that a
+	// search of the whole enrolled base may take for a customer (default
+	// 0.005, whatever the base's size); VerifyFalseIdentRate the same for
+	// the calling number's customers and the verify step (default
+	// 0.005); WatchlistFalseIdentRate for the fraud watchlist (0.005).
+	FalseIdentRate          float64 `yaml:"false_ident_rate"`
+	VerifyFalseIdentRate    float64 `yaml:"verify_false_ident_rate"`
+	WatchlistFalseIdentRate float64 `yaml:"watchlist_false_ident_rate"`
+	// Calibration is the file voxdesk voiceprint calibrate wrote: the
+	// impostor statistics the thresholds come from. Empty means
+	// PATH.calibration.json beside a customer.dsn of sqlite:PATH when that
+	// file exists, else identify.DefaultCalibration (development speech).
+	Calibration string `yaml:"calibration"`
 	// CohortSize bounds how many enrolled voiceprints serve as the
 	// impostor cohort of score normalisation (default 1000); CohortTop is
-	// the adaptive s-norm's closest-N (default 100).
+	// the adaptive s-norm's closest-N (default 25).
 	CohortSize int `yaml:"cohort_size"`
 	CohortTop  int `yaml:"cohort_top"`
-	// CosineThreshold is the raw cosine a caller must reach while fewer
-	// than minCohort other voiceprints are enrolled, too few for the
-	// s-norm operating points to hold (default 0.5). The default was
-	// read off development speech (LibriSpeech and FSDD through mu-law:
-	// impostor cosines below 0.47, targets above 0.48 at 3 s); a
-	// deployment should re-derive it from its own impostor trials with
-	// voiceprint.CalibrateThreshold.
-	CosineThreshold float64 `yaml:"cosine_threshold"`
-	// MinSpeech is the net speech before a decision over the whole
-	// enrolled base may be confident (default 3 s); MinSpeechNarrowed the
-	// same when the calling number narrowed it to a few customers (2 s).
-	MinSpeech         time.Duration `yaml:"min_speech"`
-	MinSpeechNarrowed time.Duration `yaml:"min_speech_narrowed"`
 	// EnrolSpeech is the net speech an enrolment needs (default 8 s).
 	EnrolSpeech time.Duration `yaml:"enrol_speech"`
 	// TapSeconds is how much of each call's caller audio is kept for an
@@ -57,28 +59,29 @@ type VoiceprintConfig struct {
 	// DemoSpeech is a speech folder laid out like ../shared/speech: at
 	// start-up, customers with a demo_speaker attribute and no voiceprint
 	// are enrolled from that speaker's recordings, with a consent record
-	// naming the demo. Empty: no demo enrolment.
+	// naming the demo, and its Hyke speakers (never customers) fill the
+	// score normalisation cohort. Empty: no demo enrolment.
 	DemoSpeech string `yaml:"demo_speech"`
 }
 
 func (c *VoiceprintConfig) setDefaults() {
-	if c.OperatingPoint == "" {
-		c.OperatingPoint = "fa1"
+	if c.Network == "" {
+		c.Network = "float32"
+	}
+	if c.FalseIdentRate == 0 {
+		c.FalseIdentRate = identify.DefaultTarget
+	}
+	if c.VerifyFalseIdentRate == 0 {
+		c.VerifyFalseIdentRate = identify.DefaultTarget
+	}
+	if c.WatchlistFalseIdentRate == 0 {
+		c.WatchlistFalseIdentRate = identify.DefaultTarget
 	}
 	if c.CohortSize == 0 {
 		c.CohortSize = 1000
 	}
 	if c.CohortTop == 0 {
-		c.CohortTop = 100
-	}
-	if c.CosineThreshold == 0 {
-		c.CosineThreshold = 0.5
-	}
-	if c.MinSpeech == 0 {
-		c.MinSpeech = 3 * time.Second
-	}
-	if c.MinSpeechNarrowed == 0 {
-		c.MinSpeechNarrowed = 2 * time.Second
+		c.CohortTop = 25
 	}
 	if c.EnrolSpeech == 0 {
 		c.EnrolSpeech = 8 * time.Second
@@ -91,69 +94,86 @@ func (c *VoiceprintConfig) setDefaults() {
 // Enabled reports whether voice identification is configured on.
 func (c *VoiceprintConfig) Enabled() bool { return c.ModelDir != "off" }
 
-func (c *VoiceprintConfig) operatingPoint() (voiceprint.OperatingPoint, error) {
-	switch strings.ToLower(c.OperatingPoint) {
-	case "fa1", "fa1%":
-		return voiceprint.OperatingPointFA1, nil
-	case "fa0.1", "fa01", "fa0.1%":
-		return voiceprint.OperatingPointFA01, nil
+func (c *VoiceprintConfig) check() error {
+	for _, r := range []struct {
+		key  string
+		rate float64
+	}{{"false_ident_rate", c.FalseIdentRate}, {"verify_false_ident_rate", c.VerifyFalseIdentRate}, {"watchlist_false_ident_rate", c.WatchlistFalseIdentRate}} {
+		if !(r.rate > 0 && r.rate < 0.5) {
+			return fmt.Errorf("voiceprint.%s %v: want a rate in (0, 0.5), e.g. 0.005", r.key, r.rate)
+		}
 	}
-	return voiceprint.OperatingPoint{}, fmt.Errorf("voiceprint.operating_point %q: want fa1 or fa0.1", c.OperatingPoint)
+	if c.Network != "float32" && c.Network != "int8" {
+		return fmt.Errorf("voiceprint.network %q: want float32 or int8", c.Network)
+	}
+	return nil
 }
 
 // modelID names the model voiceprints are stored under: an embedding is
 // only comparable with embeddings of the same network.
 const modelID = "vosk-model-spk-0.4"
 
-// minCohort is the fewest other voiceprints score normalisation is
-// trusted with. The s-norm operating points assume the impostor spread
-// is measured on hundreds of speakers: with a cohort of a few speakers
-// (bench/RESULTS-voiceprint.md) the spread is underestimated and far
-// more unknown callers pass than the nominal rate.
-const minCohort = 200
-
 // voice is voxdesk's voice side: it recognises callers (ivr.Identifier,
 // ivr.Verifier), enrols them with consent (ivr.Enroller, agentapi's
-// Biometrics) and keeps the in-memory index in step with the customer
+// Biometrics) and keeps the in-memory gallery in step with the customer
 // store, this node's changes and other nodes' alike.
 type voice struct {
-	cfg   VoiceprintConfig
-	op    voiceprint.OperatingPoint
-	model *voiceprint.Model
-	db    *customer.DB
-	log   *slog.Logger
-	index *voiceprint.Index
+	cfg     VoiceprintConfig
+	model   *voiceprint.Model
+	db      *customer.DB
+	log     *slog.Logger
+	policy  *identify.Policy
+	gallery *identify.Gallery // customers' voiceprints
+	watch   *identify.Gallery // fraud watchlist, scored with the customers' cohort
 
 	decideTime *prometheus.HistogramVec // compute time of one decision
 	speechUsed prometheus.Histogram     // net speech heard when a caller was identified
 	outcomes   *prometheus.CounterVec   // how each listening ended
+	watchHits  prometheus.Counter       // calls whose voice matched the watchlist
 
-	mu     sync.Mutex
-	norm   *normaliser // rebuilt lazily after the index changes
-	since  int64       // last change applied from the store's feed
-	taps   map[string]*tapLeg
-	closed bool
+	mu         sync.Mutex
+	watchLabel map[string]string // watchlist entry id -> label
+	since      int64             // last change applied from the store's feed
+	taps       map[string]*tapLeg
 }
 
-// newVoice loads the model and every stored voiceprint into the index.
+// newVoice loads the model, the calibration, every stored voiceprint
+// and the watchlist.
 func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *slog.Logger) (*voice, error) {
 	cfg.setDefaults()
-	op, err := cfg.operatingPoint()
-	if err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	model, err := voiceprint.Load(cfg.ModelDir)
+	log = log.With("component", "voice")
+	model, err := voiceprint.Open(voiceprint.Config{Dir: cfg.ModelDir, Int8: cfg.Network == "int8"})
 	if err != nil {
 		return nil, fmt.Errorf("service: voiceprint model: %w", err)
 	}
-	index, err := voiceprint.NewIndex(voiceprint.Dim)
+	cal, source, err := loadCalibration(cfg.Calibration)
 	if err != nil {
 		return nil, err
 	}
-	v := &voice{cfg: cfg, op: op, model: model, db: db, log: log.With("component", "voice"), index: index, taps: map[string]*tapLeg{},
+	policy, err := identify.New(cal, identify.Config{Target: cfg.FalseIdentRate})
+	if err != nil {
+		return nil, fmt.Errorf("service: voiceprint calibration %s: %w", source, err)
+	}
+	extra := cal.Cohort
+	if cfg.DemoSpeech != "" {
+		demo, err := demoCohort(cfg.DemoSpeech, model, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("service: demo cohort: %w", err)
+		}
+		extra = append(slices.Clip(extra), demo...)
+	}
+	gallery, err := identify.NewGallery(identify.GalleryConfig{CohortSize: cfg.CohortSize, CohortTop: cfg.CohortTop, Extra: extra})
+	if err != nil {
+		return nil, fmt.Errorf("service: voiceprint cohort: %w", err)
+	}
+	v := &voice{cfg: cfg, model: model, db: db, log: log, policy: policy, gallery: gallery, watch: gallery.Linked(),
+		taps: map[string]*tapLeg{}, watchLabel: map[string]string{},
 		decideTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "voxdesk_voice_decide_seconds", Help: "Compute time of one identification or verification decision (embedding, search, scoring).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
@@ -165,7 +185,11 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "voxdesk_voice_outcomes_total", Help: "How listening ended: identified, unknown (enough speech, nobody matched) or not_sure.",
 		}, []string{"mode", "outcome"}),
+		watchHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "voxdesk_voice_watchlist_hits_total", Help: "Listenings whose voice matched the fraud watchlist.",
+		}),
 	}
+	v.log.Info("voiceprint calibration", "source", source, "made", cal.Made, "false_ident_rate", cfg.FalseIdentRate, "network", cfg.Network, "cohort", gallery.CohortLen())
 	if db == nil {
 		return v, nil
 	}
@@ -179,13 +203,16 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 			return nil
 		}
 		n++
-		return upsert(index, vp.CustomerID, vp.Embedding)
+		return gallery.Put(vp.CustomerID, vp.Embedding)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("service: load voiceprints: %w", err)
 	}
+	if err := v.loadWatchlist(ctx); err != nil {
+		return nil, err
+	}
 	v.since = since
-	v.log.Info("voiceprints loaded", "count", n, "model", modelID, "operating_point", op.Name)
+	v.log.Info("voiceprints loaded", "count", n, "model", modelID, "watchlist", v.watch.Len(), "cohort", gallery.CohortLen())
 	if cfg.DemoSpeech != "" {
 		if err := v.enrolDemo(ctx); err != nil {
 			return nil, err
@@ -194,13 +221,38 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 	return v, nil
 }
 
-// Collectors are the voice side's metrics, for the switch's registry.
-func (v *voice) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes}
+// loadWatchlist (re)reads the fraud watchlist into its gallery.
+func (v *voice) loadWatchlist(ctx context.Context) error {
+	labels := map[string]string{}
+	err := v.db.Watchlist(ctx, "voxdesk:index-load", func(w customer.WatchEntry) error {
+		if w.ModelID != modelID {
+			return nil
+		}
+		labels[w.ID] = cmp.Or(w.Label, w.ID)
+		return v.watch.Put(w.ID, w.Embedding)
+	})
+	if err != nil {
+		return fmt.Errorf("service: load watchlist: %w", err)
+	}
+	for _, id := range v.watch.IDs() {
+		if _, ok := labels[id]; !ok {
+			_ = v.watch.Remove(id)
+		}
+	}
+	v.mu.Lock()
+	v.watchLabel = labels
+	v.mu.Unlock()
+	return nil
 }
 
-// Run follows the store's change feed so enrolments and erasures made on
-// other nodes reach this node's index. It returns when ctx ends.
+// Collectors are the voice side's metrics, for the switch's registry.
+func (v *voice) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes, v.watchHits}
+}
+
+// Run follows the store's change feed so enrolments, erasures and
+// watchlist changes made on other nodes reach this node's gallery. It
+// returns when ctx ends.
 func (v *voice) Run(ctx context.Context) error {
 	if v.db == nil {
 		<-ctx.Done()
@@ -219,7 +271,7 @@ func (v *voice) Run(ctx context.Context) error {
 	return err
 }
 
-// apply brings the index in line with one change of the store.
+// apply brings the gallery in line with one change of the store.
 func (v *voice) apply(ctx context.Context, ch customer.Change) {
 	switch ch.Kind {
 	case customer.ChangeVoiceprintSaved:
@@ -238,270 +290,41 @@ func (v *voice) apply(ctx context.Context, ch customer.Change) {
 		}
 	case customer.ChangeBiometricsErased:
 		v.drop(ch.CustomerID)
+		v.reloadWatchlist(ctx) // the erasure took the watchlist entries derived from the customer
+	case customer.ChangeWatchAdded, customer.ChangeWatchRemoved:
+		v.reloadWatchlist(ctx)
 	}
 }
 
-// upsert adds or replaces a voiceprint in the index.
-func upsert(x *voiceprint.Index, id string, vec []float32) error {
-	if _, ok := x.Vector(id); ok {
-		return x.Replace(id, vec)
+func (v *voice) reloadWatchlist(ctx context.Context) {
+	if err := v.loadWatchlist(ctx); err != nil {
+		v.log.Warn("watchlist sync failed", "err", err)
 	}
-	return x.Add(id, vec)
 }
 
 func (v *voice) put(id string, vec []float32) {
-	if err := upsert(v.index, id, vec); err != nil {
+	if err := v.gallery.Put(id, vec); err != nil {
 		v.log.Warn("voiceprint index update failed", "customer", id, "err", err)
-		return
 	}
-	v.mu.Lock()
-	if v.norm != nil {
-		v.norm.mu.Lock()
-		delete(v.norm.enrolSt, id)
-		v.norm.mu.Unlock()
-	}
-	v.mu.Unlock()
-	v.invalidate()
 }
 
-// drop removes a customer's voiceprint from the index and from the
-// cohort at once: an erased voiceprint must not linger in any copy.
+// drop removes a customer's voiceprint from the gallery and its cohort
+// at once: an erased voiceprint must not linger in any copy.
 func (v *voice) drop(id string) {
-	if err := v.index.Remove(id); err != nil && !errors.Is(err, voiceprint.ErrUnknownID) {
+	if err := v.gallery.Remove(id); err != nil {
 		v.log.Warn("voiceprint index removal failed", "customer", id, "err", err)
 	}
-	v.mu.Lock()
-	v.norm = nil
-	v.mu.Unlock()
 }
 
-// invalidate marks the cohort stale after an enrolment. A small cohort
-// is rebuilt at the next decision; a full one at most every rebuildEvery,
-// so a busy enrolment day does not rebuild it per call.
-func (v *voice) invalidate() {
-	v.mu.Lock()
-	if v.norm != nil && (len(v.norm.ids) < v.cfg.CohortSize || time.Since(v.norm.built) > rebuildEvery) {
-		v.norm = nil
-	}
-	v.mu.Unlock()
-}
-
-const rebuildEvery = 10 * time.Minute
-
-// Enrolled reports whether the customer has a voiceprint in the index.
-func (v *voice) Enrolled(id string) bool {
-	_, ok := v.index.Vector(id)
-	return ok
-}
-
-// normaliser scores test embeddings against voiceprints with s-norm,
-// using the other enrolled voiceprints as the impostor cohort. A
-// voiceprint is never part of its own cohort: its self-score would swamp
-// the statistics.
-type normaliser struct {
-	ids   []string
-	vecs  [][]float32
-	top   int
-	built time.Time
-
-	mu      sync.Mutex
-	enrolSt map[string]voiceprint.NormStats
-}
-
-func (v *voice) normaliser() *normaliser {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.norm != nil {
-		return v.norm
-	}
-	n := &normaliser{top: v.cfg.CohortTop, built: time.Now(), enrolSt: map[string]voiceprint.NormStats{}}
-	// Take every enrolled voiceprint up to CohortSize, spread over the
-	// whole index so a large base is sampled evenly.
-	all, _ := v.index.Search(make1(voiceprint.Dim), v.index.Len(), nil)
-	step := max(1, len(all)/v.cfg.CohortSize)
-	for i := 0; i < len(all) && len(n.ids) < v.cfg.CohortSize; i += step {
-		if vec, ok := v.index.Vector(all[i].ID); ok {
-			n.ids = append(n.ids, all[i].ID)
-			n.vecs = append(n.vecs, vec)
-		}
-	}
-	v.norm = n
-	return n
-}
-
-// make1 returns a unit vector, used to enumerate the index.
-func make1(dim int) []float32 {
-	q := make([]float32, dim)
-	for i := range q {
-		q[i] = float32(1 / math.Sqrt(float64(dim)))
-	}
-	return q
-}
-
-// stats returns the s-norm statistics of vec against the cohort without
-// the member exclude. ok is false when too few members remain.
-func (n *normaliser) stats(vec []float32, exclude string) (voiceprint.NormStats, bool) {
-	others := make([][]float32, 0, len(n.vecs))
-	for i, id := range n.ids {
-		if id != exclude {
-			others = append(others, n.vecs[i])
-		}
-	}
-	if len(others) < minCohort {
-		return voiceprint.NormStats{}, false
-	}
-	c, err := voiceprint.NewCohort(others, n.top)
-	if err != nil {
-		return voiceprint.NormStats{}, false
-	}
-	st, err := c.Stats(vec)
-	return st, err == nil
-}
-
-// score is one candidate's decision for a test embedding.
-func (v *voice) score(n *normaliser, test []float32, id string, vec []float32) (raw, score, threshold float64) {
-	raw = voiceprint.Cosine(test, vec)
-	testSt, ok1 := n.stats(test, id)
-	enrolSt, ok2 := n.enrolStats(id, vec)
-	if !ok1 || !ok2 {
-		return raw, raw, v.cfg.CosineThreshold
-	}
-	return raw, voiceprint.SNorm(raw, enrolSt, testSt), v.op.Threshold
-}
-
-// enrolStats are the voiceprint's own statistics, cached per cohort.
-func (n *normaliser) enrolStats(id string, vec []float32) (voiceprint.NormStats, bool) {
-	n.mu.Lock()
-	st, ok := n.enrolSt[id]
-	n.mu.Unlock()
-	if ok {
-		return st, true
-	}
-	st, ok = n.stats(vec, id)
-	if ok {
-		n.mu.Lock()
-		n.enrolSt[id] = st
-		n.mu.Unlock()
-	}
-	return st, ok
-}
-
-// Listen starts identifying a caller among candidates (customer ids);
-// none means the whole enrolled base.
-func (v *voice) Listen(candidates []string) ivr.Listener {
-	l := &listener{v: v, stream: v.model.NewStream(), minSpeech: v.cfg.MinSpeech}
-	if len(candidates) > 0 {
-		l.subset = slices.Clone(candidates)
-		l.minSpeech = v.cfg.MinSpeechNarrowed
-	}
-	return l
-}
-
-// Verify checks the caller against one claimed customer (1:1).
-func (v *voice) Verify(customerID string) ivr.Listener {
-	return &listener{v: v, stream: v.model.NewStream(), subset: []string{customerID}, minSpeech: v.cfg.MinSpeechNarrowed, verify: true}
-}
-
-// listener streams one caller's speech into the network and decides on
-// demand. It is used from the call's goroutine only.
-type listener struct {
-	v         *voice
-	stream    *voiceprint.Stream
-	subset    []string
-	minSpeech time.Duration
-	verify    bool
-	emb       []float32
-	closed    bool
-	outcome   string // last decision's outcome, counted at Close
-}
-
-func (l *listener) mode() string {
-	switch {
-	case l.verify:
-		return "verify"
-	case l.subset != nil:
-		return "narrowed"
-	}
-	return "all"
-}
+// Enrolled reports whether the customer has a voiceprint in the gallery.
+func (v *voice) Enrolled(id string) bool { return v.gallery.Has(id) }
 
 var (
 	_ ivr.Identifier = (*voice)(nil)
 	_ ivr.Verifier   = (*voice)(nil)
 	_ ivr.Enroller   = (*voice)(nil)
+	_ ivr.Reporter   = (*listener)(nil)
 )
-
-func (l *listener) Write(frame []int16) error {
-	if l.closed {
-		return errors.New("service: voice listener closed")
-	}
-	l.stream.Write(frame)
-	return nil
-}
-
-// searchK is how many index neighbours are rescored with s-norm.
-const searchK = 10
-
-// Decide returns the best candidate so far. A decision is confident only
-// once enough net speech was heard and the normalised score passes the
-// operating point; an unknown caller gives customer "".
-func (l *listener) Decide() (string, float64, bool, time.Duration) {
-	start := time.Now()
-	id, score, sure, speech := l.decide()
-	l.v.decideTime.WithLabelValues(l.mode()).Observe(time.Since(start).Seconds())
-	switch {
-	case sure && l.outcome != "identified":
-		l.outcome = "identified"
-		l.v.speechUsed.Observe(speech.Seconds())
-	case !sure && id == "" && speech >= l.minSpeech && l.outcome != "identified":
-		l.outcome = "unknown"
-	}
-	return id, score, sure, speech
-}
-
-func (l *listener) decide() (string, float64, bool, time.Duration) {
-	speech := time.Duration(l.stream.Speech() * float64(time.Second))
-	if l.emb == nil {
-		l.emb = make([]float32, voiceprint.Dim)
-	}
-	if _, err := l.stream.EmbedTo(l.emb); err != nil {
-		return "", 0, false, speech
-	}
-	matches, err := l.v.index.Search(l.emb, searchK, l.subset)
-	if err != nil || len(matches) == 0 {
-		return "", 0, false, speech
-	}
-	n := l.v.normaliser()
-	best, bestScore, bestThr := "", math.Inf(-1), 0.0
-	for _, m := range matches {
-		vec, ok := l.v.index.Vector(m.ID)
-		if !ok {
-			continue
-		}
-		_, score, thr := l.v.score(n, l.emb, m.ID, vec)
-		if score-thr > bestScore-bestThr || best == "" {
-			best, bestScore, bestThr = m.ID, score, thr
-		}
-	}
-	if best == "" {
-		return "", 0, false, speech
-	}
-	confident := bestScore >= bestThr && speech >= l.minSpeech
-	if !confident && bestScore < bestThr && speech >= l.minSpeech {
-		// Enough speech and still below the threshold: an unknown caller.
-		return "", bestScore, false, speech
-	}
-	return best, bestScore, confident, speech
-}
-
-// Close ends the listening and counts its outcome.
-func (l *listener) Close() {
-	if l.closed {
-		return
-	}
-	l.closed = true
-	l.v.outcomes.WithLabelValues(l.mode(), cmp.Or(l.outcome, "not_sure")).Inc()
-}
 
 // RecordConsent stores the caller's answer to the consent prompt. Only a
 // given consent is recorded; a refusal leaves the customer unenrolled.

@@ -172,7 +172,9 @@ func TestVoiceIdentifiesDemoCustomers(t *testing.T) {
 	if err != nil || len(speakers) < 10 {
 		t.Fatalf("demo speakers: %d, %v", len(speakers), err)
 	}
-	for _, secs := range []float64{3, 7} {
+	// Seconds of audio: 4 s carries about 3 s of net speech, the
+	// shortest the policy decides on.
+	for _, secs := range []float64{4, 8} {
 		right, wrong, unsure := 0, 0, 0
 		for id, sp := range speakers {
 			got, score, sure, speech := listenTo(v.Listen(nil), heldOut(t, sp, secs))
@@ -184,13 +186,15 @@ func TestVoiceIdentifiesDemoCustomers(t *testing.T) {
 				t.Errorf("%gs: %s (%s) identified as %s (score %.2f, %v speech)", secs, id, sp, got, score, speech)
 			default:
 				unsure++
-				t.Logf("%gs: %s (%s) not confidently identified: best %q score %.2f, %v speech", secs, id, sp, got, score, speech)
+				t.Logf("%gs: %s (%s) not confidently identified: score %.2f, %v speech", secs, id, sp, score, speech)
 			}
 		}
-		t.Logf("%gs of speech: %d right, %d wrong, %d unsure of %d callers", secs, right, wrong, unsure, len(speakers))
-		// At 7 s nearly every enrolled caller must be recognised.
-		if secs == 7 && right < len(speakers)*9/10 {
-			t.Errorf("7 s: only %d of %d recognised", right, len(speakers))
+		t.Logf("%gs of audio: %d right, %d wrong, %d unsure of %d callers", secs, right, wrong, unsure, len(speakers))
+		// The policy keeps unknown callers out at 0.5 % per call and pays
+		// for it in misses (bench/RESULTS-voiceprint.md): at 8 s a third
+		// of the enrolled callers must still be recognised.
+		if secs == 8 && right < len(speakers)/3 {
+			t.Errorf("8 s: only %d of %d recognised", right, len(speakers))
 		}
 	}
 }
@@ -204,9 +208,9 @@ func TestVoiceNarrowedByNumber(t *testing.T) {
 	}
 	identified := testutil.ToFloat64(v.outcomes.WithLabelValues("narrowed", "identified"))
 	l := v.Listen([]string{"C-1001", "C-1002"})
-	got, score, sure, _ := listenTo(l, heldOut(t, c.Attributes["demo_speaker"], 3))
+	got, score, sure, _ := listenTo(l, heldOut(t, c.Attributes["demo_speaker"], 5))
 	if !sure || got != "C-1001" {
-		t.Fatalf("narrowed 3 s: got %q sure=%v score %.2f", got, sure, score)
+		t.Fatalf("narrowed 5 s: got %q sure=%v score %.2f", got, sure, score)
 	}
 	l.Close()
 	if d := testutil.ToFloat64(v.outcomes.WithLabelValues("narrowed", "identified")) - identified; d != 1 {
@@ -217,7 +221,7 @@ func TestVoiceNarrowedByNumber(t *testing.T) {
 	}
 	// The right speaker's speech is refused against someone else's
 	// voiceprint (1:1 verification).
-	got, score, sure, _ = listenTo(v.Verify("C-1002"), heldOut(t, c.Attributes["demo_speaker"], 3))
+	got, score, sure, _ = listenTo(v.Verify("C-1002"), heldOut(t, c.Attributes["demo_speaker"], 5))
 	if sure {
 		t.Fatalf("verify as the wrong customer accepted: %q score %.2f", got, score)
 	}
@@ -334,7 +338,9 @@ func TestVoiceNodesFollowEachOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dbB.Close()
-	nodeB, err := newVoice(ctx, VoiceprintConfig{ModelDir: model}, dbB, nil)
+	// Node B's demo speech only fills its cohort: node A enrolled the
+	// customers already.
+	nodeB, err := newVoice(ctx, VoiceprintConfig{ModelDir: model, DemoSpeech: speech}, dbB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
