@@ -550,7 +550,8 @@ func offerView(o routing.Offer, f *CustomerFile) *OfferView {
 	return &OfferView{
 		Call: o.CallID, Queue: o.Queue, Caller: o.Caller, Channel: string(o.Channel),
 		Waited: o.Waited.Seconds(), Preferred: o.Preferred, Callback: o.Callback, Requeued: o.Requeued,
-		Expires: o.Expires, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer},
+		Expires: o.Expires, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer,
+			Voice: o.Vars[call.VarVoice], Warning: o.Vars[call.VarIdentWarning], Watchlist: o.Vars[call.VarWatchlist]},
 		Customer: f, GivenName: o.Vars[VarWebName],
 	}
 }
@@ -576,4 +577,14 @@ type IdentView struct {
 	Method   string  `json:"method"` // voice, pin, number, none (call.Method) or web-token
 	Score    float64 `json:"score"`
 	Customer string  `json:"customer,omitempty"`
+	// Voice is what the voice said (call.VarVoice): verified, unknown
+	// or not_sure; empty when no voice decision was made.
+	Voice string `json:"voice,omitempty"`
+	// Warning is for the agent, in plain words (call.VarIdentWarning):
+	// the voice does not match the number's customer, or was not
+	// heard long enough to confirm them.
+	Warning string `json:"warning,omitempty"`
+	// Watchlist is the fraud watchlist entry the voice matched
+	// (call.VarWatchlist).
+	Watchlist string `json:"watchlist,omitempty"`
 }

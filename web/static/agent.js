@@ -76,6 +76,13 @@ function fileView(o) {
       method === 'voice' ? ` (score ${o.ident.score.toFixed(2)})` : ''));
   const f = o.customer;
   const parts = [ident];
+  if (o.ident.watchlist) {
+    parts.push(h('p', { class: 'ident-alert watchlist', 'data-testid': 'watchlist' },
+      `Fraud watchlist: the voice matches "${o.ident.watchlist}". Do not disclose account details; follow the fraud procedure.`));
+  }
+  if (o.ident.warning) {
+    parts.push(h('p', { class: 'ident-alert', 'data-testid': 'ident-warning' }, `Warning: ${o.ident.warning}.`));
+  }
   if (!f) {
     parts.push(h('p', { class: 'muted' }, o.ident.customer ? `Customer ${o.ident.customer} (file unavailable)` : 'Unknown caller'));
     if (o.given_name) parts.push(h('p', { class: 'given-name' }, `Says they are ${o.given_name} (typed on the website, not verified)`));
