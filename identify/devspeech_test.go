@@ -214,20 +214,10 @@ func embedJob(m *voiceprint.Model, x *voiceprint.Extractor, u devUtt, files []st
 		return []devUtt{u}, nil
 	}
 	var out []devUtt
-	st := m.NewStream()
-	next := 0
-	for i := 0; i+160 <= len(pcm) && next < len(devCuts); i += 160 {
-		st.Write(pcm[i : i+160])
-		if st.Speech() < devCuts[next] {
-			continue
-		}
-		e, err := st.Embed()
-		if err == nil {
-			v := u
-			v.Cut, v.Vec, v.Speech = devCuts[next], e.Vector, e.Speech
-			out = append(out, v)
-		}
-		next++
+	for i, e := range StreamCuts(m, pcm, devCuts) {
+		v := u
+		v.Cut, v.Vec, v.Speech = devCuts[i], e.Vector, e.Speech
+		out = append(out, v)
 	}
 	return out, nil
 }
