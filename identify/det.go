@@ -27,7 +27,7 @@ func DET(target, impostor []float64) ([]DETPoint, error) {
 	all = slices.Compact(all)
 	out := make([]DETPoint, 0, len(all)+1)
 	for _, thr := range append(all, math.Inf(1)) {
-		miss, _ := slices.BinarySearch(t, thr)  // targets below thr
+		miss, _ := slices.BinarySearch(t, thr)   // targets below thr
 		below, _ := slices.BinarySearch(im, thr) // impostors below thr
 		out = append(out, DETPoint{
 			Threshold:   thr,
