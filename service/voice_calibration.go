@@ -55,6 +55,19 @@ func loadCalibration(path string) (identify.Calibration, string, error) {
 	return cal, path, nil
 }
 
+// ReadCalibration reads a calibration file written by voxdesk voiceprint
+// calibrate; "" gives the defaults (identify.DefaultCalibration).
+func ReadCalibration(path string) (identify.Calibration, error) {
+	if path == "" {
+		return identify.DefaultCalibration(), nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return identify.Calibration{}, fmt.Errorf("service: voiceprint calibration: %w", err)
+	}
+	cal, _, err := loadCalibration(path)
+	return cal, err
+}
+
 // SaveCalibration writes a calibration to path atomically.
 func SaveCalibration(path string, cal identify.Calibration) error {
 	if err := cal.Check(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,13 +17,15 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/voxdesk/voxdesk/identify"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/media/g711"
+	"github.com/voxdesk/voxdesk/service"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
 func init() {
-	register(command{Name: "voiceprint", Summary: "enrol, identify and evaluate voiceprints (voiceprint enrol|identify|eval)", Run: func(ctx context.Context, args []string) error {
+	register(command{Name: "voiceprint", Summary: "enrol, identify, evaluate and calibrate voiceprints (voiceprint enrol|identify|eval|calibrate)", Run: func(ctx context.Context, args []string) error {
 		return subcommands(ctx, "voiceprint", args, map[string]func(context.Context, []string) error{
 			"enrol": func(ctx context.Context, args []string) error {
 				return voiceprintEnrol(ctx, args, os.Stdout, os.Stderr)
@@ -31,6 +34,9 @@ func init() {
 				return voiceprintIdentify(ctx, args, os.Stdout, os.Stderr)
 			},
 			"eval": func(ctx context.Context, args []string) error { return voiceprintEval(ctx, args, os.Stdout, os.Stderr) },
+			"calibrate": func(ctx context.Context, args []string) error {
+				return voiceprintCalibrate(ctx, args, os.Stdout, os.Stderr)
+			},
 		})
 	}})
 }
@@ -173,17 +179,19 @@ func voiceprintEnrol(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
-// voiceprintIdentify runs "voxdesk voiceprint identify --db FILE AUDIO".
+// voiceprintIdentify runs "voxdesk voiceprint identify --db FILE AUDIO":
+// the switch's policy (package identify) over the voiceprints of FILE.
 func voiceprintIdentify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("voiceprint identify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: voxdesk voiceprint identify --db voiceprints.json [--cohort impostors.json] [--ulaw] AUDIO")
+		fmt.Fprintln(stderr, "usage: voxdesk voiceprint identify --db voiceprints.json [--cohort impostors.json] [--calibration FILE] [--ulaw] AUDIO")
 		fs.PrintDefaults()
 	}
 	a := addAudioFlags(fs)
 	db := fs.String("db", "voiceprints.json", "enrolled voiceprints (from voiceprint enrol)")
-	cohortFile := fs.String("cohort", "", "voiceprints of impostor speakers (same format) for s-norm; without it only raw cosines are shown")
+	cohortFile := fs.String("cohort", "", "voiceprints of impostor speakers (same format) for score normalisation; the policy needs 50 voiceprints and cohort together")
+	calFile := fs.String("calibration", "", "calibration from voiceprint calibrate (default: the built-in one)")
 	k := fs.Int("k", 5, "how many candidates to list")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -198,26 +206,30 @@ func voiceprintIdentify(ctx context.Context, args []string, stdout, stderr io.Wr
 	if len(vs) == 0 {
 		return fmt.Errorf("no voiceprints in %s", *db)
 	}
-	idx, err := voiceprint.NewIndex(voiceprint.Dim)
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		if err := idx.Add(v.ID, v.Vector); err != nil {
-			return err
-		}
-	}
-	var scorer voiceprint.Scorer
+	var extra [][]float32
 	if *cohortFile != "" {
 		cs, err := readVoiceprints(*cohortFile)
 		if err != nil {
 			return err
 		}
-		vecs := make([][]float32, len(cs))
-		for i, c := range cs {
-			vecs[i] = c.Vector
+		for _, c := range cs {
+			extra = append(extra, c.Vector)
 		}
-		if scorer.Cohort, err = voiceprint.NewCohort(vecs, 200); err != nil {
+	}
+	cal, err := service.ReadCalibration(*calFile)
+	if err != nil {
+		return err
+	}
+	policy, err := identify.New(cal, identify.Config{})
+	if err != nil {
+		return err
+	}
+	g, err := identify.NewGallery(identify.GalleryConfig{Extra: append(extra, cal.Cohort...)})
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if err := g.Put(v.ID, v.Vector); err != nil {
 			return err
 		}
 	}
@@ -236,32 +248,39 @@ func voiceprintIdentify(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	// s-norm reorders only near the top: rescore a generous shortlist.
-	ms, err := idx.Search(e.Vector, max(*k, 50), nil)
-	if err != nil {
-		return err
-	}
-	op := voiceprint.OperatingPointFA1
-	best, ranked, err := scorer.Identify(e.Vector, idx.Candidates(ms), op)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "%s: %.1f s of speech\n", fs.Arg(0), e.Speech)
-	for i, d := range ranked[:min(*k, len(ranked))] {
-		if scorer.Cohort != nil {
-			fmt.Fprintf(stdout, "%2d. %-20s cosine %.3f  s-norm %.2f\n", i+1, d.ID, d.Raw, d.Score)
-		} else {
-			fmt.Fprintf(stdout, "%2d. %-20s cosine %.3f\n", i+1, d.ID, d.Raw)
+	probe, err := g.NewProbe(e.Vector)
+	if errors.Is(err, identify.ErrSmallCohort) {
+		// No normalised scores: the cosines, and no decision.
+		slices.SortFunc(vs, func(a, b storedVoiceprint) int {
+			return cmp.Compare(voiceprint.Cosine(e.Vector, b.Vector), voiceprint.Cosine(e.Vector, a.Vector))
+		})
+		for i, v := range vs[:min(*k, len(vs))] {
+			fmt.Fprintf(stdout, "%2d. %-20s cosine %.3f\n", i+1, v.ID, voiceprint.Cosine(e.Vector, v.Vector))
 		}
+		fmt.Fprintf(stdout, "not sure: %v (pass --cohort)\n", err)
+		return nil
 	}
-	switch {
-	case scorer.Cohort == nil:
-		fmt.Fprintln(stdout, "no decision: pass --cohort for normalised scores and the shipped thresholds")
-	case best.Accept:
-		strict := best.Score >= voiceprint.OperatingPointFA01.Threshold
-		fmt.Fprintf(stdout, "identified: %s (s-norm %.2f >= %.2f at %s; at %s: %v)\n", best.ID, best.Score, op.Threshold, op.Name, voiceprint.OperatingPointFA01.Name, strict)
+	if err != nil {
+		return err
+	}
+	scored, n, err := g.Search(probe, max(*k, 10), nil)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(scored, func(a, b identify.Scored) int { return cmp.Compare(b.Score, a.Score) })
+	for i, s := range scored[:min(*k, len(scored))] {
+		vec, _ := g.Vector(s.ID)
+		fmt.Fprintf(stdout, "%2d. %-20s cosine %.3f  s-norm %.2f\n", i+1, s.ID, voiceprint.Cosine(e.Vector, vec), s.Score)
+	}
+	d := policy.Decide(scored, n, time.Duration(e.Speech*float64(time.Second)), 0)
+	switch d.Outcome {
+	case identify.Verified:
+		fmt.Fprintf(stdout, "verified: %s (s-norm %.2f >= %.2f, the threshold for %d voiceprints at %.2g false identifications per call)\n", d.ID, d.Score, d.Threshold, n, d.Target)
+	case identify.Unknown:
+		fmt.Fprintf(stdout, "unknown caller (best s-norm %.2f < %.2f for %d voiceprints at %.2g)\n", d.Score, d.Threshold, n, d.Target)
 	default:
-		fmt.Fprintf(stdout, "unknown caller (best s-norm %.2f < %.2f at %s)\n", best.Score, op.Threshold, op.Name)
+		fmt.Fprintf(stdout, "not sure: %s\n", d.Why)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func TestVoiceprintCommandUsage(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{"no verb", []string{"voiceprint"}, 2, "usage: voxdesk voiceprint enrol|eval|identify"},
+		{"no verb", []string{"voiceprint"}, 2, "usage: voxdesk voiceprint calibrate|enrol|eval|identify"},
 		{"unknown verb", []string{"voiceprint", "train"}, 2, `unknown verb "train"`},
 		{"eval without manifest", []string{"voiceprint", "eval"}, 2, "eval needs --manifest"},
 		{"eval bad length", []string{"voiceprint", "eval", "--manifest", "m.csv", "--test-seconds", "3,x"}, 2, `"x" is not a length`},

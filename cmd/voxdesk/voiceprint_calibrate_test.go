@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/media"
+	"github.com/voxdesk/voxdesk/service"
+	"github.com/voxdesk/voxdesk/voiceprint"
+)
+
+// hykeSpeakers lists the Hyke speakers' folders in manifest order
+// (Reda, Panjwani, Cutrell, NSDR 2011).
+func hykeSpeakers(t *testing.T, speech string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(speech, "hyke", "manifest.csv"))
+	if err != nil {
+		t.Skipf("Hyke speech absent: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows[1:] {
+		if dir := filepath.Dir(r[3]); r[2] == "1" {
+			out = append(out, dir)
+		}
+	}
+	return out
+}
+
+func hykeFile(dir string, line int) string {
+	return fmt.Sprintf("hyke/%s/%s_%d.flac", dir, dir[2:], line)
+}
+
+// TestVoiceprintCalibrate: a store of 45 customers (Hyke speakers) and a
+// manifest of 38 other speakers; calibrate writes the file the switch
+// reads, prints the thresholds, and reports with a DET plot of 3, 5 and
+// 7 s.
+func TestVoiceprintCalibrate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the network on about 15 minutes of speech")
+	}
+	model, speech := speechAndModel(t)
+	speakers := hykeSpeakers(t, speech)
+	if len(speakers) < 83 {
+		t.Fatalf("%d Hyke speakers", len(speakers))
+	}
+	ctx := context.Background()
+	tmp := t.TempDir()
+	keyText := customer.NewKey()
+	t.Setenv(customer.KeyEnv, keyText)
+	key, _ := customer.ParseKey(keyText)
+	dbPath := filepath.Join(tmp, "vx.db")
+	db, err := customer.Open(ctx, "sqlite:"+dbPath, customer.Config{Key: key}, customer.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csvText strings.Builder
+	csvText.WriteString("id,name,phones\n")
+	for i := range 45 {
+		fmt.Fprintf(&csvText, "C-%d,Customer %d,+3361000%04d\n", i, i, i)
+	}
+	if err := db.Import(ctx, strings.NewReader(csvText.String()), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := voiceprint.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := m.NewExtractor()
+	for i := range 45 {
+		pcm, err := media.LoadPCM(filepath.Join(speech, hykeFile(speakers[i], 1)), voiceprint.SampleRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := x.Embed(pcm, voiceprint.SampleRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("C-%d", i)
+		if _, err := db.GiveConsent(ctx, customer.Consent{CustomerID: id, Method: customer.ConsentAgent, GivenBy: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SaveVoiceprint(ctx, customer.Voiceprint{CustomerID: id, ModelID: calibrationModel, Embedding: e.Vector, Utterances: 1, SpeechSeconds: e.Speech}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	var man strings.Builder
+	man.WriteString("speaker_id,file,role\n")
+	for i, s := range speakers[45:] {
+		switch {
+		case i < 10:
+			fmt.Fprintf(&man, "%s,%s,cohort\n", s, hykeFile(s, 1))
+		case i < 24:
+			fmt.Fprintf(&man, "%s,%s,enrol\n", s, hykeFile(s, 1))
+			fallthrough
+		default:
+			for line := 2; line <= 5; line++ {
+				fmt.Fprintf(&man, "%s,%s,test\n", s, hykeFile(s, line))
+			}
+		}
+	}
+	manifest := filepath.Join(tmp, "speech.csv")
+	if err := os.WriteFile(manifest, []byte(man.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(tmp, "report")
+	var out bytes.Buffer
+	args := []string{"--model", model, "--db", "sqlite:" + dbPath, "--speech", manifest, "--root", speech, "--report", report, "--quiet"}
+	if err := voiceprintCalibrate(ctx, args, &out, &out); err != nil {
+		t.Fatalf("calibrate: %v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	calFile := dbPath + ".calibration.json"
+	if !strings.Contains(out.String(), "calibration written to "+calFile) || !strings.Contains(out.String(), "N=45") {
+		t.Errorf("output lacks the file or the N=45 column:\n%s", out.String())
+	}
+	// The switch reads it: the path it looks at for this store, a
+	// loadable calibration with 3, 5 and 7 s tails and the cohort.
+	if p := service.CalibrationPath("", "sqlite:"+dbPath); p != calFile {
+		t.Errorf("switch looks at %s", p)
+	}
+	b, err := os.ReadFile(calFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"seconds": 3`, `"seconds": 5`, `"seconds": 7`, `"cohort"`, `"model": "vosk-model-spk-0.4"`} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("calibration file lacks %s", want)
+		}
+	}
+	svg, err := os.ReadFile(filepath.Join(report, "det.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(svg), "<path "); n != 3 || !strings.HasPrefix(string(svg), "<svg") {
+		t.Errorf("det.svg: %d curves, want 3", n)
+	}
+	md, err := os.ReadFile(filepath.Join(report, "calibration-report.md"))
+	if err != nil || !strings.Contains(string(md), "| 7 s |") {
+		t.Errorf("report: %v\n%s", err, md)
+	}
+}
+
+func TestVoiceprintCalibrateUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"voiceprint", "calibrate"}, "calibrate needs --speech"},
+		{[]string{"voiceprint", "calibrate", "--speech", "m.csv", "--seconds", "7,3"}, "--seconds must ascend"},
+		{[]string{"voiceprint", "calibrate", "--speech", "m.csv", "--seconds", "x"}, `"x" is not a length`},
+	} {
+		var out bytes.Buffer
+		if code := run(context.Background(), c.args, &out); code != 2 || !strings.Contains(out.String(), c.want) {
+			t.Errorf("%v: exit %d, output %q, want 2 and %q", c.args, code, out.String(), c.want)
+		}
+	}
+}
