@@ -72,7 +72,7 @@
 //	  import: ""                  # customers CSV loaded into an empty store
 //	voiceprint:                   # VoiceprintConfig: needs the store, a key and the model
 //	  model_dir: ""               # empty: $VOXDESK_MODEL_DIR or .cache/models; "off" disables
-//	  network: float32            # float32 or int8 (8-bit network on AVX-512 VNNI)
+//	  network: int8               # int8 (8-bit network, fast on AVX-512 VNNI) or float32 (Kaldi's exactly)
 //	  false_ident_rate: 0.005     # unknown callers a whole-base search may take for a customer
 //	  verify_false_ident_rate: 0.005  # the same for the number's customers and verify steps
 //	  watchlist_false_ident_rate: 0.005 # the same for the fraud watchlist

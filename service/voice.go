@@ -29,9 +29,13 @@ type VoiceprintConfig struct {
 	// VOXDESK_MODEL_DIR or the fetch cache. "off" turns voice
 	// identification off.
 	ModelDir string `yaml:"model_dir"`
-	// Network is the speaker network's arithmetic: "float32" (Kaldi's
-	// exactly, the default) or "int8" (8-bit weights and activations
-	// on AVX-512 VNNI, see voiceprint.Config.Int8).
+	// Network is the speaker network's arithmetic: "int8" (the
+	// default: 8-bit weights and activations, fast on AVX-512 VNNI, see
+	// voiceprint.Config.Int8) or "float32" (Kaldi's embeddings exactly;
+	// choose it on processors without VNNI, where the 8-bit product is a
+	// plain Go loop). int8 is the default because it holds float32's
+	// accuracy on the development speech (identify's
+	// TestNetworkInt8Accuracy, bench/RESULTS-voiceprint.md).
 	Network string `yaml:"network"`
 	// FalseIdentRate is the share of callers who are not enrolled that a
 	// search of the whole enrolled base may take for a customer (default
@@ -66,7 +70,7 @@ type VoiceprintConfig struct {
 
 func (c *VoiceprintConfig) setDefaults() {
 	if c.Network == "" {
-		c.Network = "float32"
+		c.Network = "int8"
 	}
 	if c.FalseIdentRate == 0 {
 		c.FalseIdentRate = identify.DefaultTarget
