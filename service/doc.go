@@ -15,6 +15,25 @@
 // another call.Handler, which is how tests and bench start a whole switch
 // in-process on port 0.
 //
+// # Voice identification
+//
+// With a customer store, a voiceprint key and the speaker model, the IVR's
+// identify and verify steps listen through the voice side, which decides
+// with package identify: one listener per call judges the calling
+// number's customers (verified 1:few at voiceprint.verify_false_ident_rate)
+// and the whole enrolled base (at voiceprint.false_ident_rate, whatever
+// its size) from one stream, and scores the fraud watchlist beside them.
+// A voice that is not confident names nobody; the number's customer is
+// then the caller's by number only, and call.VarIdentWarning says why
+// ("voice does not match the number's customer", or not heard long
+// enough), for the flow and the agent's ringing page. The thresholds come
+// from the calibration file voxdesk voiceprint calibrate writes
+// (voiceprint.calibration, or PATH.calibration.json beside a sqlite:PATH
+// store), else from identify.DefaultCalibration. Scores are normalised
+// against a cohort of enrolled voiceprints (and the calibration's own
+// cohort); each voiceprint's statistics are computed once, when it is
+// loaded or enrolled.
+//
 // # Configuration reference
 //
 // Every key is optional; the defaults are shown. Relative paths are
