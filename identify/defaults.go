@@ -17,12 +17,12 @@ import "time"
 func DefaultCalibration() Calibration {
 	return Calibration{
 		Model:  "vosk-model-spk-0.4",
-		Made:   time.Date(2026, time.December, 2, 9, 20, 0, 0, time.UTC),
+		Made:   time.Date(2026, time.December, 2, 9, 5, 0, 0, time.UTC),
 		Source: "voxdesk defaults: development speech (Hyke, LibriSpeech test-other, FSDD), 99 speakers",
 		Tails: []Tail{
-			{Seconds: 3, Count: 43512, Mean: -3.7136, Std: 2.2773, Max: 3.8712, U: 0.1144, Q: 0.05001, Sigma: 0.9706, Xi: 0.0000},
-			{Seconds: 5, Count: 35574, Mean: -3.6320, Std: 2.3389, Max: 4.1507, U: 0.3001, Q: 0.05001, Sigma: 1.0311, Xi: 0.0000},
-			{Seconds: 7, Count: 25872, Mean: -3.5792, Std: 2.3596, Max: 4.2797, U: 0.4023, Q: 0.05002, Sigma: 0.9601, Xi: 0.0000},
+			{Seconds: 3, Count: 43512, Mean: -1.7844, Std: 1.5643, Max: 4.2604, U: 0.8983, Q: 0.05001, Sigma: 0.6465, Xi: 0.0000},
+			{Seconds: 5, Count: 35574, Mean: -1.7081, Std: 1.5871, Max: 4.4264, U: 1.0286, Q: 0.05001, Sigma: 0.6575, Xi: 0.0000},
+			{Seconds: 7, Count: 25872, Mean: -1.6609, Std: 1.5993, Max: 4.4872, U: 1.0873, Q: 0.05002, Sigma: 0.6508, Xi: 0.0000},
 		},
 	}
 }

@@ -17,8 +17,8 @@
 //
 // # Scores and thresholds
 //
-// Scores are adaptive s-norm (voiceprint.SNorm against the CohortTop
-// closest cohort members): a Gallery keeps each voiceprint's statistics,
+// Scores are adaptive s-norm (voiceprint.SNorm against the closest half
+// of the cohort, GalleryConfig.CohortShare): a Gallery keeps each voiceprint's statistics,
 // computed once when it is put, and a caller's are computed once per
 // decision (Gallery.NewProbe). The thresholds come from impostor scores
 // only, never from how well enrolled speakers score: a Calibration holds,

@@ -15,13 +15,15 @@ type GalleryConfig struct {
 	// CohortSize bounds the impostor cohort: the first CohortSize
 	// voiceprints put in the gallery, plus Extra (default 1000).
 	CohortSize int
-	// CohortTop is the adaptive s-norm's closest-N (default 25). On the
-	// development speech (identify's leave-speakers-out test) 25 kept
-	// the impostor tails of the two halves alike, so a calibration made
-	// on one set of speakers held on the other; with all members (100)
-	// they differed by 1.5 standard units and 1:1 claims passed at
-	// 0.8 % for a 0.5 % target.
-	CohortTop int
+	// CohortShare is the share of the cohort's members closest to a
+	// voiceprint (or caller) whose scores give its statistics, adaptive
+	// s-norm's closest-N as a share (default 0.5; at least 10 members).
+	// A share, not a count, so the statistics mean the same thing for a
+	// cohort of 50 and of 1000: with a fixed 25, a calibration made with
+	// 99 cohort speakers gave thresholds 1.3 standard units above one
+	// made with 49 (identify's leave-speakers-out test), and would hold
+	// only for a cohort of its own size.
+	CohortShare float64
 	// MinCohort is the fewest cohort members normalised scores are
 	// trusted with; below it every decision is NotSure (default 50).
 	MinCohort int
@@ -34,13 +36,16 @@ func (c *GalleryConfig) setDefaults() {
 	if c.CohortSize == 0 {
 		c.CohortSize = 1000
 	}
-	if c.CohortTop == 0 {
-		c.CohortTop = 25
+	if c.CohortShare == 0 {
+		c.CohortShare = 0.5
 	}
 	if c.MinCohort == 0 {
 		c.MinCohort = 50
 	}
 }
+
+// minTop is the fewest closest members cohort statistics use.
+const minTop = 10
 
 // ErrSmallCohort is returned when the cohort is too small to normalise.
 var ErrSmallCohort = errors.New("identify: cohort too small to normalise scores")
@@ -67,7 +72,7 @@ type cohort struct {
 	ids     []string    // gallery id of each member, "" for Extra ones
 	room    int         // members puts may add, Extra aside
 	version int         // bumped when the members change
-	top     int
+	share   float64
 }
 
 type normEntry struct {
@@ -78,7 +83,10 @@ type normEntry struct {
 // NewGallery returns an empty gallery.
 func NewGallery(cfg GalleryConfig) (*Gallery, error) {
 	cfg.setDefaults()
-	co := &cohort{room: cfg.CohortSize, top: cfg.CohortTop}
+	if !(cfg.CohortShare > 0 && cfg.CohortShare <= 1) {
+		return nil, fmt.Errorf("identify: cohort share %v outside (0, 1]", cfg.CohortShare)
+	}
+	co := &cohort{room: cfg.CohortSize, share: cfg.CohortShare}
 	for i, e := range cfg.Extra {
 		u, err := unit(e)
 		if err != nil {
@@ -217,8 +225,8 @@ func (g *Gallery) Remove(id string) error {
 }
 
 // statsLocked are u's statistics against the cohort without member
-// exclude ("" excludes nobody): the mean and deviation of its top
-// highest cosines.
+// exclude ("" excludes nobody): the mean and deviation of its highest
+// cosines, the cohort's share of them (at least minTop).
 func (co *cohort) statsLocked(u []float32, exclude string) voiceprint.NormStats {
 	top := make([]float64, 0, len(co.vecs))
 	for i, c := range co.vecs {
@@ -230,9 +238,9 @@ func (co *cohort) statsLocked(u []float32, exclude string) voiceprint.NormStats 
 	if len(top) == 0 {
 		return voiceprint.NormStats{Mean: 0, Std: 1}
 	}
-	if len(top) > co.top {
+	if k := max(minTop, int(math.Round(co.share*float64(len(top))))); len(top) > k {
 		slices.Sort(top)
-		top = top[len(top)-co.top:]
+		top = top[len(top)-k:]
 	}
 	m, s := meanStd(top)
 	return voiceprint.NormStats{Mean: m, Std: max(s, 1e-3)}

@@ -98,7 +98,7 @@
 //	  calibration: ""             # voxdesk voiceprint calibrate's file; empty: PATH.calibration.json
 //	                              # beside customer.dsn sqlite:PATH if present, else built-in defaults
 //	  cohort_size: 1000           # enrolled voiceprints in the score normalisation cohort
-//	  cohort_top: 25              # adaptive s-norm's closest-N
+//	  cohort_share: 0.5           # share of the closest cohort members adaptive s-norm uses
 //	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
 //	routing: {}                   # routing.Config: queues, agents, offer_timeout, wrap_up... (go doc ./routing)
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)

@@ -51,10 +51,11 @@ type VoiceprintConfig struct {
 	// file exists, else identify.DefaultCalibration (development speech).
 	Calibration string `yaml:"calibration"`
 	// CohortSize bounds how many enrolled voiceprints serve as the
-	// impostor cohort of score normalisation (default 1000); CohortTop is
-	// the adaptive s-norm's closest-N (default 25).
-	CohortSize int `yaml:"cohort_size"`
-	CohortTop  int `yaml:"cohort_top"`
+	// impostor cohort of score normalisation (default 1000); CohortShare
+	// is the share of the closest members adaptive s-norm uses (default
+	// 0.5, see identify.GalleryConfig).
+	CohortSize  int     `yaml:"cohort_size"`
+	CohortShare float64 `yaml:"cohort_share"`
 	// EnrolSpeech is the net speech an enrolment needs (default 8 s).
 	EnrolSpeech time.Duration `yaml:"enrol_speech"`
 	// TapSeconds is how much of each call's caller audio is kept for an
@@ -84,8 +85,8 @@ func (c *VoiceprintConfig) setDefaults() {
 	if c.CohortSize == 0 {
 		c.CohortSize = 1000
 	}
-	if c.CohortTop == 0 {
-		c.CohortTop = 25
+	if c.CohortShare == 0 {
+		c.CohortShare = 0.5
 	}
 	if c.EnrolSpeech == 0 {
 		c.EnrolSpeech = 8 * time.Second
@@ -172,7 +173,7 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 		}
 		extra = append(slices.Clip(extra), demo...)
 	}
-	gallery, err := identify.NewGallery(identify.GalleryConfig{CohortSize: cfg.CohortSize, CohortTop: cfg.CohortTop, Extra: extra})
+	gallery, err := identify.NewGallery(identify.GalleryConfig{CohortSize: cfg.CohortSize, CohortShare: cfg.CohortShare, Extra: extra})
 	if err != nil {
 		return nil, fmt.Errorf("service: voiceprint cohort: %w", err)
 	}

@@ -38,7 +38,7 @@ func voiceprintCalibrate(ctx context.Context, args []string, stdout, stderr io.W
 		fs.PrintDefaults()
 	}
 	a := addAudioFlags(fs)
-	configPath := fs.String("config", "", "switch configuration: customer.dsn, customer.key, voiceprint.calibration, cohort_size and cohort_top from it")
+	configPath := fs.String("config", "", "switch configuration: customer.dsn, customer.key, voiceprint.calibration, cohort_size and cohort_share from it")
 	db := fs.String("db", customer.DefaultDSN, "customer store (without --config); key from $"+customer.KeyEnv)
 	speech := fs.String("speech", "", "speech manifest (CSV) of speakers who are not customers")
 	root := fs.String("root", "", "folder the manifest's paths are relative to (default: its folder)")
@@ -153,7 +153,7 @@ func voiceprintCalibrate(ctx context.Context, args []string, stdout, stderr io.W
 			progress("embedded %d of %d manifest items", i+1, len(items))
 		}
 	}
-	g, err := identify.NewGallery(identify.GalleryConfig{CohortSize: vc.CohortSize, CohortTop: vc.CohortTop, Extra: cohort})
+	g, err := identify.NewGallery(identify.GalleryConfig{CohortSize: vc.CohortSize, CohortShare: vc.CohortShare, Extra: cohort})
 	if err != nil {
 		return err
 	}

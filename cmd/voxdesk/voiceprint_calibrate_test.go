@@ -44,7 +44,8 @@ func hykeFile(dir string, line int) string {
 }
 
 // TestVoiceprintCalibrate: a store of 45 customers (Hyke speakers) and a
-// manifest of 38 other speakers; calibrate writes the file the switch
+// manifest of 38 other speakers (10 cohort, 14 enrolled with four test
+// recordings each, 14 with test recordings only); calibrate writes the file the switch
 // reads, prints the thresholds, and reports with a DET plot of 3, 5 and
 // 7 s.
 func TestVoiceprintCalibrate(t *testing.T) {
@@ -117,6 +118,11 @@ func TestVoiceprintCalibrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := filepath.Join(tmp, "report")
+	// bench/voiceprint/calibration is this report:
+	// VOXDESK_CALIBRATION_REPORT=$PWD/bench/voiceprint/calibration go test ./cmd/voxdesk -run 'TestVoiceprintCalibrate$'
+	if dir := os.Getenv("VOXDESK_CALIBRATION_REPORT"); dir != "" {
+		report = dir
+	}
 	var out bytes.Buffer
 	args := []string{"--model", model, "--db", "sqlite:" + dbPath, "--speech", manifest, "--root", speech, "--report", report, "--quiet"}
 	if err := voiceprintCalibrate(ctx, args, &out, &out); err != nil {
