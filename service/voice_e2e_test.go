@@ -2,10 +2,7 @@ package service_test
 
 import (
 	"bufio"
-	"context"
-	"encoding/csv"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,111 +12,8 @@ import (
 	"time"
 
 	"github.com/voxdesk/voxdesk/customer"
-	"github.com/voxdesk/voxdesk/media"
-	"github.com/voxdesk/voxdesk/media/g711"
 	"github.com/voxdesk/voxdesk/service"
-	"github.com/voxdesk/voxdesk/voiceprint"
 )
-
-// identSpeech is the development speech folder; outside CI its absence
-// skips the test, in CI (where make test provides it) it fails it.
-func identSpeech(t *testing.T) (speech, model string) {
-	t.Helper()
-	missing := func(format string, args ...any) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	speech = os.Getenv("VOXDESK_SPEECH")
-	if speech == "" {
-		speech = filepath.Join("..", "..", "shared", "speech")
-	}
-	if _, err := os.Stat(filepath.Join(speech, "hyke", "manifest.csv")); err != nil {
-		missing("development speech absent (set VOXDESK_SPEECH): %v", err)
-	}
-	model, err := voiceprint.FindModelDir()
-	if err != nil {
-		missing("speaker model absent (voxdesk model fetch): %v", err)
-	}
-	return speech, model
-}
-
-// speaker is one development speaker: the files enrolment uses and the
-// held-out ones calls stream.
-type speaker struct {
-	id           string
-	enrol, calls []string
-}
-
-// devSpeakers lists Hyke's speakers (line 1 enrols, lines 2-5 call) and
-// LibriSpeech test-other's (first two files enrol, the last two call).
-// Hyke: Reda, Panjwani, Cutrell, NSDR 2011.
-func devSpeakers(t *testing.T, root string) (hyke, libri []speaker) {
-	t.Helper()
-	read := func(path string) [][]string {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		rows, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rows[1:]
-	}
-	idx := map[string]int{}
-	for _, r := range read(filepath.Join(root, "hyke", "manifest.csv")) {
-		i, ok := idx["h"+r[0]]
-		if !ok {
-			i = len(hyke)
-			idx["h"+r[0]] = i
-			hyke = append(hyke, speaker{id: "hyke:" + r[0]})
-		}
-		f := filepath.Join(root, "hyke", r[3])
-		if r[2] == "1" {
-			hyke[i].enrol = append(hyke[i].enrol, f)
-		} else {
-			hyke[i].calls = append(hyke[i].calls, f)
-		}
-	}
-	files := map[string][]string{}
-	var order []string
-	for _, r := range read(filepath.Join(root, "librispeech-test-other", "manifest.csv")) {
-		if _, ok := files[r[0]]; !ok {
-			order = append(order, r[0])
-		}
-		files[r[0]] = append(files[r[0]], filepath.Join(root, "librispeech-test-other", r[4]))
-	}
-	for _, s := range order {
-		fs := files[s]
-		libri = append(libri, speaker{id: "libri:" + s, enrol: fs[:2], calls: fs[len(fs)-2:]})
-	}
-	return hyke, libri
-}
-
-// loadUlaw loads files joined, through a mu-law round trip, cut to secs
-// (0: all).
-func loadUlaw(t *testing.T, files []string, secs float64) []int16 {
-	t.Helper()
-	var pcm []int16
-	for _, f := range files {
-		p, err := media.LoadPCM(f, voiceprint.SampleRate)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pcm = append(pcm, p...)
-		if secs > 0 && len(pcm) >= int(secs*voiceprint.SampleRate) {
-			pcm = pcm[:int(secs*voiceprint.SampleRate)]
-			break
-		}
-	}
-	for i, s := range pcm {
-		pcm[i] = g711.UlawToLinear(g711.LinearToUlaw(s))
-	}
-	return pcm
-}
 
 // identFlow listens to the caller once and hangs up.
 const identFlow = `flow: ident
@@ -149,60 +43,20 @@ func TestVoiceIdentEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end voice test skipped with -short")
 	}
-	speech, model := identSpeech(t)
+	speech, model := service.IdentSpeech(t)
 	start := time.Now()
-	hyke, libri := devSpeakers(t, speech)
+	hyke, libri, _ := service.DevSpeakers(t, speech)
 	if len(hyke) < 83 || len(libri) < 10 {
 		t.Fatalf("%d Hyke and %d LibriSpeech speakers", len(hyke), len(libri))
 	}
-	enrolled := append(append([]speaker{}, hyke[:75]...), libri[:5]...)
-	unknown := append(append([]speaker{}, hyke[75:]...), libri[5:]...)
+	enrolled := append(append([]service.DevSpeaker{}, hyke[:75]...), libri[:5]...)
+	unknown := append(append([]service.DevSpeaker{}, hyke[75:]...), libri[5:]...)
 
 	// The store: 80 customers, each with a phone number and a
 	// voiceprint from their enrolment speech (with consent).
-	ctx := context.Background()
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
 	keyText := customer.NewKey()
-	key, _ := customer.ParseKey(keyText)
-	db, err := customer.Open(ctx, dsn, customer.Config{Key: key}, customer.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows strings.Builder
-	rows.WriteString("id,name,phones\n")
-	for i, s := range enrolled {
-		fmt.Fprintf(&rows, "C-%02d,%s,+4420700%05d\n", i, s.id, i)
-	}
-	if err := db.Import(ctx, strings.NewReader(rows.String()), nil); err != nil {
-		t.Fatal(err)
-	}
-	m, err := voiceprint.Load(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := m.NewExtractor()
-	for i, s := range enrolled {
-		var utts []voiceprint.Embedding
-		for _, f := range s.enrol {
-			e, err := x.Embed(loadUlaw(t, []string{f}, 0), voiceprint.SampleRate)
-			if err != nil {
-				t.Fatal(err)
-			}
-			utts = append(utts, e)
-		}
-		vp, err := voiceprint.Enrol(utts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := fmt.Sprintf("C-%02d", i)
-		if _, err := db.GiveConsent(ctx, customer.Consent{CustomerID: id, Method: customer.ConsentAgent, GivenBy: "test"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.SaveVoiceprint(ctx, customer.Voiceprint{CustomerID: id, ModelID: "vosk-model-spk-0.4", Embedding: vp.Vector, Utterances: len(utts), SpeechSeconds: vp.SpeechSeconds}, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+	service.EnrolDevStore(t, dsn, keyText, model, enrolled)
 	t.Logf("80 customers enrolled in %v", time.Since(start).Round(time.Millisecond))
 
 	flows := t.TempDir()
@@ -224,30 +78,30 @@ func TestVoiceIdentEndToEnd(t *testing.T) {
 		callID           string
 	}
 	var calls []placed
-	add := func(group string, s speaker, want, from string) {
-		calls = append(calls, placed{group: group, who: s.id, from: from, want: want, callID: fmt.Sprintf("vid-%d-%d", os.Getpid(), len(calls))})
+	add := func(group string, s service.DevSpeaker, want, from string) {
+		calls = append(calls, placed{group: group, who: s.ID, from: from, want: want, callID: fmt.Sprintf("vid-%d-%d", os.Getpid(), len(calls))})
 	}
 	for i := range 5 {
 		a, b := 7+16*i, 3+16*i // spread over the enrolled Hyke speakers
-		add("enrolled, unknown number", enrolled[a], fmt.Sprintf("C-%02d", a), fmt.Sprintf("+3319900%04d", i))
-		add("enrolled, own number", enrolled[b], fmt.Sprintf("C-%02d", b), fmt.Sprintf("+4420700%05d", b))
+		add("enrolled, unknown number", enrolled[a], service.DevCustomer(a), fmt.Sprintf("+3319900%04d", i))
+		add("enrolled, own number", enrolled[b], service.DevCustomer(b), service.DevPhone(b))
 	}
 	add("enrolled, unknown number", enrolled[77], "C-77", "+33199009999") // LibriSpeech
 	for i := range 5 {
 		add("unknown, unknown number", unknown[i], "", fmt.Sprintf("+3319800%04d", i))
 		// Three Hyke strangers and two LibriSpeech ones.
-		add("unknown, customer's number", unknown[5+i%3+5*(i/3)], "", fmt.Sprintf("+4420700%05d", 11*i))
+		add("unknown, customer's number", unknown[5+i%3+5*(i/3)], "", service.DevPhone(11*i))
 	}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, 5)
 	failures := make(chan string, len(calls))
-	speakerOf := map[string]speaker{}
+	speakerOf := map[string]service.DevSpeaker{}
 	for _, s := range append(enrolled, unknown...) {
-		speakerOf[s.id] = s
+		speakerOf[s.ID] = s
 	}
 	for _, c := range calls {
 		wav := filepath.Join(t.TempDir(), "call.wav")
-		writeUlawWAV(t, wav, loadUlaw(t, speakerOf[c.who].calls, 12))
+		writeUlawWAV(t, wav, service.LoadUlaw(t, speakerOf[c.who].Calls, 12))
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
