@@ -183,4 +183,3 @@ func IdentSpeech(t testing.TB) (speech, model string) {
 	}
 	return speech, model
 }
-
