@@ -43,33 +43,23 @@ func hykeFile(dir string, line int) string {
 	return fmt.Sprintf("hyke/%s/%s_%d.flac", dir, dir[2:], line)
 }
 
-// TestVoiceprintCalibrate: a store of 45 customers (Hyke speakers) and a
-// manifest of 38 other speakers (10 cohort, 14 enrolled with four test
-// recordings each, 14 with test recordings only); calibrate writes the file the switch
-// reads, prints the thresholds, and reports with a DET plot of 3, 5 and
-// 7 s.
-func TestVoiceprintCalibrate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the network on about 15 minutes of speech")
-	}
-	model, speech := speechAndModel(t)
-	speakers := hykeSpeakers(t, speech)
-	if len(speakers) < 83 {
-		t.Fatalf("%d Hyke speakers", len(speakers))
-	}
+// calibrationStore makes a SQLite store (key in $VOXDESK_VOICEPRINT_KEY)
+// whose customers are the Hyke speakers given, enrolled from line 1.
+func calibrationStore(t *testing.T, model, speech string, speakers []string) string {
+	t.Helper()
 	ctx := context.Background()
-	tmp := t.TempDir()
 	keyText := customer.NewKey()
 	t.Setenv(customer.KeyEnv, keyText)
 	key, _ := customer.ParseKey(keyText)
-	dbPath := filepath.Join(tmp, "vx.db")
+	dbPath := filepath.Join(t.TempDir(), "vx.db")
 	db, err := customer.Open(ctx, "sqlite:"+dbPath, customer.Config{Key: key}, customer.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	var csvText strings.Builder
 	csvText.WriteString("id,name,phones\n")
-	for i := range 45 {
+	for i := range speakers {
 		fmt.Fprintf(&csvText, "C-%d,Customer %d,+3361000%04d\n", i, i, i)
 	}
 	if err := db.Import(ctx, strings.NewReader(csvText.String()), nil); err != nil {
@@ -80,8 +70,8 @@ func TestVoiceprintCalibrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := m.NewExtractor()
-	for i := range 45 {
-		pcm, err := media.LoadPCM(filepath.Join(speech, hykeFile(speakers[i], 1)), voiceprint.SampleRate)
+	for i, s := range speakers {
+		pcm, err := media.LoadPCM(filepath.Join(speech, hykeFile(s, 1)), voiceprint.SampleRate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,32 +87,53 @@ func TestVoiceprintCalibrate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
-	var man strings.Builder
-	man.WriteString("speaker_id,file,role\n")
-	for i, s := range speakers[45:] {
-		switch {
-		case i < 10:
-			fmt.Fprintf(&man, "%s,%s,cohort\n", s, hykeFile(s, 1))
-		case i < 24:
-			fmt.Fprintf(&man, "%s,%s,enrol\n", s, hykeFile(s, 1))
-			fallthrough
-		default:
-			for line := 2; line <= 5; line++ {
-				fmt.Fprintf(&man, "%s,%s,test\n", s, hykeFile(s, line))
-			}
+	return dbPath
+}
+
+// manifestRows writes Hyke speakers' rows: role cohort (line 1), or
+// enrol (line 1) and test (lines 2-5), or test only.
+func manifestRows(b *strings.Builder, speakers []string, role string) {
+	for _, s := range speakers {
+		switch role {
+		case "cohort":
+			fmt.Fprintf(b, "%s,%s,cohort\n", s, hykeFile(s, 1))
+			continue
+		case "enrol":
+			fmt.Fprintf(b, "%s,%s,enrol\n", s, hykeFile(s, 1))
+		}
+		for line := 2; line <= 5; line++ {
+			fmt.Fprintf(b, "%s,%s,test\n", s, hykeFile(s, line))
 		}
 	}
+}
+
+// TestVoiceprintCalibrate: a store of 45 customers (Hyke speakers) and a
+// manifest of 38 other speakers (10 cohort, 14 enrolled with four test
+// recordings each, 14 with test recordings only); calibrate writes the
+// file the switch reads, prints the thresholds, and reports with a DET
+// plot of 3, 5 and 7 s.
+func TestVoiceprintCalibrate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the network on about 15 minutes of speech")
+	}
+	model, speech := speechAndModel(t)
+	speakers := hykeSpeakers(t, speech)
+	if len(speakers) < 83 {
+		t.Fatalf("%d Hyke speakers", len(speakers))
+	}
+	ctx := context.Background()
+	tmp := t.TempDir()
+	dbPath := calibrationStore(t, model, speech, speakers[:45])
+	var man strings.Builder
+	man.WriteString("speaker_id,file,role\n")
+	manifestRows(&man, speakers[45:55], "cohort")
+	manifestRows(&man, speakers[55:69], "enrol")
+	manifestRows(&man, speakers[69:], "test")
 	manifest := filepath.Join(tmp, "speech.csv")
 	if err := os.WriteFile(manifest, []byte(man.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	report := filepath.Join(tmp, "report")
-	// bench/voiceprint/calibration is this report:
-	// VOXDESK_CALIBRATION_REPORT=$PWD/bench/voiceprint/calibration go test ./cmd/voxdesk -run 'TestVoiceprintCalibrate$'
-	if dir := os.Getenv("VOXDESK_CALIBRATION_REPORT"); dir != "" {
-		report = dir
-	}
 	var out bytes.Buffer
 	args := []string{"--model", model, "--db", "sqlite:" + dbPath, "--speech", manifest, "--root", speech, "--report", report, "--quiet"}
 	if err := voiceprintCalibrate(ctx, args, &out, &out); err != nil {
@@ -137,6 +148,9 @@ func TestVoiceprintCalibrate(t *testing.T) {
 	// loadable calibration with 3, 5 and 7 s tails and the cohort.
 	if p := service.CalibrationPath("", "sqlite:"+dbPath); p != calFile {
 		t.Errorf("switch looks at %s", p)
+	}
+	if _, err := service.ReadCalibration(calFile); err != nil {
+		t.Errorf("the switch cannot read it: %v", err)
 	}
 	b, err := os.ReadFile(calFile)
 	if err != nil {
@@ -158,6 +172,37 @@ func TestVoiceprintCalibrate(t *testing.T) {
 	if err != nil || !strings.Contains(string(md), "| 7 s |") {
 		t.Errorf("report: %v\n%s", err, md)
 	}
+}
+
+// TestCalibrateBenchReport makes bench/voiceprint/calibration: 40 Hyke
+// customers in the store; the other 43 Hyke speakers enrolled and
+// calling with four recordings each (target and impostor trials).
+//
+//	VOXDESK_BENCH=1 go test ./cmd/voxdesk -run TestCalibrateBenchReport
+func TestCalibrateBenchReport(t *testing.T) {
+	if os.Getenv("VOXDESK_BENCH") == "" {
+		t.Skip("writes bench/voiceprint/calibration; set VOXDESK_BENCH=1")
+	}
+	model, speech := speechAndModel(t)
+	speakers := hykeSpeakers(t, speech)
+	dbPath := calibrationStore(t, model, speech, speakers[:40])
+	var man strings.Builder
+	man.WriteString("speaker_id,file,role\n")
+	manifestRows(&man, speakers[40:], "enrol")
+	manifest := filepath.Join(t.TempDir(), "speech.csv")
+	if err := os.WriteFile(manifest, []byte(man.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report, err := filepath.Abs(filepath.Join("..", "..", "bench", "voiceprint", "calibration"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	args := []string{"--model", model, "--db", "sqlite:" + dbPath, "--speech", manifest, "--root", speech, "--report", report, "--quiet"}
+	if err := voiceprintCalibrate(context.Background(), args, &out, &out); err != nil {
+		t.Fatalf("calibrate: %v\n%s", err, out.String())
+	}
+	t.Log(out.String())
 }
 
 func TestVoiceprintCalibrateUsage(t *testing.T) {
