@@ -220,3 +220,40 @@ func TestVoiceprintCalibrateUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestVoiceprintCalibrateBadInput: a manifest naming a missing file, a
+// manifest without the role column, and no voiceprint key are refused
+// with the reason, and no calibration file is written.
+func TestVoiceprintCalibrateBadInput(t *testing.T) {
+	model, _ := speechAndModel(t)
+	tmp := t.TempDir()
+	db := "sqlite:" + filepath.Join(tmp, "vx.db")
+	write := func(name, text string) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	missing := write("missing.csv", "speaker_id,file,role\na,nowhere.flac,test\n")
+	noRole := write("norole.csv", "speaker_id,file\na,x.flac\n")
+	for _, c := range []struct {
+		name, manifest, key, want string
+	}{
+		{"missing file", missing, customer.NewKey(), "line 2"},
+		{"no role column", noRole, customer.NewKey(), `lacks column "role"`},
+		{"no key", missing, "", "no voiceprint key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(customer.KeyEnv, c.key)
+			var out bytes.Buffer
+			err := voiceprintCalibrate(context.Background(), []string{"--model", model, "--db", db, "--speech", c.manifest, "--quiet"}, &out, &out)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(tmp, "vx.db.calibration.json")); err == nil {
+				t.Fatal("a calibration file was written")
+			}
+		})
+	}
+}
