@@ -2,7 +2,9 @@ package identify
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/voxdesk/voxdesk/voiceprint"
@@ -72,5 +74,51 @@ func TestGalleryCohort(t *testing.T) {
 	sc, n, err := g.Search(p, 3, []string{"B", "C", "C", "nobody"})
 	if err != nil || n != 2 || sc[0].ID != "B" {
 		t.Fatalf("subset search %+v n=%d %v", sc, n, err)
+	}
+}
+
+// TestGalleryConcurrent: enrolments, erasures and decisions at once
+// (run with -race).
+func TestGalleryConcurrent(t *testing.T) {
+	g, err := NewGallery(GalleryConfig{CohortSize: 80, MinCohort: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	vecs := make([][]float32, 120)
+	for i := range vecs {
+		vecs[i] = randVec(r)
+	}
+	for i := range 60 {
+		if err := g.Put(fmt.Sprint(i), vecs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := g.Linked()
+	var wg sync.WaitGroup
+	for k := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 60 {
+				switch k {
+				case 0:
+					_ = g.Put(fmt.Sprint(60+i), vecs[60+i])
+				case 1:
+					_ = g.Remove(fmt.Sprint(i))
+				case 2:
+					_ = w.Put(fmt.Sprint("w", i), vecs[i])
+				default:
+					if p, err := g.NewProbe(vecs[i]); err == nil {
+						_, _, _ = g.Search(p, 5, nil)
+						_, _, _ = w.Search(p, 5, nil)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if g.Len() != 60 || g.CohortLen() > 80 {
+		t.Fatalf("len %d cohort %d", g.Len(), g.CohortLen())
 	}
 }
