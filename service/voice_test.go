@@ -29,6 +29,9 @@ func speechRoot(t testing.TB) string {
 		dir = filepath.Join("..", "..", "shared", "speech")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "fsdd", "manifest.csv")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("speech corpus absent in CI (VOXDESK_SPEECH): %v", err)
+		}
 		t.Skipf("speech corpus absent (set VOXDESK_SPEECH): %v", err)
 	}
 	return dir
@@ -38,6 +41,9 @@ func modelDir(t testing.TB) string {
 	t.Helper()
 	dir, err := voiceprint.FindModelDir()
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("speaker model absent in CI: %v", err)
+		}
 		t.Skipf("speaker model absent (run voxdesk model fetch): %v", err)
 	}
 	return dir
