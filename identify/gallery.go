@@ -59,7 +59,7 @@ type Gallery struct {
 	cfg   GalleryConfig
 	index *voiceprint.Index
 	co    *cohort
-	joins bool // puts join the cohort while it has room
+	joins bool // puts join the cohort while it has room and is not sealed
 
 	mu    sync.Mutex
 	stats map[string]normEntry
@@ -73,6 +73,7 @@ type cohort struct {
 	room    int         // members puts may add, Extra aside
 	version int         // bumped when the members change
 	share   float64
+	sealed  bool // puts no longer join (see Seal)
 }
 
 type normEntry struct {
@@ -171,21 +172,19 @@ func (g *Gallery) Put(id string, vec []float32) error {
 	}
 	co := g.co
 	co.mu.Lock()
-	full := false
 	if g.joins {
 		if i := slices.Index(co.ids, id); i >= 0 {
 			co.vecs[i] = u
 			co.version++
-		} else if co.room > 0 {
+		} else if co.room > 0 && (!co.sealed || len(co.vecs) < g.cfg.MinCohort) {
 			co.vecs = append(co.vecs, u)
 			co.ids = append(co.ids, id)
 			co.room--
 			co.version++
 		}
-		full = co.room == 0
 	}
 	var e normEntry
-	if full || !g.joins {
+	if co.sealed || co.room == 0 || !g.joins {
 		// The cohort will not move for this voiceprint: this is the one
 		// time its statistics are computed.
 		e = normEntry{co.statsLocked(u, id), co.version}
@@ -198,6 +197,18 @@ func (g *Gallery) Put(id string, vec []float32) error {
 	}
 	g.mu.Unlock()
 	return nil
+}
+
+// Seal stops later puts from joining the cohort (unless it has fewer
+// than MinCohort members): call it once the stored voiceprints are
+// loaded, so an enrolment computes its own statistics once and leaves
+// everyone else's valid. Until then, every put that joins the cohort
+// makes the others' statistics stale, and they are computed again at
+// their next decision. Erasures still leave the cohort at once.
+func (g *Gallery) Seal() {
+	g.co.mu.Lock()
+	g.co.sealed = true
+	g.co.mu.Unlock()
 }
 
 // Remove deletes id's voiceprint from the index and from the cohort, so

@@ -122,3 +122,45 @@ func TestGalleryConcurrent(t *testing.T) {
 		t.Fatalf("len %d cohort %d", g.Len(), g.CohortLen())
 	}
 }
+
+// TestGallerySeal: once sealed, an enrolment neither joins the cohort
+// nor makes the others' statistics stale; its own are computed at once.
+func TestGallerySeal(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	g, err := NewGallery(GalleryConfig{CohortSize: 1000, MinCohort: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		if err := g.Put(fmt.Sprint(i), randVec(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Seal()
+	p, err := g.NewProbe(randVec(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.Search(p, 60, nil); err != nil { // every voiceprint's statistics, computed
+		t.Fatal(err)
+	}
+	version := g.co.version
+	if err := g.Put("new", randVec(r)); err != nil {
+		t.Fatal(err)
+	}
+	if g.CohortLen() != 60 || g.co.version != version {
+		t.Fatalf("sealed cohort took the enrolment: %d members, version %d -> %d", g.CohortLen(), version, g.co.version)
+	}
+	g.mu.Lock()
+	e, ok := g.stats["new"]
+	stale := 0
+	for _, s := range g.stats {
+		if s.version != g.co.version {
+			stale++
+		}
+	}
+	g.mu.Unlock()
+	if !ok || e.version != version || stale != 0 {
+		t.Fatalf("after the enrolment: own statistics %v (%+v), %d stale", ok, e, stale)
+	}
+}

@@ -223,6 +223,9 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 			return nil, err
 		}
 	}
+	// The cohort is what was loaded: later enrolments compute their own
+	// statistics once and leave everyone else's valid.
+	gallery.Seal()
 	return v, nil
 }
 
