@@ -215,6 +215,9 @@ func (d *DB) ping(ctx context.Context, busy time.Duration) error {
 	}
 }
 
+// RedactDSN hides the password of a DSN, for messages.
+func RedactDSN(dsn string) string { return redact(dsn) }
+
 // redact hides a password in a DSN for error messages.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
