@@ -165,7 +165,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 			return nil, err
 		}
 		if d.RecordDir != "" {
-			if err := os.MkdirAll(d.RecordDir, 0o755); err != nil {
+			if err := os.MkdirAll(d.RecordDir, 0o700); err != nil {
 				return nil, fmt.Errorf("service: demo.record_dir: %w", err)
 			}
 		}
