@@ -239,6 +239,13 @@ func (d *DB) ping(ctx context.Context, busy time.Duration) error {
 	}
 }
 
+// SQLitePath returns the file a sqlite:PATH DSN names, and whether dsn is
+// one.
+func SQLitePath(dsn string) (string, bool) {
+	p, ok := strings.CutPrefix(dsn, "sqlite:")
+	return p, ok && p != ""
+}
+
 // RedactDSN hides the password of a DSN, for messages.
 func RedactDSN(dsn string) string { return redact(dsn) }
 
