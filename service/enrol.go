@@ -210,8 +210,9 @@ type ManifestReport struct {
 // or not at all: when one row is refused (a missing file, audio that
 // cannot be read or is in an unsupported format, too little net speech)
 // the customer's other rows are refused with it, so the store is left
-// unchanged for them and the manifest, once fixed, can simply be run
-// again. A customer who is unknown, erased or without consent (and no
+// unchanged for them and their rows, once fixed, can be run again (not
+// the rows already enrolled: enrolment adds to a stored voiceprint, so
+// they would count twice; see WriteManifest). A customer who is unknown, erased or without consent (and no
 // ConsentRef) is refused before any recording is read; so is a customer
 // whose recordings together hold less than MinSpeech. progress, if not
 // nil, is called after each row. Only ctx ending stops it early (the
@@ -340,6 +341,26 @@ func (e *RecordingEnroller) embedFile(path string) (voiceprint.Embedding, error)
 		return voiceprint.Embedding{}, err
 	}
 	return e.Embed(pcm)
+}
+
+// WriteManifest writes rows as a manifest ParseManifest reads, with
+// relative paths made absolute against dir, so the file can live anywhere:
+// voxdesk customer enrol --refused writes the refused rows this way, for
+// the operator to fix and run again.
+func WriteManifest(w io.Writer, rows []ManifestRow, dir string) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"customer_id", "file"})
+	for _, r := range rows {
+		path := r.File
+		if path != "" && !filepath.IsAbs(path) {
+			if abs, err := filepath.Abs(filepath.Join(dir, path)); err == nil {
+				path = abs
+			}
+		}
+		cw.Write([]string{r.CustomerID, path})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // refusalReason says in a few words why a row was refused.

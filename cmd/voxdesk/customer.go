@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -174,6 +175,7 @@ func customerEnrol(ctx context.Context, args []string, stdout, stderr io.Writer)
 	consent := f.fset.String("consent", "", "record a consent (method import, this reference) for customers without a current one; without it they are refused")
 	minSpeech := f.fset.Duration("min-speech", 8*time.Second, "net speech (after voice activity detection) a customer's recordings must hold together")
 	actor := f.fset.String("actor", cliActor(), "who enrols, for consent records and the audit log")
+	refusedOut := f.fset.String("refused", "", "also write the refused rows to this file, as a manifest to fix and run again")
 	quiet := f.fset.Bool("quiet", false, "no progress bar")
 	a := audioFlags{model: f.fset.String("model", "", "speaker model folder (default: the installed one, see voxdesk model fetch)")}
 	if err := parseInterspersed(f.fset, args); err != nil {
@@ -228,10 +230,25 @@ func customerEnrol(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	if len(rep.Refused) > 0 {
-		return fmt.Errorf("%d rows refused (listed above); the store is unchanged for their customers", len(rep.Refused))
+	if len(rep.Refused) == 0 {
+		return nil
 	}
-	return nil
+	again := "fix and enrol those rows alone (not the whole manifest: enrolled rows would count twice)"
+	if *refusedOut != "" {
+		rows := make([]service.ManifestRow, len(rep.Refused))
+		for i, r := range rep.Refused {
+			rows[i] = r.ManifestRow
+		}
+		var b bytes.Buffer
+		if err := service.WriteManifest(&b, rows, filepath.Dir(*manifest)); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*refusedOut, b.Bytes(), 0o600); err != nil {
+			return err
+		}
+		again = "they are in " + *refusedOut + ", to fix and enrol alone"
+	}
+	return fmt.Errorf("%d rows refused (listed above), the store unchanged for their customers; %s", len(rep.Refused), again)
 }
 
 // customerErase runs "voxdesk customer erase-biometrics [--db DSN] [--actor WHO] ID".

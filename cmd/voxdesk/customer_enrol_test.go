@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/service"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
@@ -105,9 +106,20 @@ func TestCustomerEnrolManifest(t *testing.T) {
 	before, _ := s.LastChange(ctx)
 
 	var stdout, stderr bytes.Buffer
-	err = customerEnrol(ctx, []string{"--db", dsn, "--model", model, "--min-speech", "5s", "--manifest", manifest}, &stdout, &stderr)
-	if err == nil || !strings.Contains(err.Error(), "9 rows refused") {
-		t.Fatalf("enrol = %v, want 9 rows refused\n%s", err, stdout.String())
+	refused := filepath.Join(t.TempDir(), "refused.csv")
+	err = customerEnrol(ctx, []string{"--db", dsn, "--model", model, "--min-speech", "5s", "--manifest", manifest, "--refused", refused}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "9 rows refused") || !strings.Contains(err.Error(), refused) {
+		t.Fatalf("enrol = %v, want 9 rows refused, written to %s\n%s", err, refused, stdout.String())
+	}
+	// The refused rows, as a manifest that works from anywhere.
+	rf, err := os.Open(refused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := service.ParseManifest(rf)
+	rf.Close()
+	if err != nil || len(again) != 9 || again[0].CustomerID != "c-noconsent" || again[0].File != filepath.Join(rec, "b0.wav") {
+		t.Errorf("refused manifest: %+v, %v; want 9 rows with absolute paths", again, err)
 	}
 	out := stdout.String()
 	for line, reason := range map[int]string{
