@@ -81,6 +81,15 @@ func (e *ImportError) Unwrap() error { return ErrInvalid }
 // within the Max*Len limits. An id may appear once per file. A UTF-8 byte
 // order mark at the start is ignored.
 //
+// Spreadsheet formulas: Export writes a text cell that starts with = + - @,
+// a tab or a CR with a single quote in front (so a spreadsheet shows it as
+// text instead of running it), and ParseCSV drops a leading single quote
+// that comes before one of those characters or before another quote. A
+// file exported and imported again therefore gives back every value
+// exactly, and a hand-written '=1+2 imports as =1+2 (as a spreadsheet
+// shows it). Any other leading quote is kept ('t Hooft). phones and vip
+// are never quoted this way: they cannot hold a formula.
+//
 // On failure the error is an *ImportError listing every bad row by line.
 func ParseCSV(r io.Reader) ([]Customer, error) {
 	br := bufio.NewReader(r)
@@ -175,7 +184,7 @@ func parseHeader(h []string) (col map[string]int, attrs map[int]string, probs []
 	attrs = map[int]string{}
 	seen := map[string]bool{}
 	for i, name := range h {
-		name = strings.TrimSpace(name)
+		name = unneutralise(strings.TrimSpace(name))
 		key := strings.ToLower(name)
 		switch {
 		case name == "":
@@ -211,7 +220,10 @@ func parseHeader(h []string) (col map[string]int, attrs map[int]string, probs []
 func parseRow(rec []string, width int, col map[string]int, attrs map[int]string) (Customer, []string) {
 	get := func(name string) string {
 		if i := col[name]; i >= 0 && i < len(rec) {
-			return rec[i]
+			if name == "phones" || name == "vip" {
+				return rec[i]
+			}
+			return unneutralise(rec[i])
 		}
 		return ""
 	}
@@ -243,29 +255,72 @@ func parseRow(rec []string, width int, col map[string]int, attrs map[int]string)
 			if c.Attributes == nil {
 				c.Attributes = map[string]string{}
 			}
-			c.Attributes[name] = rec[i]
+			c.Attributes[name] = unneutralise(rec[i])
 		}
 	}
 	return c, append(probs, c.problems()...)
 }
 
+// formulaStart reports whether a spreadsheet would take a cell starting
+// with b for a formula (OWASP, "CSV Injection"): = + - @, tab, CR.
+func formulaStart(b byte) bool {
+	switch b {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
+}
+
+// neutralise makes a text cell safe to open in a spreadsheet: a value a
+// spreadsheet would run as a formula gets a leading single quote, which
+// spreadsheets show as text, as OWASP recommends. So that unneutralise
+// gives every value back exactly, a value that already starts with a
+// quote followed by such a character (or by another quote) gets one too.
+func neutralise(s string) string {
+	if s == "" {
+		return s
+	}
+	if formulaStart(s[0]) || (s[0] == '\'' && len(s) > 1 && (formulaStart(s[1]) || s[1] == '\'')) {
+		return "'" + s
+	}
+	return s
+}
+
+// unneutralise undoes neutralise: a leading quote before = + - @, tab, CR
+// or another quote is dropped. Any other leading quote is data (the
+// surname 't Hooft).
+func unneutralise(s string) string {
+	if len(s) > 1 && s[0] == '\'' && (formulaStart(s[1]) || s[1] == '\'') {
+		return s[1:]
+	}
+	return s
+}
+
 // WriteCSV writes customers in the format ParseCSV reads, with one
-// attribute column per name in attrs (in that order).
+// attribute column per name in attrs (in that order). Text cells a
+// spreadsheet would run as a formula (starting with = + - @, tab or CR)
+// are written with a leading single quote, which ParseCSV removes again
+// (see ParseCSV).
 func WriteCSV(w io.Writer, attrs []string, customers func(yield func(Customer) error) error) error {
 	cw := csv.NewWriter(w)
-	header := append(append([]string(nil), csvColumns...), attrs...)
+	header := append([]string(nil), csvColumns...)
+	for _, a := range attrs {
+		header = append(header, neutralise(a))
+	}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	rec := make([]string, len(header))
+	n := neutralise
 	err := customers(func(c Customer) error {
 		vip := "false"
 		if c.VIP {
 			vip = "true"
 		}
-		copy(rec, []string{c.ID, c.Name, strings.Join(c.Phones, ";"), c.Segment, vip, c.PreferredAdvisor, c.Notes})
+		// phones (checked E.164: '+' and digits) and vip cannot hold a formula.
+		copy(rec, []string{n(c.ID), n(c.Name), strings.Join(c.Phones, ";"), n(c.Segment), vip, n(c.PreferredAdvisor), n(c.Notes)})
 		for i, a := range attrs {
-			rec[len(csvColumns)+i] = c.Attributes[a]
+			rec[len(csvColumns)+i] = n(c.Attributes[a])
 		}
 		return cw.Write(rec)
 	})

@@ -148,7 +148,7 @@ func Open(ctx context.Context, dsn string, cfg Config, opts ...Option) (*DB, err
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		d.dialect = sqliteDialect
-		d.db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"), cfg)
+		d.db, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"), cfg, d.log)
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		d.dialect = postgresDialect
 		d.db, err = sql.Open("pgx", dsn)
@@ -170,13 +170,37 @@ func Open(ctx context.Context, dsn string, cfg Config, opts ...Option) (*DB, err
 	return d, nil
 }
 
-func openSQLite(path string, cfg Config) (*sql.DB, error) {
+// openSQLite opens the database file at path, readable by its owner only:
+// a new file (and a new folder for it) is created 0600 (0700) before
+// SQLite opens it, and SQLite gives its -wal and -shm files the database
+// file's mode; an existing file readable by others is narrowed to 0600,
+// with a warning.
+func openSQLite(path string, cfg Config, log *slog.Logger) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("empty path")
 	}
 	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
+		}
+	}
+	if !strings.HasPrefix(path, ":memory:") {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, err
+				}
+			}
+			log.Warn("customer: database file was readable by others; narrowed to 0600", "path", path, "was", st.Mode().Perm().String())
 		}
 	}
 	q := url.Values{}
@@ -214,6 +238,16 @@ func (d *DB) ping(ctx context.Context, busy time.Duration) error {
 		}
 	}
 }
+
+// SQLitePath returns the file a sqlite:PATH DSN names, and whether dsn is
+// one.
+func SQLitePath(dsn string) (string, bool) {
+	p, ok := strings.CutPrefix(dsn, "sqlite:")
+	return p, ok && p != ""
+}
+
+// RedactDSN hides the password of a DSN, for messages.
+func RedactDSN(dsn string) string { return redact(dsn) }
 
 // redact hides a password in a DSN for error messages.
 func redact(dsn string) string {

@@ -32,3 +32,16 @@ C-1,Ana again,0612345678,maybe,,
 	// C-1 Ana Lopes [+33639980101 +12025550101] true map[demo_speaker:george]
 	// C-2 Ben Adler [+33639980101] false map[]
 }
+
+func ExampleNumberPlan_Normalise() {
+	france := customer.NumberPlan{CountryCode: "33", TrunkPrefix: "0"}
+	for _, typed := range []string{"06 39 98 01 01", "+33 (0)6 39.98.01.01", "0044 20 7946 0958", "06 39 98 01 01 ext 2"} {
+		e164, err := france.Normalise(typed)
+		fmt.Printf("%-22q %s %v\n", typed, e164, err)
+	}
+	// Output:
+	// "06 39 98 01 01"       +33639980101 <nil>
+	// "+33 (0)6 39.98.01.01" +33639980101 <nil>
+	// "0044 20 7946 0958"    +442079460958 <nil>
+	// "06 39 98 01 01 ext 2"  customer: invalid value: phone number "06 39 98 01 01 ext 2": 'e' is not a digit
+}

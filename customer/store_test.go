@@ -96,6 +96,7 @@ var storeCases = []struct {
 	{"erasure is final for automatic enrolment", testErasureIsFinal},
 	{"an imported voiceprint and its import consent land together", testImportVoiceprint},
 	{"erasures made before the erasure table are remembered", testErasuresBeforeMigration},
+	{"a number typed as people do finds its customers", testTypedNumber},
 }
 
 func TestStore(t *testing.T) {

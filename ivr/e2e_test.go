@@ -84,7 +84,7 @@ func TestEndToEndSIPp(t *testing.T) {
 		t.Skip("SIPp's DTMF pcaps are missing")
 	}
 	ignore := goleak.IgnoreCurrent()
-	defer goleak.VerifyNone(t, ignore)
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // after the switch's cleanup
 
 	// The example flows, copied so the test can edit them.
 	dir := t.TempDir()
@@ -99,30 +99,7 @@ func TestEndToEndSIPp(t *testing.T) {
 	runner := lib.Runner("hotline", ivr.Config{HoldLimit: time.Minute}, ivr.WithLogger(logger), ivr.OnStep(tr.onStep),
 		ivr.WithClock(func() time.Time { return monday9 })) // office hours whatever the time of the test
 
-	cfg := service.DefaultConfig()
-	cfg.HTTP.Listen = "off"
-	cfg.SIP.UDP = "127.0.0.1:0"
-	cfg.SIP.TCP = "off"
-	cfg.SIP.Trunks = []sip.Trunk{{Name: "local", Networks: []string{"127.0.0.0/8"}}}
-	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = 48000, 49999
-	svc, err := service.New(cfg, service.WithLogger(logger), service.WithHandler(tr.served(runner)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- svc.Run(context.Background()) }()
-	defer func() {
-		if err := svc.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if err := <-ran; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("switch log:\n%s", logw.String())
-		}
-	}()
-	port := svc.SIPAddr("udp").(*net.UDPAddr).Port
+	svc, port := serveIVR(t, tr.served(runner), logger, logw, 48000)
 
 	// Each case is one SIPp call: wait, press a key, stay, hang up.
 	cases := []struct {
@@ -193,6 +170,37 @@ func TestEndToEndSIPp(t *testing.T) {
 	})
 }
 
+// serveIVR runs a switch on 127.0.0.1 serving every call with h, RTP
+// ports from rtpMin, until the test ends; its log is printed if the test
+// failed.
+func serveIVR(t *testing.T, h call.Handler, logger *slog.Logger, logw *lockedBuffer, rtpMin int) (*service.Service, int) {
+	t.Helper()
+	cfg := service.DefaultConfig()
+	cfg.HTTP.Listen = "off"
+	cfg.SIP.UDP = "127.0.0.1:0"
+	cfg.SIP.TCP = "off"
+	cfg.SIP.Trunks = []sip.Trunk{{Name: "local", Networks: []string{"127.0.0.0/8"}}}
+	cfg.Media.RTPPortMin, cfg.Media.RTPPortMax = rtpMin, rtpMin+999
+	svc, err := service.New(cfg, service.WithLogger(logger), service.WithHandler(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- svc.Run(context.Background()) }()
+	t.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := <-ran; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("switch log:\n%s", logw.String())
+		}
+	})
+	return svc, svc.SIPAddr("udp").(*net.UDPAddr).Port
+}
+
 // runSIPp places one call with testdata/sipp/caller.xml and fails the
 // test unless SIPp reports it passed.
 func runSIPp(t *testing.T, port int, key string, wait, stay time.Duration) {
@@ -201,8 +209,14 @@ func runSIPp(t *testing.T, port int, key string, wait, stay time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.NewReplacer("{{KEY}}", key, "{{WAIT_MS}}", strconv.Itoa(int(wait/time.Millisecond)),
-		"{{STAY_MS}}", strconv.Itoa(int(stay/time.Millisecond))).Replace(string(src))
+	runScenario(t, port, strings.NewReplacer("{{KEY}}", key, "{{WAIT_MS}}", strconv.Itoa(int(wait/time.Millisecond)),
+		"{{STAY_MS}}", strconv.Itoa(int(stay/time.Millisecond))).Replace(string(src)))
+}
+
+// runScenario places one call with the SIPp scenario text and fails the
+// test unless SIPp reports it passed.
+func runScenario(t *testing.T, port int, text string) {
+	t.Helper()
 	dir := t.TempDir()
 	scen := filepath.Join(dir, "caller.xml")
 	if err := os.WriteFile(scen, []byte(text), 0o644); err != nil {

@@ -500,7 +500,10 @@ func (s *session) voicemail(st *Step) (string, error) {
 	if end != nil && !errors.Is(end, errGone) {
 		return exit, end
 	}
-	if err := vm.Store(context.WithoutCancel(s.ctx), st.queue, s.c.ID, s.c.Caller, s.builtin("customer").s, msg); err != nil {
+	if err := vm.Store(context.WithoutCancel(s.ctx), st.queue, s.c.ID, s.c.Caller, s.builtin("customer").s, msg); errors.Is(err, ErrNoSpeech) {
+		s.log.Info("ivr: voicemail dropped: no speech", "box", st.queue, "seconds", float64(len(msg))/call.SampleRate)
+		return st.following(), end
+	} else if err != nil {
 		return s.failed(st, "message not stored", "err", err), end
 	}
 	s.log.Info("ivr: voicemail stored", "box", st.queue, "seconds", float64(len(msg))/call.SampleRate)

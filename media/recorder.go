@@ -38,9 +38,11 @@ func NewRecorder(r Reader, w io.WriteSeeker) (*Recorder, error) {
 	return rec, nil
 }
 
-// CreateRecorder records frames read from r into a new WAV file at path.
+// CreateRecorder records frames read from r into a new WAV file at path,
+// readable and writable by its owner only (0600): recordings are
+// personal data.
 func CreateRecorder(r Reader, path string) (*Recorder, error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("media: recorder: %w", err)
 	}

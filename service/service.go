@@ -45,6 +45,7 @@ type Service struct {
 	api      *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
 	voice    *voice           // nil without the customer store or the speaker model
 	voiceKey bool             // the customer store can seal voiceprints
+	lock     *storeLock       // this instance's hold on a SQLite store; nil otherwise
 
 	udp     net.PacketConn
 	tcp     net.Listener
@@ -121,8 +122,18 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 			if s.db != nil {
 				s.db.Close()
 			}
+			s.lock.release()
 		}
 	}()
+
+	// Sockets and the store's lock first: a second instance fails here at
+	// once, before anything reads or writes the database (see startup.go).
+	if err := s.bindSockets(&c); err != nil {
+		return nil, err
+	}
+	if s.lock, err = lockStore(c.Customer.DSN); err != nil {
+		return nil, err
+	}
 
 	s.prompts, err = loadPrompts(c.Media.Prompts)
 	if err != nil {
@@ -165,7 +176,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 			return nil, err
 		}
 		if d.RecordDir != "" {
-			if err := os.MkdirAll(d.RecordDir, 0o755); err != nil {
+			if err := os.MkdirAll(d.RecordDir, 0o700); err != nil {
 				return nil, fmt.Errorf("service: demo.record_dir: %w", err)
 			}
 		}
@@ -187,30 +198,6 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	}
 	s.sip = sipSrv
 
-	lc := net.ListenConfig{}
-	if c.SIP.UDP != "off" {
-		if s.udp, err = lc.ListenPacket(context.Background(), "udp", c.SIP.UDP); err != nil {
-			return nil, fmt.Errorf("service: sip udp: %w", err)
-		}
-	}
-	if c.SIP.TCP != "off" {
-		tcpAddr := c.SIP.TCP
-		if tcpAddr == c.SIP.UDP && s.udp != nil {
-			// Same port for both transports, as SIP expects: follow the
-			// UDP socket when it was given port 0.
-			tcpAddr = s.udp.LocalAddr().String()
-		}
-		if s.tcp, err = lc.Listen(context.Background(), "tcp", tcpAddr); err != nil {
-			return nil, fmt.Errorf("service: sip tcp: %w", err)
-		}
-	}
-	if c.HTTP.Listen != "off" {
-		l, err := lc.Listen(context.Background(), "tcp", c.HTTP.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("service: http: %w", err)
-		}
-		s.httpL = newCapListener(l, c.HTTP.MaxConnsPerAddress)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
@@ -475,6 +462,7 @@ func (s *Service) finish() error {
 	if s.db != nil {
 		s.db.Close()
 	}
+	s.lock.release()
 	s.mu.Lock()
 	select {
 	case <-s.stop:

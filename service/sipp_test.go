@@ -3,6 +3,7 @@ package service_test
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -37,13 +38,24 @@ func TestCallAudioAndDigits(t *testing.T) {
 	tail := talk - 1400*time.Millisecond + time.Second
 	ref := ulawRoundTrip(speech)
 	timed(t, func(t *testing.T) (problems []string) {
-		recDir := t.TempDir()
+		recDir := filepath.Join(t.TempDir(), "rec") // made by the switch
 		sw := startSwitch(t, func(c *service.Config) { c.Demo.RecordDir = recDir })
 		defer sw.Close()
 		sipp{scenario: "caller.xml", vars: map[string]string{"WAV": wav, "TAIL_MS": ms(tail)}}.mustPass(t, sw)
 		waitIdle(t, sw, 5*time.Second)
 		if got := sw.keys(); got != "123" {
 			t.Errorf("digits seen %q, want %q", got, "123")
+		}
+		// Recordings are personal data: the switch's user only.
+		files, _ := filepath.Glob(filepath.Join(recDir, "*.wav"))
+		for _, path := range append([]string{recDir}, files...) {
+			want := os.FileMode(0o600)
+			if path == recDir {
+				want = 0o700
+			}
+			if st, err := os.Stat(path); err != nil || st.Mode().Perm() != want {
+				t.Errorf("%s: mode %v (%v), want %v", path, st.Mode().Perm(), err, want)
+			}
 		}
 		if c := recordingMatch(t, recDir, ref); c < 0.9 {
 			problems = append(problems, fmt.Sprintf("recorded caller audio correlates %.3f with the WAV sent, want > 0.9", c))

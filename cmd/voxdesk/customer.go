@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -15,13 +17,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/voxdesk/voxdesk/customer"
+	"github.com/voxdesk/voxdesk/service"
 )
 
 func init() {
-	register(command{Name: "customer", Summary: "manage customer files (customer import|export|erase-biometrics|rotate-key)", Run: func(ctx context.Context, args []string) error {
+	register(command{Name: "customer", Summary: "manage customer files (customer import|export|enrol|erase-biometrics|rotate-key)", Run: func(ctx context.Context, args []string) error {
 		return subcommands(ctx, "customer", args, map[string]func(context.Context, []string) error{
 			"import":           func(ctx context.Context, args []string) error { return customerImport(ctx, args, os.Stdout, os.Stderr) },
 			"export":           func(ctx context.Context, args []string) error { return customerExport(ctx, args, os.Stdout, os.Stderr) },
+			"enrol":            func(ctx context.Context, args []string) error { return customerEnrol(ctx, args, os.Stdout, os.Stderr) },
 			"erase-biometrics": func(ctx context.Context, args []string) error { return customerErase(ctx, args, os.Stdout, os.Stderr) },
 			"rotate-key": func(ctx context.Context, args []string) error {
 				return customerRotateKey(ctx, args, os.Stdout, os.Stderr)
@@ -56,6 +60,13 @@ func (f customerFlags) open(ctx context.Context, stderr io.Writer) (*customer.DB
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return customer.Open(ctx, *f.db, customer.Config{Key: key}, customer.WithLogger(log))
+}
+
+// newProgressBar draws a progress bar of total steps on w.
+func newProgressBar(w io.Writer, total int, desc string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
 // cliActor names the person at the terminal in the audit log.
@@ -104,9 +115,7 @@ func customerImport(ctx context.Context, args []string, stdout, stderr io.Writer
 			return
 		}
 		if bar == nil {
-			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription("importing"), progressbar.OptionShowCount(),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			bar = newProgressBar(stderr, total, "importing")
 		}
 		bar.Set(done)
 	})
@@ -153,6 +162,93 @@ func customerExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	return os.Rename(tmp.Name(), *out)
+}
+
+// customerEnrol runs "voxdesk customer enrol [--db DSN] --manifest FILE.csv
+// [--consent REF] [--min-speech DUR]": bulk enrolment from recordings. See
+// service.ParseManifest for the file and service.RecordingEnroller for the
+// rules; every refused row is printed with its line and reason, and the
+// command fails (exit 1) when any was, after enrolling the rest.
+func customerEnrol(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newCustomerFlags("enrol", "[--db DSN] --manifest FILE.csv [--consent REF] [--min-speech DUR]", stderr)
+	manifest := f.fset.String("manifest", "", "CSV with the header customer_id,file: one recording per row, several rows per customer allowed, paths absolute or relative to the CSV")
+	consent := f.fset.String("consent", "", "record a consent (method import, this reference) for customers without a current one; without it they are refused")
+	minSpeech := f.fset.Duration("min-speech", 8*time.Second, "net speech (after voice activity detection) a customer's recordings must hold together")
+	actor := f.fset.String("actor", cliActor(), "who enrols, for consent records and the audit log")
+	refusedOut := f.fset.String("refused", "", "also write the refused rows to this file, as a manifest to fix and run again")
+	quiet := f.fset.Bool("quiet", false, "no progress bar")
+	a := audioFlags{model: f.fset.String("model", "", "speaker model folder (default: the installed one, see voxdesk model fetch)")}
+	if err := parseInterspersed(f.fset, args); err != nil {
+		return err
+	}
+	switch {
+	case *manifest == "" || f.fset.NArg() != 0:
+		return usagef("customer enrol needs --manifest FILE.csv and no arguments")
+	case *minSpeech <= 0 || *minSpeech > time.Hour:
+		return usagef("--min-speech %v: want a duration between 0 and 1h", *minSpeech)
+	}
+	mf, err := os.Open(*manifest)
+	if err != nil {
+		return err
+	}
+	rows, err := service.ParseManifest(mf)
+	mf.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", *manifest, err)
+	}
+	if key, err := customer.KeyFromEnv(); err != nil || key == nil {
+		return cmp.Or(err, fmt.Errorf("%w: set $%s", customer.ErrNoKey, customer.KeyEnv))
+	}
+	model, err := a.open()
+	if err != nil {
+		return err
+	}
+	s, err := f.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	en := &service.RecordingEnroller{DB: s, Model: model, Actor: *actor, ConsentRef: *consent, MinSpeech: *minSpeech}
+	var bar *progressbar.ProgressBar
+	if !*quiet && len(rows) > 0 {
+		bar = newProgressBar(stderr, len(rows), "enrolling")
+	}
+	start := time.Now()
+	rep, err := en.EnrolManifest(ctx, rows, filepath.Dir(*manifest), func(done, total int) {
+		if bar != nil {
+			bar.Set(done)
+		}
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	for _, r := range rep.Refused {
+		fmt.Fprintf(stdout, "%s:%d: customer %q, %s: refused: %s\n", *manifest, r.Line, r.CustomerID, r.File, r.Reason)
+	}
+	fmt.Fprintf(stdout, "enrolled %d customers from %d recordings into %s in %v; %d of %d rows refused\n",
+		len(rep.Enrolled), rep.Rows, customer.RedactDSN(*f.db), time.Since(start).Round(time.Millisecond), len(rep.Refused), len(rows))
+	if err != nil {
+		return err
+	}
+	if len(rep.Refused) == 0 {
+		return nil
+	}
+	again := "fix and enrol those rows alone (not the whole manifest: enrolled rows would count twice)"
+	if *refusedOut != "" {
+		rows := make([]service.ManifestRow, len(rep.Refused))
+		for i, r := range rep.Refused {
+			rows[i] = r.ManifestRow
+		}
+		var b bytes.Buffer
+		if err := service.WriteManifest(&b, rows, filepath.Dir(*manifest)); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*refusedOut, b.Bytes(), 0o600); err != nil {
+			return err
+		}
+		again = "they are in " + *refusedOut + ", to fix and enrol alone"
+	}
+	return fmt.Errorf("%d rows refused (listed above), the store unchanged for their customers; %s", len(rep.Refused), again)
 }
 
 // customerErase runs "voxdesk customer erase-biometrics [--db DSN] [--actor WHO] ID".

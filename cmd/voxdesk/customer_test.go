@@ -31,7 +31,7 @@ func TestCustomerCommands(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{"no verb", []string{"customer"}, 2, "usage: voxdesk customer erase-biometrics|export|import|rotate-key"},
+		{"no verb", []string{"customer"}, 2, "usage: voxdesk customer enrol|erase-biometrics|export|import|rotate-key"},
 		{"import needs a file", []string{"customer", "import", "--db", db}, 2, "needs one CSV file"},
 		{"bad file lists every bad line", []string{"customer", "import", "--db", db, bad}, 1, "line 2 (id \"c3\")"},
 		{"bad file lists line 3 too", []string{"customer", "import", "--db", db, bad}, 1, "line 3 (id \"c4\"): name is empty"},
