@@ -42,6 +42,7 @@
 //	  host: ""                    # host in our Contact/Via; the listener's address when empty
 //	  media_addr: ""              # address put in SDP when rtp_addr is 0.0.0.0
 //	  user_agent: voxdesk
+//	  retry_after: 30s            # Retry-After of every 503 (max_calls, draining, no RTP port, rate limit)
 //	  trunks:                     # who may send calls; tried in order
 //	    - name: carrier           # required, unique
 //	      networks: [192.0.2.0/24]  # source CIDRs (or single addresses); empty = any source

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,14 @@ type Config struct {
 	MediaAddr string `yaml:"media_addr"`
 	// UserAgent is the Server/User-Agent header value.
 	UserAgent string `yaml:"user_agent"`
+	// RetryAfter is the Retry-After of every 503 we send (RFC 3261
+	// section 21.5.4), so a peer backs off or fails over; default
+	// DefaultRetryAfter.
+	RetryAfter time.Duration `yaml:"retry_after"`
 }
+
+// DefaultRetryAfter is Config.RetryAfter's default.
+const DefaultRetryAfter = 30 * time.Second
 
 // Metrics counts what a Server does; service implements it on
 // Prometheus. Methods are called from many goroutines.
@@ -54,6 +62,11 @@ type Metrics interface {
 	Refused(status int)
 	// CallStarted counts an INVITE that became a call.
 	CallStarted()
+	// Shed counts a message not served: "malformed" (answered 400/505
+	// or dropped by the sanity checks), "rate-limited", "tcp-cap" (a
+	// connection over the per-address cap), "tcp-timeout" (a connection
+	// closed idle or half-sent).
+	Shed(reason string)
 	// CallEnded counts a call ending: "completed" (it was answered),
 	// "timeout" (hung up on a media or signalling timeout: a silent
 	// caller, a missing ACK), "cancelled", "rejected" (refused by the
@@ -66,6 +79,7 @@ type noMetrics struct{}
 func (noMetrics) Refused(int)      {}
 func (noMetrics) CallStarted()     {}
 func (noMetrics) CallEnded(string) {}
+func (noMetrics) Shed(string)      {}
 
 // Option configures a Server's collaborators.
 type Option func(*Server)
@@ -79,16 +93,18 @@ func WithMetrics(m Metrics) Option { return func(s *Server) { s.metrics = m } }
 // Server is a SIP user agent server for trunks: it turns INVITEs into
 // calls served by a call.Handler.
 type Server struct {
-	cfg       Config
-	handler   call.Handler
-	media     MediaOpener
-	log       *slog.Logger
-	metrics   Metrics
-	auth      *authenticator
-	trunks    []*Trunk
-	codecs    []sdp.Codec
-	mediaAddr netip.Addr
-	userAgent string
+	cfg        Config
+	handler    call.Handler
+	media      MediaOpener
+	log        *slog.Logger
+	metrics    Metrics
+	auth       *authenticator
+	trunks     []*Trunk
+	codecs     []sdp.Codec
+	mediaAddr  netip.Addr
+	userAgent  string
+	retryAfter string // seconds
+	badLog     *rateLog
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -104,8 +120,9 @@ type Server struct {
 	calls     map[string]*Leg // by Call-ID
 	inbound   int             // inbound calls counted against MaxCalls
 	listeners []io.Closer
-	addrs     map[string]sip.Addr // "udp"/"tcp" -> bound address
-	idle      chan struct{}       // closed and replaced when calls drop to 0
+	addrs     map[string]sip.Addr       // "udp"/"tcp" -> bound address
+	udpConns  map[string]net.PacketConn // by local address, for sanity replies
+	idle      chan struct{}             // closed and replaced when calls drop to 0
 
 	wg     sync.WaitGroup // goroutines the server started
 	panics atomic.Int64   // recovered panics, for tests
@@ -121,8 +138,9 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		cfg: cfg, handler: h, media: m,
 		log: slog.New(slog.DiscardHandler), metrics: noMetrics{},
 		auth:  newAuthenticator(),
-		calls: map[string]*Leg{}, addrs: map[string]sip.Addr{},
-		idle: make(chan struct{}),
+		calls: map[string]*Leg{}, addrs: map[string]sip.Addr{}, udpConns: map[string]net.PacketConn{},
+		badLog: newRateLog(5, time.Second),
+		idle:   make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -163,10 +181,18 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 	if s.userAgent == "" {
 		s.userAgent = "voxdesk"
 	}
-	sipLog := s.log.With("component", "sipgo")
+	if cfg.RetryAfter < 0 {
+		return nil, fmt.Errorf("sip: retry_after %v is negative", cfg.RetryAfter)
+	}
+	s.retryAfter = strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))
+	if cfg.RetryAfter == 0 {
+		s.retryAfter = strconv.Itoa(int(DefaultRetryAfter / time.Second))
+	}
+	sipLog := slog.New(newBoundedHandler(s.log.Handler())).With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(s.userAgent),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
 	)
 	if err != nil {
@@ -226,6 +252,9 @@ func (s *Server) ServeUDP(conn net.PacketConn) error {
 	if err := s.track("udp", conn.LocalAddr(), conn); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.udpConns[conn.LocalAddr().String()] = conn
+	s.mu.Unlock()
 	err := s.srv.ServeUDP(conn)
 	if s.closing.Load() {
 		return ErrServerClosed
@@ -369,6 +398,9 @@ func (s *Server) response(req *sip.Request, code int, reason, toTag string, body
 	res.AppendHeader(sip.NewHeader("Server", s.userAgent))
 	for _, h := range hdrs {
 		res.AppendHeader(h)
+	}
+	if code == 503 && res.GetHeader("Retry-After") == nil {
+		res.AppendHeader(sip.NewHeader("Retry-After", s.retryAfter))
 	}
 	return res
 }

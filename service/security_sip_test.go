@@ -1,0 +1,139 @@
+package service_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/service"
+)
+
+// rawRequest is a SIP request as text: {{ADDR}} is the switch's address,
+// {{LOCAL}} the sender's, {{N}} a unique number; lines end in CRLF.
+func rawRequest(lines ...string) string { return strings.Join(lines, "\r\n") }
+
+// sdpOffer is a PCMU offer for the raw INVITEs.
+const sdpOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+
+func optionsWith(cseq, contentLength, version string) string {
+	return rawRequest(
+		"OPTIONS sip:voxdesk@{{ADDR}} "+version,
+		"Via: SIP/2.0/{{TRANSPORT}} {{LOCAL}};branch=z9hG4bK-{{N}};rport",
+		"From: <sip:tester@{{LOCAL}}>;tag=t{{N}}",
+		"To: <sip:voxdesk@{{ADDR}}>",
+		"Call-ID: sanity-{{N}}",
+		"CSeq: "+cseq,
+		"Max-Forwards: 70",
+		"Content-Length: "+contentLength,
+		"", "")
+}
+
+func inviteWith(cseq string) string {
+	return rawRequest(
+		"INVITE sip:service@{{ADDR}} SIP/2.0",
+		"Via: SIP/2.0/{{TRANSPORT}} {{LOCAL}};branch=z9hG4bK-{{N}};rport",
+		"From: <sip:+33140000001@{{LOCAL}}>;tag=t{{N}}",
+		"To: <sip:service@{{ADDR}}>",
+		"Call-ID: sanity-{{N}}",
+		"CSeq: "+cseq,
+		"Contact: <sip:tester@{{LOCAL}}>",
+		"Max-Forwards: 70",
+		"Content-Type: application/sdp",
+		"Content-Length: "+strconv.Itoa(len(sdpOffer)),
+		"", sdpOffer)
+}
+
+// malformedCases are requests that must be answered with a status and
+// a reason phrase containing reason; status 0 means no answer at all
+// (nothing to answer with).
+var malformedCases = []struct {
+	name   string
+	msg    string
+	status int
+	reason string
+}{
+	{"a well-formed OPTIONS is served", optionsWith("1 OPTIONS", "0", "SIP/2.0"), 200, "OK"},
+	{"negative Content-Length", optionsWith("1 OPTIONS", "-5", "SIP/2.0"), 400, "Content-Length"},
+	{"Content-Length not a number", optionsWith("1 OPTIONS", "ten", "SIP/2.0"), 400, "Content-Length"},
+	{"Content-Length beyond the end of the message", optionsWith("1 OPTIONS", "300", "SIP/2.0"), 400, "Content-Length"},
+	{"CSeq above 2^32-1", optionsWith("4294967296 OPTIONS", "0", "SIP/2.0"), 400, "CSeq"},
+	{"CSeq above 2^31-1", optionsWith("2147483648 OPTIONS", "0", "SIP/2.0"), 400, "CSeq"},
+	{"CSeq without a method", optionsWith("17", "0", "SIP/2.0"), 400, "CSeq"},
+	{"SIP/3.0 is not supported", optionsWith("1 OPTIONS", "0", "SIP/3.0"), 505, "Version"},
+	{"CSeq method BYE on an INVITE", inviteWith("1 BYE"), 400, "CSeq Method"},
+	{"unparseable Request-URI", strings.Replace(optionsWith("1 OPTIONS", "0", "SIP/2.0"), "sip:voxdesk@{{ADDR}}", "sip:[bad", 1), 400, "Bad Request"},
+	{"no Via: nowhere to answer", strings.Replace(optionsWith("1 OPTIONS", "0", "SIP/2.0"), "Via:", "Xia:", 1), 0, ""},
+	{"not SIP at all", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, ""},
+}
+
+// sipStatus reads one response off r and returns its status and reason.
+func sipStatus(r *bufio.Reader) (int, string, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return 0, "", err
+	}
+	parts := strings.SplitN(strings.TrimRight(line, "\r\n"), " ", 3)
+	if len(parts) != 3 || parts[0] != "SIP/2.0" {
+		return 0, "", fmt.Errorf("not a status line: %q", line)
+	}
+	code, err := strconv.Atoi(parts[1])
+	return code, parts[2], err
+}
+
+// fill substitutes the placeholders of a raw request.
+func fill(msg, transport string, addr, local net.Addr, n int) string {
+	return strings.NewReplacer("{{ADDR}}", addr.String(), "{{LOCAL}}", local.String(),
+		"{{TRANSPORT}}", transport, "{{N}}", strconv.Itoa(n)).Replace(msg)
+}
+
+// TestSecuritySIPMalformedUDP: each malformed request sent in a UDP
+// datagram gets 400 or 505 with a reason phrase, or (with nothing to
+// answer with) no response; no call starts, and the switch still serves.
+// sipgo alone dropped all of these silently and took `CSeq: 1 BYE` on an
+// INVITE for a call (issue 10).
+func TestSecuritySIPMalformedUDP(t *testing.T) {
+	lc := &legCauses{}
+	sw := startSwitch(t, nil, service.WithMiddleware(lc.wrap))
+	for i, tc := range malformedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialUDP("udp", nil, sw.SIPAddr("udp").(*net.UDPAddr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write([]byte(fill(tc.msg, "UDP", c.RemoteAddr(), c.LocalAddr(), i))); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			buf := make([]byte, 65535)
+			var code int
+			var reason string
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					break // no (more) response
+				}
+				code, reason, err = sipStatus(bufio.NewReader(strings.NewReader(string(buf[:n]))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code >= 200 {
+					break
+				}
+			}
+			if code != tc.status || !strings.Contains(reason, tc.reason) {
+				t.Errorf("answered %d %q, want %d with %q in the reason", code, reason, tc.status, tc.reason)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := sw.ActiveCalls(); n != 0 || len(lc.all()) != 0 {
+		t.Errorf("a malformed request started a call: %d active, handler saw %v", n, lc.all())
+	}
+	wantMetric(t, metricsText(t, sw), `voxdesk_sip_messages_shed_total{reason="malformed"} 11`)
+	sipp{scenario: "hash.xml"}.mustPass(t, sw) // and a real call still works
+}
