@@ -3,12 +3,14 @@ package service_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/service"
 )
 
@@ -136,4 +138,157 @@ func TestSecuritySIPMalformedUDP(t *testing.T) {
 	}
 	wantMetric(t, metricsText(t, sw), `voxdesk_sip_messages_shed_total{reason="malformed"} 11`)
 	sipp{scenario: "hash.xml"}.mustPass(t, sw) // and a real call still works
+}
+
+// bigInvite is an INVITE that crossed eight proxies: with the Via
+// headers our responses copy, a 100 or a 500 still fits in 1300 bytes,
+// the 200 with its SDP answer does not.
+func bigInvite(contact string) string {
+	lines := []string{
+		"INVITE sip:service@{{ADDR}} SIP/2.0",
+		"Via: SIP/2.0/UDP {{LOCAL}};branch=z9hG4bK-{{N}};rport",
+	}
+	for i := range 8 {
+		lines = append(lines, fmt.Sprintf("Via: SIP/2.0/UDP 192.0.2.%d:5060;branch=z9hG4bK-proxy-%d-%s", i+1, i, strings.Repeat("x", 60)))
+	}
+	lines = append(lines,
+		"From: <sip:+33140000001@{{LOCAL}}>;tag=t{{N}}",
+		"To: <sip:service@{{ADDR}}>",
+		"Call-ID: big-{{N}}",
+		"CSeq: 1 INVITE",
+		"Contact: "+contact,
+		"Max-Forwards: 70",
+		"Content-Type: application/sdp",
+		"Content-Length: "+strconv.Itoa(len(sdpOffer)),
+		"", sdpOffer)
+	return rawRequest(lines...)
+}
+
+// udpPeer is a raw SIP endpoint on a UDP socket.
+type udpPeer struct {
+	t    *testing.T
+	conn *net.UDPConn
+}
+
+func newUDPPeer(t *testing.T, sw *testSwitch) *udpPeer {
+	t.Helper()
+	c, err := net.DialUDP("udp", nil, sw.SIPAddr("udp").(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &udpPeer{t: t, conn: c}
+}
+
+func (p *udpPeer) send(msg string, n int) {
+	p.t.Helper()
+	if _, err := p.conn.Write([]byte(fill(msg, "UDP", p.conn.RemoteAddr(), p.conn.LocalAddr(), n))); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// final waits for the final response and returns its status line and
+// whole text ("" when none came within d).
+func (p *udpPeer) final(d time.Duration) (int, string) {
+	p.t.Helper()
+	buf := make([]byte, 65535)
+	p.conn.SetReadDeadline(time.Now().Add(d))
+	for {
+		n, err := p.conn.Read(buf)
+		if err != nil {
+			return 0, ""
+		}
+		code, _, err := sipStatus(bufio.NewReader(strings.NewReader(string(buf[:n]))))
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if code >= 200 {
+			return code, string(buf[:n])
+		}
+	}
+}
+
+// header returns the value of the first header name in a message.
+func header(msg, name string) string {
+	for _, l := range strings.Split(msg, "\r\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// inDialog is an ACK or BYE for the dialog of a raw INVITE, To from res.
+func inDialog(method, cseq, to string) string {
+	return rawRequest(
+		method+" sip:voxdesk@{{ADDR}} SIP/2.0",
+		"Via: SIP/2.0/UDP {{LOCAL}};branch=z9hG4bK-"+method+"-{{N}};rport",
+		"From: <sip:+33140000001@{{LOCAL}}>;tag=t{{N}}",
+		"To: "+to,
+		"Call-ID: big-{{N}}",
+		"CSeq: "+cseq,
+		"Max-Forwards: 70",
+		"Content-Length: 0",
+		"", "")
+}
+
+// TestSecuritySIPLargeAnswer: an INVITE over UDP whose 200 OK would be
+// larger than 1300 bytes (RFC 3261 section 18.1.1). A caller whose
+// Contact takes TCP gets the 200 over TCP and the call works; a UDP-only
+// caller gets a 500 that fits, and the call ends at once. (sipgo refused
+// to write the 200, so the caller heard only 180 until it gave up.)
+func TestSecuritySIPLargeAnswer(t *testing.T) {
+	lc := &legCauses{}
+	sw := startSwitch(t, nil, service.WithMiddleware(lc.wrap))
+
+	t.Run("UDP only: a 500 that fits", func(t *testing.T) {
+		p := newUDPPeer(t, sw)
+		p.send(bigInvite("<sip:tester@{{LOCAL}}>"), 1)
+		code, res := p.final(5 * time.Second)
+		if code != 500 || !strings.Contains(res, "Too Large") {
+			t.Fatalf("final response %d:\n%s", code, res)
+		}
+		p.send(inDialog("ACK", "1 ACK", header(res, "To")), 1)
+		waitIdle(t, sw, 5*time.Second)
+	})
+
+	t.Run("caller takes TCP: the 200 comes over TCP", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		p := newUDPPeer(t, sw)
+		p.send(bigInvite("<sip:tester@"+l.Addr().String()+";transport=tcp>"), 2)
+		l.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatalf("no TCP connection for the 200: %v", err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(c)
+		res := string(got)
+		if !strings.HasPrefix(res, "SIP/2.0 200 OK\r\n") || !strings.Contains(res, "m=audio") || len(res) <= 1300 {
+			t.Fatalf("over TCP (%d bytes):\n%s", len(res), res)
+		}
+		if !strings.Contains(header(res, "Contact"), "transport=tcp") {
+			t.Errorf("our Contact does not offer TCP: %s", header(res, "Contact"))
+		}
+		to := header(res, "To")
+		p.send(inDialog("ACK", "1 ACK", to), 2)
+		time.Sleep(200 * time.Millisecond)
+		if sw.ActiveCalls() != 1 {
+			t.Fatalf("%d calls up after the ACK, want 1", sw.ActiveCalls())
+		}
+		p.send(inDialog("BYE", "2 BYE", to), 2)
+		if code, res := p.final(5 * time.Second); code != 200 {
+			t.Fatalf("BYE answered %d:\n%s", code, res)
+		}
+		waitIdle(t, sw, 5*time.Second)
+	})
+	causes := lc.all()
+	if len(causes) != 2 || causes[0] != call.CauseFailure || causes[1] != call.CauseNormal {
+		t.Errorf("leg causes %v, want [failure normal]", causes)
+	}
 }

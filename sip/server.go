@@ -594,6 +594,13 @@ func (s *Server) ring(l *Leg, req *sip.Request, tx sip.ServerTransaction, toTag 
 	for {
 		select {
 		case reply := <-l.answer:
+			res, viaTCP, err := s.finalResponse(req, toTag, answer)
+			if err != nil {
+				l.log.Warn("answer not sent", "err", err)
+				l.end(call.CauseFailure, responseTooLarge)
+				reply <- fmt.Errorf("sip: answer %s: %w", l.callID, err)
+				continue // the done case sends the refusal, which fits
+			}
 			if err := l.setUp(neg); err != nil {
 				if !errors.Is(err, call.ErrHangup) {
 					l.log.Error("answer", "err", err)
@@ -602,16 +609,21 @@ func (s *Server) ring(l *Leg, req *sip.Request, tx sip.ServerTransaction, toTag 
 				reply <- err
 				continue // the done case sends the refusal
 			}
-			res := s.response(req, 200, "OK", toTag, answer)
-			if err := tx.Respond(res); err != nil {
-				l.log.Warn("send 200", "err", err)
+			if viaTCP {
+				err = s.sendOverTCP(res, l.target)
+				tx.Terminate() // the caller has its final response
+			} else {
+				err = tx.Respond(res)
+			}
+			if err != nil {
+				l.log.Warn("send 200", "err", err, "over_tcp", viaTCP)
 				l.end(call.CauseFailure, "")
 				reply <- fmt.Errorf("sip: answer %s: %w", l.callID, err)
 				return
 			}
 			l.log.Info("call answered", "codec", neg.Codec.Name, "remote_rtp", neg.Remote, "local_rtp", l.local.Addr)
 			reply <- nil
-			s.awaitAck(l, tx, res, l.inviteSeq)
+			s.awaitAck(l, tx, res, viaTCP, l.inviteSeq)
 			return
 		case <-l.done:
 			l.mu.Lock()
@@ -644,11 +656,11 @@ func (s *Server) ring(l *Leg, req *sip.Request, tx sip.ServerTransaction, toTag 
 // awaitAck retransmits a 2xx over unreliable transports until the ACK
 // with cseq arrives (RFC 3261 section 13.3.1.4), for at most 64*T1; a
 // call that never gets its ACK is hung up.
-func (s *Server) awaitAck(l *Leg, tx sip.ServerTransaction, res *sip.Response, cseq uint32) {
+func (s *Server) awaitAck(l *Leg, tx sip.ServerTransaction, res *sip.Response, reliable bool, cseq uint32) {
 	interval := sip.T1
 	retransmit := time.NewTimer(interval)
 	defer retransmit.Stop()
-	if sip.IsReliable(res.Transport()) {
+	if reliable || sip.IsReliable(res.Transport()) {
 		retransmit.Stop()
 	}
 	giveUp := time.NewTimer(64 * sip.T1)
@@ -813,10 +825,13 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction, log *slo
 	l.log.Info("re-INVITE", "direction", neg.Direction.String(), "remote_rtp", neg.Remote, "codec", neg.Codec.Name)
 	res := s.response(req, 200, "OK", toTag, body)
 	if err := tx.Respond(res); err != nil {
-		l.log.Debug("respond re-INVITE", "err", err)
+		l.log.Warn("respond re-INVITE", "err", err)
+		if errors.Is(err, sip.ErrUDPMTUCongestion) {
+			s.reply(tx, req, 500, responseTooLarge, toTag, nil)
+		}
 		return
 	}
-	s.awaitAck(l, tx, res, req.CSeq().SeqNo)
+	s.awaitAck(l, tx, res, false, req.CSeq().SeqNo)
 }
 
 func (l *Leg) localTag() string {
