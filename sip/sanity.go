@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -203,10 +205,59 @@ func randomTag() string {
 	return hex.EncodeToString(b[:])
 }
 
-// sanitize judges one whole message (a datagram, or one framed from a
-// stream). It returns the response to send instead of passing the
-// message on, and the problem found; pass is true when the message goes
-// on to sipgo.
+// Reasons a message is shed (Metrics.Shed).
+const (
+	shedMalformed   = "malformed"
+	shedRateLimited = "rate-limited"
+	shedTCPCap      = "tcp-cap"
+	shedTCPTimeout  = "tcp-timeout"
+)
+
+// judge decides the fate of one whole message (a datagram, or one framed
+// from a stream) from src: passed on to sipgo (shed is ""), or shed
+// (shedMalformed, shedRateLimited) with the response to send instead, if
+// any, and the problem.
+func (s *Server) judge(data []byte, datagram bool, src netip.Addr) (reply []byte, problem, shed string) {
+	reply, problem, pass := s.sanitize(data, datagram)
+	if !pass {
+		return reply, problem, shedMalformed
+	}
+	if s.pike == nil || s.trusted(src) {
+		return nil, "", ""
+	}
+	m, _ := scanMessage(data)
+	if !m.request || !limited[m.method] || strings.Contains(strings.ToLower(m.to), ";tag=") {
+		return nil, "", "" // responses and in-dialog requests are not limited
+	}
+	ok, answer := s.pike.allow(src, time.Now())
+	switch {
+	case ok:
+		return nil, "", ""
+	case answer:
+		return m.reply(503, "Rate Limit Exceeded", s.userAgent, s.retryAfter), "rate limit exceeded", shedRateLimited
+	default:
+		return nil, "rate limit exceeded", shedRateLimited
+	}
+}
+
+// trusted reports whether src is in the networks of a trusted trunk (a
+// carrier or SBC, which concentrates many callers): those are not rate
+// limited, as Kamailio configurations exempt allow_trusted() sources.
+func (s *Server) trusted(src netip.Addr) bool {
+	for _, t := range s.trunks {
+		if t.Trusted && len(t.nets) > 0 && t.allows(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// limited are the methods of the requests pike counts.
+var limited = map[string]bool{"INVITE": true, "OPTIONS": true, "REGISTER": true}
+
+// sanitize judges a message against the sanity checks. It returns the
+// response to send instead of passing the message on, and the problem
+// found; pass is true when the message goes on.
 func (s *Server) sanitize(data []byte, datagram bool) (reply []byte, problem string, pass bool) {
 	m, ok := scanMessage(data)
 	if !ok {
@@ -255,11 +306,12 @@ func (s *Server) readFilter(p sip.TransportReadProps, data []byte) ([]byte, erro
 	if !strings.EqualFold(p.Transport, "udp") || len(bytes.Trim(data, "\r\n\x00")) == 0 {
 		return data, nil // keep-alives pass
 	}
-	reply, problem, pass := s.sanitize(data, true)
-	if pass {
+	src, _ := netip.ParseAddrPort(p.RemoteAddr.String())
+	reply, problem, shed := s.judge(data, true, src.Addr().Unmap())
+	if shed == "" {
 		return data, nil
 	}
-	s.malformed("udp", p.RemoteAddr.String(), data, problem, reply != nil)
+	s.shed(shed, "udp", p.RemoteAddr.String(), data, problem, reply != nil)
 	if reply != nil {
 		s.mu.Lock()
 		conn := s.udpConns[p.LocalAddr.String()]
@@ -273,14 +325,13 @@ func (s *Server) readFilter(p sip.TransportReadProps, data []byte) ([]byte, erro
 	return nil, nil
 }
 
-// malformed counts and logs (truncated, rate-limited) a message the
-// sanity checks stopped.
-func (s *Server) malformed(transport, source string, data []byte, problem string, answered bool) {
-	s.metrics.Shed("malformed")
+// shed counts and logs (truncated, rate-limited) a message not served.
+func (s *Server) shed(reason, transport, source string, data []byte, problem string, answered bool) {
+	s.metrics.Shed(reason)
 	ok, suppressed := s.badLog.allow()
 	if !ok {
 		return
 	}
-	s.log.Warn("sip malformed message", "transport", transport, "source", source, "problem", phrase(problem),
+	s.log.Warn("sip message shed", "reason", reason, "transport", transport, "source", source, "problem", phrase(problem),
 		"answered", answered, "size", len(data), "head", head(data), "suppressed", suppressed)
 }

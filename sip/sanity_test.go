@@ -2,9 +2,12 @@ package sip
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -94,3 +97,75 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+// pike: a burst of twice the rate, then the rate; over it, 503s at the
+// rate, then silence; another source is not affected; refilled with time.
+func TestPike(t *testing.T) {
+	p := newPike(10)
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	now := time.Now()
+	var ok, replies, dropped int
+	for range 100 {
+		switch o, r := p.allow(a, now); {
+		case o:
+			ok++
+		case r:
+			replies++
+		default:
+			dropped++
+		}
+	}
+	if ok != 20 || replies != 10 || dropped != 70 {
+		t.Errorf("100 at once: %d allowed, %d answered 503, %d dropped; want 20, 10, 70", ok, replies, dropped)
+	}
+	if o, _ := p.allow(b, now); !o {
+		t.Error("another source limited")
+	}
+	if o, _ := p.allow(a, now.Add(150*time.Millisecond)); !o {
+		t.Error("not refilled after 150 ms at 10/s")
+	}
+}
+
+// The TCP framer never panics, and what it hands sipgo is keep-alives
+// and whole messages that pass the checks.
+func FuzzTCPFrame(f *testing.F) {
+	f.Add([]byte(sanityRequest("OPTIONS sip:b@127.0.0.1 SIP/2.0", "1 OPTIONS", "3", "abc")), 7)
+	f.Add([]byte("\r\n\r\n"+sanityRequest("OPTIONS sip:b@127.0.0.1 SIP/2.0", "1 OPTIONS", "-1", "")), 1)
+	s := newTestServer(f, rejecting, Config{RateLimit: -1})
+	f.Fuzz(func(t *testing.T, data []byte, chunk int) {
+		if chunk <= 0 {
+			chunk = 1
+		}
+		c := &tcpConn{Conn: discardConn{}, s: s, src: netip.MustParseAddr("127.0.0.1")}
+		for len(data) > 0 {
+			n := min(chunk, len(data))
+			c.in = append(c.in, data[:n]...)
+			data = data[n:]
+			if c.frame() != nil {
+				return
+			}
+		}
+		for out := c.out; len(out) > 0; {
+			k := 0
+			for k+1 < len(out) && out[k] == '\r' && out[k+1] == '\n' {
+				k += 2
+			}
+			out = out[k:]
+			if len(out) == 0 {
+				break
+			}
+			_, n, err := sip.NewParser().Parse(out, true)
+			if err != nil {
+				t.Fatalf("handed sipgo a message it cannot parse: %v\n%q", err, out)
+			}
+			out = out[n:]
+		}
+	})
+}
+
+// discardConn is a net.Conn whose writes vanish.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(b []byte) (int, error)        { return len(b), nil }
+func (discardConn) SetWriteDeadline(t time.Time) error { return nil }
+func (discardConn) RemoteAddr() net.Addr               { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060} }

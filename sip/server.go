@@ -50,7 +50,31 @@ type Config struct {
 	// section 21.5.4), so a peer backs off or fails over; default
 	// DefaultRetryAfter.
 	RetryAfter time.Duration `yaml:"retry_after"`
+	// RateLimit is how many initial INVITE, OPTIONS and REGISTER
+	// requests per second one source address may send (twice that in
+	// a burst); beyond it they get 503 with Retry-After, then nothing.
+	// Sources in a trusted trunk's networks are not limited. Default
+	// DefaultRateLimit; negative: no limit.
+	RateLimit int `yaml:"rate_limit"`
+	// TCPIdleTimeout closes a SIP/TCP connection on which nothing came
+	// for this long (keep-alives count); default DefaultTCPIdleTimeout.
+	TCPIdleTimeout time.Duration `yaml:"tcp_idle_timeout"`
+	// TCPHeaderTimeout closes a SIP/TCP connection whose message, once
+	// begun, is not whole this long after; default
+	// DefaultTCPHeaderTimeout.
+	TCPHeaderTimeout time.Duration `yaml:"tcp_header_timeout"`
+	// TCPMaxPerAddr caps the SIP/TCP connections from one address;
+	// more are closed at once. Default DefaultTCPMaxPerAddr.
+	TCPMaxPerAddr int `yaml:"tcp_max_per_addr"`
 }
+
+// Defaults of the flood and slow-client limits.
+const (
+	DefaultRateLimit        = 50
+	DefaultTCPIdleTimeout   = 10 * time.Minute
+	DefaultTCPHeaderTimeout = 10 * time.Second
+	DefaultTCPMaxPerAddr    = 32
+)
 
 // DefaultRetryAfter is Config.RetryAfter's default.
 const DefaultRetryAfter = 30 * time.Second
@@ -105,6 +129,7 @@ type Server struct {
 	userAgent  string
 	retryAfter string // seconds
 	badLog     *rateLog
+	pike       *pike // nil: no rate limit
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -180,6 +205,21 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 	s.userAgent = cfg.UserAgent
 	if s.userAgent == "" {
 		s.userAgent = "voxdesk"
+	}
+	switch {
+	case cfg.RateLimit == 0:
+		s.pike = newPike(DefaultRateLimit)
+	case cfg.RateLimit > 0:
+		s.pike = newPike(cfg.RateLimit)
+	}
+	if s.cfg.TCPIdleTimeout <= 0 {
+		s.cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if s.cfg.TCPHeaderTimeout <= 0 {
+		s.cfg.TCPHeaderTimeout = DefaultTCPHeaderTimeout
+	}
+	if s.cfg.TCPMaxPerAddr <= 0 {
+		s.cfg.TCPMaxPerAddr = DefaultTCPMaxPerAddr
 	}
 	if cfg.RetryAfter < 0 {
 		return nil, fmt.Errorf("sip: retry_after %v is negative", cfg.RetryAfter)
@@ -268,7 +308,7 @@ func (s *Server) ServeTCP(l net.Listener) error {
 	if err := s.track("tcp", l.Addr(), l); err != nil {
 		return err
 	}
-	err := s.srv.ServeTCP(l)
+	err := s.srv.ServeTCP(s.guardTCP(l))
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
