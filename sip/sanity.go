@@ -137,14 +137,17 @@ func (m *rawMessage) check(datagram bool) *insanity {
 	if len(m.vias) == 0 || m.from == "" || m.to == "" || m.callID == "" || m.cseq == "" {
 		return &insanity{400, "Missing Via, From, To, Call-ID or CSeq"}
 	}
-	seq, method, ok := strings.Cut(strings.TrimSpace(m.cseq), " ")
-	n, err := strconv.ParseUint(seq, 10, 64)
+	cseq := strings.Fields(m.cseq) // number LWS method
+	if len(cseq) != 2 {
+		return &insanity{400, "Bad CSeq"}
+	}
+	n, err := strconv.ParseUint(cseq[0], 10, 64)
 	switch {
-	case !ok || err != nil:
+	case err != nil:
 		return &insanity{400, "Bad CSeq"}
 	case n > maxCSeq:
 		return &insanity{400, "CSeq Number Too Large"}
-	case strings.TrimSpace(method) != m.method:
+	case cseq[1] != m.method:
 		return &insanity{400, "CSeq Method Does Not Match Request Method"}
 	}
 	if m.hasCL {
