@@ -373,7 +373,7 @@ func (s *RTPSession) checkInactive() {
 	if !s.timeoutPause.Load() {
 		idle := time.Since(s.start) - time.Duration(s.lastRecv.Load())
 		if idle >= s.cfg.Timeout {
-			s.log.Warn("rtp timeout: nothing received from the peer", "timeout", s.cfg.Timeout, "idle", idle.Round(time.Millisecond))
+			s.log.Debug("rtp timeout: nothing received from the peer", "timeout", s.cfg.Timeout, "idle", idle.Round(time.Millisecond))
 			close(s.inactive)
 			return
 		}
