@@ -5,6 +5,13 @@
 // a port range allocator, WAV/FLAC loading with resampling, a prompt
 // player and a recorder.
 //
+// Hardening: ports are drawn at random from the range; a session accepts
+// RTP, telephone-events and RTCP only from the address its SDP names
+// until the peer proves a move (SwitchSourceAfter in-sequence packets
+// with its SSRC), so that nobody spraying the port range hears a call or
+// types its digits; and RTPConfig.Timeout reports a peer that stopped
+// sending (outside hold) on Inactive.
+//
 // All sessions' packets are sent by a pacer, one goroutine per
 // processor, on 20 ms deadlines of the monotonic clock; each session
 // has one goroutine reading its socket (two with RTCP).

@@ -177,13 +177,13 @@ type RTPSession struct {
 	free     chan *[FrameSamples]int16
 	digitReq chan digitRequest
 	hold     atomic.Bool
+	pt       atomic.Uint32 // payload type we send
 
 	// inactivity watch (RTPConfig.Timeout)
 	lastRecv     atomic.Int64 // monotonic ns since start of the last accepted RTP
 	timeoutPause atomic.Bool
 	inactive     chan struct{}
 	watch        *time.Timer
-	pt       atomic.Uint32 // payload type we send
 
 	// receive side, guarded by mu
 	mu          sync.Mutex
@@ -373,7 +373,7 @@ func (s *RTPSession) checkInactive() {
 	if !s.timeoutPause.Load() {
 		idle := time.Since(s.start) - time.Duration(s.lastRecv.Load())
 		if idle >= s.cfg.Timeout {
-			s.log.Warn("rtp timeout: nothing received from the peer", "timeout", s.cfg.Timeout, "idle", idle.Round(time.Millisecond))
+			s.log.Debug("rtp timeout: nothing received from the peer", "timeout", s.cfg.Timeout, "idle", idle.Round(time.Millisecond))
 			close(s.inactive)
 			return
 		}

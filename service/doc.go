@@ -61,6 +61,12 @@
 //	  host: ""                    # host in our Contact/Via; the listener's address when empty
 //	  media_addr: ""              # address put in SDP when rtp_addr is 0.0.0.0
 //	  user_agent: voxdesk
+//	  retry_after: 30s            # Retry-After of every 503 (max_calls, draining, no RTP port, rate limit)
+//	  rate_limit: 50              # initial INVITE/OPTIONS/REGISTER per second per source (burst 2x); over: 503, then dropped;
+//	                              # trusted trunks exempt; -1 = no limit
+//	  tcp_idle_timeout: 10m       # a SIP/TCP connection silent this long is closed (keep-alives count)
+//	  tcp_header_timeout: 10s     # a SIP/TCP message not whole this long after it began: connection closed
+//	  tcp_max_per_addr: 32        # SIP/TCP connections per source address; more are closed at once
 //	  trunks:                     # who may send calls; tried in order
 //	    - name: carrier           # required, unique
 //	      networks: [192.0.2.0/24]  # source CIDRs (or single addresses); empty = any source

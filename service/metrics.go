@@ -23,6 +23,7 @@ type metrics struct {
 	rtpStrange prometheus.Counter
 	digits     prometheus.Counter
 	rtcp       *prometheus.CounterVec
+	sipShed    *prometheus.CounterVec
 }
 
 var _ sip.Metrics = (*metrics)(nil)
@@ -46,12 +47,15 @@ func newMetrics(active func() float64, portsInUse func() float64) *metrics {
 		rtpLate:    prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_late_packets_total", Help: "Received RTP packets dropped as too late for playout."}),
 		rtpConceal: prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_concealed_frames_total", Help: "Frames played out with nothing received."}),
 		rtpStrange: prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_rtp_stranger_packets_total", Help: "RTP and RTCP packets dropped because they came from another address than the call's peer (injection or hijack attempts)."}),
+		sipShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "voxdesk_sip_messages_shed_total", Help: "SIP messages and connections not served, by reason (malformed, rate-limited, tcp-cap, tcp-timeout).",
+		}, []string{"reason"}),
 		rtcp: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "voxdesk_rtcp_packets_total", Help: "RTCP compound packets of ended calls, by direction (in, out).",
 		}, []string{"direction"}),
 		digits: prometheus.NewCounter(prometheus.CounterOpts{Name: "voxdesk_dtmf_digits_total", Help: "DTMF digits received by the demo handler."}),
 	}
-	m.reg.MustRegister(m.calls, m.refused, m.rtpPackets, m.rtpBytes, m.rtpLost, m.rtpLate, m.rtpConceal, m.rtpStrange, m.digits, m.rtcp,
+	m.reg.MustRegister(m.calls, m.refused, m.rtpPackets, m.rtpBytes, m.rtpLost, m.rtpLate, m.rtpConceal, m.rtpStrange, m.digits, m.rtcp, m.sipShed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxdesk_calls_active", Help: "Calls in progress (ringing or up)."}, active),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxdesk_rtp_ports_in_use", Help: "RTP ports allocated."}, portsInUse),
 		collectors.NewGoCollector(),
@@ -66,6 +70,7 @@ func newMetrics(active func() float64, portsInUse func() float64) *metrics {
 func (m *metrics) Refused(status int)       { m.refused.WithLabelValues(strconv.Itoa(status)).Inc() }
 func (m *metrics) CallStarted()             {}
 func (m *metrics) CallEnded(outcome string) { m.calls.WithLabelValues(outcome).Inc() }
+func (m *metrics) Shed(reason string)       { m.sipShed.WithLabelValues(reason).Inc() }
 
 func (m *metrics) addRTP(st media.Stats) {
 	m.rtpPackets.WithLabelValues("in").Add(float64(st.PacketsIn))

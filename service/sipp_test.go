@@ -170,3 +170,25 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	slices.Sort(s)
 	return s[int(q*float64(len(s)-1))]
 }
+
+// A timing check that fails on every attempt fails, even when the
+// machine was starved each time (it used to be skipped).
+func TestTimedVerdict(t *testing.T) {
+	starved, calm := 2*starvedAfter, starvedAfter/2
+	for _, tc := range []struct {
+		name     string
+		i        int
+		problems []string
+		worst    time.Duration
+		want     timedOutcome
+	}{
+		{"no problem passes", 1, nil, starved, timedPass},
+		{"problems on a calm machine fail at once", 1, []string{"late"}, calm, timedFail},
+		{"problems on a starved machine are retried", 1, []string{"late"}, starved, timedRetry},
+		{"problems on the last starved attempt fail", timedAttempts, []string{"late"}, starved, timedFail},
+	} {
+		if got := timedVerdict(tc.i, tc.problems, tc.worst); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

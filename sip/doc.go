@@ -22,6 +22,20 @@
 // when the RTP port range is exhausted; 488 when the offer has no codec in
 // common (PCMU and PCMA are supported); 400 for malformed requests and SDP.
 // A panic while serving one call is recovered and ends only that call.
+// Every 503 carries Retry-After.
+//
+// Hardening, the way Kamailio does it: every message is checked before
+// sipgo parses it (sanity.go): a malformed request that can be answered
+// gets 400 or 505 with a reason phrase (bad Content-Length, CSeq number
+// or method, SIP version, anything sipgo cannot parse), the rest is
+// dropped and logged truncated to 200 bytes, rate-limited. Initial
+// INVITE, OPTIONS and REGISTER are rate-limited per source address
+// (pike.go; trusted trunks exempt). SIP over TCP is framed by us
+// (tcp.go) with idle and header timeouts and a per-address connection
+// cap. A 200 too large for UDP goes over TCP when the caller takes it,
+// else the call fails with a 500 that fits (RFC 3261 section 18.1.1).
+// A leg whose media reports no RTP for the media timeout is hung up
+// with call.CauseTimeout and a Reason header (RFC 3326).
 //
 // Dialer places outbound legs through a trunk (call-backs, transfers)
 // with an SDP offer.

@@ -153,7 +153,7 @@ const MediaTimeoutReason = "RTP timeout"
 func (l *Leg) watchMedia() {
 	select {
 	case <-l.media.Inactive():
-		l.log.Warn("media timeout: no RTP from the far end, hanging up")
+		l.log.Warn("media timeout: no RTP from the far end, hanging up", "reason", MediaTimeoutReason)
 		if err := l.hangup(context.Background(), call.CauseTimeout, MediaTimeoutReason); err != nil {
 			l.log.Debug("bye after media timeout", "err", err)
 		}

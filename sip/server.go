@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,38 @@ type Config struct {
 	MediaAddr string `yaml:"media_addr"`
 	// UserAgent is the Server/User-Agent header value.
 	UserAgent string `yaml:"user_agent"`
+	// RetryAfter is the Retry-After of every 503 we send (RFC 3261
+	// section 21.5.4), so a peer backs off or fails over; default
+	// DefaultRetryAfter.
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// RateLimit is how many initial INVITE, OPTIONS and REGISTER
+	// requests per second one source address may send (twice that in
+	// a burst); beyond it they get 503 with Retry-After, then nothing.
+	// Sources in a trusted trunk's networks are not limited. Default
+	// DefaultRateLimit; negative: no limit.
+	RateLimit int `yaml:"rate_limit"`
+	// TCPIdleTimeout closes a SIP/TCP connection on which nothing came
+	// for this long (keep-alives count); default DefaultTCPIdleTimeout.
+	TCPIdleTimeout time.Duration `yaml:"tcp_idle_timeout"`
+	// TCPHeaderTimeout closes a SIP/TCP connection whose message, once
+	// begun, is not whole this long after; default
+	// DefaultTCPHeaderTimeout.
+	TCPHeaderTimeout time.Duration `yaml:"tcp_header_timeout"`
+	// TCPMaxPerAddr caps the SIP/TCP connections from one address;
+	// more are closed at once. Default DefaultTCPMaxPerAddr.
+	TCPMaxPerAddr int `yaml:"tcp_max_per_addr"`
 }
+
+// Defaults of the flood and slow-client limits.
+const (
+	DefaultRateLimit        = 50
+	DefaultTCPIdleTimeout   = 10 * time.Minute
+	DefaultTCPHeaderTimeout = 10 * time.Second
+	DefaultTCPMaxPerAddr    = 32
+)
+
+// DefaultRetryAfter is Config.RetryAfter's default.
+const DefaultRetryAfter = 30 * time.Second
 
 // Metrics counts what a Server does; service implements it on
 // Prometheus. Methods are called from many goroutines.
@@ -54,6 +86,11 @@ type Metrics interface {
 	Refused(status int)
 	// CallStarted counts an INVITE that became a call.
 	CallStarted()
+	// Shed counts a message not served: "malformed" (answered 400/505
+	// or dropped by the sanity checks), "rate-limited", "tcp-cap" (a
+	// connection over the per-address cap), "tcp-timeout" (a connection
+	// closed idle or half-sent).
+	Shed(reason string)
 	// CallEnded counts a call ending: "completed" (it was answered),
 	// "timeout" (hung up on a media or signalling timeout: a silent
 	// caller, a missing ACK), "cancelled", "rejected" (refused by the
@@ -66,6 +103,7 @@ type noMetrics struct{}
 func (noMetrics) Refused(int)      {}
 func (noMetrics) CallStarted()     {}
 func (noMetrics) CallEnded(string) {}
+func (noMetrics) Shed(string)      {}
 
 // Option configures a Server's collaborators.
 type Option func(*Server)
@@ -79,16 +117,19 @@ func WithMetrics(m Metrics) Option { return func(s *Server) { s.metrics = m } }
 // Server is a SIP user agent server for trunks: it turns INVITEs into
 // calls served by a call.Handler.
 type Server struct {
-	cfg       Config
-	handler   call.Handler
-	media     MediaOpener
-	log       *slog.Logger
-	metrics   Metrics
-	auth      *authenticator
-	trunks    []*Trunk
-	codecs    []sdp.Codec
-	mediaAddr netip.Addr
-	userAgent string
+	cfg        Config
+	handler    call.Handler
+	media      MediaOpener
+	log        *slog.Logger
+	metrics    Metrics
+	auth       *authenticator
+	trunks     []*Trunk
+	codecs     []sdp.Codec
+	mediaAddr  netip.Addr
+	userAgent  string
+	retryAfter string // seconds
+	badLog     *rateLog
+	pike       *pike // nil: no rate limit
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -104,8 +145,9 @@ type Server struct {
 	calls     map[string]*Leg // by Call-ID
 	inbound   int             // inbound calls counted against MaxCalls
 	listeners []io.Closer
-	addrs     map[string]sip.Addr // "udp"/"tcp" -> bound address
-	idle      chan struct{}       // closed and replaced when calls drop to 0
+	addrs     map[string]sip.Addr       // "udp"/"tcp" -> bound address
+	udpConns  map[string]net.PacketConn // by local address, for sanity replies
+	idle      chan struct{}             // closed and replaced when calls drop to 0
 
 	wg     sync.WaitGroup // goroutines the server started
 	panics atomic.Int64   // recovered panics, for tests
@@ -121,8 +163,9 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		cfg: cfg, handler: h, media: m,
 		log: slog.New(slog.DiscardHandler), metrics: noMetrics{},
 		auth:  newAuthenticator(),
-		calls: map[string]*Leg{}, addrs: map[string]sip.Addr{},
-		idle: make(chan struct{}),
+		calls: map[string]*Leg{}, addrs: map[string]sip.Addr{}, udpConns: map[string]net.PacketConn{},
+		badLog: newRateLog(5, time.Second),
+		idle:   make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -163,10 +206,33 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 	if s.userAgent == "" {
 		s.userAgent = "voxdesk"
 	}
-	sipLog := s.log.With("component", "sipgo")
+	switch {
+	case cfg.RateLimit == 0:
+		s.pike = newPike(DefaultRateLimit)
+	case cfg.RateLimit > 0:
+		s.pike = newPike(cfg.RateLimit)
+	}
+	if s.cfg.TCPIdleTimeout <= 0 {
+		s.cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if s.cfg.TCPHeaderTimeout <= 0 {
+		s.cfg.TCPHeaderTimeout = DefaultTCPHeaderTimeout
+	}
+	if s.cfg.TCPMaxPerAddr <= 0 {
+		s.cfg.TCPMaxPerAddr = DefaultTCPMaxPerAddr
+	}
+	if cfg.RetryAfter < 0 {
+		return nil, fmt.Errorf("sip: retry_after %v is negative", cfg.RetryAfter)
+	}
+	s.retryAfter = strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))
+	if cfg.RetryAfter == 0 {
+		s.retryAfter = strconv.Itoa(int(DefaultRetryAfter / time.Second))
+	}
+	sipLog := slog.New(newBoundedHandler(s.log.Handler())).With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(s.userAgent),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
 	)
 	if err != nil {
@@ -226,6 +292,9 @@ func (s *Server) ServeUDP(conn net.PacketConn) error {
 	if err := s.track("udp", conn.LocalAddr(), conn); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.udpConns[conn.LocalAddr().String()] = conn
+	s.mu.Unlock()
 	err := s.srv.ServeUDP(conn)
 	if s.closing.Load() {
 		return ErrServerClosed
@@ -239,7 +308,7 @@ func (s *Server) ServeTCP(l net.Listener) error {
 	if err := s.track("tcp", l.Addr(), l); err != nil {
 		return err
 	}
-	err := s.srv.ServeTCP(l)
+	err := s.srv.ServeTCP(s.guardTCP(l))
 	if s.closing.Load() {
 		return ErrServerClosed
 	}
@@ -369,6 +438,9 @@ func (s *Server) response(req *sip.Request, code int, reason, toTag string, body
 	res.AppendHeader(sip.NewHeader("Server", s.userAgent))
 	for _, h := range hdrs {
 		res.AppendHeader(h)
+	}
+	if code == 503 && res.GetHeader("Retry-After") == nil {
+		res.AppendHeader(sip.NewHeader("Retry-After", s.retryAfter))
 	}
 	return res
 }
@@ -562,6 +634,13 @@ func (s *Server) ring(l *Leg, req *sip.Request, tx sip.ServerTransaction, toTag 
 	for {
 		select {
 		case reply := <-l.answer:
+			res, viaTCP, err := s.finalResponse(req, toTag, answer)
+			if err != nil {
+				l.log.Warn("answer not sent", "err", err)
+				l.end(call.CauseFailure, responseTooLarge)
+				reply <- fmt.Errorf("sip: answer %s: %w", l.callID, err)
+				continue // the done case sends the refusal, which fits
+			}
 			if err := l.setUp(neg); err != nil {
 				if !errors.Is(err, call.ErrHangup) {
 					l.log.Error("answer", "err", err)
@@ -570,16 +649,21 @@ func (s *Server) ring(l *Leg, req *sip.Request, tx sip.ServerTransaction, toTag 
 				reply <- err
 				continue // the done case sends the refusal
 			}
-			res := s.response(req, 200, "OK", toTag, answer)
-			if err := tx.Respond(res); err != nil {
-				l.log.Warn("send 200", "err", err)
+			if viaTCP {
+				err = s.sendOverTCP(res, l.target)
+				tx.Terminate() // the caller has its final response
+			} else {
+				err = tx.Respond(res)
+			}
+			if err != nil {
+				l.log.Warn("send 200", "err", err, "over_tcp", viaTCP)
 				l.end(call.CauseFailure, "")
 				reply <- fmt.Errorf("sip: answer %s: %w", l.callID, err)
 				return
 			}
 			l.log.Info("call answered", "codec", neg.Codec.Name, "remote_rtp", neg.Remote, "local_rtp", l.local.Addr)
 			reply <- nil
-			s.awaitAck(l, tx, res, l.inviteSeq)
+			s.awaitAck(l, tx, res, viaTCP, l.inviteSeq)
 			return
 		case <-l.done:
 			l.mu.Lock()
@@ -612,11 +696,11 @@ func (s *Server) ring(l *Leg, req *sip.Request, tx sip.ServerTransaction, toTag 
 // awaitAck retransmits a 2xx over unreliable transports until the ACK
 // with cseq arrives (RFC 3261 section 13.3.1.4), for at most 64*T1; a
 // call that never gets its ACK is hung up.
-func (s *Server) awaitAck(l *Leg, tx sip.ServerTransaction, res *sip.Response, cseq uint32) {
+func (s *Server) awaitAck(l *Leg, tx sip.ServerTransaction, res *sip.Response, reliable bool, cseq uint32) {
 	interval := sip.T1
 	retransmit := time.NewTimer(interval)
 	defer retransmit.Stop()
-	if sip.IsReliable(res.Transport()) {
+	if reliable || sip.IsReliable(res.Transport()) {
 		retransmit.Stop()
 	}
 	giveUp := time.NewTimer(64 * sip.T1)
@@ -781,10 +865,13 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction, log *slo
 	l.log.Info("re-INVITE", "direction", neg.Direction.String(), "remote_rtp", neg.Remote, "codec", neg.Codec.Name)
 	res := s.response(req, 200, "OK", toTag, body)
 	if err := tx.Respond(res); err != nil {
-		l.log.Debug("respond re-INVITE", "err", err)
+		l.log.Warn("respond re-INVITE", "err", err)
+		if errors.Is(err, sip.ErrUDPMTUCongestion) {
+			s.reply(tx, req, 500, responseTooLarge, toTag, nil)
+		}
 		return
 	}
-	s.awaitAck(l, tx, res, req.CSeq().SeqNo)
+	s.awaitAck(l, tx, res, false, req.CSeq().SeqNo)
 }
 
 func (l *Leg) localTag() string {
