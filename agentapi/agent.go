@@ -357,7 +357,7 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		}
 		return s.enrol(ctx, c, m.Call, ac)
 	case MsgWrapUp:
-		ac, err := c.call(m.Call, phaseWrapUp)
+		ac, err := c.wrapUp(m.Call)
 		if err != nil {
 			return err
 		}
@@ -379,6 +379,22 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		return nil
 	}
 	return fmt.Errorf("%w: unhandled type %q", ErrBadMessage, m.Type)
+}
+
+// wrapUp returns the agent's call id waiting for its wrap-up, or why not:
+// a call never theirs, already wrapped up, or lost when the page
+// reconnected is not their call (nothing is recorded).
+func (c *agentConn) wrapUp(id string) (*agentCall, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ac := c.calls[id]
+	switch {
+	case ac == nil:
+		return nil, fmt.Errorf("%w: no wrap-up pending for call %q (never yours, or already saved); nothing recorded", ErrNotYourCall, id)
+	case ac.phase != phaseWrapUp:
+		return nil, fmt.Errorf("agentapi: call %q has not ended yet: hang up before the wrap-up", id)
+	}
+	return ac, nil
 }
 
 // enrol checks what the agent API can (the call's customer, their recorded
