@@ -341,7 +341,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errLockedOut):
 		s.m.logins.WithLabelValues("locked").Inc()
-		s.log.Warn("login locked out", "user", req.User, "remote", r.RemoteAddr)
+		// Refused before any work, so unbounded under attack: debug only
+		// (logins_total{result="locked"} counts them).
+		s.log.Debug("login throttled", "user", req.User, "remote", r.RemoteAddr)
 		writeError(w, http.StatusTooManyRequests, err.Error())
 		return
 	case err != nil:

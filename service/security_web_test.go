@@ -340,6 +340,9 @@ func TestSecurityCallbackAbuse(t *testing.T) {
 	if codes[http.StatusOK] != 5 || codes[http.StatusTooManyRequests] != 195 {
 		t.Fatalf("flood answered %v, want 5 booked (address_rate 5 per 10m) and 195 refused with 429", codes)
 	}
+	if n := strings.Count(sw.log.String(), "call-backs refused: address over its rate"); n != 1 {
+		t.Errorf("%d log lines about the flood, want 1 per address and window", n)
+	}
 	if st, rep := customer.book(t, map[string]string{"name": "Gérald Vannier", "phone": "+33639980101"}); st != http.StatusOK {
 		t.Fatalf("a real customer from another address: %d %v", st, rep)
 	}
