@@ -188,6 +188,16 @@ func TestSecurityHTTPConnectionCapPerAddress(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("another address: %s", res.Status)
 	}
+	// The refusal is counted for the operator.
+	mres, err := hc.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mres.Body)
+	mres.Body.Close()
+	if !strings.Contains(string(metrics), "voxdesk_http_refused_connections_total 1") {
+		t.Errorf("metrics lack voxdesk_http_refused_connections_total 1")
+	}
 	// A slot freed is a slot usable again.
 	held[1].Close()
 	time.Sleep(100 * time.Millisecond)
@@ -219,6 +229,8 @@ func TestSecurityHTTPHostChecked(t *testing.T) {
 		{"page by IP", "GET /agent.html HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n", " 200 "},
 		{"page by localhost", "GET /agent.html HTTP/1.1\r\nHost: localhost:" + port + "\r\n\r\n", " 200 "},
 		{"page by a rebound name", "GET /agent.html HTTP/1.1\r\nHost: rebind.example:" + port + "\r\n\r\n", " 421 "},
+		{"page by IPv6 literal", "GET /agent.html HTTP/1.1\r\nHost: [::1]:" + port + "\r\n\r\n", " 200 "},
+		{"HTTP/1.0 probe without Host", "GET /healthz HTTP/1.0\r\n\r\n", " 200 "},
 		{"websocket by IP", upgrade("127.0.0.1:" + port), " 101 "},
 		{"websocket with Origin = spoofed Host", upgrade("rebind.example:" + port), " 421 "},
 	} {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/call"
@@ -209,7 +210,12 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("service: http: %w", err)
 		}
-		s.httpL = newCapListener(l, c.HTTP.MaxConnsPerAddress)
+		capped := newCapListener(l, c.HTTP.MaxConnsPerAddress)
+		s.httpL = capped
+		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "voxdesk", Subsystem: "http", Name: "refused_connections_total",
+			Help: "HTTP connections closed at accept: their source address held http.max_conns_per_address.",
+		}, func() float64 { return float64(capped.Refused()) }))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
