@@ -85,6 +85,9 @@ type Server struct {
 	agents   map[string]*agentConn
 	boards   map[*boardConn]struct{}
 	webcalls map[*webCall]struct{}
+	// wrapsLeft are the wrap-ups of agents' pages that went away, for
+	// their next page.
+	wrapsLeft map[string][]*agentCall
 	// webByAddr counts "call now" sockets per source; pendingWeb those
 	// upgraded but not yet in webcalls.
 	webByAddr  map[string]int
@@ -153,7 +156,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg: cfg, auth: a, log: slog.New(slog.DiscardHandler), now: time.Now,
 		agents: map[string]*agentConn{}, boards: map[*boardConn]struct{}{},
-		webcalls: map[*webCall]struct{}{}, webByAddr: map[string]int{}, tickets: map[string]*ticket{},
+		webcalls: map[*webCall]struct{}{}, wrapsLeft: map[string][]*agentCall{}, webByAddr: map[string]int{}, tickets: map[string]*ticket{},
 		refresh: make(chan struct{}, 1), m: newMetrics(),
 	}
 	for _, o := range opts {
@@ -412,6 +415,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c != nil {
 		c.loggedOut = true
 	}
+	delete(s.wrapsLeft, sess.acct.ID)
 	s.mu.Unlock()
 	if c != nil {
 		c.close("logged out")

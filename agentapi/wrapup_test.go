@@ -96,8 +96,14 @@ func TestBrowserWrapUpDuringNextCall(t *testing.T) {
 	if err := chromedp.Run(tab, chromedp.Click("#btn-wrap-save", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
-	// Then B's own, empty form.
+	// Then B's own, empty form, still there after a reload of the page.
 	if err := waitFor(ctx, "B's wrap-up form", func() bool { _, _, id := form(); return id == "call-b" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(tab, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "B's wrap-up form after the reload", func() bool { _, _, id := form(); return id == "call-b" }); err != nil {
 		t.Fatal(err)
 	}
 	if title, notes, _ := form(); !strings.Contains(title, "Charles Babbage") || notes != "" {
@@ -137,6 +143,36 @@ func TestWrapUpRefusedForCallNotHeld(t *testing.T) {
 		t.Fatalf("reply %+v", m)
 	}
 	if w := e.dir.wrapUps(); len(w) != 0 {
+		t.Fatalf("recorded %+v", w)
+	}
+}
+
+// A wrap-up outlives the page: after a reload (or a network drop) the
+// agent's next page is shown the call and can save its wrap-up.
+func TestWrapUpSurvivesPageReload(t *testing.T) {
+	e := newEnv(t)
+	alice := e.login(t, "alice", "alice-secret")
+	p := e.openPage(t, alice)
+	c := e.srv.agent("alice")
+	c.mu.Lock()
+	c.calls["call-a"] = &agentCall{phase: phaseWrapUp, offer: routing.Offer{CallID: "call-a", Customer: "C1", Queue: "support", Caller: "+441632960001"},
+		offeredAt: time.Now(), answered: time.Now(), ended: time.Now()}
+	c.mu.Unlock()
+	p.ws.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "the old page gone", func() bool { return e.srv.agent("alice") == nil }); err != nil {
+		t.Fatal(err)
+	}
+	p = e.openPage(t, alice)
+	if m := p.next("wrapup"); m.Offer == nil || m.Offer.Call != "call-a" || m.Offer.Caller != "+441632960001" {
+		t.Fatalf("carried-over wrap-up %+v", m.Offer)
+	}
+	p.send(ClientMessage{ID: 3, Type: MsgWrapUp, Call: "call-a", Disposition: "resolved", Notes: "after a reload"})
+	if m := p.next2("ok", "error"); m.Type != "ok" || m.ID != 3 {
+		t.Fatalf("wrap-up after the reload: %+v", m)
+	}
+	if w := e.dir.wrapUps(); len(w) != 1 || w[0].CallID != "call-a" || w[0].Notes != "after a reload" || w[0].CustomerID != "C1" {
 		t.Fatalf("recorded %+v", w)
 	}
 }

@@ -242,6 +242,12 @@ async function onMessage(m) {
         if ($('wrap').dataset.call === m.call) $('wrap-notes').focus();
       }
       break;
+    case 'wrapup': // a wrap-up left by the previous page (reload, another window)
+      if (!state.wraps.has(m.offer.call)) {
+        state.wraps.set(m.offer.call, { id: m.offer.call, offer: m.offer });
+        render();
+      }
+      break;
     case 'held':
     case 'muted':
       if (state.call && state.call.id === m.call) {
