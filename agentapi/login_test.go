@@ -109,7 +109,7 @@ func TestLoginTimingHidesNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newAuth([]Account{{ID: "bob", PasswordHash: hash}}, time.Hour)
+	a, err := newAuth([]Account{{ID: "bob", PasswordHash: hash}}, time.Hour, addressBudget)
 	if err != nil {
 		t.Fatal(err)
 	}

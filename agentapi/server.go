@@ -29,6 +29,10 @@ type Config struct {
 	InsecureCookies bool `yaml:"insecure_cookies"`
 	// SessionTTL is how long a login lasts (default 12 h).
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// LoginFailuresPerAddress is how many failed logins one source
+	// address may make per 15 minutes, whatever the names (default 20);
+	// raise it for an office of agents behind one NAT address.
+	LoginFailuresPerAddress int `yaml:"login_failures_per_address"`
 	// OfferFileTimeout bounds the customer-file lookup made when a call
 	// rings (default 1 s); on timeout the offer is shown without the file.
 	OfferFileTimeout time.Duration `yaml:"offer_file_timeout"`
@@ -41,6 +45,9 @@ type Config struct {
 func (c *Config) fill() {
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 12 * time.Hour
+	}
+	if c.LoginFailuresPerAddress <= 0 {
+		c.LoginFailuresPerAddress = addressBudget
 	}
 	if c.OfferFileTimeout <= 0 {
 		c.OfferFileTimeout = time.Second
@@ -146,7 +153,7 @@ func withClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // a Boarder is set; Shutdown or Close stops it.
 func New(cfg Config, opts ...Option) (*Server, error) {
 	cfg.fill()
-	a, err := newAuth(cfg.Accounts, cfg.SessionTTL)
+	a, err := newAuth(cfg.Accounts, cfg.SessionTTL, cfg.LoginFailuresPerAddress)
 	if err != nil {
 		return nil, err
 	}

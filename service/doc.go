@@ -78,6 +78,8 @@
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)
 //	agents:                       # agentapi.Config: accounts (bcrypt password_hash from
 //	                              # `voxdesk agent passwd`), session_ttl... (go doc ./agentapi)
+//	  login_failures_per_address: 20  # failed logins per source address and 15 min (any names);
+//	                              # each (name, address) also backs off after 3 failures
 //	  webcall:                    # the website's "call now" and "call me back"
 //	    token_key: ""             # HMAC key shared with the website (>= 32 bytes)
 //	    allow_anonymous: false    # true: callers without a token may type a name and number
