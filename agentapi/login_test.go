@@ -139,3 +139,19 @@ func TestLoginTimingHidesNames(t *testing.T) {
 		t.Fatalf("median refusal %v for a real name, %v for an unknown one (ratio %.2f, want 0.5-2)", mk, mu, ratio)
 	}
 }
+
+func TestLoginAddressBudgetSetting(t *testing.T) {
+	a, err := newAuth([]Account{{ID: "bob", PasswordHash: mustHash(t, "bob-secret")}}, time.Hour, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	for i, want := range []error{errBadCredentials, errBadCredentials, errLockedOut} {
+		if _, err := a.login("user"+string(rune('a'+i)), "guess", "192.0.2.7", now); err != want {
+			t.Fatalf("attempt %d: %v, want %v", i+1, err, want)
+		}
+	}
+	if _, err := a.login("bob", "bob-secret", "192.0.2.8", now); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+}
