@@ -469,3 +469,39 @@ func median(d []time.Duration) time.Duration {
 	slices.Sort(d)
 	return d[len(d)/2]
 }
+
+// "Call now" sockets: two per address (the default), so a handful of
+// anonymous sockets from one address cannot take the switch's web lines;
+// another address still gets one.
+func TestSecurityCallNowSlotsPerAddress(t *testing.T) {
+	sw := exampleSwitch(t, nil)
+	addr := sw.HTTPAddr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(src string) (*websocket.Conn, *http.Response, error) {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+		hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+		return websocket.Dial(ctx, "ws://"+addr+"/api/webcall/ws", &websocket.DialOptions{HTTPClient: hc, HTTPHeader: http.Header{"Origin": {"http://" + addr}}})
+	}
+	var codes []int
+	for range 5 {
+		ws, res, err := dial("127.0.0.1")
+		if err == nil {
+			defer ws.CloseNow()
+			codes = append(codes, http.StatusSwitchingProtocols)
+			continue
+		}
+		if res == nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, res.StatusCode)
+	}
+	if want := []int{101, 101, 429, 429, 429}; !slices.Equal(codes, want) {
+		t.Fatalf("5 sockets from one address: %v, want %v", codes, want)
+	}
+	ws, _, err := dial("127.0.0.2")
+	if err != nil {
+		t.Fatalf("a socket from another address: %v", err)
+	}
+	ws.CloseNow()
+}
