@@ -87,7 +87,8 @@
 //	                              # before the switch started are refused
 //	    ticket_ttl: 2h            # a booking's ticket (status, cancel) lives this long
 //	    address_rate: {count: 5, per: 10m}   # bookings + call-now sockets per source address (/64)
-//	    number_rate: {count: 2, per: 1h}     # bookings per number
+//	    number_rate: {count: 2, per: 1h}     # bookings per number (typed and each website
+//	                                         # customer's counted apart)
 //	    number_daily_cap: 3       # bookings per number and UTC day
 //	    allow_prefixes: []        # e.g. ["+33"]: only these are dialled; empty = any country
 //	    deny_prefixes: []         # added to agentapi.DefaultDenyPrefixes (premium, satellite...)
