@@ -164,6 +164,12 @@ func TestCallbackAbuseLimits(t *testing.T) {
 	if got, _ := e.book(t, clientFrom("127.0.0.8"), webIdentityRequest{Name: "v", Phone: victim}); got != http.StatusTooManyRequests {
 		t.Fatalf("fourth booking of the day: %d, want 429 (daily cap)", got)
 	}
+	// The number's owner, logged in on the website, still books: the
+	// strangers' bookings spent only the anonymous quota.
+	tok, _ := SignWebToken(testKey, WebClaims{Customer: "C9", Phone: victim, IssuedAt: now.Unix(), Expires: now.Unix() + 600, Nonce: "owner"})
+	if got, _ := e.book(t, clientFrom("127.0.0.9"), webIdentityRequest{Token: tok}); got != http.StatusOK {
+		t.Fatalf("the number's owner with a token: %d", got)
+	}
 }
 
 // Without allow_anonymous a booking needs a website token.

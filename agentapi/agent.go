@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,6 +129,8 @@ func (s *Server) serveAgent(c *agentConn) {
 		return
 	}
 	s.agents[id] = c
+	left := s.wrapsLeft[id] // wrap-ups of a page that went away
+	delete(s.wrapsLeft, id)
 	closing := s.closing
 	s.mu.Unlock()
 	if old != nil {
@@ -145,7 +148,16 @@ func (s *Server) serveAgent(c *agentConn) {
 			delete(s.agents, id)
 		}
 		loggedOut := c.loggedOut
+		// Calls waiting for their wrap-up outlive the page: they go to
+		// the window that replaced it, or wait for the agent's next one.
+		wraps, heir := c.takeWrapUps(), s.agents[id]
+		if !loggedOut && heir == nil && len(wraps) > 0 {
+			s.wrapsLeft[id] = wraps
+		}
 		s.mu.Unlock()
+		if !loggedOut && heir != nil {
+			heir.adopt(wraps, s.now())
+		}
 		if current && !loggedOut && s.router != nil {
 			// Ringing offers move on, a call in progress is re-queued.
 			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -174,6 +186,7 @@ func (s *Server) serveAgent(c *agentConn) {
 	hello := ServerMessage{Type: "hello", Agent: ptr(viewOf(c.acct)), State: state, Reason: reason, ICEServers: s.rtc.ICEServers(id)}
 	hello.Queues, hello.Agents = s.transferTargets()
 	c.send(hello)
+	c.adopt(left, s.now())
 	c.log.Info("agent page connected")
 	s.m.pages.WithLabelValues("agent").Inc()
 	defer s.m.pages.WithLabelValues("agent").Dec()
@@ -357,7 +370,7 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		}
 		return s.enrol(ctx, c, m.Call, ac)
 	case MsgWrapUp:
-		ac, err := c.call(m.Call, phaseWrapUp)
+		ac, err := c.wrapUp(m.Call)
 		if err != nil {
 			return err
 		}
@@ -379,6 +392,22 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		return nil
 	}
 	return fmt.Errorf("%w: unhandled type %q", ErrBadMessage, m.Type)
+}
+
+// wrapUp returns the agent's call id waiting for its wrap-up, or why not:
+// a call never theirs, already wrapped up, or lost when the page
+// reconnected is not their call (nothing is recorded).
+func (c *agentConn) wrapUp(id string) (*agentCall, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ac := c.calls[id]
+	switch {
+	case ac == nil:
+		return nil, fmt.Errorf("%w: no wrap-up pending for call %q (never yours, or already saved); nothing recorded", ErrNotYourCall, id)
+	case ac.phase != phaseWrapUp:
+		return nil, fmt.Errorf("agentapi: call %q has not ended yet: hang up before the wrap-up", id)
+	}
+	return ac, nil
 }
 
 // enrol checks what the agent API can (the call's customer, their recorded
@@ -409,6 +438,51 @@ func (s *Server) enrol(ctx context.Context, c *agentConn, callID string, ac *age
 	}
 	c.log.Info("voiceprint enrolled", "call_id", callID, "customer", cust)
 	return nil
+}
+
+// pendingWrapUpTTL is how long a wrap-up waits for its agent's page to
+// come back after the page went away; maxPendingWrapUps bounds them.
+const (
+	pendingWrapUpTTL  = time.Hour
+	maxPendingWrapUps = 20
+)
+
+// takeWrapUps removes and returns the page's calls waiting for their
+// wrap-up.
+func (c *agentConn) takeWrapUps() []*agentCall {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*agentCall
+	for id, ac := range c.calls {
+		if ac.phase == phaseWrapUp {
+			out = append(out, ac)
+			delete(c.calls, id)
+		}
+	}
+	return out
+}
+
+// adopt takes over wrap-ups of the agent's previous page (not older than
+// pendingWrapUpTTL) and shows each on this one ("wrapup" messages).
+func (c *agentConn) adopt(calls []*agentCall, now time.Time) {
+	slices.SortFunc(calls, func(a, b *agentCall) int { return a.ended.Compare(b.ended) })
+	n := 0
+	for _, ac := range calls {
+		c.mu.Lock()
+		_, dup := c.calls[ac.offer.CallID]
+		keep := !dup && now.Sub(ac.ended) < pendingWrapUpTTL && len(c.calls) < maxPendingWrapUps
+		if keep {
+			c.calls[ac.offer.CallID] = ac
+		}
+		c.mu.Unlock()
+		if keep {
+			n++
+			c.send(ServerMessage{Type: "wrapup", Offer: offerView(ac.offer, ac.file)})
+		}
+	}
+	if n > 0 {
+		c.log.Info("wrap-ups carried over from the previous page", "count", n)
+	}
 }
 
 // talking reports whether the page carries a call in progress.

@@ -73,8 +73,9 @@ const csrfHeader = "X-CSRF-Token"
 //
 //   - a pair gets freeAttempts failures, then waits pairBackoff, doubled at
 //     each further failure up to maxBackoff;
-//   - an address gets addressBudget failures (any account names) per
-//     addressWindow, then its logins are refused until the window ends.
+//   - an address gets Config.LoginFailuresPerAddress failures (any
+//     account names; default addressBudget) per addressWindow, then its
+//     logins are refused until the window ends.
 //
 // An attempt is counted before its password is hashed (as a failure until
 // it succeeds), so parallel guesses cannot all be evaluated.
@@ -98,6 +99,7 @@ type session struct {
 type auth struct {
 	accounts map[string]*Account
 	ttl      time.Duration
+	budget   int    // failures per address and addressWindow
 	dummy    []byte // hash compared for unknown users, so timing does not reveal them
 
 	mu       sync.Mutex
@@ -116,8 +118,8 @@ type failures struct {
 	until    time.Time // pair: refused until then; address: end of the window
 }
 
-func newAuth(accts []Account, ttl time.Duration) (*auth, error) {
-	a := &auth{accounts: map[string]*Account{}, ttl: ttl, sessions: map[string]*session{},
+func newAuth(accts []Account, ttl time.Duration, budget int) (*auth, error) {
+	a := &auth{accounts: map[string]*Account{}, ttl: ttl, budget: budget, sessions: map[string]*session{},
 		pairs: map[pairKey]*failures{}, addrs: map[string]*failures{}}
 	cost := PasswordCost
 	for i := range accts {
@@ -217,7 +219,7 @@ func (a *auth) admit(pk pairKey, addr string, now time.Time) (*failures, *failur
 		delete(a.addrs, addr) // the window is over
 		src = nil
 	}
-	if src != nil && src.n+src.inflight >= addressBudget {
+	if src != nil && src.n+src.inflight >= a.budget {
 		return nil, nil, errLockedOut
 	}
 	pair := a.pairs[pk]

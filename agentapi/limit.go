@@ -45,15 +45,18 @@ type limiter struct {
 }
 
 type window struct {
-	start time.Time
-	n     int
+	start   time.Time
+	n       int
+	refused int
 }
 
 func newLimiter(r Rate) *limiter { return &limiter{rate: r, m: map[string]*window{}} }
 
 // allow counts one event of key at now and reports whether it is within
-// the rate; when not, retry is how long until the window ends.
-func (l *limiter) allow(key string, now time.Time) (ok bool, retry time.Duration) {
+// the rate; when not, retry is how long until the window ends and first
+// says whether this is the key's first refusal in the window (log that
+// one only: a flood must not flood the log).
+func (l *limiter) allow(key string, now time.Time) (ok bool, retry time.Duration, first bool) {
 	start := now.Truncate(l.rate.Per)
 	end := start.Add(l.rate.Per)
 	l.mu.Lock()
@@ -67,17 +70,18 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, retry time.Duration
 				}
 			}
 			if len(l.m) >= maxLimiterKeys {
-				return false, end.Sub(now)
+				return false, end.Sub(now), false
 			}
 		}
 		w = &window{start: start}
 		l.m[key] = w
 	}
 	if w.n >= l.rate.Count {
-		return false, end.Sub(now)
+		w.refused++
+		return false, end.Sub(now), w.refused == 1
 	}
 	w.n++
-	return true, 0
+	return true, 0, false
 }
 
 // sourceKey is the key a request's source address is limited by: the IPv4

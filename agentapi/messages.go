@@ -159,6 +159,8 @@ func checkText(name, s string, max int, multiline bool) error {
 //	cancel     Call, Reason (the offer was withdrawn)
 //	connected  Call (answered: audio flows)
 //	ended      Call, Cause (the call is over: wrap-up)
+//	wrapup     Offer (a call waiting for its wrap-up, carried over from the
+//	           agent's previous page)
 //	held/muted Call, On
 //	signal     Signal (the switch's SDP answer or an ICE candidate)
 //	ok         ID (the request with this id succeeded)

@@ -21,17 +21,24 @@ import (
 // Server's buttons act on the router, the wallboard reads its snapshots.
 func withRealRouter(t *testing.T, ctx context.Context, opts ...routing.Option) (*testEnv, *routing.Router) {
 	t.Helper()
+	return withRealRouterWrapUp(t, ctx, time.Minute, nil, opts...)
+}
+
+// withRealRouterWrapUp is withRealRouter with the router's wrap-up time
+// and more options for the agent API.
+func withRealRouterWrapUp(t *testing.T, ctx context.Context, wrapUp time.Duration, apiOpts []Option, opts ...routing.Option) (*testEnv, *routing.Router) {
+	t.Helper()
 	var rp atomic.Pointer[routing.Router]
-	e := newEnv(t, WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
+	e := newEnv(t, append([]Option{WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
 		if r := rp.Load(); r != nil {
 			return RouterBoard(r).Board(ctx)
 		}
 		return Board{}, nil
-	})), WithCallbacks(lazyCallbacks{&rp}))
+	})), WithCallbacks(lazyCallbacks{&rp})}, apiOpts...)...)
 	r, err := routing.New(routing.Config{
 		Queues:       []routing.QueueConfig{{Name: "support", AnnounceInterval: -1}, {Name: "callback", AnnounceInterval: -1}},
 		OfferTimeout: 20 * time.Second,
-		WrapUp:       time.Minute,
+		WrapUp:       wrapUp,
 	}, append(opts, routing.WithPhones(e.srv))...)
 	if err != nil {
 		t.Fatal(err)

@@ -62,7 +62,9 @@ type WebCallConfig struct {
 	// address (IPv6: per /64), attempts included (default 5 per 10m).
 	AddressRate Rate `yaml:"address_rate"`
 	// NumberRate bounds bookings per phone number (default 2 per 1h) and
-	// NumberDailyCap per number and UTC day (default 3).
+	// NumberDailyCap per number and UTC day (default 3); typed numbers and
+	// each token customer's are counted apart, so strangers cannot spend
+	// a customer's quota.
 	NumberRate     Rate `yaml:"number_rate"`
 	NumberDailyCap int  `yaml:"number_daily_cap"`
 	// AllowPrefixes, when set, are the only number prefixes call-backs
@@ -302,8 +304,10 @@ func (s *Server) handleWebCallWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	src := sourceKey(r.RemoteAddr)
-	if ok, retry := s.web.addr.allow(src, s.now()); !ok {
-		s.log.Warn("web call refused: address over its rate", "remote", src)
+	if ok, retry, first := s.web.addr.allow(src, s.now()); !ok {
+		if first {
+			s.log.Warn("web calls refused: address over its rate (logged once per window)", "remote", src, "rate", s.cfg.WebCall.AddressRate)
+		}
 		tooMany(w, retry, "too many calls from your address, please try again later")
 		return
 	}
@@ -545,9 +549,11 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 	src := sourceKey(r.RemoteAddr)
 	// Every attempt counts, before any work: a flood costs one map look-up
 	// per request.
-	if ok, retry := s.web.addr.allow(src, now); !ok {
+	if ok, retry, first := s.web.addr.allow(src, now); !ok {
 		s.m.callbacks.WithLabelValues("limited").Inc()
-		s.log.Warn("call-back refused: address over its rate", "remote", src)
+		if first {
+			s.log.Warn("call-backs refused: address over its rate (logged once per window)", "remote", src, "rate", s.cfg.WebCall.AddressRate)
+		}
 		tooMany(w, retry, "too many call-back requests from your address, please try again later")
 		return
 	}
@@ -575,12 +581,19 @@ func (s *Server) handleCallbackBook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
-	if ok, retry := s.web.number.allow(id.phone, now); !ok {
+	// Anonymous bookings and a vouched customer's are counted apart: a
+	// stranger spending a number's quota does not stop its owner, logged
+	// in on the website, from booking.
+	quota := "typed " + id.phone
+	if id.vouched {
+		quota = "customer " + id.customer + " " + id.phone
+	}
+	if ok, retry, _ := s.web.number.allow(quota, now); !ok {
 		s.m.callbacks.WithLabelValues("limited").Inc()
 		tooMany(w, retry, "too many call-backs to this number, please try again later")
 		return
 	}
-	if ok, retry := s.web.daily.allow(id.phone, now); !ok {
+	if ok, retry, _ := s.web.daily.allow(quota, now); !ok {
 		s.m.callbacks.WithLabelValues("limited").Inc()
 		tooMany(w, retry, "this number had its call-backs for today")
 		return

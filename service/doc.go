@@ -110,6 +110,8 @@
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)
 //	agents:                       # agentapi.Config: accounts (bcrypt password_hash from
 //	                              # `voxdesk agent passwd`), session_ttl... (go doc ./agentapi)
+//	  login_failures_per_address: 20  # failed logins per source address and 15 min (any names);
+//	                              # each (name, address) also backs off after 3 failures
 //	  webcall:                    # the website's "call now" and "call me back"
 //	    token_key: ""             # HMAC key shared with the website (>= 32 bytes)
 //	    allow_anonymous: false    # true: callers without a token may type a name and number
@@ -117,7 +119,8 @@
 //	                              # before the switch started are refused
 //	    ticket_ttl: 2h            # a booking's ticket (status, cancel) lives this long
 //	    address_rate: {count: 5, per: 10m}   # bookings + call-now sockets per source address (/64)
-//	    number_rate: {count: 2, per: 1h}     # bookings per number
+//	    number_rate: {count: 2, per: 1h}     # bookings per number (typed and each website
+//	                                         # customer's counted apart)
 //	    number_daily_cap: 3       # bookings per number and UTC day
 //	    allow_prefixes: []        # e.g. ["+33"]: only these are dialled; empty = any country
 //	    deny_prefixes: []         # added to agentapi.DefaultDenyPrefixes (premium, satellite...)

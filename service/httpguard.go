@@ -29,7 +29,8 @@ func guardHost(hosts []string, next http.Handler) http.Handler {
 		}
 		host = strings.ToLower(strings.TrimSuffix(host, "."))
 		_, ipErr := netip.ParseAddr(strings.Trim(host, "[]"))
-		if ipErr != nil && !allowed[host] {
+		// No Host at all (HTTP/1.0 probes) is no browser's: it passes.
+		if ipErr != nil && host != "" && !allowed[host] {
 			http.Error(w, "unknown host name (add it to http.hosts)\n", http.StatusMisdirectedRequest)
 			return
 		}
@@ -48,10 +49,9 @@ type capListener struct {
 	net.Listener
 	max int
 
-	mu   sync.Mutex
-	open map[string]int
-	// refused counts connections closed at accept (tests, metrics).
-	refused int
+	mu      sync.Mutex
+	open    map[string]int
+	refused int // connections closed at accept
 }
 
 func newCapListener(l net.Listener, max int) *capListener {
@@ -80,6 +80,14 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		return &cappedConn{Conn: c, l: l, key: key}, nil
 	}
+}
+
+// Refused is how many connections were closed at accept for their
+// address's cap.
+func (l *capListener) Refused() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refused
 }
 
 func (l *capListener) release(key string) {

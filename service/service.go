@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/call"
@@ -198,6 +199,12 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	}
 	s.sip = sipSrv
 
+	if capped, ok := s.httpL.(*capListener); ok {
+		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "voxdesk", Subsystem: "http", Name: "refused_connections_total",
+			Help: "HTTP connections closed at accept: their source address held http.max_conns_per_address.",
+		}, func() float64 { return float64(capped.Refused()) }))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))

@@ -9,9 +9,13 @@ const state = {
   pc: null,
   mic: null,
   me: null,
-  call: null, // {id, offer, phase: 'ringing'|'talking'|'wrapup', held, muted}
+  call: null, // the live call: {id, offer, phase: 'ringing'|'talking', held, muted}
+  // Calls ended and not yet wrapped up, oldest first: call id -> {id, offer}.
+  // Each keeps its own id and offer, so a call arriving during a wrap-up
+  // never takes over the form (issue 11).
+  wraps: new Map(),
   nextId: 1,
-  pending: new Map(), // request id -> description, for error messages
+  pending: new Map(), // request id -> {what, wrap: call id of a wrap-up}
 };
 // Exposed for tests and for the curious: the live PeerConnection.
 window.voxdesk = state;
@@ -50,11 +54,12 @@ function stopRinging() {
 function send(msg, what) {
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
     status('Not connected to the switch.');
-    return;
+    return false;
   }
   msg.id = state.nextId++;
-  if (what) state.pending.set(msg.id, what);
+  if (what) state.pending.set(msg.id, { what, wrap: msg.type === 'wrapup' ? msg.call : null });
   state.ws.send(JSON.stringify(msg));
+  return true;
 }
 
 function setState(s, reason) {
@@ -108,7 +113,34 @@ function fileView(o) {
   return parts;
 }
 
+// who names the caller of an offer.
+function who(o) {
+  const name = o.customer ? o.customer.name : o.given_name;
+  if (name && o.caller) return `${name}, ${o.caller}`;
+  return name || o.caller || 'unknown caller';
+}
+
+// The wrap-up form shows the oldest call waiting for one; the form is
+// bound to that call's id until it is saved.
+function renderWrap() {
+  const form = $('wrap');
+  const w = state.wraps.values().next().value;
+  if (!w) {
+    if (form.dataset.call) form.reset();
+    delete form.dataset.call;
+    show(form, false);
+    return;
+  }
+  if (form.dataset.call !== w.id) {
+    form.reset();
+    form.dataset.call = w.id;
+  }
+  $('wrap-call').textContent = `(${who(w.offer)})` + (state.wraps.size > 1 ? ` — ${state.wraps.size - 1} more after this one` : '');
+  show(form, true);
+}
+
 function render() {
+  renderWrap();
   const c = state.call;
   if (c && c.phase === 'ringing') {
     if (!ring.timer) startRinging();
@@ -117,15 +149,13 @@ function render() {
   }
   show($('offer'), !!c && c.phase === 'ringing');
   show($('talk'), !!c && c.phase === 'talking');
-  show($('wrap'), !!c && c.phase === 'wrapup');
   if (!c) return;
-  const who = c.offer.customer ? c.offer.customer.name : (c.offer.given_name || c.offer.caller || 'unknown caller');
   if (c.phase === 'ringing') {
-    $('offer-caller').textContent = `from ${who}`;
+    $('offer-caller').textContent = `from ${who(c.offer)}`;
     $('offer-file').replaceChildren(...fileView(c.offer));
     $('btn-answer').focus();
   } else if (c.phase === 'talking') {
-    $('talk-caller').textContent = `with ${who}`;
+    $('talk-caller').textContent = `with ${who(c.offer)}`;
     $('talk-file').replaceChildren(...fileView(c.offer));
     $('btn-hold').setAttribute('aria-pressed', String(!!c.held));
     $('btn-hold').textContent = c.held ? 'Resume' : 'Hold';
@@ -135,8 +165,6 @@ function render() {
     $('btn-enrol').disabled = !consent;
     $('btn-enrol').title = consent ? '' : 'The customer has not consented to voice identification';
     $('btn-confirm').disabled = !c.offer.ident.customer;
-  } else {
-    $('wrap-call').textContent = `(${who})`;
   }
 }
 
@@ -214,10 +242,17 @@ async function onMessage(m) {
       break;
     case 'ended':
       if (state.call && state.call.id === m.call) {
-        state.call.phase = 'wrapup';
+        state.wraps.set(m.call, { id: m.call, offer: state.call.offer });
+        state.call = null;
         status(`Call ended (${m.cause}). Please wrap up.`);
         render();
-        $('wrap-notes').focus();
+        if ($('wrap').dataset.call === m.call) $('wrap-notes').focus();
+      }
+      break;
+    case 'wrapup': // a wrap-up left by the previous page (reload, another window)
+      if (!state.wraps.has(m.offer.call)) {
+        state.wraps.set(m.offer.call, { id: m.offer.call, offer: m.offer });
+        render();
       }
       break;
     case 'held':
@@ -229,15 +264,20 @@ async function onMessage(m) {
       }
       break;
     case 'ok': {
-      const what = state.pending.get(m.id);
+      const p = state.pending.get(m.id);
       state.pending.delete(m.id);
-      if (what) status(`${what}: done.`);
+      if (p && p.wrap) {
+        state.wraps.delete(p.wrap);
+        render();
+      }
+      if (p) status(`${p.what}: done.`);
       break;
     }
     case 'error': {
-      const what = state.pending.get(m.id);
+      // A refused wrap-up stays in the form with its notes.
+      const p = state.pending.get(m.id);
       state.pending.delete(m.id);
-      status(`${what || 'Error'}: ${m.error}`);
+      status(`${p ? p.what : 'Error'}: ${m.error}`);
       break;
     }
     case 'board':
@@ -259,7 +299,7 @@ function connect() {
   ws.onclose = (ev) => {
     stopMedia();
     state.ws = null;
-    if (state.call && state.call.phase !== 'wrapup') state.call = null;
+    state.call = null; // wrap-ups stay, with their notes
     render();
     const why = ev.reason ? ` (${ev.reason})` : '';
     // Reconnect after a network drop or a switch restart, but not when
@@ -325,12 +365,13 @@ function wire() {
   };
   $('wrap').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (!state.call) return;
-    callAction('wrapup', 'Wrap-up', { disposition: $('wrap-disposition').value, notes: $('wrap-notes').value });
-    if ($('wrap-ready').checked) send({ type: 'state', state: 'available' }, 'Available');
-    state.call = null;
-    $('wrap').reset();
-    render();
+    const id = $('wrap').dataset.call;
+    const w = id && state.wraps.get(id);
+    if (!w) return;
+    // The form leaves only when the switch confirms (message "ok").
+    const sent = send({ type: 'wrapup', call: id, disposition: $('wrap-disposition').value, notes: $('wrap-notes').value },
+      `Wrap-up of ${who(w.offer)}`);
+    if (sent && $('wrap-ready').checked && !state.call && state.wraps.size === 1) send({ type: 'state', state: 'available' }, 'Available');
   });
 }
 
