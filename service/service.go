@@ -310,6 +310,9 @@ func (s *Service) prompt(name string) (*media.Prompt, error) {
 // Prompts are the loaded prompts.
 func (s *Service) Prompts() *media.Prompts { return s.prompts }
 
+// Router is the router of routing.queues; nil when none is configured.
+func (s *Service) Router() *routing.Router { return s.router }
+
 // Handler is the call handler in use.
 func (s *Service) Handler() call.Handler { return s.handler }
 
