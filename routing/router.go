@@ -36,6 +36,8 @@ type Router struct {
 	closeOnce sync.Once
 	runOnce   sync.Once
 	running   atomic.Bool
+	startMu   sync.Mutex // orders SetPhones before Run
+	started   bool
 
 	events *mailbox[Event]
 	subMu  sync.Mutex
@@ -68,8 +70,23 @@ func WithLogger(l *slog.Logger) Option { return func(r *Router) { r.log = l } }
 // WithClock sets the time source (default: the system clock).
 func WithClock(c Clock) Option { return func(r *Router) { r.clock = c } }
 
-// WithPhones sets how agents' softphones are reached. Required by Run.
+// WithPhones sets how agents' softphones are reached. Required by Run
+// (or SetPhones before it).
 func WithPhones(p Phones) Option { return func(r *Router) { r.phones = p } }
+
+// SetPhones sets how agents' softphones are reached, for wiring where
+// the phones need the Router first (the agent API takes the Router as
+// its routing side and is the Router's Phones). It fails once Run has
+// started.
+func (r *Router) SetPhones(p Phones) error {
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	if r.started {
+		return errors.New("routing: SetPhones after Run")
+	}
+	r.phones = p
+	return nil
+}
 
 // WithAnnouncer sets what plays position announcements, call-back offers
 // and hold music to queued callers (default: none, callers hear silence
@@ -143,6 +160,9 @@ func (r *Router) Run(ctx context.Context) error {
 
 func (r *Router) run(ctx context.Context) error {
 	defer close(r.finished)
+	r.startMu.Lock()
+	r.started = true
+	r.startMu.Unlock()
 	if r.phones == nil {
 		r.closeOnce.Do(func() { close(r.closing) })
 		close(r.done)
