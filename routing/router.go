@@ -320,7 +320,7 @@ type queue struct {
 	aht      time.Duration // moving average handle time
 
 	queued, answered, answeredInSL, abandoned, abandonedInSL int
-	overflowed, timedOut, callbacks                          int
+	overflowed, timedOut, noAgents, callbacks                int
 	answerWait                                               time.Duration // sum over answered
 }
 
@@ -852,6 +852,7 @@ func (r *Router) Logout(ctx context.Context, agentID string) error {
 		r.setState(a, StateLoggedOut, "")
 		delete(r.agents, agentID)
 		r.m.agentStates(r.agents)
+		r.leaveEmpty()
 		return err
 	})
 }

@@ -108,6 +108,7 @@ func TestSecurityRoutingNoAgentNotQueued(t *testing.T) {
 		t.Errorf("hung up after %v", d)
 	}
 	wantMetric(t, m, `voxdesk_routing_calls_queued_total{queue="general"} 0`)
+	wantMetric(t, m, `voxdesk_routing_calls_no_agents_total{queue="general"} 1`)
 	wantMetric(t, m, `voxdesk_routing_calls_abandoned_total{queue="general"} 0`)
 	log := sw.log.String()
 	if !regexp.MustCompile(`call_id=\S+.*not queued: no agent of the queue is logged in|not queued: no agent of the queue is logged in.*call_id=`).MatchString(log) {
