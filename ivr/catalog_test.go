@@ -44,6 +44,9 @@ func TestFlowCheckedAgainstTheSwitch(t *testing.T) {
 		{"skill at a level agents have", flow("  - queue: billing\n    skills: [billing:2, french]\n"), switchCatalog, ""},
 		{"without the switch's configuration, names are not checked", flow("  - queue: biling\n    skills: [german]\n"), nil, ""},
 		{"a switch without queues leaves queue names alone", flow("  - queue: biling\n"), &ivr.Catalog{}, ""},
+		{"a bad skill level is refused even alone", flow("  - queue: billing\n    skills: [\"billing:x\"]\n"), nil,
+			`skill "billing:x": the level after : must be a whole number`},
+		{"an empty skill name is refused even alone", flow("  - queue: billing\n    skills: [\":2\"]\n"), nil, `skill ":2" has no name`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

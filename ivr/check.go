@@ -321,9 +321,34 @@ func (p *loader) queueName(st *Step, n ast.Node, what string) {
 	}
 }
 
-// switchNames checks the queues and skills the flow names against the
-// switch's Catalog.
+// switchNames checks the skills' form ("name" or "name:level", as the
+// router reads them), then the queues and skills the flow names against
+// the switch's Catalog.
 func (p *loader) switchNames() {
+	type need struct {
+		ref
+		skill string
+		level int
+	}
+	var needs []need
+	for _, r := range p.skills {
+		name, lv, hasLevel := strings.Cut(r.name, ":")
+		name = strings.TrimSpace(name)
+		level := 1
+		if hasLevel {
+			n, err := strconv.Atoi(strings.TrimSpace(lv))
+			if err != nil || n < 0 {
+				p.errorf(r.pos, "skill %q: the level after : must be a whole number, 0 or more", r.name)
+				continue
+			}
+			level = n
+		}
+		if name == "" {
+			p.errorf(r.pos, "skill %q has no name", r.name)
+			continue
+		}
+		needs = append(needs, need{r, name, level})
+	}
 	c := p.opts.Switch
 	if c == nil {
 		return
@@ -338,24 +363,13 @@ func (p *loader) switchNames() {
 	}
 	if c.Skills != nil {
 		held := slices.Sorted(maps.Keys(c.Skills))
-		for _, r := range p.skills {
-			name, lv, hasLevel := strings.Cut(r.name, ":")
-			name = strings.TrimSpace(name)
-			level := 1
-			if hasLevel {
-				n, err := strconv.Atoi(strings.TrimSpace(lv))
-				if err != nil || n < 0 || name == "" {
-					p.errorf(r.pos, "skill %q: want name or name:level", r.name)
-					continue
-				}
-				level = n
-			}
-			top, ok := c.Skills[name]
+		for _, n := range needs {
+			top, ok := c.Skills[n.skill]
 			switch {
 			case !ok:
-				p.errorf(r.pos, "skill %q: no agent of the switch has it, so no call of this step could be answered%s", name, closest(name, held, ""))
-			case top < level:
-				p.errorf(r.pos, "skill %q at level %d: the switch's agents have it at level %d at most", name, level, top)
+				p.errorf(n.pos, "skill %q: no agent of the switch has it, so no call of this step could be answered%s", n.skill, closest(n.skill, held, ""))
+			case top < n.level:
+				p.errorf(n.pos, "skill %q at level %d: the switch's agents have it at level %d at most", n.skill, n.level, top)
 			}
 		}
 	}
