@@ -63,8 +63,12 @@ func TestNoAgentLoggedIn(t *testing.T) {
 			if !tc.queued {
 				select {
 				case err := <-done:
-					if !errors.Is(err, ErrNoAgents) {
-						t.Fatalf("Queue = %v, want ErrNoAgents", err)
+					var rej *call.RejectError
+					if !errors.Is(err, ErrNoAgents) || !errors.As(err, &rej) || rej.Cause != call.CauseUnavailable {
+						t.Fatalf("Queue = %v, want ErrNoAgents in a rejection (unavailable)", err)
+					}
+					if leg.Answered() {
+						t.Fatal("a call that could not be queued was answered by the router")
 					}
 				case <-time.After(5 * time.Second):
 					t.Fatal("Queue did not refuse the call")

@@ -97,6 +97,16 @@ func (r *Router) Enqueue(ctx context.Context, c *call.Call, req Request) (Outcom
 	if req.CallbackNumber == "" {
 		req.CallbackNumber = c.Caller
 	}
+	// A call that cannot be queued is refused before it is answered,
+	// so a front end handing calls straight to the router rejects it
+	// (503) rather than answering and hanging up.
+	var aerr error
+	if err := r.exec(ctx, func() { aerr = r.admit(req.Queue, extra, log) }); err != nil {
+		return Outcome{}, err
+	}
+	if aerr != nil {
+		return Outcome{}, &call.RejectError{Cause: call.CauseUnavailable, Reason: "no agent available", Err: aerr}
+	}
 	if err := c.Leg.Answer(ctx); err != nil {
 		return Outcome{}, fmt.Errorf("routing: answer %s: %w", c.ID, err)
 	}
@@ -149,11 +159,10 @@ func (r *Router) enqueue(e *entry, qname string, extra []skill) error {
 	if r.entries[e.id] != nil {
 		return fmt.Errorf("routing: call %s is already queued", e.id)
 	}
-	if e.w != nil && !q.cfg.JoinEmpty && !r.loggedInFor(append(append([]skill(nil), q.skills...), extra...)) {
-		q.noAgents++
-		r.m.noAgents.WithLabelValues(q.cfg.Name).Inc()
-		e.log.Warn("not queued: no agent of the queue is logged in", "queue", q.cfg.Name)
-		return fmt.Errorf("%w: %q", ErrNoAgents, qname)
+	if e.w != nil {
+		if err := r.admit(qname, extra, e.log); err != nil {
+			return err
+		}
 	}
 	now := r.clock.Now()
 	r.seq++
@@ -264,6 +273,20 @@ func (r *Router) loggedInFor(skills []skill) bool {
 		}
 	}
 	return false
+}
+
+// admit refuses a live caller for queue qname when no agent able to take
+// the call is logged in and the queue does not JoinEmpty; it counts and
+// logs the refusal (loop). An unknown queue is left to enqueue.
+func (r *Router) admit(qname string, extra []skill, log *slog.Logger) error {
+	q := r.queues[qname]
+	if q == nil || q.cfg.JoinEmpty || r.loggedInFor(append(append([]skill(nil), q.skills...), extra...)) {
+		return nil
+	}
+	q.noAgents++
+	r.m.noAgents.WithLabelValues(q.cfg.Name).Inc()
+	log.Warn("not queued: no agent of the queue is logged in", "queue", q.cfg.Name)
+	return fmt.Errorf("%w: %q", ErrNoAgents, qname)
 }
 
 // leaveEmpty sends callers waiting where no agent able to take them is
