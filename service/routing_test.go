@@ -122,3 +122,36 @@ func TestRoutingDeclineAndMissOnAgentPages(t *testing.T) {
 	wantMetric(t, m, `voxdesk_routing_calls_abandoned_total{queue="general"} 1`)
 	wantMetric(t, m, `voxdesk_routing_calls_answered_total{queue="general"} 0`)
 }
+
+// TestFlowReloadRefusesUnknownQueue: the switch's live reload refuses a
+// flow edited to name a queue it does not have, logs why and keeps the
+// last good version (issue 11: "queue: biling" was swapped in, and its
+// calls fell through to their fail: way).
+func TestFlowReloadRefusesUnknownQueue(t *testing.T) {
+	flows := t.TempDir()
+	file := filepath.Join(flows, "q.yaml")
+	if err := os.WriteFile(file, []byte(queueFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sw := startSwitch(t, func(c *service.Config) {
+		c.IVR = ivr.Settings{Dir: flows, Default: "q", Poll: 50 * time.Millisecond}
+		c.Routing = routing.Config{Queues: []routing.QueueConfig{{Name: "general"}, {Name: "billing"}}}
+	})
+	if err := os.WriteFile(file, []byte(strings.Replace(queueFlow, "queue: general", "queue: biling", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "the reload refused", func() bool {
+		l := sw.log.String()
+		return strings.Contains(l, "flow change refused; keeping the last good version") &&
+			strings.Contains(l, `queue \"biling\" is not a queue of the switch (did you mean billing?)`)
+	}); err != nil {
+		t.Fatalf("%v:\n%s", err, sw.log.String())
+	}
+	m := metricsText(t, sw)
+	wantMetric(t, m, `voxdesk_ivr_flow_reload_errors_total{file="q.yaml"} 1`)
+	if strings.Contains(sw.log.String(), "ivr: flow reloaded") {
+		t.Fatal("the flow naming an unknown queue was swapped in")
+	}
+}
