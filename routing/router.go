@@ -555,6 +555,14 @@ func (r *Router) endOffer(e *entry, reason string, tellPhone bool) *agent {
 			}
 		})
 	}
+	result := "withdrawn"
+	switch reason {
+	case "declined":
+		result = "declined"
+	case ReasonNotAnswered:
+		result = "missed"
+	}
+	r.m.offers.WithLabelValues(e.queue, result).Inc()
 	e.log.Info("offer withdrawn", "agent", a.info.ID, "reason", reason)
 	r.emit(Event{Type: EventOfferCancelled, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Reason: reason})
 	return a
@@ -951,6 +959,7 @@ func (r *Router) connect(e *entry, a *agent) {
 		r.m.serviceLevel.WithLabelValues(q.cfg.Name).Set(q.serviceLevel())
 	}
 	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
+	r.m.offers.WithLabelValues(q.cfg.Name, "answered").Inc()
 	e.stop, e.stopWhy = make(chan struct{}), stopNone
 	e.log.Info("answered", "agent", a.info.ID, "queue", q.cfg.Name, "wait", e.wait)
 	r.emit(Event{Type: EventAnswered, Queue: q.cfg.Name, CallID: e.id, Agent: a.info.ID, Customer: customerOf(e.c)})
