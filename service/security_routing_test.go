@@ -83,6 +83,7 @@ func TestSecurityRoutingSilentQueuedCaller(t *testing.T) {
 	if d, m := queueCall(t, sw, "silent.xml", 6*time.Second); d > 8*time.Second {
 		t.Errorf("the silent caller was let go after %v", d)
 	} else {
+		t.Logf("silent queued caller (1 s of speech, rtp_timeout 1 s) hung up and out of the queue %v after the INVITE", d.Round(10*time.Millisecond))
 		wantMetric(t, m, `voxdesk_routing_calls_queued_total{queue="general"} 1`)
 		wantMetric(t, m, `voxdesk_routing_calls_abandoned_total{queue="general"} 1`)
 		wantMetric(t, m, `voxdesk_routing_calls_answered_total{queue="general"} 0`)
@@ -107,6 +108,7 @@ func TestSecurityRoutingNoAgentNotQueued(t *testing.T) {
 	if d > 10*time.Second {
 		t.Errorf("hung up after %v", d)
 	}
+	t.Logf("caller for a queue with no agent logged in: fail: way (goodbye) and BYE %v after the INVITE", d.Round(10*time.Millisecond))
 	wantMetric(t, m, `voxdesk_routing_calls_queued_total{queue="general"} 0`)
 	wantMetric(t, m, `voxdesk_routing_calls_no_agents_total{queue="general"} 1`)
 	wantMetric(t, m, `voxdesk_routing_calls_abandoned_total{queue="general"} 0`)
