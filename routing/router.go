@@ -1060,6 +1060,19 @@ func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent s
 			}
 			tq = queue
 		}
+		switch {
+		case toAgent == agentID:
+			err = fmt.Errorf("%w: a call cannot be transferred to the agent who has it", ErrState)
+			return
+		case toAgent != "" && r.agents[toAgent] == nil:
+			err = fmt.Errorf("routing: transfer to %q: %w", toAgent, ErrUnknownAgent)
+			return
+		case toAgent == "":
+			if q := r.queues[tq]; !q.cfg.JoinEmpty && !r.loggedInFor(q.skills) {
+				err = fmt.Errorf("routing: transfer to queue %q: %w", tq, ErrNoAgents)
+				return
+			}
+		}
 		if e.w == nil {
 			err = errors.New("routing: call-back not connected yet, cannot transfer")
 			return
