@@ -1,8 +1,13 @@
 package ivr
 
 import (
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // targets reports jumps to steps that do not exist or live in another
@@ -289,6 +294,83 @@ func (p *loader) recursion() {
 	for _, name := range append([]string{"main"}, f.subOrder...) {
 		if color[name] == white && !visit(name) {
 			return
+		}
+	}
+}
+
+// Catalog is what the switch is configured with, for checking the names a
+// flow uses: a flow naming a queue the switch does not have is refused
+// when it is loaded (at start-up, by a reload, by `voxdesk flow check
+// --config`), rather than failing each call at run time.
+type Catalog struct {
+	// Queues are the router's queue names: queue and callback steps must
+	// name one. Nil leaves queue names unchecked (a switch with no router
+	// holds queued callers, then hangs up).
+	Queues []string
+	// Skills are the highest level of each skill some agent holds: the
+	// skills of a queue step ("name" or "name:level") must be among them.
+	// Nil leaves skills unchecked (no agents configured).
+	Skills map[string]int
+}
+
+// queueName reads the queue a queue or callback step names.
+func (p *loader) queueName(st *Step, n ast.Node, what string) {
+	if s, ok := p.text(n, what); ok {
+		st.queue = s
+		p.queues = append(p.queues, ref{from: st, name: s, pos: posOf(n)})
+	}
+}
+
+// switchNames checks the skills' form ("name" or "name:level", as the
+// router reads them), then the queues and skills the flow names against
+// the switch's Catalog.
+func (p *loader) switchNames() {
+	type need struct {
+		ref
+		skill string
+		level int
+	}
+	var needs []need
+	for _, r := range p.skills {
+		name, lv, hasLevel := strings.Cut(r.name, ":")
+		name = strings.TrimSpace(name)
+		level := 1
+		if hasLevel {
+			n, err := strconv.Atoi(strings.TrimSpace(lv))
+			if err != nil || n < 0 {
+				p.errorf(r.pos, "skill %q: the level after : must be a whole number, 0 or more", r.name)
+				continue
+			}
+			level = n
+		}
+		if name == "" {
+			p.errorf(r.pos, "skill %q has no name", r.name)
+			continue
+		}
+		needs = append(needs, need{r, name, level})
+	}
+	c := p.opts.Switch
+	if c == nil {
+		return
+	}
+	if c.Queues != nil {
+		known := slices.Sorted(slices.Values(c.Queues))
+		for _, r := range p.queues {
+			if !slices.Contains(known, r.name) {
+				p.errorf(r.pos, "queue %q is not a queue of the switch%s", r.name, closest(r.name, known, "routing.queues has "+strings.Join(known, ", ")))
+			}
+		}
+	}
+	if c.Skills != nil {
+		held := slices.Sorted(maps.Keys(c.Skills))
+		for _, n := range needs {
+			top, ok := c.Skills[n.skill]
+			switch {
+			case !ok:
+				p.errorf(n.pos, "skill %q: no agent of the switch has it, so no call of this step could be answered%s", n.skill, closest(n.skill, held, ""))
+			case top < n.level:
+				p.errorf(n.pos, "skill %q at level %d: the switch's agents have it at level %d at most", n.skill, n.level, top)
+			}
 		}
 	}
 }

@@ -157,12 +157,18 @@
 //	  priority: "score * 10"       # number, or an expression giving one (higher first)
 //	  preferred: customer.advisor  # expression: agent id to try first
 //	  hold: hold                   # played while there is no Router yet
-//	  fail: advisor                # the router refused the call (default: hang up)
+//	  fail: advisor                # the router refused the call: no agent of the queue logged
+//	                               # in, or the queue's max_wait passed (default: hang up)
 //
 // queue sets queue, queue.skills, queue.priority and queue.preferred
 // (the call.Var* names) and hands the call to the Router, which returns
 // when the call has left the queue. Without a Router the caller hears the
-// hold prompt until Config.HoldLimit, then the call ends.
+// hold prompt until Config.HoldLimit, then the call ends. Loaded with the
+// switch's Options.Switch (the switch itself, `voxdesk flow check
+// --config`), a queue or callback step must name one of the switch's
+// queues and a queue step's skills must be held by one of its agents:
+// a flow that does not is refused, never run with the call falling
+// through to its fail: way.
 //
 //	transfer: sip:desk@pbx.example.com   # sip:, sips: or tel: URI, via call.Dialer and call.Bridge
 //	  prompt: connecting

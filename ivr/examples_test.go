@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,6 +10,13 @@ import (
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/ivr"
 )
+
+// noAdvisor is a switch whose router refuses every call (no agent of
+// the queue logged in), with a voicemail.
+func noAdvisor(c *ivr.Config) {
+	c.Router = &fakeRouter{err: errors.New("routing: no agent of the queue is logged in")}
+	c.Voicemail = &fakeVoicemail{}
+}
 
 // TestExamples loads every example flow and walks the main paths of the
 // two lines with the simulator, so the examples never rot.
@@ -42,6 +50,12 @@ func TestExamples(t *testing.T) {
 		{name: "hotline: VIP recognised by voice skips the menu", flow: "hotline",
 			sim:      ivr.Simulation{Caller: "+33100000002", Speech: voice(bob, 4*time.Second), At: monday9},
 			wantLast: "vip", wantVars: map[string]string{call.VarCustomer: "C-1002", call.VarIdentMethod: "voice", call.VarPreferredAgent: "agent-7", call.VarPriority: "10"}},
+		{name: "hotline: nobody to take the call, a message", flow: "hotline", sim: ivr.Simulation{Digits: []rune("0"), At: monday9},
+			cfg:      noAdvisor,
+			wantLast: "bye", wantVars: map[string]string{call.VarQueue: "general"}},
+		{name: "account: nobody to take the call, a message", flow: "account",
+			sim: ivr.Simulation{Caller: "+33199999999", Digits: []rune("1001#1234#"), At: monday9},
+			cfg: noAdvisor, wantLast: "message", wantVars: map[string]string{call.VarQueue: "general"}},
 		{name: "hotline: closed on Sunday, voicemail", flow: "hotline", sim: ivr.Simulation{At: sunday},
 			cfg:      func(c *ivr.Config) { c.Voicemail = &fakeVoicemail{} },
 			wantLast: "bye"},

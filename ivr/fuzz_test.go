@@ -14,7 +14,8 @@ import (
 
 // FuzzParse feeds arbitrary flow files to the loader: it must never
 // panic, a refused file must say where and why, and an accepted flow must
-// draw, diff and run (simulated, briefly) without panicking.
+// draw, diff and run (simulated, briefly) without panicking. Checked
+// against a switch's catalog as well, the file may only gain errors.
 func FuzzParse(f *testing.F) {
 	for _, pattern := range []string{"testdata/flows/*/*.yaml", "../examples/flows/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
@@ -29,18 +30,31 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("operator: none\nsteps:\n  - branch:\n      - when: \"((((score\"\n        goto: x\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("operator: none\nsteps: [{set: {a: \"b\", b: \"a\"}}, hangup]\n"))
+	f.Add([]byte("operator: none\nsteps:\n  - queue: biling\n    skills: [billing:9, \"\", german]\n  - callback: x\n"))
 	opts := ivr.Options{Builtin: builtin(f)}
+	withSwitch := opts
+	withSwitch.Switch = switchCatalog
+	wellRefused := func(t *testing.T, err error) {
+		list, ok := err.(ivr.ErrorList)
+		if !ok || len(list) == 0 {
+			t.Fatalf("error is not a non-empty ErrorList: %T %v", err, err)
+		}
+		for _, e := range list {
+			if e.Pos.Line < 1 || e.Pos.Col < 1 || e.Msg == "" {
+				t.Fatalf("error without position or message: %+v", e)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		fl, err := ivr.Parse("fuzz.yaml", src, opts)
+		_, serr := ivr.Parse("fuzz.yaml", src, withSwitch)
+		if serr != nil {
+			wellRefused(t, serr)
+		}
 		if err != nil {
-			list, ok := err.(ivr.ErrorList)
-			if !ok || len(list) == 0 {
-				t.Fatalf("error is not a non-empty ErrorList: %T %v", err, err)
-			}
-			for _, e := range list {
-				if e.Pos.Line < 1 || e.Pos.Col < 1 || e.Msg == "" {
-					t.Fatalf("error without position or message: %+v", e)
-				}
+			wellRefused(t, err)
+			if serr == nil {
+				t.Fatalf("accepted against the switch, refused alone: %v", err)
 			}
 			return
 		}

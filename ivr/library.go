@@ -171,7 +171,7 @@ func (l *Library) Dispatch(byCallee map[string]string, fallback string, cfg Conf
 func (l *Library) Reload() error {
 	l.reloading.Lock()
 	defer l.reloading.Unlock()
-	paths, err := flowFiles(l.dir)
+	paths, err := FlowFiles(l.dir)
 	if err != nil {
 		return fmt.Errorf("ivr: reload %s: %w", l.dir, err)
 	}
@@ -194,7 +194,9 @@ func (l *Library) Reload() error {
 	return errors.Join(errs...)
 }
 
-func flowFiles(dir string) ([]string, error) {
+// FlowFiles lists the flow files of dir a Library loads: *.yaml and
+// *.yml files whose name does not start with a dot.
+func FlowFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err

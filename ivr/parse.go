@@ -32,6 +32,10 @@ type Options struct {
 	// Decode turns a prompt file into 8 kHz mono PCM. Nil uses
 	// media.DecodePCM (WAV or FLAC, any rate, resampled).
 	Decode func(name string, data []byte) ([]int16, error)
+	// Switch, when set, is the switch's configuration the flow's queue
+	// and call-back steps are checked against (see Catalog); nil checks
+	// the flow on its own.
+	Switch *Catalog
 }
 
 // MaxFlowSize bounds a flow file; larger files are refused.
@@ -78,6 +82,8 @@ type loader struct {
 	exprs     []pendingExpr
 	refs      []ref // step targets to resolve
 	calls     []ref // sub-flow calls to resolve
+	queues    []ref // queues named by queue and callback steps
+	skills    []ref // skills named by queue steps
 }
 
 // ref is a name used by a step, resolved once all steps are known.
@@ -259,6 +265,7 @@ func (p *loader) parse(src []byte) *Flow {
 	}
 	p.targets()
 	p.checkGraph()
+	p.switchNames()
 	if len(p.errs) > 0 {
 		return nil
 	}
@@ -824,10 +831,14 @@ func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.Mapping
 		}
 	case kindQueue:
 		if needArg("a queue name") {
-			st.queue, _ = p.text(arg, "queue")
+			p.queueName(st, arg, "queue")
 		}
 		if v := get("skills"); v != nil {
-			st.skills, _ = p.list(v, "skills")
+			var nodes []ast.Node
+			st.skills, nodes = p.list(v, "skills")
+			for i, s := range st.skills {
+				p.skills = append(p.skills, ref{from: st, name: s, pos: posOf(nodes[i])})
+			}
 		}
 		if v := get("priority"); v != nil {
 			p.expr(v, TypeNumber, &st.priority)
@@ -849,7 +860,7 @@ func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.Mapping
 		}
 	case kindCallback:
 		if needArg("a queue name") {
-			st.queue, _ = p.text(arg, "callback")
+			p.queueName(st, arg, "callback")
 		}
 		if v := get("number"); v != nil {
 			p.expr(v, TypeString, &st.number)

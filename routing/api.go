@@ -165,6 +165,7 @@ const (
 	ResultAbandoned Result = "abandoned" // caller hung up before being answered
 	ResultCallback  Result = "callback"  // the caller booked a call-back and was released
 	ResultMaxWait   Result = "max-wait"  // waited MaxWait, no overflow target
+	ResultNoAgents  Result = "no-agents" // the last agent able to take it logged out
 )
 
 // Outcome reports a queued call's end.

@@ -456,7 +456,7 @@ func TestDirectoryGivesLastAdvisor(t *testing.T) {
 }
 
 func TestAgentCannotActOnAnotherAgentsCall(t *testing.T) {
-	h := newHarness(t, salesConfig())
+	h := newHarness(t, Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "night", Skills: []string{"night"}}}})
 	h.available("ann", nil)
 	h.available("bob", nil)
 	q := h.enqueue("c1", Request{Queue: "sales"})
@@ -486,6 +486,24 @@ func TestAgentCannotActOnAnotherAgentsCall(t *testing.T) {
 	}
 	if err := h.r.Logout(h.ctx, "ann"); !errors.Is(err, ErrAgentBusy) {
 		t.Fatalf("logout on a call: %v", err)
+	}
+	// Transfers nobody could take are refused; the call stays with ann.
+	for _, tc := range []struct {
+		name         string
+		queue, agent string
+		want         error
+	}{
+		{"to an unknown queue", "nowhere", "", ErrUnknownQueue},
+		{"to an agent not logged in", "", "zed", ErrUnknownAgent},
+		{"to oneself", "", "ann", ErrState},
+		{"to a queue no logged-in agent can serve", "night", "", ErrNoAgents},
+	} {
+		if err := h.r.Transfer(h.ctx, "ann", "c1", tc.queue, tc.agent); !errors.Is(err, tc.want) {
+			t.Errorf("transfer %s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if a := h.agent("ann"); a.State != StateBusy || a.CallID != "c1" {
+		t.Fatalf("after refused transfers ann is %+v", a)
 	}
 	_ = q.leg.Hangup(h.ctx, call.CauseNormal)
 	q.wait(t)

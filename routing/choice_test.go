@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/voxdesk/voxdesk/call"
@@ -270,6 +271,15 @@ func TestMissedOfferNotice(t *testing.T) {
 		t.Fatalf("cancel reason %q", c.reason)
 	}
 	h.expectRing("bob", "c1")
+	if got := testutil.ToFloat64(h.r.m.offers.WithLabelValues("sales", "missed")); got != 1 {
+		t.Errorf("offers_total{result=missed} = %v", got)
+	}
+	if err := h.r.Decline(h.ctx, "bob", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(h.r.m.offers.WithLabelValues("sales", "declined")); got != 1 {
+		t.Errorf("offers_total{result=declined} = %v", got)
+	}
 	select {
 	case e := <-evs:
 		if e.Agent != "ann" || e.CallID != "c1" || e.Queue != "sales" || e.AgentStatus == nil ||

@@ -126,6 +126,14 @@ func (c *Config) fill() {
 	}
 }
 
+// Validate reports every error of the configuration, as New would: a
+// configuration file can be checked before anything is started.
+func (c Config) Validate() error {
+	c.Queues = append([]QueueConfig(nil), c.Queues...)
+	c.fill()
+	return c.validate()
+}
+
 func (c *Config) validate() error {
 	var errs []error
 	names := map[string]*QueueConfig{}

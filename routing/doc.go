@@ -24,7 +24,8 @@
 //
 // A call is not queued where nobody could answer it: when no agent able
 // to take it is logged in, Enqueue returns ErrNoAgents (unless the queue
-// sets JoinEmpty) and the IVR takes its fail: way. A queued call leaves
+// sets JoinEmpty) and the IVR takes its fail: way; so do callers already
+// waiting when the last such agent logs out. A queued call leaves
 // after its queue's MaxWait (DefaultMaxWait, 10 min, when unset). A
 // caller whose leg ends (a hang-up, or the media timeout of a caller gone
 // silent) leaves the queue at once, abandoned: the router checks the leg

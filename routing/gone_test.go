@@ -63,8 +63,12 @@ func TestNoAgentLoggedIn(t *testing.T) {
 			if !tc.queued {
 				select {
 				case err := <-done:
-					if !errors.Is(err, ErrNoAgents) {
-						t.Fatalf("Queue = %v, want ErrNoAgents", err)
+					var rej *call.RejectError
+					if !errors.Is(err, ErrNoAgents) || !errors.As(err, &rej) || rej.Cause != call.CauseUnavailable {
+						t.Fatalf("Queue = %v, want ErrNoAgents in a rejection (unavailable)", err)
+					}
+					if leg.Answered() {
+						t.Fatal("a call that could not be queued was answered by the router")
 					}
 				case <-time.After(5 * time.Second):
 					t.Fatal("Queue did not refuse the call")
@@ -72,7 +76,7 @@ func TestNoAgentLoggedIn(t *testing.T) {
 				if leg.Cause() != call.CauseNone {
 					t.Fatal("caller hung up: the flow goes on to its fail: way")
 				}
-				if qs := h.queue("sales"); qs.Queued != 0 || qs.Waiting != 0 {
+				if qs := h.queue("sales"); qs.Queued != 0 || qs.Waiting != 0 || qs.NoAgents != 1 {
 					t.Fatalf("stats %+v", qs)
 				}
 				if l := logs.String(); !strings.Contains(l, "call_id=c1") || !strings.Contains(l, "no agent of the queue is logged in") {
@@ -204,4 +208,54 @@ func TestVanishedCallerNeverAnswered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLastAgentLogsOut: callers waiting where the last agent able to take
+// them logged out go back to their flow (ErrNoAgents) instead of waiting
+// for nobody; a queue with join_empty keeps them.
+func TestLastAgentLogsOut(t *testing.T) {
+	cfg := Config{Queues: []QueueConfig{{Name: "sales"}, {Name: "night", JoinEmpty: true}}}
+	h := newHarness(t, cfg)
+	for _, id := range []string{"ann", "bob"} {
+		if err := h.r.Login(h.ctx, AgentInfo{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue := func(id, q string) (*calltest.Leg, chan error) {
+		leg := calltest.NewLeg()
+		done := make(chan error, 1)
+		go func() { done <- h.r.Queue(h.ctx, call.New(id, leg, nil), q, nil, 0, "") }()
+		deadline := time.Now().Add(5 * time.Second)
+		for h.queue(q).Waiting == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		return leg, done
+	}
+	_, sales := queue("c1", "sales")
+	nightLeg, night := queue("c2", "night")
+	if err := h.r.Logout(h.ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if qs := h.queue("sales"); qs.Waiting != 1 {
+		t.Fatalf("caller left while bob is still logged in: %+v", qs)
+	}
+	if err := h.r.Logout(h.ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-sales:
+		if !errors.Is(err, ErrNoAgents) {
+			t.Fatalf("Queue = %v, want ErrNoAgents", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("caller still waiting for nobody")
+	}
+	if qs := h.queue("sales"); qs.NoAgents != 1 || qs.Abandoned != 0 || qs.Waiting != 0 {
+		t.Fatalf("stats %+v", qs)
+	}
+	if qs := h.queue("night"); qs.Waiting != 1 {
+		t.Fatalf("join_empty queue lost its caller: %+v", qs)
+	}
+	_ = nightLeg.Hangup(h.ctx, call.CauseNormal)
+	<-night
 }

@@ -6,7 +6,8 @@ import "github.com/prometheus/client_golang/prometheus"
 // whether or not they are registered.
 type metrics struct {
 	queued, answered, abandoned, overflowed, timedOut *prometheus.CounterVec
-	callbacks                                         *prometheus.CounterVec
+	noAgents                                          *prometheus.CounterVec
+	callbacks, offers                                 *prometheus.CounterVec
 	wait, handle                                      *prometheus.HistogramVec
 	serviceLevel, waiting, agents                     *prometheus.GaugeVec
 }
@@ -24,7 +25,12 @@ func newMetrics() *metrics {
 		abandoned:  counter("calls_abandoned_total", "Queued calls whose caller hung up before an answer.", "queue"),
 		overflowed: counter("calls_overflowed_total", "Calls moved to the overflow queue after the maximum wait.", "queue"),
 		timedOut:   counter("calls_max_wait_total", "Calls that left a queue without overflow after the maximum wait.", "queue"),
-		callbacks:  counter("callbacks_total", "Call-backs by result: booked, connected, failed.", "queue", "result"),
+		noAgents: counter("calls_no_agents_total",
+			"Calls not queued, or sent back to their flow, because no agent able to take them was logged in.", "queue"),
+		callbacks: counter("callbacks_total", "Call-backs by result: booked, connected, failed.", "queue", "result"),
+		offers: counter("offers_total",
+			"Offers to agents by how they ended: answered, declined, missed (rang out), withdrawn (caller gone, agent lost, call-back booked).",
+			"queue", "result"),
 		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "voxdesk", Subsystem: "routing",
 			Name: "queue_wait_seconds", Help: "Time from enqueue to answer or abandonment.",
 			Buckets: []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200}}, []string{"queue", "outcome"}),
@@ -41,7 +47,7 @@ func (m *metrics) register(reg prometheus.Registerer) {
 	if reg == nil {
 		return
 	}
-	reg.MustRegister(m.queued, m.answered, m.abandoned, m.overflowed, m.timedOut, m.callbacks,
+	reg.MustRegister(m.queued, m.answered, m.abandoned, m.overflowed, m.timedOut, m.noAgents, m.callbacks, m.offers,
 		m.wait, m.handle, m.serviceLevel, m.waiting, m.agents)
 }
 
@@ -50,6 +56,7 @@ func (m *metrics) initQueue(q string) {
 	m.queued.WithLabelValues(q)
 	m.answered.WithLabelValues(q)
 	m.abandoned.WithLabelValues(q)
+	m.noAgents.WithLabelValues(q)
 	m.serviceLevel.WithLabelValues(q).Set(1)
 	m.waiting.WithLabelValues(q).Set(0)
 }

@@ -36,6 +36,8 @@ type Router struct {
 	closeOnce sync.Once
 	runOnce   sync.Once
 	running   atomic.Bool
+	startMu   sync.Mutex // orders SetPhones before Run
+	started   bool
 
 	events *mailbox[Event]
 	subMu  sync.Mutex
@@ -68,8 +70,23 @@ func WithLogger(l *slog.Logger) Option { return func(r *Router) { r.log = l } }
 // WithClock sets the time source (default: the system clock).
 func WithClock(c Clock) Option { return func(r *Router) { r.clock = c } }
 
-// WithPhones sets how agents' softphones are reached. Required by Run.
+// WithPhones sets how agents' softphones are reached. Required by Run
+// (or SetPhones before it).
 func WithPhones(p Phones) Option { return func(r *Router) { r.phones = p } }
+
+// SetPhones sets how agents' softphones are reached, for wiring where
+// the phones need the Router first (the agent API takes the Router as
+// its routing side and is the Router's Phones). It fails once Run has
+// started.
+func (r *Router) SetPhones(p Phones) error {
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	if r.started {
+		return errors.New("routing: SetPhones after Run")
+	}
+	r.phones = p
+	return nil
+}
 
 // WithAnnouncer sets what plays position announcements, call-back offers
 // and hold music to queued callers (default: none, callers hear silence
@@ -143,6 +160,9 @@ func (r *Router) Run(ctx context.Context) error {
 
 func (r *Router) run(ctx context.Context) error {
 	defer close(r.finished)
+	r.startMu.Lock()
+	r.started = true
+	r.startMu.Unlock()
 	if r.phones == nil {
 		r.closeOnce.Do(func() { close(r.closing) })
 		close(r.done)
@@ -300,7 +320,7 @@ type queue struct {
 	aht      time.Duration // moving average handle time
 
 	queued, answered, answeredInSL, abandoned, abandonedInSL int
-	overflowed, timedOut, callbacks                          int
+	overflowed, timedOut, noAgents, callbacks                int
 	answerWait                                               time.Duration // sum over answered
 }
 
@@ -535,6 +555,14 @@ func (r *Router) endOffer(e *entry, reason string, tellPhone bool) *agent {
 			}
 		})
 	}
+	result := "withdrawn"
+	switch reason {
+	case "declined":
+		result = "declined"
+	case ReasonNotAnswered:
+		result = "missed"
+	}
+	r.m.offers.WithLabelValues(e.queue, result).Inc()
 	e.log.Info("offer withdrawn", "agent", a.info.ID, "reason", reason)
 	r.emit(Event{Type: EventOfferCancelled, Queue: e.queue, CallID: e.id, Agent: a.info.ID, Reason: reason})
 	return a
@@ -832,6 +860,7 @@ func (r *Router) Logout(ctx context.Context, agentID string) error {
 		r.setState(a, StateLoggedOut, "")
 		delete(r.agents, agentID)
 		r.m.agentStates(r.agents)
+		r.leaveEmpty()
 		return err
 	})
 }
@@ -930,6 +959,7 @@ func (r *Router) connect(e *entry, a *agent) {
 		r.m.serviceLevel.WithLabelValues(q.cfg.Name).Set(q.serviceLevel())
 	}
 	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
+	r.m.offers.WithLabelValues(q.cfg.Name, "answered").Inc()
 	e.stop, e.stopWhy = make(chan struct{}), stopNone
 	e.log.Info("answered", "agent", a.info.ID, "queue", q.cfg.Name, "wait", e.wait)
 	r.emit(Event{Type: EventAnswered, Queue: q.cfg.Name, CallID: e.id, Agent: a.info.ID, Customer: customerOf(e.c)})
@@ -1029,6 +1059,19 @@ func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent s
 				return
 			}
 			tq = queue
+		}
+		switch {
+		case toAgent == agentID:
+			err = fmt.Errorf("%w: a call cannot be transferred to the agent who has it", ErrState)
+			return
+		case toAgent != "" && r.agents[toAgent] == nil:
+			err = fmt.Errorf("routing: transfer to %q: %w", toAgent, ErrUnknownAgent)
+			return
+		case toAgent == "":
+			if q := r.queues[tq]; !q.cfg.JoinEmpty && !r.loggedInFor(q.skills) {
+				err = fmt.Errorf("routing: transfer to queue %q: %w", tq, ErrNoAgents)
+				return
+			}
 		}
 		if e.w == nil {
 			err = errors.New("routing: call-back not connected yet, cannot transfer")

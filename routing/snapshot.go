@@ -55,6 +55,9 @@ type QueueStats struct {
 	Abandoned    int `json:"abandoned"`
 	Overflowed   int `json:"overflowed"`
 	TimedOut     int `json:"timed_out"`
+	// NoAgents counts calls not queued, or sent back to their flow,
+	// because no agent able to take them was logged in.
+	NoAgents int `json:"no_agents"`
 	// ServiceLevel is answered within ServiceLevelThreshold over answered
 	// plus abandoned after it; 1 before any call.
 	ServiceLevel          float64       `json:"service_level"`
@@ -90,7 +93,7 @@ func (r *Router) snapshot() Snapshot {
 	s := Snapshot{Time: now}
 	for _, q := range r.qorder {
 		qs := QueueStats{Name: q.cfg.Name, Queued: q.queued, Answered: q.answered, AnsweredInSL: q.answeredInSL,
-			Abandoned: q.abandoned, Overflowed: q.overflowed, TimedOut: q.timedOut,
+			Abandoned: q.abandoned, Overflowed: q.overflowed, TimedOut: q.timedOut, NoAgents: q.noAgents,
 			ServiceLevel: q.serviceLevel(), ServiceLevelThreshold: q.cfg.ServiceLevel, AvgHandleTime: q.aht}
 		if q.answered > 0 {
 			qs.AvgSpeedOfAnswer = q.answerWait / time.Duration(q.answered)

@@ -1,10 +1,13 @@
 package routing
 
 import (
+	"context"
 	"log/slog"
 	"reflect"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // TestStateIsPlainData keeps the calls' and agents' routing state free of
@@ -94,4 +97,34 @@ func TestStateMoves(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSetPhones: the phones can be plugged in after New (the agent API is
+// built with the Router, then becomes its Phones), never once Run started.
+func TestSetPhones(t *testing.T) {
+	r, err := New(salesConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones := newFakePhones()
+	if err := r.SetPhones(phones); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- r.Run(ctx) }()
+	if err := r.Login(ctx, AgentInfo{ID: "ann"}); err != nil { // the loop runs: Run had its phones
+		t.Fatal(err)
+	}
+	if err := r.SetPhones(newFakePhones()); err == nil {
+		t.Fatal("SetPhones after Run accepted")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	goleak.VerifyNone(t)
 }

@@ -42,7 +42,9 @@ func (w *waiter) take() []waiterMsg      { return w.box.take() }
 // Queue fits the IVR's queue step: it queues c and returns when the call
 // is over. It returns nil when the caller talked to an agent or booked a
 // call-back, ErrAbandoned when the caller hung up first, ErrMaxWait when
-// the queue's maximum wait passed with no overflow (the flow goes on).
+// the queue's maximum wait passed with no overflow, ErrNoAgents when no
+// agent able to take the call is logged in (or the last one logged out
+// while it waited): the flow goes on to its fail: way.
 func (r *Router) Queue(ctx context.Context, c *call.Call, queue string, skills []string, priority int, preferred string) error {
 	out, err := r.Enqueue(ctx, c, Request{Queue: queue, Skills: skills, Priority: priority, Preferred: preferred})
 	if err != nil {
@@ -53,6 +55,8 @@ func (r *Router) Queue(ctx context.Context, c *call.Call, queue string, skills [
 		return ErrAbandoned
 	case ResultMaxWait:
 		return ErrMaxWait
+	case ResultNoAgents:
+		return ErrNoAgents
 	}
 	return nil
 }
@@ -92,6 +96,16 @@ func (r *Router) Enqueue(ctx context.Context, c *call.Call, req Request) (Outcom
 	}
 	if req.CallbackNumber == "" {
 		req.CallbackNumber = c.Caller
+	}
+	// A call that cannot be queued is refused before it is answered,
+	// so a front end handing calls straight to the router rejects it
+	// (503) rather than answering and hanging up.
+	var aerr error
+	if err := r.exec(ctx, func() { aerr = r.admit(req.Queue, extra, log) }); err != nil {
+		return Outcome{}, err
+	}
+	if aerr != nil {
+		return Outcome{}, &call.RejectError{Cause: call.CauseUnavailable, Reason: "no agent available", Err: aerr}
 	}
 	if err := c.Leg.Answer(ctx); err != nil {
 		return Outcome{}, fmt.Errorf("routing: answer %s: %w", c.ID, err)
@@ -145,9 +159,10 @@ func (r *Router) enqueue(e *entry, qname string, extra []skill) error {
 	if r.entries[e.id] != nil {
 		return fmt.Errorf("routing: call %s is already queued", e.id)
 	}
-	if e.w != nil && !q.cfg.JoinEmpty && !r.loggedInFor(append(append([]skill(nil), q.skills...), extra...)) {
-		e.log.Warn("not queued: no agent of the queue is logged in", "queue", q.cfg.Name)
-		return fmt.Errorf("%w: %q", ErrNoAgents, qname)
+	if e.w != nil {
+		if err := r.admit(qname, extra, e.log); err != nil {
+			return err
+		}
 	}
 	now := r.clock.Now()
 	r.seq++
@@ -258,6 +273,37 @@ func (r *Router) loggedInFor(skills []skill) bool {
 		}
 	}
 	return false
+}
+
+// admit refuses a live caller for queue qname when no agent able to take
+// the call is logged in and the queue does not JoinEmpty; it counts and
+// logs the refusal (loop). An unknown queue is left to enqueue.
+func (r *Router) admit(qname string, extra []skill, log *slog.Logger) error {
+	q := r.queues[qname]
+	if q == nil || q.cfg.JoinEmpty || r.loggedInFor(append(append([]skill(nil), q.skills...), extra...)) {
+		return nil
+	}
+	q.noAgents++
+	r.m.noAgents.WithLabelValues(q.cfg.Name).Inc()
+	log.Warn("not queued: no agent of the queue is logged in", "queue", q.cfg.Name)
+	return fmt.Errorf("%w: %q", ErrNoAgents, qname)
+}
+
+// leaveEmpty sends callers waiting where no agent able to take them is
+// logged in any more back to their flow (ResultNoAgents), unless their
+// queue lets them wait for nobody (JoinEmpty) (loop).
+func (r *Router) leaveEmpty() {
+	for _, e := range r.entries {
+		q := r.queueOf(e)
+		if e.state != callWaiting || e.w == nil || q.cfg.JoinEmpty || r.loggedInFor(e.skills) {
+			continue
+		}
+		q.noAgents++
+		r.m.noAgents.WithLabelValues(q.cfg.Name).Inc()
+		e.log.Warn("left the queue: no agent of the queue is logged in any more", "queue", q.cfg.Name)
+		out := r.finish(e, ResultNoAgents)
+		e.w.put(waiterMsg{kind: msgFinish, out: out})
+	}
 }
 
 // callerGone reports whether e's caller is on a leg that has ended (hung
@@ -432,8 +478,11 @@ func (r *Router) ServeCall(ctx context.Context, c *call.Call) error {
 	if err != nil {
 		return err
 	}
-	if out.Result == ResultMaxWait {
+	switch out.Result {
+	case ResultMaxWait:
 		return ErrMaxWait
+	case ResultNoAgents:
+		return ErrNoAgents
 	}
 	return nil
 }

@@ -207,6 +207,9 @@ func (c *Config) setDefaults() {
 // validate checks what the packages' constructors do not.
 func (c *Config) validate() error {
 	var errs []error
+	if err := c.Routing.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)
 	}

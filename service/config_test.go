@@ -119,6 +119,8 @@ func TestParseConfig(t *testing.T) {
 		{"bad duration", "demo:\n  idle_timeout: soon\n", "idle_timeout"},
 		{"inverted port range", "media:\n  rtp_port_min: 3000\n  rtp_port_max: 2000\n", "port range"},
 		{"bad RTP address", "media:\n  rtp_addr: localhost\n", "rtp_addr"},
+		{"routing overflow to an unknown queue", "routing:\n  queues:\n    - {name: a, overflow: b}\n", `queue "a" overflows to unknown queue "b"`},
+		{"routing queue defined twice", "routing:\n  queues:\n    - {name: a}\n    - {name: a, join_empty: true}\n", `queue "a" defined twice`},
 		{"durations and trunks", "demo:\n  idle_timeout: 90s\nsip:\n  max_calls: 10\n  trunks:\n    - name: sbc\n      networks: [192.0.2.0/24]\n      trusted: true\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,7 +106,13 @@
 //	  cohort_size: 1000           # enrolled voiceprints in the score normalisation cohort
 //	  cohort_share: 0.5           # share of the closest cohort members adaptive s-norm uses
 //	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
-//	routing: {}                   # routing.Config: queues, agents, offer_timeout, wrap_up... (go doc ./routing)
+//	routing:                      # routing.Config (go doc ./routing); no router without queues
+//	  queues: []                  # name, skills, priority, max_wait (10m; -1s none), overflow,
+//	                              # join_empty (false: no queueing with no agent logged in), wrap_up...
+//	  offer_timeout: 15s          # an unanswered offer moves on to the next agent
+//	  max_missed: 1               # offers let ring out in a row before the agent is set away
+//	  reoffer_after: 30s          # a decliner or misser is offered the call again only after this
+//	  wrap_up: 10s
 //	rtc: {}                       # rtc.Config: public_ips, ice_servers, port_min/max, loopback (go doc ./rtc)
 //	agents:                       # agentapi.Config: accounts (bcrypt password_hash from
 //	                              # `voxdesk agent passwd`), session_ttl... (go doc ./agentapi)

@@ -18,9 +18,13 @@ import (
 // buildParts opens the customer store and builds the router, the WebRTC
 // engine and the agent API, plugged into each other:
 //
-//	agent API --Router--> routing --Phones--> agent API (agents' legs)
+//	agent API --Router, Snapshotter, CallbackBooker--> routing
+//	routing --Phones--> agent API (agents' legs)
 //	routing --Announcer--> prompts, --Dialer--> SIP, --Directory--> customers
 //	agent API --call handler--> the switch's handler (web "call now")
+//
+// The router is built first and handed to the agent API whole; the API,
+// once built, becomes the router's Phones (before Run).
 func (s *Service) buildParts(c *Config) error {
 	if c.Customer.DSN != "" {
 		db, err := openCustomers(c.Customer, s)
@@ -52,13 +56,22 @@ func (s *Service) buildParts(c *Config) error {
 		opts = append(opts, agentapi.WithBiometrics(agentBiometrics{s.voice}))
 	}
 	if len(c.Routing.Queues) > 0 {
-		// The router is built after the API (it rings the API's phones):
-		// board and call-backs reach it through s.router.
-		opts = append(opts,
-			agentapi.WithBoard(agentapi.BoarderFunc(func(ctx context.Context) (agentapi.Board, error) {
-				return agentapi.RouterBoard(s.router).Board(ctx)
-			})),
-			agentapi.WithCallbacks(agentapi.RouterCallbacks(lateBooker{s})))
+		ropts := []routing.Option{
+			routing.WithAnnouncer(announcer{s.prompts}),
+			routing.WithDialer(dialerFunc(s.dial)),
+			routing.WithRegisterer(s.metrics.reg),
+			routing.WithLogger(s.log),
+		}
+		if s.db != nil {
+			ropts = append(ropts, routing.WithDirectory(directory{s.db}))
+		}
+		r, err := routing.New(c.Routing, ropts...)
+		if err != nil {
+			return fmt.Errorf("service: routing: %w", err)
+		}
+		s.router = r
+		opts = append(opts, agentapi.WithRouter(r), agentapi.WithBoard(agentapi.RouterBoard(r)),
+			agentapi.WithCallbacks(agentapi.RouterCallbacks(r)))
 	}
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
@@ -66,25 +79,11 @@ func (s *Service) buildParts(c *Config) error {
 		return fmt.Errorf("service: agents: %w", err)
 	}
 	s.api = api
-	if len(c.Routing.Queues) == 0 {
-		return nil
+	if s.router != nil {
+		if err := s.router.SetPhones(api); err != nil {
+			return fmt.Errorf("service: routing: %w", err)
+		}
 	}
-	ropts := []routing.Option{
-		routing.WithPhones(api),
-		routing.WithAnnouncer(announcer{s.prompts}),
-		routing.WithDialer(dialerFunc(s.dial)),
-		routing.WithRegisterer(s.metrics.reg),
-		routing.WithLogger(s.log),
-	}
-	if s.db != nil {
-		ropts = append(ropts, routing.WithDirectory(directory{s.db}))
-	}
-	r, err := routing.New(c.Routing, ropts...)
-	if err != nil {
-		return fmt.Errorf("service: routing: %w", err)
-	}
-	s.router = r
-	api.SetRouter(r)
 	return nil
 }
 
@@ -159,21 +158,6 @@ func (s *Service) closeParts(ctx context.Context, graceful bool) {
 	}
 }
 
-// lateBooker books call-backs with the router, built after the agent API.
-type lateBooker struct{ s *Service }
-
-func (b lateBooker) BookCallback(ctx context.Context, r routing.CallbackRequest) (string, error) {
-	return b.s.router.BookCallback(ctx, r)
-}
-
-func (b lateBooker) CallbackStatus(ctx context.Context, id string) (routing.CallbackStatus, error) {
-	return b.s.router.CallbackStatus(ctx, id)
-}
-
-func (b lateBooker) CancelCallback(ctx context.Context, id string) error {
-	return b.s.router.CancelCallback(ctx, id)
-}
-
 // openVoice loads the speaker model and the stored voiceprints. Without a
 // customer store or with model_dir "off" there is no voice side; an
 // unset model_dir that finds no installed model only logs (voxdesk model
@@ -210,3 +194,11 @@ func (s *Service) openVoice(c *Config) error {
 	s.voice = v
 	return nil
 }
+
+// The router is the agent API's routing side, and the API its phones.
+var (
+	_ agentapi.Router         = (*routing.Router)(nil)
+	_ agentapi.Snapshotter    = (*routing.Router)(nil)
+	_ agentapi.CallbackBooker = (*routing.Router)(nil)
+	_ routing.Phones          = (*agentapi.Server)(nil)
+)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -225,11 +224,11 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 // flow by the number dialled. Collaborators not wired yet are nil: the
 // runner takes the steps' fail: ways (see ivr.Config).
 func (s *Service) newIVR(c *Config, opts []ivr.Option) (call.Handler, error) {
-	builtin, err := fs.Sub(res.Prompts, "prompts")
+	fopts, err := c.FlowOptions()
 	if err != nil {
-		return nil, fmt.Errorf("service: embedded prompts: %w", err)
+		return nil, err
 	}
-	lib, err := ivr.NewLibrary(c.IVR.Dir, ivr.Options{Builtin: builtin}, ivr.WithLibraryLogger(s.log))
+	lib, err := ivr.NewLibrary(c.IVR.Dir, fopts, ivr.WithLibraryLogger(s.log))
 	if err != nil {
 		return nil, fmt.Errorf("service: ivr.dir %s: %w", c.IVR.Dir, err)
 	}
@@ -304,6 +303,9 @@ func (s *Service) prompt(name string) (*media.Prompt, error) {
 
 // Prompts are the loaded prompts.
 func (s *Service) Prompts() *media.Prompts { return s.prompts }
+
+// Router is the router of routing.queues; nil when none is configured.
+func (s *Service) Router() *routing.Router { return s.router }
 
 // Handler is the call handler in use.
 func (s *Service) Handler() call.Handler { return s.handler }

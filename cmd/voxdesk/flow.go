@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/res"
+	"github.com/voxdesk/voxdesk/service"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
@@ -42,21 +45,48 @@ func flowOptions() ivr.Options {
 	return ivr.Options{Builtin: builtin}
 }
 
-// flowCheck runs "voxdesk flow check FILE...".
+// flowCheck runs "voxdesk flow check [--config voxdesk.yaml] [FILE...]".
+// With --config the flows are checked as the switch would load them:
+// their queues and skills must be the switch's, and with no FILE the
+// flows of its ivr.dir are checked, with the flows its routes name.
 func flowCheck(args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("flow check", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprintln(stderr, "usage: voxdesk flow check FILE...") }
-	if err := fset.Parse(args); err != nil {
+	config := fset.String("config", "", "the switch's configuration file: check queue names and skills against it (and, with no FILE, check its ivr.dir)")
+	fset.Usage = func() {
+		fmt.Fprintln(stderr, "usage: voxdesk flow check [--config voxdesk.yaml] [FILE...]")
+		fset.PrintDefaults()
+	}
+	if err := parseInterspersed(fset, args); err != nil {
 		return err
 	}
-	if fset.NArg() == 0 {
-		return usagef("flow check needs one or more flow files")
+	opts := flowOptions()
+	files := fset.Args()
+	var cfg *service.Config
+	if *config != "" {
+		var err error
+		if cfg, err = service.LoadConfig(*config); err != nil {
+			return err
+		}
+		if opts, err = cfg.FlowOptions(); err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			if !cfg.IVR.Enabled() {
+				return fmt.Errorf("%s sets no ivr.dir: name the flow files to check", *config)
+			}
+			if files, err = ivr.FlowFiles(cfg.IVR.Dir); err != nil {
+				return err
+			}
+		}
+	}
+	if len(files) == 0 {
+		return usagef("flow check needs one or more flow files, or --config with an ivr.dir")
 	}
 	bad := 0
 	names := map[string]string{} // flow name -> file, as a Library would refuse duplicates
-	for _, file := range fset.Args() {
-		f, err := ivr.Load(file, flowOptions())
+	for _, file := range files {
+		f, err := ivr.Load(file, opts)
 		if err != nil {
 			bad++
 			fmt.Fprintln(stderr, err)
@@ -71,7 +101,15 @@ func flowCheck(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok: flow %s version %s, %d steps\n", file, f.Name(), f.Version(), len(f.StepIDs()))
 	}
 	if bad > 0 {
-		return fmt.Errorf("%d of %d flow files have errors", bad, fset.NArg())
+		return fmt.Errorf("%d of %d flow files have errors", bad, len(files))
+	}
+	if cfg != nil && fset.NArg() == 0 {
+		// The switch refuses to start when a route names no flow.
+		for _, name := range append([]string{cfg.IVR.Default}, slices.Sorted(maps.Values(cfg.IVR.Routes))...) {
+			if _, ok := names[name]; name != "" && !ok {
+				return fmt.Errorf("%s: ivr routes name flow %q, which is not in %s", *config, name, cfg.IVR.Dir)
+			}
+		}
 	}
 	return nil
 }

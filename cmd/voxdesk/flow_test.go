@@ -45,12 +45,7 @@ func TestFlowCommands(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".versions", "t-"+kept.Version()+".yaml"), kept.Source(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantOut  []string
-	}{
+	runCLICases(t, []cliCase{
 		{"check passes a good flow", []string{"flow", "check", a}, 0, []string{"a.yaml: ok: flow t version"}},
 		{"check lists every error with its position", []string{"flow", "check", a, bad}, 1,
 			[]string{"bad.yaml:3:5: unknown step type \"plya\"", "bad.yaml:1:11: operator step \"agent\" does not exist", "1 of 2 flow files have errors"}},
@@ -69,7 +64,19 @@ func TestFlowCommands(t *testing.T) {
 		{"diff of an unknown version", []string{"flow", "diff", "--versions", filepath.Join(dir, ".versions"), a, "abcdef123"}, 1, []string{"version abcdef123 not found"}},
 		{"diff of a kept version by hash", []string{"flow", "diff", "--versions", filepath.Join(dir, ".versions"), keptHash[:8], b}, 0,
 			[]string{"flow t: " + keptHash[:12] + " -> ", "~ step billing: queue accounts"}},
-	}
+	})
+}
+
+// cliCase is one command line, its exit code and what its output holds.
+type cliCase struct {
+	name     string
+	args     []string
+	wantCode int
+	wantOut  []string
+}
+
+func runCLICases(t *testing.T, cases []cliCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out := captureStdout(t, func(stderr *bytes.Buffer) int {
