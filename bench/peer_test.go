@@ -177,15 +177,11 @@ type peerRun struct {
 	endedByCaller         int    // calls SIPp hung up: the peer missed the '#'
 	saw                   string // what the peer says it received
 	concealed             int    // voxdesk: caller frames concealed
-	cpu, sippCPU          time.Duration
-	callMinutes           float64 // from SIPp's RTP on the wire: ACK to BYE
-	cpuPerCallMinute      float64
+	sippCPU               time.Duration
 	busy                  []float64 // each CPU's busy share during the run, whoever ran
-	rssIdle, rssPeak      int64
-	memPerCall            float64
-	out, in               rtpStats // peer -> caller, caller -> peer, on the wire
-	dtmfPkts              int      // telephone-event packets seen going to the peer
-	captureDrops          int
+	loadCost
+	dtmfPkts     int // telephone-event packets seen going to the peer
+	captureDrops int
 }
 
 func runPeer(b *testing.B, p peerParams) *peerRun {
@@ -194,10 +190,13 @@ func runPeer(b *testing.B, p peerParams) *peerRun {
 	os.MkdirAll(rdir, 0o755)
 	sipPort := freeUDPPort(b)
 	httpPort := freeTCPPort(b)
+	// Both peers wait long enough for a '#' that a missed one always ends
+	// with SIPp's own BYE (8 s after the '#').
+	idle := (p.hold + 30*time.Second).String()
 	var cmd *exec.Cmd
 	switch p.peer {
 	case "voxdesk":
-		cfg := switchConfig(fmt.Sprintf("127.0.0.1:%d", httpPort), sipPort, peerRTPMin, peerRTPMax, "demo: {idle_timeout: 20s}\n")
+		cfg := switchConfig(fmt.Sprintf("127.0.0.1:%d", httpPort), sipPort, peerRTPMin, peerRTPMax, "demo: {idle_timeout: "+idle+"}\n")
 		cfgFile := filepath.Join(rdir, "voxdesk.yaml")
 		os.WriteFile(cfgFile, []byte(cfg), 0o644)
 		cmd = pinned(peerCPU, p.bin, "-config", cfgFile, "-handler", "demo")
@@ -205,7 +204,7 @@ func runPeer(b *testing.B, p peerParams) *peerRun {
 		abs, _ := filepath.Abs("../res/prompts")
 		cmd = pinned(peerCPU, p.bin, "-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
 			"-rtp-ports", fmt.Sprintf("%d-%d", peerRTPMin, peerRTPMax),
-			"-welcome", filepath.Join(abs, "welcome.wav"), "-goodbye", filepath.Join(abs, "goodbye.wav"), "-idle", "20s")
+			"-welcome", filepath.Join(abs, "welcome.wav"), "-goodbye", filepath.Join(abs, "goodbye.wav"), "-idle", idle)
 	default:
 		b.Fatalf("unknown peer %q", p.peer)
 	}
@@ -291,25 +290,8 @@ func runPeer(b *testing.B, p peerParams) *peerRun {
 	if c.FirstError != "" {
 		r.saw += " (first error: " + c.FirstError + ")"
 	}
-	r.summarise(streams)
+	r.account(streams, p.calls)
 	return r
-}
-
-func (r *peerRun) summarise(streams map[streamKey]*rtpTrace) {
-	var out, in []*rtpTrace
-	for k, t := range streams {
-		if k.src >= peerRTPMin && k.src <= peerRTPMax {
-			out = append(out, t)
-		} else {
-			in = append(in, t)
-		}
-	}
-	r.out, r.in = summariseRTP(out), summariseRTP(in)
-	r.callMinutes = r.in.rtpSeconds / 60
-	if r.callMinutes > 0 {
-		r.cpuPerCallMinute = r.cpu.Seconds() / r.callMinutes
-	}
-	r.memPerCall = float64(r.rssPeak-r.rssIdle) / float64(r.calls)
 }
 
 var metricLine = regexp.MustCompile(`(?m)^(voxdesk_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
