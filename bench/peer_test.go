@@ -330,8 +330,8 @@ func peerMarkdown(runs []*peerRun, cmd, mode string) string {
 		"voxdesk sends RTP all call long (silence between prompts), the diago peer only while a prompt plays; "+
 		"CPU per call-minute divides the peer's CPU time during the run by the call-minutes of SIPp's RTP on the wire (ACK to BYE).\n\n",
 		numCPU(), peerCPU, sippCPU, keys)
-	fmt.Fprintf(&s, "| calls | peer | load avg before / after | ok / failed | hung up by peer / by SIPp | what the peer saw | peer CPU-s per call-min | peer CPU s (cores) | SIPp CPU s | CPU0 / CPU1 busy | RSS idle / peak, per call | jitter peer->caller p50 / p99 | jitter caller->peer p50 / p99 | peer packets missing | longest peer gap | capture drops |\n")
-	fmt.Fprintf(&s, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(&s, "| calls | peer | load avg before / after | ok / failed | hung up by peer / by SIPp | RFC 4733 packets sent to the peer | what the peer saw | peer CPU-s per call-min | peer CPU s (cores) | SIPp CPU s | CPU0 / CPU1 busy | RSS idle / peak, per call | jitter peer->caller p50 / p99 | jitter caller->peer p50 / p99 | peer packets missing | longest peer gap | capture drops |\n")
+	fmt.Fprintf(&s, "|%s\n", strings.Repeat(" --- |", 17))
 	for _, r := range runs {
 		busy := make([]string, len(r.busy))
 		for i, v := range r.busy {
@@ -341,8 +341,8 @@ func peerMarkdown(runs []*peerRun, cmd, mode string) string {
 		if r.peer == "voxdesk" {
 			saw += fmt.Sprintf(", %d frames concealed", r.concealed)
 		}
-		fmt.Fprintf(&s, "| %d | %s | %s / %s | %d / %d | %d / %d | %s | %.4f | %.1f (%.2f) | %.1f | %s | %.1f / %.1f MB, %.0f KB | %.2f / %.2f ms | %.2f / %.2f ms | %d of %d | %.0f ms | %d |\n",
-			r.calls, r.peer, r.loadBefore, r.loadAfter, r.ok, r.failed, r.endedByPeer, r.endedByCaller, saw, r.cpuPerCallMinute,
+		fmt.Fprintf(&s, "| %d | %s | %s / %s | %d / %d | %d / %d | %d | %s | %.4f | %.1f (%.2f) | %.1f | %s | %.1f / %.1f MB, %.0f KB | %.2f / %.2f ms | %.2f / %.2f ms | %d of %d | %.0f ms | %d |\n",
+			r.calls, r.peer, r.loadBefore, r.loadAfter, r.ok, r.failed, r.endedByPeer, r.endedByCaller, r.dtmfPkts, saw, r.cpuPerCallMinute,
 			r.cpu.Seconds(), r.cpu.Seconds()/r.elapsed.Seconds(), r.sippCPU.Seconds(), strings.Join(busy, " / "),
 			float64(r.rssIdle)/1e6, float64(r.rssPeak)/1e6, r.memPerCall/1e3,
 			ms(r.out.jitterP50), ms(r.out.jitterP99), ms(r.in.jitterP50), ms(r.in.jitterP99),
