@@ -57,7 +57,7 @@ func (h *callLog) Handle(_ context.Context, r slog.Record) error {
 	}
 	switch r.Message {
 	case "ivr: flow started", "ivr: identify", "ivr: queue", "ivr: caller hung up":
-	case "voiceprint enrolled":
+	case "demo voiceprint enrolled":
 		h.sink.mu.Lock()
 		h.sink.enrols++
 		h.sink.mu.Unlock()
