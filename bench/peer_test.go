@@ -327,7 +327,7 @@ func peerMarkdown(runs []*peerRun, cmd, mode string) string {
 		"Each call: SIPp streams espeak speech (res/prompts, mu-law), the peer plays its welcome prompt (4.1 s), after the hold SIPp sends 1 then # "+
 		"(RFC 4733: %s), the peer plays goodbye and hangs up; a peer that missed the # is hung up on by SIPp 8 s later. "+
 		"Jitter is RFC 3550 interarrival jitter per stream, p50/p99 over streams, computed from kernel timestamps of the packets crossing lo (sender's pacing as any receiver would see it on a perfect network). "+
-		"voxdesk sends RTP all call long (silence between prompts), the diago peer only while a prompt plays; "+
+		"voxdesk sends RTP all call long (silence between prompts), the diago peer only while a prompt plays, so the CPU per RTP packet is given too; "+
 		"CPU per call-minute divides the peer's CPU time during the run by the call-minutes of SIPp's RTP on the wire (ACK to BYE).\n\n",
 		numCPU(), peerCPU, sippCPU, keys)
 	fmt.Fprintf(&s, "| calls | peer | load avg before / after | ok / failed | hung up by peer / by SIPp | RFC 4733 packets sent to the peer | what the peer saw | peer CPU-s per call-min | peer CPU s (cores) | SIPp CPU s | CPU0 / CPU1 busy | RSS idle / peak, per call | jitter peer->caller p50 / p99 | jitter caller->peer p50 / p99 | peer packets missing | longest peer gap | capture drops |\n")
@@ -349,14 +349,20 @@ func peerMarkdown(runs []*peerRun, cmd, mode string) string {
 			r.out.pktsExpected-r.out.pktsIn, r.out.pktsExpected, ms(r.out.maxGap), r.captureDrops)
 	}
 	fmt.Fprintf(&s, "\nSide by side (ratio = voxdesk / diago; below 1 means voxdesk uses less):\n\n")
-	fmt.Fprintf(&s, "| calls | CPU-s per call-min voxdesk / diago (ratio) | memory per call voxdesk / diago (ratio) | p99 jitter peer->caller voxdesk / diago |\n| --- | --- | --- | --- |\n")
+	fmt.Fprintf(&s, "| calls | CPU-s per call-min voxdesk / diago (ratio) | RTP packets sent by the peer voxdesk / diago | peer CPU per RTP packet in or out voxdesk / diago (ratio) | memory per call voxdesk / diago (ratio) | p99 jitter peer->caller voxdesk / diago |\n|%s\n", strings.Repeat(" --- |", 6))
 	for i := 0; i+1 < len(runs); i += 2 {
 		v, d := runs[i], runs[i+1]
-		fmt.Fprintf(&s, "| %d | %.4f / %.4f (%.2f) | %.0f / %.0f KB (%.2f) | %.2f / %.2f ms |\n", v.calls,
+		fmt.Fprintf(&s, "| %d | %.4f / %.4f (%.2f) | %d / %d | %.1f / %.1f us (%.2f) | %.0f / %.0f KB (%.2f) | %.2f / %.2f ms |\n", v.calls,
 			v.cpuPerCallMinute, d.cpuPerCallMinute, ratio(v.cpuPerCallMinute, d.cpuPerCallMinute),
+			v.out.pktsIn, d.out.pktsIn, v.perPacket()*1e6, d.perPacket()*1e6, ratio(v.perPacket(), d.perPacket()),
 			v.memPerCall/1e3, d.memPerCall/1e3, ratio(v.memPerCall, d.memPerCall), ms(v.out.jitterP99), ms(d.out.jitterP99))
 	}
 	return s.String()
+}
+
+// perPacket is the peer's CPU seconds per RTP packet it received or sent.
+func (r *peerRun) perPacket() float64 {
+	return r.cpu.Seconds() / math.Max(1, float64(r.out.pktsIn+r.in.pktsIn))
 }
 
 func ratio(a, b float64) float64 {
