@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -55,10 +56,15 @@ func BenchmarkE2ELoad(b *testing.B) {
 			b.Fatalf("%s not installed (scripts/install-deps.sh): %v", tool, err)
 		}
 	}
-	speech, model := os.Getenv("VOXDESK_SPEECH"), os.Getenv("VOXDESK_MODEL_DIR")
-	if speech == "" || model == "" {
-		b.Fatal("the end-to-end bench needs VOXDESK_SPEECH (speech corpora) and VOXDESK_MODEL_DIR (speaker model)")
+	// The speech corpora (VOXDESK_SPEECH, else ../../shared/speech as for
+	// the service tests) and the speaker model (VOXDESK_MODEL_DIR, else
+	// the cache `make model` fills: the switch looks there itself).
+	speech := cmp.Or(os.Getenv("VOXDESK_SPEECH"), filepath.Join("..", "..", "shared", "speech"))
+	if _, err := os.Stat(filepath.Join(speech, "hyke", "manifest.csv")); err != nil {
+		b.Fatalf("the end-to-end bench needs the speech corpora: set VOXDESK_SPEECH (%v)", err)
 	}
+	speech, _ = filepath.Abs(speech)
+	model := os.Getenv("VOXDESK_MODEL_DIR")
 	p := e2eParams{
 		calls: envInt("VOXDESK_BENCH_CALLS", 100),
 		rate:  envInt("VOXDESK_BENCH_RATE", 20),
