@@ -102,24 +102,8 @@ func (c *loCapture) run() {
 		if !ok {
 			at = time.Now()
 		}
-		pkt := buf[:n]
-		if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != unix.IPPROTO_UDP {
-			continue
-		}
-		ihl := int(pkt[0]&0x0f) * 4
-		if len(pkt) < ihl+8 {
-			continue
-		}
-		udp := pkt[ihl:]
-		src, dst := binary.BigEndian.Uint16(udp[0:2]), binary.BigEndian.Uint16(udp[2:4])
-		if !c.keep(src, dst) {
-			continue
-		}
-		payload := udp[8:]
-		if len(payload) < 12 || payload[0]>>6 != 2 {
-			continue
-		}
-		if _, err := p.Unmarshal(payload); err != nil {
+		src, dst, ok := parseRTPPacket(buf[:n], &p)
+		if !ok || !c.keep(src, dst) {
 			continue
 		}
 		c.mu.Lock()
@@ -137,6 +121,31 @@ func (c *loCapture) run() {
 		tr.add(at.Sub(c.t0), p.Timestamp, p.SequenceNumber)
 		c.mu.Unlock()
 	}
+}
+
+// parseRTPPacket reads an IPv4 packet (as a SOCK_DGRAM packet socket
+// gives it: no link header) carrying UDP whose payload parses as RTP
+// version 2 into p, and returns its UDP ports. Anything else on lo (other
+// protocols, truncated or odd packets of any process) is not RTP: ok is
+// false.
+func parseRTPPacket(pkt []byte, p *rtp.Header) (src, dst uint16, ok bool) {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != unix.IPPROTO_UDP {
+		return 0, 0, false
+	}
+	ihl := int(pkt[0]&0x0f) * 4
+	if ihl < 20 || len(pkt) < ihl+8 {
+		return 0, 0, false
+	}
+	udp := pkt[ihl:]
+	src, dst = binary.BigEndian.Uint16(udp[0:2]), binary.BigEndian.Uint16(udp[2:4])
+	payload := udp[8:]
+	if len(payload) < 12 || payload[0]>>6 != 2 {
+		return 0, 0, false
+	}
+	if _, err := p.Unmarshal(payload); err != nil {
+		return 0, 0, false
+	}
+	return src, dst, true
 }
 
 // kernelTime reads SCM_TIMESTAMPNS from a packet's control messages.
