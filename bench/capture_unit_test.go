@@ -101,7 +101,7 @@ func TestSummariseRTP(t *testing.T) {
 	late.add(0, 0, 1)
 	late.add(30*time.Millisecond, 160, 2)
 	r = summariseRTP([]*rtpTrace{late, {}}) // an empty trace is ignored
-	if want := 625 * time.Microsecond; (r.jitterP50 - want).Abs() > time.Microsecond || r.callsWithRTP != 1 {
+	if want := 625 * time.Microsecond; (r.jitterP50-want).Abs() > time.Microsecond || r.callsWithRTP != 1 {
 		t.Errorf("jitter %v over %d streams, want %v over 1", r.jitterP50, r.callsWithRTP, want)
 	}
 	// A lost packet shows in expected against received.
