@@ -70,10 +70,11 @@ func (h *callLog) Handle(_ context.Context, r slog.Record) error {
 		attr[a.Key] = a.Value
 	}
 	r.Attrs(func(a slog.Attr) bool { attr[a.Key] = a.Value; return true })
-	id := attr["call_id"].String()
-	if id == "" {
-		return nil
+	v, ok := attr["call_id"]
+	if !ok || v.String() == "" {
+		return nil // not about a call
 	}
+	id := v.String()
 	s := h.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -88,16 +89,25 @@ func (h *callLog) Handle(_ context.Context, r slog.Record) error {
 		c.started = r.Time
 	case "ivr: identify":
 		c.identified = r.Time
-		c.customer, c.method = attr["customer"].String(), attr["method"].String()
+		c.customer, c.method = str(attr, "customer"), str(attr, "method")
 		if v, ok := attr["score"]; ok && v.Kind() == slog.KindFloat64 {
 			c.score = v.Float64()
 		}
 	case "ivr: queue":
-		c.queued, c.queue = r.Time, attr["queue"].String()
+		c.queued, c.queue = r.Time, str(attr, "queue")
 	case "ivr: caller hung up":
-		c.hungUp, c.hungUpAt = r.Time, attr["step"].String()
+		c.hungUp, c.hungUpAt = r.Time, str(attr, "step")
 	}
 	return nil
+}
+
+// str is an attribute as text, "" when the record has none (a missing
+// slog.Value would print "<nil>").
+func str(attr map[string]slog.Value, key string) string {
+	if v, ok := attr[key]; ok {
+		return v.String()
+	}
+	return ""
 }
 
 // snapshot returns a copy of the calls seen, the warning counts as
