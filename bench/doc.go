@@ -14,4 +14,11 @@
 // module of its own, so diago's dependencies stay out of voxdesk's
 // go.mod), each pinned to its own core with taskset; RTP both ways is
 // measured from a packet capture on lo (capture_test.go, needs root).
+//
+// e2e_test.go: the whole switch in the bench process (examples/voxdesk.yaml
+// on test ports, hotline flow, voice identification with the demo
+// enrolment) under SIPp callers streaming held-out speech of enrolled
+// customers and of voices nobody enrolled: calls offered, answered, lost,
+// identification outcomes and time to identity, RTP both ways, CPU and
+// memory per call. No agents yet (no REGISTER: issue 12).
 package bench

@@ -177,15 +177,11 @@ type peerRun struct {
 	endedByCaller         int    // calls SIPp hung up: the peer missed the '#'
 	saw                   string // what the peer says it received
 	concealed             int    // voxdesk: caller frames concealed
-	cpu, sippCPU          time.Duration
-	callMinutes           float64 // from SIPp's RTP on the wire: ACK to BYE
-	cpuPerCallMinute      float64
+	sippCPU               time.Duration
 	busy                  []float64 // each CPU's busy share during the run, whoever ran
-	rssIdle, rssPeak      int64
-	memPerCall            float64
-	out, in               rtpStats // peer -> caller, caller -> peer, on the wire
-	dtmfPkts              int      // telephone-event packets seen going to the peer
-	captureDrops          int
+	loadCost
+	dtmfPkts     int // telephone-event packets seen going to the peer
+	captureDrops int
 }
 
 func runPeer(b *testing.B, p peerParams) *peerRun {
@@ -194,10 +190,13 @@ func runPeer(b *testing.B, p peerParams) *peerRun {
 	os.MkdirAll(rdir, 0o755)
 	sipPort := freeUDPPort(b)
 	httpPort := freeTCPPort(b)
+	// Both peers wait long enough for a '#' that a missed one always ends
+	// with SIPp's own BYE (8 s after the '#').
+	idle := (p.hold + 30*time.Second).String()
 	var cmd *exec.Cmd
 	switch p.peer {
 	case "voxdesk":
-		cfg := switchConfig(fmt.Sprintf("127.0.0.1:%d", httpPort), sipPort, peerRTPMin, peerRTPMax, "demo: {idle_timeout: 20s}\n")
+		cfg := switchConfig(fmt.Sprintf("127.0.0.1:%d", httpPort), sipPort, peerRTPMin, peerRTPMax, "demo: {idle_timeout: "+idle+"}\n")
 		cfgFile := filepath.Join(rdir, "voxdesk.yaml")
 		os.WriteFile(cfgFile, []byte(cfg), 0o644)
 		cmd = pinned(peerCPU, p.bin, "-config", cfgFile, "-handler", "demo")
@@ -205,7 +204,7 @@ func runPeer(b *testing.B, p peerParams) *peerRun {
 		abs, _ := filepath.Abs("../res/prompts")
 		cmd = pinned(peerCPU, p.bin, "-listen", "127.0.0.1:"+strconv.Itoa(sipPort),
 			"-rtp-ports", fmt.Sprintf("%d-%d", peerRTPMin, peerRTPMax),
-			"-welcome", filepath.Join(abs, "welcome.wav"), "-goodbye", filepath.Join(abs, "goodbye.wav"), "-idle", "20s")
+			"-welcome", filepath.Join(abs, "welcome.wav"), "-goodbye", filepath.Join(abs, "goodbye.wav"), "-idle", idle)
 	default:
 		b.Fatalf("unknown peer %q", p.peer)
 	}
@@ -291,25 +290,8 @@ func runPeer(b *testing.B, p peerParams) *peerRun {
 	if c.FirstError != "" {
 		r.saw += " (first error: " + c.FirstError + ")"
 	}
-	r.summarise(streams)
+	r.account(streams, p.calls)
 	return r
-}
-
-func (r *peerRun) summarise(streams map[streamKey]*rtpTrace) {
-	var out, in []*rtpTrace
-	for k, t := range streams {
-		if k.src >= peerRTPMin && k.src <= peerRTPMax {
-			out = append(out, t)
-		} else {
-			in = append(in, t)
-		}
-	}
-	r.out, r.in = summariseRTP(out), summariseRTP(in)
-	r.callMinutes = r.in.rtpSeconds / 60
-	if r.callMinutes > 0 {
-		r.cpuPerCallMinute = r.cpu.Seconds() / r.callMinutes
-	}
-	r.memPerCall = float64(r.rssPeak-r.rssIdle) / float64(r.calls)
 }
 
 var metricLine = regexp.MustCompile(`(?m)^(voxdesk_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
@@ -345,11 +327,11 @@ func peerMarkdown(runs []*peerRun, cmd, mode string) string {
 		"Each call: SIPp streams espeak speech (res/prompts, mu-law), the peer plays its welcome prompt (4.1 s), after the hold SIPp sends 1 then # "+
 		"(RFC 4733: %s), the peer plays goodbye and hangs up; a peer that missed the # is hung up on by SIPp 8 s later. "+
 		"Jitter is RFC 3550 interarrival jitter per stream, p50/p99 over streams, computed from kernel timestamps of the packets crossing lo (sender's pacing as any receiver would see it on a perfect network). "+
-		"voxdesk sends RTP all call long (silence between prompts), the diago peer only while a prompt plays; "+
+		"voxdesk sends RTP all call long (silence between prompts), the diago peer only while a prompt plays, so the CPU per RTP packet is given too; "+
 		"CPU per call-minute divides the peer's CPU time during the run by the call-minutes of SIPp's RTP on the wire (ACK to BYE).\n\n",
 		numCPU(), peerCPU, sippCPU, keys)
-	fmt.Fprintf(&s, "| calls | peer | load avg before / after | ok / failed | hung up by peer / by SIPp | what the peer saw | peer CPU-s per call-min | peer CPU s (cores) | SIPp CPU s | CPU0 / CPU1 busy | RSS idle / peak, per call | jitter peer->caller p50 / p99 | jitter caller->peer p50 / p99 | peer packets missing | longest peer gap | capture drops |\n")
-	fmt.Fprintf(&s, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(&s, "| calls | peer | load avg before / after | ok / failed | hung up by peer / by SIPp | RFC 4733 packets sent to the peer | what the peer saw | peer CPU-s per call-min | peer CPU s (cores) | SIPp CPU s | CPU0 / CPU1 busy | RSS idle / peak, per call | jitter peer->caller p50 / p99 | jitter caller->peer p50 / p99 | peer packets missing | longest peer gap | capture drops |\n")
+	fmt.Fprintf(&s, "|%s\n", strings.Repeat(" --- |", 17))
 	for _, r := range runs {
 		busy := make([]string, len(r.busy))
 		for i, v := range r.busy {
@@ -359,22 +341,28 @@ func peerMarkdown(runs []*peerRun, cmd, mode string) string {
 		if r.peer == "voxdesk" {
 			saw += fmt.Sprintf(", %d frames concealed", r.concealed)
 		}
-		fmt.Fprintf(&s, "| %d | %s | %s / %s | %d / %d | %d / %d | %s | %.4f | %.1f (%.2f) | %.1f | %s | %.1f / %.1f MB, %.0f KB | %.2f / %.2f ms | %.2f / %.2f ms | %d of %d | %.0f ms | %d |\n",
-			r.calls, r.peer, r.loadBefore, r.loadAfter, r.ok, r.failed, r.endedByPeer, r.endedByCaller, saw, r.cpuPerCallMinute,
+		fmt.Fprintf(&s, "| %d | %s | %s / %s | %d / %d | %d / %d | %d | %s | %.4f | %.1f (%.2f) | %.1f | %s | %.1f / %.1f MB, %.0f KB | %.2f / %.2f ms | %.2f / %.2f ms | %d of %d | %.0f ms | %d |\n",
+			r.calls, r.peer, r.loadBefore, r.loadAfter, r.ok, r.failed, r.endedByPeer, r.endedByCaller, r.dtmfPkts, saw, r.cpuPerCallMinute,
 			r.cpu.Seconds(), r.cpu.Seconds()/r.elapsed.Seconds(), r.sippCPU.Seconds(), strings.Join(busy, " / "),
 			float64(r.rssIdle)/1e6, float64(r.rssPeak)/1e6, r.memPerCall/1e3,
 			ms(r.out.jitterP50), ms(r.out.jitterP99), ms(r.in.jitterP50), ms(r.in.jitterP99),
 			r.out.pktsExpected-r.out.pktsIn, r.out.pktsExpected, ms(r.out.maxGap), r.captureDrops)
 	}
 	fmt.Fprintf(&s, "\nSide by side (ratio = voxdesk / diago; below 1 means voxdesk uses less):\n\n")
-	fmt.Fprintf(&s, "| calls | CPU-s per call-min voxdesk / diago (ratio) | memory per call voxdesk / diago (ratio) | p99 jitter peer->caller voxdesk / diago |\n| --- | --- | --- | --- |\n")
+	fmt.Fprintf(&s, "| calls | CPU-s per call-min voxdesk / diago (ratio) | RTP packets sent by the peer voxdesk / diago | peer CPU per RTP packet in or out voxdesk / diago (ratio) | memory per call voxdesk / diago (ratio) | p99 jitter peer->caller voxdesk / diago |\n|%s\n", strings.Repeat(" --- |", 6))
 	for i := 0; i+1 < len(runs); i += 2 {
 		v, d := runs[i], runs[i+1]
-		fmt.Fprintf(&s, "| %d | %.4f / %.4f (%.2f) | %.0f / %.0f KB (%.2f) | %.2f / %.2f ms |\n", v.calls,
+		fmt.Fprintf(&s, "| %d | %.4f / %.4f (%.2f) | %d / %d | %.1f / %.1f us (%.2f) | %.0f / %.0f KB (%.2f) | %.2f / %.2f ms |\n", v.calls,
 			v.cpuPerCallMinute, d.cpuPerCallMinute, ratio(v.cpuPerCallMinute, d.cpuPerCallMinute),
+			v.out.pktsIn, d.out.pktsIn, v.perPacket()*1e6, d.perPacket()*1e6, ratio(v.perPacket(), d.perPacket()),
 			v.memPerCall/1e3, d.memPerCall/1e3, ratio(v.memPerCall, d.memPerCall), ms(v.out.jitterP99), ms(d.out.jitterP99))
 	}
 	return s.String()
+}
+
+// perPacket is the peer's CPU seconds per RTP packet it received or sent.
+func (r *peerRun) perPacket() float64 {
+	return r.cpu.Seconds() / math.Max(1, float64(r.out.pktsIn+r.in.pktsIn))
 }
 
 func ratio(a, b float64) float64 {

@@ -39,7 +39,7 @@ const (
 func (p svgPlot) String() string {
 	var s strings.Builder
 	w := panelW * len(p.panels)
-	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, panelH+40)
+	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, panelH+50)
 	fmt.Fprintf(&s, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&s, `<text x="%d" y="20" text-anchor="middle" font-size="14">%s</text>`+"\n", w/2, html.EscapeString(p.title))
 	for i, pn := range p.panels {
@@ -95,9 +95,10 @@ func (pn panel) draw(s *strings.Builder, x0 int) {
 			dash = ` stroke-dasharray="6,4"`
 		}
 		fmt.Fprintf(s, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(pts, " "), l.colour, dash)
-		ly := marginT + 12 + 16*li
-		fmt.Fprintf(s, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", x0+marginL+8, x0+marginL+30, ly, ly, l.colour, dash)
-		fmt.Fprintf(s, `<text x="%d" y="%d">%s</text>`+"\n", x0+marginL+35, ly+4, html.EscapeString(l.name))
+		// The legend goes under the axis, two entries a row.
+		lx, ly := x0+marginL+(li%2)*(plotW/2), marginT+plotH+56+16*(li/2)
+		fmt.Fprintf(s, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", lx, lx+22, ly, ly, l.colour, dash)
+		fmt.Fprintf(s, `<text x="%d" y="%d">%s</text>`+"\n", lx+27, ly+4, html.EscapeString(l.name))
 	}
 }
 

@@ -62,6 +62,36 @@ func summariseRTP(traces []*rtpTrace) rtpStats {
 	return r
 }
 
+// loadCost is what a load cost the answering side (a switch or a peer,
+// whose RTP ports are peerRTPMin-peerRTPMax) and the RTP both ways.
+type loadCost struct {
+	cpu              time.Duration // the answering side's, during the run
+	callMinutes      float64       // from the callers' RTP on the wire: answer to hang-up
+	cpuPerCallMinute float64
+	rssIdle, rssPeak int64
+	memPerCall       float64
+	out, in          rtpStats // answering side -> callers, callers -> answering side
+}
+
+// account sorts captured streams by direction and derives the per
+// call-minute and per call figures for calls concurrent calls.
+func (c *loadCost) account(streams map[streamKey]*rtpTrace, calls int) {
+	var out, in []*rtpTrace
+	for k, t := range streams {
+		if k.src >= peerRTPMin && k.src <= peerRTPMax {
+			out = append(out, t)
+		} else {
+			in = append(in, t)
+		}
+	}
+	c.out, c.in = summariseRTP(out), summariseRTP(in)
+	c.callMinutes = c.in.rtpSeconds / 60
+	if c.callMinutes > 0 {
+		c.cpuPerCallMinute = c.cpu.Seconds() / c.callMinutes
+	}
+	c.memPerCall = float64(c.rssPeak-c.rssIdle) / float64(max(1, calls))
+}
+
 func quantile(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
