@@ -338,8 +338,8 @@ http: {listen: %q}
 sip:
   udp: 127.0.0.1:%d
   tcp: "off"
-  trunks: [{name: bench, networks: [127.0.0.0/8]}]
-media: {rtp_addr: 127.0.0.1, rtp_port_min: %d, rtp_port_max: %d}
+  trunks: [{name: bench, networks: [127.0.0.0/8], trusted: true}]  # the load comes from one address: no per-source rate limit
+media: {rtp_addr: 127.0.0.1, rtp_port_min: %d, rtp_port_max: %d, rtp_timeout: -1s}  # load.xml callers send no RTP
 `, httpListen, sipPort, rtpMin, rtpMax) + strings.Join(extra, "\n")
 }
 
