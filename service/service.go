@@ -168,7 +168,12 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 			return nil, err
 		}
 	default:
-		d := &Demo{IdleTimeout: c.Demo.IdleTimeout, RecordDir: c.Demo.RecordDir, OnDigit: o.onDigit}
+		d := &Demo{IdleTimeout: c.Demo.IdleTimeout, RecordDir: c.Demo.RecordDir, OnDigit: func(cl *call.Call, dg call.Digit) {
+			s.metrics.digits.Inc()
+			if o.onDigit != nil {
+				o.onDigit(cl, dg)
+			}
+		}}
 		if d.Welcome, err = s.prompt(c.Demo.Welcome); err != nil {
 			return nil, err
 		}

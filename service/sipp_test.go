@@ -46,6 +46,7 @@ func TestCallAudioAndDigits(t *testing.T) {
 		if got := sw.keys(); got != "123" {
 			t.Errorf("digits seen %q, want %q", got, "123")
 		}
+		wantMetric(t, metricsText(t, sw), "voxdesk_dtmf_digits_total 3")
 		// Recordings are personal data: the switch's user only.
 		files, _ := filepath.Glob(filepath.Join(recDir, "*.wav"))
 		for _, path := range append([]string{recDir}, files...) {
