@@ -98,6 +98,9 @@ type SIPConfig struct {
 	UDP        string `yaml:"udp"`
 	TCP        string `yaml:"tcp"`
 	sip.Config `yaml:",inline"`
+	// Agents are the agents' SIP phone accounts; with any, the switch
+	// accepts REGISTER (registrar settings in sip.registrar).
+	Agents []SIPAgent `yaml:"agents"`
 }
 
 // MediaConfig is the RTP side.

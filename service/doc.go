@@ -76,6 +76,19 @@
 //	      trusted: false          # true: caller number from P-Asserted-Identity
 //	      proxy: ""               # host:port for outbound calls to numbers
 //	      transport: udp          # udp or tcp for outbound calls
+//	  agents:                     # agents' SIP phones; with any, REGISTER is accepted (digest, realm below)
+//	    - id: alice               # the agent's id = the phone's SIP user name
+//	      ha1: ""                 # MD5(id:realm:secret): echo 'secret' | voxdesk agent sip-secret -id alice
+//	      ring: both              # where calls ring: browser, sip (the phone) or both
+//	  registrar:
+//	    realm: voxdesk            # digest realm; changing it invalidates every ha1
+//	    min_expires: 60s          # shorter registrations: 423 Interval Too Brief with Min-Expires
+//	    max_expires: 1h           # longer ones are granted this
+//	    max_contacts: 5           # registered phones per agent; more: 403
+//	    keep_alive: 30s           # OPTIONS to each phone (keeps NAT open); 3 unanswered: unregistered; -1s = off
+//	    proxies: []               # CIDRs of proxies/SBCs that may register contacts of other hosts with Path
+//	                              # (phones elsewhere may only register their own or a private NAT'd address;
+//	                              # calls go to the address the REGISTER came from, RFC 3581)
 //	media:
 //	  rtp_addr: 127.0.0.1         # RTP sockets bind here
 //	  rtp_port_min: 20000         # even ports of this range, one per call; exhausted = 503

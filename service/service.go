@@ -197,7 +197,15 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 
 	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
 		learn: c.Media.RTPLearnSource, timeout: c.Media.RTPTimeout, log: s.log, metrics: s.metrics}
-	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sip.WithLogger(s.log), sip.WithMetrics(s.metrics))
+	sopts := []sip.Option{sip.WithLogger(s.log), sip.WithMetrics(s.metrics)}
+	if len(c.SIP.Agents) > 0 {
+		accounts, err := newSIPAccounts(c.SIP.Agents)
+		if err != nil {
+			return nil, err
+		}
+		sopts = append(sopts, sip.WithAccounts(accounts))
+	}
+	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sopts...)
 	if err != nil {
 		return nil, fmt.Errorf("service: %w", err)
 	}

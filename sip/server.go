@@ -66,6 +66,9 @@ type Config struct {
 	// TCPMaxPerAddr caps the SIP/TCP connections from one address;
 	// more are closed at once. Default DefaultTCPMaxPerAddr.
 	TCPMaxPerAddr int `yaml:"tcp_max_per_addr"`
+	// Registrar configures REGISTER for agents' phones (on with
+	// WithAccounts).
+	Registrar RegistrarConfig `yaml:"registrar"`
 }
 
 // Defaults of the flood and slow-client limits.
@@ -114,6 +117,14 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // WithMetrics sets the metrics sink.
 func WithMetrics(m Metrics) Option { return func(s *Server) { s.metrics = m } }
 
+// WithAccounts turns the registrar on: agents' phones REGISTER with the
+// credentials a looks up.
+func WithAccounts(a Accounts) Option { return func(s *Server) { s.accounts = a } }
+
+// WithBindings sets where registrations are kept (default: a
+// MemoryBindings).
+func WithBindings(b Bindings) Option { return func(s *Server) { s.bindings = b } }
+
 // Server is a SIP user agent server for trunks: it turns INVITEs into
 // calls served by a call.Handler.
 type Server struct {
@@ -129,7 +140,10 @@ type Server struct {
 	userAgent  string
 	retryAfter string // seconds
 	badLog     *rateLog
-	pike       *pike // nil: no rate limit
+	pike       *pike    // nil: no rate limit
+	accounts   Accounts // nil: no registrar
+	bindings   Bindings
+	allow      string // Allow header
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -181,6 +195,16 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		}
 		names[t.Name] = true
 		s.trunks = append(s.trunks, &t)
+	}
+	s.allow = allowed
+	if s.accounts != nil {
+		if err := s.cfg.Registrar.init(); err != nil {
+			return nil, err
+		}
+		if s.bindings == nil {
+			s.bindings = NewMemoryBindings()
+		}
+		s.allow += ", REGISTER"
 	}
 	for _, name := range cfg.Codecs {
 		switch strings.ToUpper(name) {
@@ -250,10 +274,14 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS} {
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS, sip.REGISTER} {
 		s.srv.OnRequest(m, s.handle)
 	}
 	s.srv.OnNoRoute(s.handle)
+	if s.accounts != nil {
+		s.wg.Add(1)
+		go s.registrarLoop()
+	}
 	return s, nil
 }
 
@@ -281,6 +309,12 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		s.onCancel(req, tx)
 	case sip.OPTIONS:
 		s.onOptions(req, tx)
+	case sip.REGISTER:
+		if s.accounts == nil {
+			s.onOther(req, tx)
+			return
+		}
+		s.onRegister(req, tx)
 	default:
 		s.onOther(req, tx)
 	}
@@ -934,14 +968,14 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		code, reason = 503, "Draining" // lets an SBC route elsewhere
 	}
 	s.reply(tx, req, code, reason, "", nil,
-		sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
+		sip.NewHeader("Allow", s.allow), sip.NewHeader("Accept", "application/sdp"))
 }
 
 func (s *Server) onOther(req *sip.Request, tx sip.ServerTransaction) {
 	if req.IsAck() {
 		return
 	}
-	s.reply(tx, req, 405, "Method Not Allowed", "", nil, sip.NewHeader("Allow", allowed))
+	s.reply(tx, req, 405, "Method Not Allowed", "", nil, sip.NewHeader("Allow", s.allow))
 }
 
 // advertised is the RTP address for our SDP.

@@ -35,3 +35,32 @@ func TestAgentPasswd(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentSIPSecret(t *testing.T) {
+	// HA1 = MD5("alice:voxdesk:correct horse battery"), computed with
+	// printf 'alice:voxdesk:correct horse battery' | md5sum
+	const want = "3ae924f4cb678e91c0dc8453c677530a"
+	for _, tc := range []struct {
+		name, in string
+		args     []string
+		ok       bool
+	}{
+		{"secret on stdin", "correct horse battery\n", []string{"-id", "alice"}, true},
+		{"realm given", "correct horse battery\n", []string{"-id", "alice", "-realm", "voxdesk"}, true},
+		{"no id", "correct horse battery\n", nil, false},
+		{"id with a colon", "correct horse battery\n", []string{"-id", "al:ice"}, false},
+		{"short secret", "hunter2\n", []string{"-id", "alice"}, false},
+		{"secret as argument is refused", "", []string{"-id", "alice", "correct horse battery"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := agentSIPSecret(tc.args, strings.NewReader(tc.in), &out)
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v", err)
+			}
+			if tc.ok && strings.TrimSpace(out.String()) != want {
+				t.Fatalf("HA1 = %q, want %q", out.String(), want)
+			}
+		})
+	}
+}
