@@ -101,6 +101,10 @@ type SIPConfig struct {
 	// Agents are the agents' SIP phone accounts; with any, the switch
 	// accepts REGISTER (registrar settings in sip.registrar).
 	Agents []SIPAgent `yaml:"agents"`
+	// CustomerURL is the customer file's address given to agents' SIP
+	// phones in Call-Info, "{id}" replaced by the customer id; default
+	// the admin API's customer search on this switch's HTTP address.
+	CustomerURL string `yaml:"customer_url"`
 }
 
 // MediaConfig is the RTP side.

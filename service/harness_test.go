@@ -149,6 +149,7 @@ type sipp struct {
 	limit    int               // -l; default calls
 	rate     int               // -r calls per second; default 10
 	tcp      bool
+	port     int // SIP port SIPp listens on; a free one when 0
 	args     []string
 	timeout  time.Duration // whole run; default 60 s
 }
@@ -190,8 +191,11 @@ func (p sipp) run(t *testing.T, sw *testSwitch) (int, string) {
 		transport, network = "t1", "tcp"
 	}
 	target := sw.SIPAddr(network).String()
+	if p.port == 0 {
+		p.port = freePort(t, network)
+	}
 	args := []string{"-sf", file, "-t", transport,
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, network)),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(p.port),
 		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t, "udp")),
 		"-m", strconv.Itoa(p.calls), "-l", strconv.Itoa(p.limit), "-r", strconv.Itoa(p.rate),
 		"-timeout", strconv.Itoa(int(p.timeout/time.Second)) + "s", "-timeout_error",

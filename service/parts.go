@@ -26,6 +26,11 @@ import (
 // The router is built first and handed to the agent API whole; the API,
 // once built, becomes the router's Phones (before Run).
 func (s *Service) buildParts(c *Config) error {
+	accounts, err := newSIPAccounts(c.SIP.Agents)
+	if err != nil {
+		return err
+	}
+	s.sipAccounts = accounts
 	if c.Customer.DSN != "" {
 		db, err := openCustomers(c.Customer, s)
 		if err != nil {
@@ -80,7 +85,13 @@ func (s *Service) buildParts(c *Config) error {
 	}
 	s.api = api
 	if s.router != nil {
-		if err := s.router.SetPhones(api); err != nil {
+		var phones routing.Phones = api
+		if len(accounts) > 0 {
+			s.phones = &sipPhones{web: api, svc: s, accounts: accounts, rings: map[string]*phoneRing{},
+				fileURL: s.customerFileURL(c.SIP.CustomerURL)}
+			phones = s.phones
+		}
+		if err := s.router.SetPhones(phones); err != nil {
 			return fmt.Errorf("service: routing: %w", err)
 		}
 	}
@@ -155,6 +166,9 @@ func (s *Service) closeParts(ctx context.Context, graceful bool) {
 	}
 	if s.router != nil {
 		s.router.Close()
+	}
+	if s.phones != nil {
+		s.phones.close()
 	}
 }
 

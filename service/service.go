@@ -31,21 +31,23 @@ import (
 // the call handler, and the HTTP server for /healthz and /metrics.
 // New binds every socket, so addresses are known before Run.
 type Service struct {
-	cfg      Config
-	log      *slog.Logger
-	prompts  *media.Prompts
-	ports    *media.PortRange
-	metrics  *metrics
-	handler  call.Handler
-	sip      *sip.Server
-	flows    *ivr.Library     // nil without an ivr section
-	db       *customer.DB     // nil without a customer section
-	router   *routing.Router  // nil without routing queues
-	rtc      *rtc.Engine      // agents' softphones and web calls
-	api      *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
-	voice    *voice           // nil without the customer store or the speaker model
-	voiceKey bool             // the customer store can seal voiceprints
-	lock     *storeLock       // this instance's hold on a SQLite store; nil otherwise
+	cfg         Config
+	log         *slog.Logger
+	prompts     *media.Prompts
+	ports       *media.PortRange
+	metrics     *metrics
+	handler     call.Handler
+	sip         *sip.Server
+	flows       *ivr.Library     // nil without an ivr section
+	db          *customer.DB     // nil without a customer section
+	router      *routing.Router  // nil without routing queues
+	rtc         *rtc.Engine      // agents' softphones and web calls
+	api         *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
+	voice       *voice           // nil without the customer store or the speaker model
+	sipAccounts sipAccounts      // sip.agents by id
+	phones      *sipPhones       // nil without sip.agents and routing
+	voiceKey    bool             // the customer store can seal voiceprints
+	lock        *storeLock       // this instance's hold on a SQLite store; nil otherwise
 
 	udp     net.PacketConn
 	tcp     net.Listener
@@ -199,11 +201,7 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 		learn: c.Media.RTPLearnSource, timeout: c.Media.RTPTimeout, log: s.log, metrics: s.metrics}
 	sopts := []sip.Option{sip.WithLogger(s.log), sip.WithMetrics(s.metrics)}
 	if len(c.SIP.Agents) > 0 {
-		accounts, err := newSIPAccounts(c.SIP.Agents)
-		if err != nil {
-			return nil, err
-		}
-		sopts = append(sopts, sip.WithAccounts(accounts))
+		sopts = append(sopts, sip.WithAccounts(s.sipAccounts), sip.WithRegistrationHook(s.registered))
 	}
 	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sopts...)
 	if err != nil {

@@ -2,9 +2,15 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/routing"
+	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/voxdesk/voxdesk/sip"
 )
@@ -82,4 +88,225 @@ func (s *Service) SIPPhones(ctx context.Context, agent string) []string {
 		out[i] = b.Contact.String()
 	}
 	return out
+}
+
+// ring is where agent's calls ring.
+func (a sipAccounts) ring(agent string) string {
+	if ag, ok := a[agent]; ok {
+		return ag.Ring
+	}
+	return RingBrowser
+}
+
+// sipPhones rings agents on the page (the agent API), on their
+// registered SIP phone, or both, as sip.agents[].ring says
+// (routing.Phones). A phone that answers answers the offer in the router,
+// which then takes the phone's leg from Leg; a page that answers first
+// stops the phone ringing, and the other way round.
+type sipPhones struct {
+	web      routing.Phones
+	svc      *Service
+	accounts sipAccounts
+	fileURL  func(customer string) string
+
+	mu    sync.Mutex
+	rings map[string]*phoneRing // by call id
+	wg    sync.WaitGroup
+}
+
+// phoneRing is one offer ringing on a SIP phone.
+type phoneRing struct {
+	agent  string
+	cancel context.CancelFunc
+	leg    call.Leg // set once the phone answered
+}
+
+var _ routing.Phones = (*sipPhones)(nil)
+
+func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) error {
+	mode := p.accounts.ring(agent)
+	var webErr error
+	if mode != RingSIP || p.svc.api != nil {
+		webErr = p.web.Ring(ctx, agent, o)
+	}
+	if mode == RingBrowser {
+		return webErr
+	}
+	if len(p.svc.SIPPhones(ctx, agent)) == 0 {
+		if mode == RingBoth {
+			return webErr
+		}
+		return fmt.Errorf("service: ring %s: %w", agent, sip.ErrNotRegistered)
+	}
+	pres := sip.Presentation{Number: o.Caller, RingTimeout: time.Until(o.Expires) + time.Second}
+	if o.Customer != "" {
+		pres.Name = p.customerName(ctx, o.Customer)
+		if p.fileURL != nil {
+			pres.InfoURL = p.fileURL(o.Customer)
+		}
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	r := &phoneRing{agent: agent, cancel: cancel}
+	p.mu.Lock()
+	p.rings[o.CallID] = r
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.dialPhone(rctx, r, o.CallID, pres)
+	}()
+	return nil
+}
+
+// dialPhone rings the phone and, when it answers, answers the offer.
+func (p *sipPhones) dialPhone(ctx context.Context, r *phoneRing, callID string, pres sip.Presentation) {
+	log := p.svc.log.With("call_id", callID, "agent", r.agent)
+	leg, err := p.svc.sip.DialPhone(ctx, r.agent, pres)
+	if err != nil {
+		p.forget(callID, r)
+		var rej *call.RejectError
+		if errors.As(err, &rej) && (rej.Cause == call.CauseBusy || rej.Cause == call.CauseRejected) {
+			log.Info("phone declined the call", "reason", rej.Reason)
+			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := p.svc.router.Decline(dctx, r.agent, callID); err != nil {
+				log.Debug("decline", "err", err)
+			}
+			return
+		}
+		if ctx.Err() == nil {
+			log.Info("phone did not answer", "err", err)
+		}
+		return
+	}
+	p.mu.Lock()
+	r.leg = leg
+	p.mu.Unlock()
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.web.Cancel(actx, r.agent, callID, "answered on the phone"); err != nil {
+		log.Debug("cancel the page's offer", "err", err)
+	}
+	if err := p.svc.router.Answer(actx, r.agent, callID); err != nil {
+		log.Info("phone answered too late", "err", err)
+		p.forget(callID, r)
+		_ = leg.Hangup(actx, call.CauseCancelled)
+		return
+	}
+	log.Info("answered on the phone")
+}
+
+func (p *sipPhones) forget(callID string, r *phoneRing) {
+	p.mu.Lock()
+	if p.rings[callID] == r {
+		delete(p.rings, callID)
+	}
+	p.mu.Unlock()
+	r.cancel()
+}
+
+func (p *sipPhones) Cancel(ctx context.Context, agent, callID, reason string) error {
+	p.mu.Lock()
+	r := p.rings[callID]
+	if r != nil && r.agent == agent && r.leg == nil {
+		delete(p.rings, callID)
+	} else {
+		r = nil
+	}
+	p.mu.Unlock()
+	if r != nil {
+		r.cancel()
+	}
+	if p.accounts.ring(agent) == RingSIP {
+		_ = p.web.Cancel(ctx, agent, callID, reason)
+		return nil
+	}
+	return p.web.Cancel(ctx, agent, callID, reason)
+}
+
+func (p *sipPhones) Leg(ctx context.Context, agent, callID string) (call.Leg, error) {
+	p.mu.Lock()
+	r := p.rings[callID]
+	if r != nil && r.agent == agent {
+		delete(p.rings, callID)
+	}
+	p.mu.Unlock()
+	if r != nil && r.agent == agent {
+		if r.leg != nil {
+			return r.leg, nil
+		}
+		r.cancel() // the page answered first: stop the phone
+	}
+	return p.web.Leg(ctx, agent, callID)
+}
+
+// close stops the phones still ringing and waits for them.
+func (p *sipPhones) close() {
+	p.mu.Lock()
+	for id, r := range p.rings {
+		r.cancel()
+		delete(p.rings, id)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *sipPhones) customerName(ctx context.Context, id string) string {
+	if p.svc.db == nil {
+		return ""
+	}
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	f, err := directory{p.svc.db}.Fields(fctx, id)
+	if err != nil {
+		return ""
+	}
+	return f["name"]
+}
+
+// registered logs an agent who rings only on the phone in when the phone
+// registers (available) and out when the last registration goes (by
+// Expires 0, expiry or unanswered keep-alives), so an unregistered
+// phone is offered no calls.
+func (s *Service) registered(agent string, phones int) {
+	if s.router == nil || s.sipAccounts.ring(agent) != RingSIP {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	log := s.log.With("agent", agent)
+	if phones == 0 {
+		if err := s.router.Logout(ctx, agent); err != nil && !errors.Is(err, routing.ErrUnknownAgent) {
+			log.Warn("logout on unregister", "err", err)
+		}
+		return
+	}
+	snap := s.router.Snapshot()
+	for _, a := range snap.Agents {
+		if a.ID == agent {
+			return // already logged in
+		}
+	}
+	if err := s.router.Login(ctx, routing.AgentInfo{ID: agent}); err != nil {
+		log.Warn("login on register", "err", err)
+		return
+	}
+	if err := s.router.SetState(ctx, agent, routing.StateAvailable, ""); err != nil {
+		log.Warn("available on register", "err", err)
+	}
+}
+
+// customerFileURL returns the Call-Info address of a customer's file.
+func (s *Service) customerFileURL(tmpl string) func(id string) string {
+	return func(id string) string {
+		id = url.QueryEscape(id)
+		if tmpl != "" {
+			return strings.ReplaceAll(tmpl, "{id}", id)
+		}
+		a := s.HTTPAddr()
+		if a == nil {
+			return ""
+		}
+		return "http://" + a.String() + "/api/admin/customers?q=" + id
+	}
 }

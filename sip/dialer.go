@@ -58,8 +58,37 @@ func (d *Dialer) Dial(ctx context.Context, target, from string) (call.Leg, error
 		transport = "TCP"
 	}
 
+	fromHdr := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: from}, Params: sip.NewParams()}
+	return s.place(ctx, outbound{uri: uri, dest: dest, transport: transport, from: fromHdr, trunk: d.trunk,
+		ringTimeout: d.RingTimeout, target: target})
+}
+
+// outbound is one INVITE to place: to uri via dest, presenting from
+// (whose host place fills in), with extra headers; through trunk when set
+// (its credentials answer a challenge).
+type outbound struct {
+	uri         sip.Uri
+	dest        string
+	transport   string
+	from        *sip.FromHeader
+	headers     []sip.Header
+	trunk       *Trunk
+	ringTimeout time.Duration
+	target      string // for errors and logs
+	logAttrs    []any
+}
+
+// place sends an INVITE with our SDP offer and returns the answered
+// leg, a *call.RejectError for a final failure status (cause from
+// CauseForStatus), or ctx's error after cancelling the INVITE.
+func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
+	uri, dest, transport, target := o.uri, o.dest, o.transport, o.target
 	cid := sip.GenerateTagN(24) + "@voxdesk"
-	log := s.log.With("call_id", cid, "trunk", d.trunk.Name, "direction", "outbound")
+	log := s.log.With("call_id", cid, "direction", "outbound")
+	if o.trunk != nil {
+		log = log.With("trunk", o.trunk.Name)
+	}
+	log = log.With(o.logAttrs...)
 	m, err := s.media.OpenMedia(cid)
 	if err != nil {
 		log.Warn("no RTP port for the outbound call", "err", err)
@@ -73,7 +102,8 @@ func (d *Dialer) Dial(ctx context.Context, target, from string) (call.Leg, error
 	}
 
 	contact := s.contact(transport)
-	fromHdr := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: from, Host: contact.Address.Host}, Params: sip.NewParams()}
+	fromHdr := o.from
+	fromHdr.Address.Host = contact.Address.Host
 	fromHdr.Params.Add("tag", sip.GenerateTagN(16))
 	toHdr := &sip.ToHeader{Address: uri, Params: sip.NewParams()}
 	toHdr.Address.UriParams = nil
@@ -87,6 +117,9 @@ func (d *Dialer) Dial(ctx context.Context, target, from string) (call.Leg, error
 	req.AppendHeader(&mf)
 	req.AppendHeader(contact)
 	req.AppendHeader(sip.NewHeader("User-Agent", s.userAgent))
+	for _, h := range o.headers {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 	req.SetTransport(transport)
@@ -96,13 +129,13 @@ func (d *Dialer) Dial(ctx context.Context, target, from string) (call.Leg, error
 	}
 	log.Info("dialling", "target", uri.String(), "via", dest)
 
-	ringTimeout := d.RingTimeout
+	ringTimeout := o.ringTimeout
 	if ringTimeout <= 0 {
 		ringTimeout = 60 * time.Second
 	}
 	rctx, cancel := context.WithTimeout(ctx, ringTimeout)
 	defer cancel()
-	res, req, err := d.invite(rctx, req)
+	res, req, err := s.invite(rctx, req, o.trunk)
 	if err != nil {
 		m.Close()
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
@@ -118,7 +151,7 @@ func (d *Dialer) Dial(ctx context.Context, target, from string) (call.Leg, error
 	}
 
 	l := newLeg(s, cid, m, log)
-	l.trunk = d.trunk
+	l.trunk = o.trunk
 	l.local = local
 	l.from = fromHdr
 	rto := res.To()
@@ -196,8 +229,7 @@ func (d *Dialer) route(target string) (sip.Uri, string, error) {
 // invite runs the INVITE transaction until a final response, answering
 // one digest challenge with the trunk's credentials. It CANCELs when ctx
 // ends first. It returns the request finally sent.
-func (d *Dialer) invite(ctx context.Context, req *sip.Request) (*sip.Response, *sip.Request, error) {
-	s := d.s
+func (s *Server) invite(ctx context.Context, req *sip.Request, trunk *Trunk) (*sip.Response, *sip.Request, error) {
 	for attempt := 0; ; attempt++ {
 		tx, err := s.client.TransactionRequest(ctx, req)
 		if err != nil {
@@ -208,7 +240,7 @@ func (d *Dialer) invite(ctx context.Context, req *sip.Request) (*sip.Response, *
 			if ctx.Err() != nil {
 				// CANCEL, then let the transaction take the 487 and ACK
 				// it (RFC 3261 section 17.1.1.3) before it goes.
-				d.cancel(req)
+				s.cancelInvite(req)
 				wctx, stop := context.WithTimeout(context.Background(), 4*time.Second)
 				waitFinal(wctx, tx)
 				stop()
@@ -217,8 +249,8 @@ func (d *Dialer) invite(ctx context.Context, req *sip.Request) (*sip.Response, *
 			return nil, req, err
 		}
 		tx.Terminate()
-		if (res.StatusCode == 401 || res.StatusCode == 407) && attempt == 0 && d.trunk.Username != "" {
-			next, err := d.authorize(req, res)
+		if (res.StatusCode == 401 || res.StatusCode == 407) && attempt == 0 && trunk != nil && trunk.Username != "" {
+			next, err := authorize(trunk, req, res)
 			if err != nil {
 				return res, req, nil
 			}
@@ -246,7 +278,7 @@ func waitFinal(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, er
 }
 
 // authorize builds the INVITE again with credentials for a 401/407.
-func (d *Dialer) authorize(req *sip.Request, res *sip.Response) (*sip.Request, error) {
+func authorize(trunk *Trunk, req *sip.Request, res *sip.Response) (*sip.Request, error) {
 	hdrName, authName := "WWW-Authenticate", "Authorization"
 	if res.StatusCode == 407 {
 		hdrName, authName = "Proxy-Authenticate", "Proxy-Authorization"
@@ -260,7 +292,7 @@ func (d *Dialer) authorize(req *sip.Request, res *sip.Response) (*sip.Request, e
 		return nil, err
 	}
 	cred, err := digest.Digest(chal, digest.Options{Method: string(req.Method), URI: req.Recipient.Addr(),
-		Username: d.trunk.Username, Password: d.trunk.Password})
+		Username: trunk.Username, Password: trunk.Password})
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +305,7 @@ func (d *Dialer) authorize(req *sip.Request, res *sip.Response) (*sip.Request, e
 }
 
 // cancel sends CANCEL for a pending INVITE (RFC 3261 section 9.1).
-func (d *Dialer) cancel(inv *sip.Request) {
+func (s *Server) cancelInvite(inv *sip.Request) {
 	c := sip.NewRequest(sip.CANCEL, inv.Recipient)
 	if v := inv.Via(); v != nil {
 		c.AppendHeader(v.Clone())
@@ -292,8 +324,8 @@ func (d *Dialer) cancel(inv *sip.Request) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	prebuilt := func(*sipgo.Client, *sip.Request) error { return nil } // keep the INVITE's Via
-	if _, err := d.s.client.Do(ctx, c, prebuilt); err != nil {
-		d.s.log.Debug("CANCEL", "err", err)
+	if _, err := s.client.Do(ctx, c, prebuilt); err != nil {
+		s.log.Debug("CANCEL", "err", err)
 	}
 }
 

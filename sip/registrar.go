@@ -361,6 +361,7 @@ func (s *Server) register(req *sip.Request, user string, now time.Time, log *slo
 	if len(bs) != len(before) || len(changes) > 0 || wildcard {
 		log.Info("registered", "contacts", len(bs), "was", len(before))
 	}
+	s.registrationChanged(user, len(bs))
 	return bs, nil
 }
 
@@ -487,6 +488,7 @@ func (s *Server) registrarLoop() {
 			}
 			for _, b := range gone {
 				s.log.Info("unregistered", "agent", b.AOR, "contact", b.Contact.String(), "reason", "expired")
+				s.recount(b.AOR, now)
 			}
 			if ka > 0 && now.Sub(lastKA) >= ka {
 				lastKA = now
@@ -538,6 +540,7 @@ func (s *Server) keepAlive(now time.Time, misses map[string]int) {
 			continue
 		}
 		s.log.Info("unregistered", "agent", b.AOR, "contact", b.Contact.String(), "reason", "keep-alive unanswered")
+		s.recount(b.AOR, now)
 	}
 	for k := range misses {
 		if !seen[k] {
@@ -600,4 +603,18 @@ func (s *Server) Contacts(ctx context.Context, agent string) ([]Binding, error) 
 		return nil, ErrNotRegistered
 	}
 	return bs, nil
+}
+
+func (s *Server) registrationChanged(agent string, phones int) {
+	if s.onReg != nil {
+		s.onReg(agent, phones)
+	}
+}
+
+// recount tells the hook how many phones agent has left.
+func (s *Server) recount(agent string, now time.Time) {
+	bs, err := s.bindings.Lookup(s.ctx, agent, now)
+	if err == nil {
+		s.registrationChanged(agent, len(bs))
+	}
 }

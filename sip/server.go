@@ -121,6 +121,13 @@ func WithMetrics(m Metrics) Option { return func(s *Server) { s.metrics = m } }
 // credentials a looks up.
 func WithAccounts(a Accounts) Option { return func(s *Server) { s.accounts = a } }
 
+// WithRegistrationHook sets f, told each time an agent's registered
+// phones change (phones 0: the agent has none left, by Expires 0, expiry
+// or unanswered keep-alives). f should return promptly.
+func WithRegistrationHook(f func(agent string, phones int)) Option {
+	return func(s *Server) { s.onReg = f }
+}
+
 // WithBindings sets where registrations are kept (default: a
 // MemoryBindings).
 func WithBindings(b Bindings) Option { return func(s *Server) { s.bindings = b } }
@@ -143,6 +150,7 @@ type Server struct {
 	pike       *pike    // nil: no rate limit
 	accounts   Accounts // nil: no registrar
 	bindings   Bindings
+	onReg      func(agent string, phones int)
 	allow      string // Allow header
 
 	ua     *sipgo.UserAgent

@@ -1,0 +1,168 @@
+package service_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/service"
+	"github.com/voxdesk/voxdesk/sip"
+)
+
+// identifyQueueFlow identifies the caller by number, then queues.
+const identifyQueueFlow = `flow: q
+operator: none
+steps:
+  - id: who
+    identify: reason
+    listen: 1s
+  - id: wait
+    queue: general
+    fail: sorry
+  - id: sorry
+    hangup: goodbye
+`
+
+// phoneSwitch runs a switch with one queue, customers whose file the
+// caller's number (+33140000001, SIPp's) finds, and bob, an agent who
+// takes calls on his SIP phone only.
+func phoneSwitch(t *testing.T, mutate func(*service.Config)) *testSwitch {
+	t.Helper()
+	flows := t.TempDir()
+	if err := os.WriteFile(filepath.Join(flows, "q.yaml"), []byte(identifyQueueFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(csv, []byte("id,name,phones,segment,vip\nC-7,Zoé Lambert,+33140000001,retail,false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startSwitch(t, func(c *service.Config) {
+		c.IVR = ivr.Settings{Dir: flows, Default: "q"}
+		c.Routing = routing.Config{OfferTimeout: 10 * time.Second, Queues: []routing.QueueConfig{{Name: "general"}}}
+		c.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
+		c.Customer.Import = csv
+		c.SIP.Agents = []service.SIPAgent{
+			{ID: "bob", HA1: sip.HA1("bob", sip.DefaultRealm, "bob-phone-secret"), Ring: service.RingSIP},
+		}
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+func agentState(sw *testSwitch, id string) routing.State {
+	for _, a := range sw.Router().Snapshot().Agents {
+		if a.ID == id {
+			return a.State
+		}
+	}
+	return routing.StateLoggedOut
+}
+
+// TestSIPPhoneRingsWithCustomer: bob's phone (SIPp) registers, which logs
+// him in available; a caller identified by number is queued and bob's
+// phone rings with the customer's name and a Call-Info pointing at the
+// file; the phone answers and streams audio; the caller hangs up, the
+// phone gets BYE and bob goes to wrap-up.
+func TestSIPPhoneRingsWithCustomer(t *testing.T) {
+	sw := phoneSwitch(t, nil)
+	phonePort := freePort(t, "udp")
+	contact := "127.0.0.1:" + strconv.Itoa(phonePort)
+	register("bob", "bob-phone-secret", contact, "300", 200, `expires=300`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+
+	wav := helloWAV(t)
+	phone := make(chan string, 1)
+	go func() {
+		code, report := sipp{scenario: "phone.xml", port: phonePort, timeout: 30 * time.Second,
+			vars: map[string]string{"WAV": wav, "ANSWER_MS": "500",
+				"INVITE_RE": `From: .Zo.{1,2} Lambert. .sip:\+33140000001@[^>]*>.*Call-Info: .http://127[.]0[.]0[.]1:[0-9]+/api/admin/customers[?]q=C-7>;purpose=info`}}.run(t, sw)
+		if code != 0 {
+			report = "FAILED " + report
+		}
+		phone <- report
+	}()
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": wav, "WAIT_MS": "6000"}}.mustPass(t, sw)
+	select {
+	case report := <-phone:
+		if strings.HasPrefix(report, "FAILED") {
+			t.Fatalf("phone:\n%s", report)
+		}
+	case <-ctx.Done():
+		t.Fatal("phone scenario did not end")
+	}
+	if !strings.Contains(sw.log.String(), "answered on the phone") {
+		t.Error("no 'answered on the phone' in the log")
+	}
+	if err := waitFor(ctx, "bob in wrap-up or available", func() bool {
+		s := agentState(sw, "bob")
+		return s == routing.StateWrapUp || s == routing.StateAvailable
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSIPPhoneExpiredNotOffered: bob's registration expires, which logs
+// him out: a caller then finds no agent (the flow's fail step), and
+// nothing rings on the phone's port.
+func TestSIPPhoneExpiredNotOffered(t *testing.T) {
+	sw := phoneSwitch(t, func(c *service.Config) { c.SIP.Registrar.MinExpires = time.Second })
+	phone, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	contact := phone.LocalAddr().String()
+	register("bob", "bob-phone-secret", contact, "2", 200, `expires=2`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "bob logged out on expiry", func() bool { return agentState(sw, "bob") == routing.StateLoggedOut }); err != nil {
+		t.Fatal(err)
+	}
+	if ps := phones(t, sw, "bob"); len(ps) != 0 {
+		t.Fatalf("bob's phones after expiry: %v", ps)
+	}
+	code, report := sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "3000"}}.run(t, sw)
+	if code == 0 {
+		t.Errorf("the caller waited in a queue with no agent logged in:\n%s", report)
+	}
+	if !strings.Contains(sw.log.String(), `reason=expired`) {
+		t.Error("no 'unregistered ... reason=expired' log line")
+	}
+	phone.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	buf := make([]byte, 2048)
+	if n, _, err := phone.ReadFrom(buf); err == nil {
+		t.Errorf("the expired phone got %q", buf[:n])
+	}
+}
+
+// TestSIPPhoneUnregisterLogsOut: Expires 0 logs a phone-only agent out.
+func TestSIPPhoneUnregisterLogsOut(t *testing.T) {
+	sw := phoneSwitch(t, nil)
+	contact := "127.0.0.1:5994"
+	register("bob", "bob-phone-secret", contact, "300", 200, `expires=300`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	register("bob", "bob-phone-secret", contact, "0", 200, `SIP/2.0 200`).mustPass(t, sw)
+	if err := waitFor(ctx, "bob logged out", func() bool { return agentState(sw, "bob") == routing.StateLoggedOut }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,96 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/voxdesk/voxdesk/call"
+)
+
+// Presentation is what an agent's phone shows while a call rings.
+type Presentation struct {
+	// Name is the display name of the INVITE's From: the customer's
+	// name when identified, else empty.
+	Name string
+	// Number is the caller's number, the From user part.
+	Number string
+	// InfoURL is put in a Call-Info header with purpose=info (RFC 3261
+	// section 20.9): the customer file's address, for phones that open it.
+	InfoURL string
+	// RingTimeout gives up on the phone (CANCEL); zero means 60 s.
+	RingTimeout time.Duration
+}
+
+// DialPhone rings the agent's most recently registered phone and returns
+// its leg once answered, like Dialer.Dial; ErrNotRegistered when the
+// agent has no phone registered. ctx's end cancels the ringing.
+func (s *Server) DialPhone(ctx context.Context, agent string, p Presentation) (call.Leg, error) {
+	if s.draining.Load() {
+		return nil, &call.RejectError{Cause: call.CauseUnavailable, Reason: "switch is draining"}
+	}
+	bs, err := s.Contacts(ctx, agent)
+	if err != nil {
+		return nil, err
+	}
+	b := bs[0]
+	for _, x := range bs[1:] {
+		if x.Expires.After(b.Expires) {
+			b = x
+		}
+	}
+	from := &sip.FromHeader{DisplayName: displayName(p.Name), Address: sip.Uri{Scheme: "sip", User: p.Number}, Params: sip.NewParams()}
+	if from.Address.User == "" {
+		from.Address.User = "anonymous"
+	}
+	var hdrs []sip.Header
+	if u := p.InfoURL; u != "" && !strings.ContainsAny(u, "<>\r\n\" ") {
+		hdrs = append(hdrs, sip.NewHeader("Call-Info", "<"+u+">;purpose=info"))
+	}
+	transport := b.Transport
+	if transport == "" {
+		transport = "UDP"
+	}
+	uri := b.Contact
+	uri.Headers = nil
+	return s.place(ctx, outbound{uri: uri, dest: b.dest(), transport: transport, from: from, headers: hdrs,
+		ringTimeout: p.RingTimeout, target: "agent " + agent, logAttrs: []any{"agent", agent}})
+}
+
+// dest is where requests to a binding go: the Contact's address when the
+// phone registered from that host (its own listening port), else the
+// address the REGISTER came from, through the phone's NAT (RFC 3581).
+// Through a proxy (Path) they go to the proxy, the REGISTER's source.
+func (b Binding) dest() string {
+	src, err := netip.ParseAddrPort(b.Source)
+	if err != nil || len(b.Path) > 0 {
+		return b.Source
+	}
+	a, err := netip.ParseAddr(strings.Trim(b.Contact.Host, "[]"))
+	if err != nil || a.Unmap() != src.Addr() {
+		return b.Source
+	}
+	port := b.Contact.Port
+	if port == 0 {
+		port = 5060
+	}
+	return netip.AddrPortFrom(src.Addr(), uint16(port)).String()
+}
+
+// displayName makes a name safe for a quoted display name: printable,
+// without quotes or backslashes, at most 64 bytes.
+func displayName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' {
+			continue
+		}
+		if b.Len()+len(string(r)) > 64 {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
+}
