@@ -309,6 +309,7 @@ type rtpSink struct {
 	done chan struct{}
 	mu   sync.Mutex
 	pkts []sinkPacket
+	from net.Addr // of the first packet
 }
 
 type sinkPacket struct {
@@ -335,7 +336,7 @@ func (s *rtpSink) loop() {
 	defer close(s.done)
 	buf := make([]byte, 1500)
 	for {
-		n, err := s.conn.Read(buf)
+		n, from, err := s.conn.ReadFrom(buf)
 		if err != nil {
 			return
 		}
@@ -353,6 +354,9 @@ func (s *rtpSink) loop() {
 		}
 		s.mu.Lock()
 		s.pkts = append(s.pkts, sinkPacket{at: at, hdr: p.Header, pcm: pcm})
+		if s.from == nil {
+			s.from = from
+		}
 		s.mu.Unlock()
 	}
 }

@@ -1,7 +1,11 @@
 package service_test
 
 import (
+	"sync"
+
 	"context"
+	"github.com/pion/rtp"
+	"github.com/voxdesk/voxdesk/media/g711"
 	"net"
 	"os"
 	"path/filepath"
@@ -82,11 +86,29 @@ func TestSIPPhoneRingsWithCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	wav := helloWAV(t)
+	speech := callerSpeech(t)
+	// The SDPs of the caller and the phone name sockets of the test, which
+	// record what they receive and talk back from the same port
+	// (symmetric RTP): the caller says one thing, the agent another.
+	phoneSink, callerSink := newRTPSink(t), newRTPSink(t)
+	stopTalk := make(chan struct{})
+	var talkers sync.WaitGroup
+	for _, c := range []struct {
+		s   *rtpSink
+		pcm []int16
+	}{{phoneSink, speech[8000:16000]}, {callerSink, speech[:8000]}} {
+		talkers.Add(1)
+		go func() {
+			defer talkers.Done()
+			talkBack(c.s, c.pcm, stopTalk)
+		}()
+	}
+	defer func() { close(stopTalk); talkers.Wait() }()
 	phone := make(chan string, 1)
 	go func() {
 		code, report := sipp{scenario: "phone.xml", port: phonePort, timeout: 30 * time.Second,
-			vars: map[string]string{"WAV": wav, "ANSWER_MS": "500",
+			keys: map[string]string{"sink_port": phoneSink.port()},
+			vars: map[string]string{"ANSWER_MS": "500",
 				"INVITE_RE": `From: .Zo.{1,2} Lambert. .sip:\+33140000001@[^>]*>.*Call-Info: .http://127[.]0[.]0[.]1:[0-9]+/api/admin/customers[?]q=C-7>;purpose=info`}}.run(t, sw)
 		if code != 0 {
 			report = "FAILED " + report
@@ -94,7 +116,8 @@ func TestSIPPhoneRingsWithCustomer(t *testing.T) {
 		phone <- report
 	}()
 	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
-	sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": wav, "WAIT_MS": "6000"}}.mustPass(t, sw)
+	sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": callerSink.port()},
+		vars: map[string]string{"WAIT_MS": "5000"}}.mustPass(t, sw)
 	select {
 	case report := <-phone:
 		if strings.HasPrefix(report, "FAILED") {
@@ -102,6 +125,32 @@ func TestSIPPhoneRingsWithCustomer(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("phone scenario did not end")
+	}
+	// Audio both ways: the phone hears the caller, the caller the phone.
+	heard := func(s *rtpSink) []int16 {
+		var pcm []int16
+		for _, p := range s.packets() {
+			pcm = append(pcm, p.pcm...)
+		}
+		return pcm
+	}
+	for _, c := range []struct {
+		who string
+		rec []int16
+		ref []int16
+	}{
+		{"the phone hears the caller", heard(phoneSink), ulawRoundTrip(speech[:8000])},
+		{"the caller hears the phone", heard(callerSink), ulawRoundTrip(speech[8000:16000])},
+	} {
+		if len(c.rec) < 2*8000 {
+			t.Errorf("%s: only %d samples received", c.who, len(c.rec))
+			continue
+		}
+		corr, lag := bestCorrelation(c.rec, c.ref, len(c.rec)-8000)
+		t.Logf("%s: %d samples, best correlation %.3f at %v", c.who, len(c.rec), corr, time.Duration(lag)*time.Second/8000)
+		if corr < 0.9 {
+			t.Errorf("%s: best correlation %.3f, want >= 0.9", c.who, corr)
+		}
 	}
 	if !strings.Contains(sw.log.String(), "answered on the phone") {
 		t.Error("no 'answered on the phone' in the log")
@@ -164,5 +213,46 @@ func TestSIPPhoneUnregisterLogsOut(t *testing.T) {
 	register("bob", "bob-phone-secret", contact, "0", 200, `SIP/2.0 200`).mustPass(t, sw)
 	if err := waitFor(ctx, "bob logged out", func() bool { return agentState(sw, "bob") == routing.StateLoggedOut }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// talkBack sends pcm, looped, as PCMU RTP every 20 ms from s's socket to
+// where the first packet s received came from, until stop.
+func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var to net.Addr
+	ssrc, seq, ts, off := uint32(0x5eed1234), uint16(1), uint32(0), 0
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if to == nil {
+			s.mu.Lock()
+			to = s.from
+			s.mu.Unlock()
+			if to == nil {
+				continue
+			}
+		}
+		frame := make([]int16, 160)
+		for i := range frame {
+			frame[i] = pcm[(off+i)%len(pcm)]
+		}
+		off = (off + 160) % len(pcm)
+		payload := make([]byte, 160)
+		g711.EncodeUlaw(payload, frame)
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts, SSRC: ssrc}, Payload: payload}
+		b, err := pkt.Marshal()
+		if err != nil {
+			return
+		}
+		if _, err := s.conn.WriteTo(b, to); err != nil {
+			return
+		}
+		seq++
+		ts += 160
 	}
 }
