@@ -572,7 +572,7 @@ func (s *Server) ping(b Binding) bool {
 	if a := s.laddr(transport); a.IP != nil {
 		req.Laddr = a
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, min(2*time.Second, s.cfg.Registrar.KeepAlive))
 	defer cancel()
 	tx, err := s.client.TransactionRequest(ctx, req)
 	if err != nil {

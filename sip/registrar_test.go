@@ -2,9 +2,12 @@ package sip
 
 import (
 	"context"
+	"go.uber.org/goleak"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,4 +226,75 @@ func handleRaw(t testing.TB, srv *Server, text string) []int {
 	tx := newFakeTx()
 	srv.handle(req, tx)
 	return tx.codes()
+}
+
+// TestKeepAliveDropsSilentPhone: a phone on a real UDP socket registers,
+// answers the keep-alive OPTIONS twice, then goes silent (its NAT
+// binding gone): it is unregistered after three unanswered ones.
+func TestKeepAliveDropsSilentPhone(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cfg := Config{Trunks: []Trunk{{Name: "local", Networks: []string{"127.0.0.0/8"}}},
+		Registrar: RegistrarConfig{KeepAlive: time.Second}}
+	var regs []int
+	var mu sync.Mutex
+	srv, err := NewServer(cfg, rejecting, MediaOpenerFunc(func(string) (Media, error) { return newFakeMedia(), nil }),
+		WithAccounts(testAccounts{"alice": HA1("alice", DefaultRealm, "alice-phone-secret")}),
+		WithRegistrationHook(func(agent string, n int) { mu.Lock(); regs = append(regs, n); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeUDP(conn) }()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
+	phone, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	me := phone.LocalAddr().String()
+	msg := strings.ReplaceAll(registerMessage(srv, 1, "Contact: <sip:alice@"+me+">\r\n", "Expires: 600\r\n", true), "127.0.0.1:5070", me)
+	if _, err := phone.WriteTo([]byte(msg), conn.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	answered, start := 0, time.Now()
+	for time.Since(start) < 15*time.Second {
+		phone.SetReadDeadline(time.Now().Add(time.Second))
+		n, from, err := phone.ReadFrom(buf)
+		if err != nil {
+			if bs, _ := srv.bindings.Lookup(context.Background(), "alice", time.Now()); answered == 2 && len(bs) == 0 {
+				break
+			}
+			continue
+		}
+		m, err := sip.ParseMessage(buf[:n])
+		if err != nil {
+			t.Fatalf("unparseable %q", buf[:n])
+		}
+		req, ok := m.(*sip.Request)
+		if !ok || req.Method != sip.OPTIONS || answered == 2 {
+			continue
+		}
+		answered++
+		phone.WriteTo([]byte(sip.NewResponseFromRequest(req, 200, "OK", nil).String()), from)
+	}
+	if answered != 2 {
+		t.Fatalf("answered %d keep-alives, want 2", answered)
+	}
+	if bs, _ := srv.bindings.Lookup(context.Background(), "alice", time.Now()); len(bs) != 0 {
+		t.Fatalf("silent phone still registered after %v", time.Since(start))
+	}
+	t.Logf("unregistered %v after the first REGISTER", time.Since(start).Round(100*time.Millisecond))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(regs) != 2 || regs[0] != 1 || regs[1] != 0 {
+		t.Errorf("registration hook saw %v, want [1 0]", regs)
+	}
 }
