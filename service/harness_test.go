@@ -149,7 +149,8 @@ type sipp struct {
 	limit    int               // -l; default calls
 	rate     int               // -r calls per second; default 10
 	tcp      bool
-	port     int // SIP port SIPp listens on; a free one when 0
+	port     int    // SIP port SIPp listens on; a free one when 0
+	ip       string // address SIPp sends from; 127.0.0.1 when empty
 	args     []string
 	timeout  time.Duration // whole run; default 60 s
 }
@@ -191,12 +192,15 @@ func (p sipp) run(t *testing.T, sw *testSwitch) (int, string) {
 		transport, network = "t1", "tcp"
 	}
 	target := sw.SIPAddr(network).String()
+	if p.ip == "" {
+		p.ip = "127.0.0.1"
+	}
 	if p.port == 0 {
 		p.port = freePort(t, network)
 	}
 	args := []string{"-sf", file, "-t", transport,
-		"-i", "127.0.0.1", "-p", strconv.Itoa(p.port),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(freePort(t, "udp")),
+		"-i", p.ip, "-p", strconv.Itoa(p.port),
+		"-mi", p.ip, "-mp", strconv.Itoa(freePort(t, "udp")),
 		"-m", strconv.Itoa(p.calls), "-l", strconv.Itoa(p.limit), "-r", strconv.Itoa(p.rate),
 		"-timeout", strconv.Itoa(int(p.timeout/time.Second)) + "s", "-timeout_error",
 		"-nostdin", "-max_socket", "2000", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),

@@ -85,7 +85,15 @@ func TestSIPPhoneRingsWithCustomer(t *testing.T) {
 	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
 		t.Fatal(err)
 	}
+	callPhone(t, ctx, sw, phonePort)
+}
 
+// callPhone: a caller identified as C-7 is queued; bob's phone (SIPp on
+// phonePort) rings with the customer's name and Call-Info, answers after
+// 500 ms; caller and phone hear each other; the caller hangs up, the
+// phone gets BYE and bob goes to wrap-up.
+func callPhone(t *testing.T, ctx context.Context, sw *testSwitch, phonePort int) {
+	t.Helper()
 	speech := callerSpeech(t)
 	// The SDPs of the caller and the phone name sockets of the test, which
 	// record what they receive and talk back from the same port
@@ -146,10 +154,16 @@ func TestSIPPhoneRingsWithCustomer(t *testing.T) {
 			t.Errorf("%s: only %d samples received", c.who, len(c.rec))
 			continue
 		}
-		corr, lag := bestCorrelation(c.rec, c.ref, len(c.rec)-8000)
-		t.Logf("%s: %d samples, best correlation %.3f at %v", c.who, len(c.rec), corr, time.Duration(lag)*time.Second/8000)
-		if corr < 0.9 {
-			t.Errorf("%s: best correlation %.3f, want >= 0.9", c.who, corr)
+		// Each 200 ms of the looped speech must arrive intact at least
+		// once: a frame concealed on a loaded machine spoils one pass only.
+		worst := 1.0
+		for i := 0; i+1600 <= len(c.ref); i += 1600 {
+			corr, _ := bestCorrelation(c.rec, c.ref[i:i+1600], len(c.rec)-1600)
+			worst = min(worst, corr)
+		}
+		t.Logf("%s: %d samples, worst 200 ms part's best correlation %.3f", c.who, len(c.rec), worst)
+		if worst < 0.95 {
+			t.Errorf("%s: a 200 ms part of the speech matched at best %.3f, want >= 0.95", c.who, worst)
 		}
 	}
 	if !strings.Contains(sw.log.String(), "answered on the phone") {
@@ -222,7 +236,8 @@ func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var to net.Addr
-	ssrc, seq, ts, off := uint32(0x5eed1234), uint16(1), uint32(0), 0
+	var start time.Time
+	sent := 0
 	for {
 		select {
 		case <-stop:
@@ -236,23 +251,56 @@ func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) {
 			if to == nil {
 				continue
 			}
+			start = time.Now()
 		}
-		frame := make([]int16, 160)
-		for i := range frame {
-			frame[i] = pcm[(off+i)%len(pcm)]
+		// Send every frame due by now, so the rate stays 50/s when a tick
+		// comes late on a loaded machine (as a phone's clock would).
+		for sent < int(time.Since(start)/(20*time.Millisecond))+1 {
+			frame := make([]int16, 160)
+			for i := range frame {
+				frame[i] = pcm[(sent*160+i)%len(pcm)]
+			}
+			payload := make([]byte, 160)
+			g711.EncodeUlaw(payload, frame)
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(sent + 1),
+				Timestamp: uint32(sent * 160), SSRC: 0x5eed1234}, Payload: payload}
+			b, err := pkt.Marshal()
+			if err != nil {
+				return
+			}
+			if _, err := s.conn.WriteTo(b, to); err != nil {
+				return
+			}
+			sent++
 		}
-		off = (off + 160) % len(pcm)
-		payload := make([]byte, 160)
-		g711.EncodeUlaw(payload, frame)
-		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts, SSRC: ssrc}, Payload: payload}
-		b, err := pkt.Marshal()
-		if err != nil {
-			return
-		}
-		if _, err := s.conn.WriteTo(b, to); err != nil {
-			return
-		}
-		seq++
-		ts += 160
+	}
+}
+
+// TestSIPPhoneRingsDuringRegisterFlood: while another address floods the
+// registrar with REGISTERs for bob with a wrong secret (rate-limited: 503,
+// then dropped), bob's registered phone is still offered a call, rings and
+// talks.
+func TestSIPPhoneRingsDuringRegisterFlood(t *testing.T) {
+	sw := phoneSwitch(t, nil)
+	phonePort := freePort(t, "udp")
+	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	flood := register("bob", "wrong-secret", "127.0.0.2:5060", "300", 200, `expires=300`)
+	flood.ip, flood.calls, flood.rate, flood.limit = "127.0.0.2", 1000, 500, 1000
+	flood.timeout = 8 * time.Second
+	flooded := make(chan string, 1)
+	go func() { _, report := flood.run(t, sw); flooded <- report }()
+	time.Sleep(500 * time.Millisecond) // the flood is on
+	callPhone(t, ctx, sw, phonePort)
+	report := <-flooded
+	if !strings.Contains(sw.log.String(), "rate limit exceeded") {
+		t.Errorf("the flood was not rate-limited:\n%s", report)
+	}
+	if ps := phones(t, sw, "bob"); len(ps) != 1 {
+		t.Errorf("bob's phones after the flood = %v, want his one phone", ps)
 	}
 }
