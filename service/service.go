@@ -197,6 +197,9 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 
 	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
 		learn: c.Media.RTPLearnSource, timeout: c.Media.RTPTimeout, log: s.log, metrics: s.metrics}
+	if s.voice != nil {
+		opener.marks = s.voice.marks
+	}
 	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sip.WithLogger(s.log), sip.WithMetrics(s.metrics))
 	if err != nil {
 		return nil, fmt.Errorf("service: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/identify"
 	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
@@ -140,6 +141,7 @@ type voice struct {
 	watchLabel map[string]string // watchlist entry id -> label
 	since      int64             // last change applied from the store's feed
 	taps       map[string]*tapLeg
+	marks      *frameMarks // calls' RTP media, to skip synthesised frames
 }
 
 // newVoice loads the model, the calibration, every stored voiceprint
@@ -178,7 +180,7 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 		return nil, fmt.Errorf("service: voiceprint cohort: %w", err)
 	}
 	v := &voice{cfg: cfg, model: model, db: db, log: log, policy: policy, gallery: gallery, watch: gallery.Linked(),
-		taps: map[string]*tapLeg{}, watchLabel: map[string]string{},
+		taps: map[string]*tapLeg{}, marks: newFrameMarks(), watchLabel: map[string]string{},
 		decideTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "voxdesk_voice_decide_seconds", Help: "Compute time of one identification or verification decision (embedding, search, scoring).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
@@ -454,6 +456,11 @@ func (v *voice) tapsOf() []*tapLeg {
 func (v *voice) Middleware(next call.Handler) call.Handler {
 	return call.HandlerFunc(func(ctx context.Context, c *call.Call) error {
 		t := &tapLeg{Leg: c.Leg, call: c, ring: make([]int16, v.cfg.TapSeconds*call.SampleRate)}
+		if m, ok := c.Leg.(media.Marker); ok {
+			t.mark = m
+		} else {
+			t.mark = v.marks.get(c.ID)
+		}
 		c.Leg = t
 		v.mu.Lock()
 		v.taps[c.ID] = t
@@ -468,10 +475,12 @@ func (v *voice) Middleware(next call.Handler) call.Handler {
 }
 
 // tapLeg copies what the caller says into a ring buffer on its way to
-// the handler.
+// the handler, leaving out frames the media synthesised (concealment,
+// silence fill), which it marks for the handler's listeners too.
 type tapLeg struct {
 	call.Leg
 	call   *call.Call
+	mark   media.Marker // nil: every frame was received
 	mu     sync.Mutex
 	ring   []int16
 	n      int // samples written in all
@@ -480,7 +489,7 @@ type tapLeg struct {
 
 func (t *tapLeg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	n, err := t.Leg.ReadAudio(ctx, dst)
-	if n > 0 {
+	if n > 0 && !t.Synthetic() {
 		t.mu.Lock()
 		if !t.erased {
 			for _, s := range dst[:n] {
@@ -492,6 +501,12 @@ func (t *tapLeg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	}
 	return n, err
 }
+
+// Synthetic reports whether the frame just read was synthesised by the
+// media rather than received (media.Marker).
+func (t *tapLeg) Synthetic() bool { return t.mark != nil && t.mark.Synthetic() }
+
+var _ media.Marker = (*tapLeg)(nil)
 
 // audio returns the kept samples, oldest first.
 func (t *tapLeg) audio() []int16 {
