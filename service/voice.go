@@ -68,6 +68,14 @@ type VoiceprintConfig struct {
 	// naming the demo, and its Hyke speakers (never customers) fill the
 	// score normalisation cohort. Empty: no demo enrolment.
 	DemoSpeech string `yaml:"demo_speech"`
+	// MaxStreams bounds the identifying streams (identify and verify
+	// listenings) computed at once; a caller beyond it is not listened
+	// to and falls back to number/PIN, with the reason in the call's log
+	// and voxdesk_voice_not_admitted_total. Zero derives it at start:
+	// half of GOMAXPROCS over one stream's measured cost (logged as
+	// "voiceprint admission"); set it from that figure on a machine
+	// busy with other work at start.
+	MaxStreams int `yaml:"max_streams"`
 }
 
 func (c *VoiceprintConfig) setDefaults() {
@@ -109,6 +117,9 @@ func (c *VoiceprintConfig) check() error {
 			return fmt.Errorf("voiceprint.%s %v: want a rate in (0, 0.5), e.g. 0.005", r.key, r.rate)
 		}
 	}
+	if c.MaxStreams < 0 {
+		return fmt.Errorf("voiceprint.max_streams %d: want 0 (derived from the CPUs) or a positive bound", c.MaxStreams)
+	}
 	if c.Network != "float32" && c.Network != "int8" {
 		return fmt.Errorf("voiceprint.network %q: want float32 or int8", c.Network)
 	}
@@ -142,6 +153,7 @@ type voice struct {
 	since      int64             // last change applied from the store's feed
 	taps       map[string]*tapLeg
 	marks      *frameMarks // calls' RTP media, to skip synthesised frames
+	admit      *admission  // bounds the identifying streams
 }
 
 // newVoice loads the model, the calibration, every stored voiceprint
@@ -196,6 +208,14 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 			Name: "voxdesk_voice_watchlist_hits_total", Help: "Listenings whose voice matched the fraud watchlist.",
 		}),
 	}
+	maxStreams, how := cfg.MaxStreams, "configured"
+	if maxStreams == 0 {
+		cost := streamCost(model)
+		maxStreams, how = deriveMaxStreams(cost), "measured"
+		v.log.Info("voiceprint stream cost", "cpu_per_audio_second", cost, "gomaxprocs", maxProcs(), "cpu_share", voiceCPUShare)
+	}
+	v.admit = newAdmission(maxStreams, v.log)
+	v.log.Info("voiceprint admission", "max_streams", maxStreams, "source", how)
 	v.log.Info("voiceprint calibration", "source", source, "made", cal.Made, "false_ident_rate", cfg.FalseIdentRate, "network", cfg.Network, "cohort", gallery.CohortLen())
 	if db == nil {
 		return v, nil
@@ -257,7 +277,7 @@ func (v *voice) loadWatchlist(ctx context.Context) error {
 
 // Collectors are the voice side's metrics, for the switch's registry.
 func (v *voice) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes, v.watchHits}
+	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes, v.watchHits, v.admit.refused}
 }
 
 // Run follows the store's change feed so enrolments, erasures and
