@@ -264,10 +264,23 @@ func (s *session) tick(out []int16) error {
 		return s.legErr(err)
 	}
 	s.frames++
-	if s.tap != nil && n > 0 {
+	if s.tap != nil && n > 0 && !synthetic(s.leg) {
 		s.tap(s.in[:n])
 	}
 	return s.keys()
+}
+
+// marker is a leg that tells the frames it synthesised (loss
+// concealment, silence fill; see media.Marker) from received ones.
+type marker interface {
+	Synthetic() bool
+}
+
+// synthetic reports whether the frame just read from leg was
+// synthesised: listeners and enrolments never take it for speech.
+func synthetic(leg call.Leg) bool {
+	m, ok := leg.(marker)
+	return ok && m.Synthetic()
 }
 
 func (s *session) legErr(err error) error {

@@ -116,11 +116,14 @@ func (j *jitterBuffer) advance(n uint32) {
 	j.skipped += uint64(n)
 }
 
-// pop fills dst (FrameSamples long) with the next frame of playout.
-func (j *jitterBuffer) pop(dst []int16) {
+// pop fills dst (FrameSamples long) with the next frame of playout. It
+// reports whether the frame is synthetic: concealment or silence fill
+// standing in for audio that was not received (less than half the
+// frame's samples were).
+func (j *jitterBuffer) pop(dst []int16) (synthetic bool) {
 	if !j.synced {
 		clear(dst)
-		return
+		return true
 	}
 	got := 0
 	for i := range dst {
@@ -142,6 +145,7 @@ func (j *jitterBuffer) pop(dst []int16) {
 		j.plc.recover(dst)
 	}
 	j.plc.remember(dst)
+	return 2*got < len(dst)
 }
 
 // drift tracks the buffer level (audio held beyond the playout point)

@@ -102,3 +102,15 @@ func (c *concealer) recover(dst []int16) {
 	}
 	c.lost = 0
 }
+
+// Marker is implemented by readers that synthesise audio the far end did
+// not send (an RTPSession conceals lost packets and fills silence before
+// the first one) and by stages passing such readers on. Synthetic reports
+// whether the frame the last ReadAudio returned was synthesised; a
+// consumer that must not take it for speech (the voiceprint tap) skips
+// it. It is called from the reading goroutine, after ReadAudio.
+type Marker interface {
+	Synthetic() bool
+}
+
+var _ Marker = (*RTPSession)(nil)

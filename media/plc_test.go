@@ -3,6 +3,7 @@ package media
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // A lost frame of a steady voiced sound is filled with its continuation:
@@ -80,5 +81,36 @@ func TestConcealFadeAndRecover(t *testing.T) {
 	c.recover(real)
 	if real[0] > 1000 || real[plcXfade] != 10000 {
 		t.Errorf("recovery: first sample %d, after the fade %d", real[0], real[plcXfade])
+	}
+}
+
+// Every frame ReadAudio returns says whether it was received: the
+// silence before the first packet, a lost frame's concealment and the
+// fill after the stream stops are marked synthetic, received audio is
+// not (the voiceprint tap skips what is marked).
+func TestSyntheticFramesMarked(t *testing.T) {
+	s, addr := newTestSession(t, RTPConfig{JitterDelay: 60 * time.Millisecond})
+	p := newPeer(t)
+	for _, k := range []int{0, 1, 2, 4, 5} { // frame 3 lost
+		p.audio(addr, k, k, int16((k+1)*1000))
+	}
+	ctx := testCtx(t, 5*time.Second)
+	buf := make([]int16, FrameSamples)
+	var marks []bool
+	var levels []int16
+	for range 16 {
+		if _, err := s.ReadAudio(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+		marks = append(marks, s.Synthetic())
+		levels = append(levels, buf[FrameSamples/2])
+	}
+	start := firstAudio(t, levels, 6)
+	for i, m := range marks {
+		k := i - start
+		want := k < 0 || k == 3 || k > 5
+		if m != want {
+			t.Errorf("frame %d (stream frame %d, level %d): synthetic %v, want %v", i, k, levels[i], m, want)
+		}
 	}
 }

@@ -194,6 +194,7 @@ type RTPSession struct {
 	strangerLog time.Time // last stranger warning
 	strangerN   uint64    // strangers not yet logged
 	jb          jitterBuffer
+	synthetic   atomic.Bool // the last frame ReadAudio returned was not received
 	dec         dtmf.Decoder
 	audioSSRC   uint32
 	haveSSRC    bool
@@ -517,10 +518,16 @@ func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	}
 	s.readN++
 	s.mu.Lock()
-	s.jb.pop(dst[:FrameSamples])
+	s.synthetic.Store(s.jb.pop(dst[:FrameSamples]))
 	s.mu.Unlock()
 	return FrameSamples, nil
 }
+
+// Synthetic reports whether the frame the last ReadAudio returned was
+// synthesised (loss concealment or silence fill) rather than received,
+// so a consumer that must not take it for the caller's speech (the
+// voiceprint tap) can skip it. See Marker.
+func (s *RTPSession) Synthetic() bool { return s.synthetic.Load() }
 
 // Close stops the session, closes its socket, waits for its goroutines
 // and closes Digits. It is safe to call more than once.

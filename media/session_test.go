@@ -274,6 +274,17 @@ func readFrames(t *testing.T, s *RTPSession, n int) []int16 {
 	return out
 }
 
+// firstAudio returns the index of the first non-silent frame level,
+// failing unless n frames follow from it.
+func firstAudio(t *testing.T, levels []int16, n int) int {
+	t.Helper()
+	start := slices.IndexFunc(levels, func(v int16) bool { return v != 0 })
+	if start < 0 || start+n > len(levels) {
+		t.Fatalf("audio never played out: %v", levels)
+	}
+	return start
+}
+
 // Received packets are reordered by timestamp; a lost one is concealed
 // (a faded copy of the previous frame) and counted.
 func TestReceiveReorderAndLoss(t *testing.T) {
@@ -286,16 +297,7 @@ func TestReceiveReorderAndLoss(t *testing.T) {
 	}
 	got := readFrames(t, s, 20)
 	// Find frame 0's value, then check the sequence.
-	start := -1
-	for i, v := range got {
-		if v != 0 {
-			start = i
-			break
-		}
-	}
-	if start < 0 || start+10 > len(got) {
-		t.Fatalf("audio never played out: %v", got)
-	}
+	start := firstAudio(t, got, 10)
 	for k := range 10 {
 		v := got[start+k]
 		want := g711.UlawToLinear(g711.LinearToUlaw(int16((k + 1) * 1000)))

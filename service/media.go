@@ -24,6 +24,7 @@ type rtpOpener struct {
 	timeout time.Duration
 	log     *slog.Logger
 	metrics *metrics
+	marks   *frameMarks // the voice tap's view of received vs synthesised frames
 }
 
 var _ sip.MediaOpener = (*rtpOpener)(nil)
@@ -34,16 +35,19 @@ func (o *rtpOpener) OpenMedia(callID string) (sip.Media, error) {
 		return nil, err
 	}
 	ap := netip.AddrPortFrom(o.ip, uint16(p.Number()))
-	return &rtpMedia{o: o, port: p, addr: ap, log: o.log.With("call_id", callID), started: make(chan struct{})}, nil
+	m := &rtpMedia{o: o, port: p, addr: ap, callID: callID, log: o.log.With("call_id", callID), started: make(chan struct{})}
+	o.marks.add(callID, m)
+	return m, nil
 }
 
 // rtpMedia adapts a media.RTPSession to sip.Media. The session is
 // created by the first Update, when the codec is known.
 type rtpMedia struct {
-	o    *rtpOpener
-	port *media.Port
-	addr netip.AddrPort
-	log  *slog.Logger
+	o      *rtpOpener
+	port   *media.Port
+	addr   netip.AddrPort
+	callID string
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	sess    *media.RTPSession
@@ -113,6 +117,13 @@ func (m *rtpMedia) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	return s.ReadAudio(ctx, dst)
 }
 
+// Synthetic reports whether the last frame read was synthesised
+// (media.Marker); before the session exists every frame is.
+func (m *rtpMedia) Synthetic() bool {
+	s := m.session()
+	return s == nil || s.Synthetic()
+}
+
 func (m *rtpMedia) WriteAudio(ctx context.Context, frame []int16) error {
 	s := m.session()
 	if s == nil {
@@ -150,6 +161,7 @@ func (m *rtpMedia) Close() error {
 	m.closed = true
 	s := m.sess
 	m.mu.Unlock()
+	m.o.marks.remove(m.callID, m)
 	if s == nil {
 		return m.port.Close()
 	}

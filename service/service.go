@@ -199,6 +199,9 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 
 	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
 		learn: c.Media.RTPLearnSource, timeout: c.Media.RTPTimeout, log: s.log, metrics: s.metrics}
+	if s.voice != nil {
+		opener.marks = s.voice.marks
+	}
 	sopts := []sip.Option{sip.WithLogger(s.log), sip.WithMetrics(s.metrics)}
 	if len(c.SIP.Agents) > 0 {
 		sopts = append(sopts, sip.WithAccounts(s.sipAccounts), sip.WithRegistrationHook(s.registered))

@@ -17,6 +17,7 @@ import (
 	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/identify"
 	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/media"
 	"github.com/voxdesk/voxdesk/voiceprint"
 )
 
@@ -67,6 +68,14 @@ type VoiceprintConfig struct {
 	// naming the demo, and its Hyke speakers (never customers) fill the
 	// score normalisation cohort. Empty: no demo enrolment.
 	DemoSpeech string `yaml:"demo_speech"`
+	// MaxStreams bounds the identifying streams (identify and verify
+	// listenings) computed at once; a caller beyond it is not listened
+	// to and falls back to number/PIN, with the reason in the call's log
+	// and voxdesk_voice_not_admitted_total. Zero derives it at start:
+	// half of GOMAXPROCS over one stream's measured cost (logged as
+	// "voiceprint admission"); set it from that figure on a machine
+	// busy with other work at start.
+	MaxStreams int `yaml:"max_streams"`
 }
 
 func (c *VoiceprintConfig) setDefaults() {
@@ -108,6 +117,9 @@ func (c *VoiceprintConfig) check() error {
 			return fmt.Errorf("voiceprint.%s %v: want a rate in (0, 0.5), e.g. 0.005", r.key, r.rate)
 		}
 	}
+	if c.MaxStreams < 0 {
+		return fmt.Errorf("voiceprint.max_streams %d: want 0 (derived from the CPUs) or a positive bound", c.MaxStreams)
+	}
 	if c.Network != "float32" && c.Network != "int8" {
 		return fmt.Errorf("voiceprint.network %q: want float32 or int8", c.Network)
 	}
@@ -140,6 +152,8 @@ type voice struct {
 	watchLabel map[string]string // watchlist entry id -> label
 	since      int64             // last change applied from the store's feed
 	taps       map[string]*tapLeg
+	marks      *frameMarks // calls' RTP media, to skip synthesised frames
+	admit      *admission  // bounds the identifying streams
 }
 
 // newVoice loads the model, the calibration, every stored voiceprint
@@ -178,7 +192,7 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 		return nil, fmt.Errorf("service: voiceprint cohort: %w", err)
 	}
 	v := &voice{cfg: cfg, model: model, db: db, log: log, policy: policy, gallery: gallery, watch: gallery.Linked(),
-		taps: map[string]*tapLeg{}, watchLabel: map[string]string{},
+		taps: map[string]*tapLeg{}, marks: newFrameMarks(), watchLabel: map[string]string{},
 		decideTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "voxdesk_voice_decide_seconds", Help: "Compute time of one identification or verification decision (embedding, search, scoring).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
@@ -194,6 +208,14 @@ func newVoice(ctx context.Context, cfg VoiceprintConfig, db *customer.DB, log *s
 			Name: "voxdesk_voice_watchlist_hits_total", Help: "Listenings whose voice matched the fraud watchlist.",
 		}),
 	}
+	maxStreams, how := cfg.MaxStreams, "configured"
+	if maxStreams == 0 {
+		cost := streamCost(model)
+		maxStreams, how = deriveMaxStreams(cost), "measured"
+		v.log.Info("voiceprint stream cost", "cpu_per_audio_second", cost, "gomaxprocs", maxProcs(), "cpu_share", voiceCPUShare)
+	}
+	v.admit = newAdmission(maxStreams, v.log)
+	v.log.Info("voiceprint admission", "max_streams", maxStreams, "source", how)
 	v.log.Info("voiceprint calibration", "source", source, "made", cal.Made, "false_ident_rate", cfg.FalseIdentRate, "network", cfg.Network, "cohort", gallery.CohortLen())
 	if db == nil {
 		return v, nil
@@ -255,7 +277,7 @@ func (v *voice) loadWatchlist(ctx context.Context) error {
 
 // Collectors are the voice side's metrics, for the switch's registry.
 func (v *voice) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes, v.watchHits}
+	return []prometheus.Collector{v.decideTime, v.speechUsed, v.outcomes, v.watchHits, v.admit.refused}
 }
 
 // Run follows the store's change feed so enrolments, erasures and
@@ -454,6 +476,11 @@ func (v *voice) tapsOf() []*tapLeg {
 func (v *voice) Middleware(next call.Handler) call.Handler {
 	return call.HandlerFunc(func(ctx context.Context, c *call.Call) error {
 		t := &tapLeg{Leg: c.Leg, call: c, ring: make([]int16, v.cfg.TapSeconds*call.SampleRate)}
+		if m, ok := c.Leg.(media.Marker); ok {
+			t.mark = m
+		} else {
+			t.mark = v.marks.get(c.ID)
+		}
 		c.Leg = t
 		v.mu.Lock()
 		v.taps[c.ID] = t
@@ -468,10 +495,12 @@ func (v *voice) Middleware(next call.Handler) call.Handler {
 }
 
 // tapLeg copies what the caller says into a ring buffer on its way to
-// the handler.
+// the handler, leaving out frames the media synthesised (concealment,
+// silence fill), which it marks for the handler's listeners too.
 type tapLeg struct {
 	call.Leg
 	call   *call.Call
+	mark   media.Marker // nil: every frame was received
 	mu     sync.Mutex
 	ring   []int16
 	n      int // samples written in all
@@ -480,7 +509,7 @@ type tapLeg struct {
 
 func (t *tapLeg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	n, err := t.Leg.ReadAudio(ctx, dst)
-	if n > 0 {
+	if n > 0 && !t.Synthetic() {
 		t.mu.Lock()
 		if !t.erased {
 			for _, s := range dst[:n] {
@@ -492,6 +521,12 @@ func (t *tapLeg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	}
 	return n, err
 }
+
+// Synthetic reports whether the frame just read was synthesised by the
+// media rather than received (media.Marker).
+func (t *tapLeg) Synthetic() bool { return t.mark != nil && t.mark.Synthetic() }
+
+var _ media.Marker = (*tapLeg)(nil)
 
 // audio returns the kept samples, oldest first.
 func (t *tapLeg) audio() []int16 {

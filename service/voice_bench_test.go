@@ -28,7 +28,7 @@ func BenchmarkVoiceDecide(b *testing.B) {
 	model := modelDir(b)
 	root := speechRoot(b)
 	for _, network := range []string{"int8", "float32"} {
-		v, err := newVoice(context.Background(), VoiceprintConfig{ModelDir: model, Network: network}, nil, nil)
+		v, err := newVoice(context.Background(), VoiceprintConfig{ModelDir: model, Network: network, MaxStreams: 1000}, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,16 +20,30 @@ const searchK = 10
 // verified 1:few at VerifyFalseIdentRate, and the whole enrolled base at
 // FalseIdentRate; none means the whole base alone.
 func (v *voice) Listen(candidates []string) ivr.Listener {
-	l := &listener{v: v, stream: v.model.NewStream(), mode: "all"}
+	l := &listener{v: v, mode: "all"}
 	if len(candidates) > 0 {
 		l.number, l.mode = slices.Clone(candidates), "narrowed"
 	}
-	return l
+	return v.admitted(l)
 }
 
 // Verify checks the caller against one claimed customer (1:1).
 func (v *voice) Verify(customerID string) ivr.Listener {
-	return &listener{v: v, stream: v.model.NewStream(), number: []string{customerID}, verify: true, mode: "verify"}
+	return v.admitted(&listener{v: v, number: []string{customerID}, verify: true, mode: "verify"})
+}
+
+// admitted gives l its stream, or, beyond voiceprint.max_streams, a
+// listener that is not sure and says why.
+func (v *voice) admitted(l *listener) ivr.Listener {
+	if !v.admit.acquire(l.mode) {
+		r := refusedListener{verdict: ivr.Verdict{Voice: call.VoiceNotSure, FalseIdent: v.cfg.FalseIdentRate, Warning: VoiceUnavailable}}
+		if len(l.number) > 0 {
+			r.verdict.FalseIdent = v.cfg.VerifyFalseIdentRate
+		}
+		return r
+	}
+	l.stream = v.model.NewStream()
+	return l
 }
 
 // listener streams one caller's speech into the network and decides on
@@ -185,5 +199,6 @@ func (l *listener) Close() {
 		return
 	}
 	l.closed = true
+	l.v.admit.release()
 	l.v.outcomes.WithLabelValues(l.mode, cmp.Or(l.outcome, "not_sure")).Inc()
 }

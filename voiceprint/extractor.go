@@ -20,6 +20,7 @@ type Extractor struct {
 	m       *Model
 	feat    *mfcc.Computer
 	pipe    *pipeline
+	work    *work
 	samples []float32
 	feats   []float32
 	voiced  []bool
@@ -42,7 +43,8 @@ func (m *Model) NewExtractor() *Extractor {
 	batch := min(n.MaxChunk, 1024) + n.Left + n.Right
 	return &Extractor{
 		m: m, feat: c,
-		pipe: newPipeline(n, m.cfg.Pooling == PoolChunked, batch, n.NewWorkspace(batch)),
+		pipe: newPipeline(n, m.cfg.Pooling == PoolChunked, batch),
+		work: newWork(n, m.cfg.Pooling == PoolChunked, batch),
 		raw:  make([]float32, Dim),
 		tmp:  make([]float32, Dim),
 	}
@@ -148,8 +150,8 @@ func (x *Extractor) embed(dst []float32) (float64, error) {
 // the x-vector (before mean.vec and transform.mat) in x.raw.
 func (x *Extractor) rawXVector(feats []float32, rows int) bool {
 	x.pipe.reset()
-	x.pipe.push(feats, rows)
-	return x.pipe.xvector(x.raw)
+	x.pipe.push(x.work, feats, rows)
+	return x.pipe.xvector(x.work.ws, x.raw)
 }
 
 func errShortDst(n int) error {

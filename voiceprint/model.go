@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/voxdesk/voxdesk/voiceprint/mfcc"
@@ -73,6 +74,18 @@ type Model struct {
 	mean      []float32 // Dim
 	transform []float32 // Dim x Dim, row-major
 	minFrames int
+	works     sync.Map // stream batch size -> *workPool
+}
+
+// workPool is the pool of network working sets for streams of batch
+// frames: shared by all of the model's streams, so a stream holds only
+// its state and the working set is as many as compute at once.
+func (m *Model) workPool(batch int) *workPool {
+	if p, ok := m.works.Load(batch); ok {
+		return p.(*workPool)
+	}
+	p, _ := m.works.LoadOrStore(batch, newWorkPool(m.net, m.cfg.Pooling == PoolChunked, batch))
+	return p.(*workPool)
 }
 
 // Load reads the model files in dir (see Config.Dir).

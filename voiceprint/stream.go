@@ -46,8 +46,8 @@ type Stream struct {
 	spread    spread
 	pend      []float32
 	npend     int
-	pipe      *pipeline
-	scratch   *pipeline
+	pipe      *pipeline // the stream's network state
+	works     *workPool // the network's working set, lent per push
 	prov      []float32
 	rawX      []float32
 	tmp       []float32
@@ -75,9 +75,8 @@ func (m *Model) NewStreamLookahead(d time.Duration) *Stream {
 	s.winSum = make([]float64, 23)
 	s.pend = make([]float32, streamBatch*23)
 	batch := streamBatch + la + 1
-	ws := n.NewWorkspace(batch)
-	s.pipe = newPipeline(n, m.cfg.Pooling == PoolChunked, batch, ws)
-	s.scratch = newPipeline(n, m.cfg.Pooling == PoolChunked, batch, ws)
+	s.pipe = newPipeline(n, m.cfg.Pooling == PoolChunked, batch)
+	s.works = m.workPool(batch)
 	s.prov = make([]float32, (streamBatch+la+1)*23)
 	s.rawX = make([]float32, Dim)
 	s.tmp = make([]float32, Dim)
@@ -191,7 +190,9 @@ func (s *Stream) finalise(t int) {
 	s.normalise(t, s.pend[s.npend*23:])
 	s.npend++
 	if s.npend == streamBatch {
-		s.pipe.push(s.pend, s.npend)
+		w := s.works.get()
+		s.pipe.push(w, s.pend, s.npend)
+		s.works.put(w)
 		s.npend = 0
 	}
 }
@@ -245,9 +246,12 @@ func (s *Stream) EmbedTo(dst []float32) (float64, error) {
 	if total < s.m.minFrames {
 		return speech, &NotEnoughSpeechError{Speech: speech, Need: s.m.MinSpeech().Seconds()}
 	}
-	s.scratch.copyFrom(s.pipe)
-	s.scratch.push(s.prov, s.npend+n)
-	if !s.scratch.xvector(s.rawX) {
+	w := s.works.get()
+	w.scratch.copyFrom(s.pipe)
+	w.scratch.push(w, s.prov, s.npend+n)
+	ok := w.scratch.xvector(w.ws, s.rawX)
+	s.works.put(w)
+	if !ok {
 		return speech, &NotEnoughSpeechError{Speech: speech, Need: s.m.MinSpeech().Seconds()}
 	}
 	s.m.postprocess(s.rawX, dst, s.tmp)

@@ -94,20 +94,20 @@ func TestPipelineBatching(t *testing.T) {
 		feats[i] = float32(rng.NormFloat64() * 3)
 	}
 	for _, chunked := range []bool{true, false} {
-		big := newPipeline(n, chunked, 420, n.NewWorkspace(420))
-		big.push(feats, rows)
+		big, bw := newPipeline(n, chunked, 420), newWork(n, chunked, 420)
+		big.push(bw, feats, rows)
 		want := make([]float32, Dim)
-		if !big.xvector(want) {
+		if !big.xvector(bw.ws, want) {
 			t.Fatal("no x-vector")
 		}
-		small := newPipeline(n, chunked, 16, n.NewWorkspace(16))
+		small, sw := newPipeline(n, chunked, 16), newWork(n, chunked, 16)
 		for p := 0; p < rows; {
 			k := min(1+rng.IntN(40), rows-p)
-			small.push(feats[p*23:], k)
+			small.push(sw, feats[p*23:], k)
 			p += k
 		}
 		got := make([]float32, Dim)
-		small.xvector(got)
+		small.xvector(sw.ws, got)
 		for i := range got {
 			if math.Abs(float64(got[i]-want[i])) > 1e-3*math.Max(1, math.Abs(float64(want[i]))) {
 				t.Fatalf("chunked=%v: value %d got %v want %v", chunked, i, got[i], want[i])
