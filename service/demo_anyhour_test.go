@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -51,21 +50,7 @@ func TestDemoCallRingsAtAnyHour(t *testing.T) {
 		c.Voiceprint.DemoSpeech = "" // who the caller is does not matter here
 	}, service.WithIVROptions(ivr.WithClock(saturdayNight)))
 	base := "http://" + sw.HTTPAddr().String()
-
-	mic := filepath.Join(t.TempDir(), "mic.wav")
-	browsertest.WriteToneWAV(t, mic)
-	agent := browsertest.Start(t, ctx, mic)
-	if err := chromedp.Run(agent,
-		chromedp.Navigate(base+"/agent.html"),
-		chromedp.WaitVisible("#login-user", chromedp.ByID),
-		chromedp.SendKeys("#login-user", "alice", chromedp.ByID),
-		chromedp.SendKeys("#login-pass", "voxdesk-demo", chromedp.ByID), // the demo password the example documents
-		chromedp.Click("#login-submit", chromedp.ByID),
-		chromedp.WaitVisible("#desk", chromedp.ByID),
-	); err != nil {
-		t.Fatalf("log in as the demo agent: %v", err)
-	}
-	goAvailable(t, ctx, agent)
+	agent, _ := demoAgent(t, ctx, base, "alice")
 
 	// The README's call, on the test switch's port.
 	sippCtx, stopSIPp := context.WithCancel(ctx)
