@@ -24,7 +24,17 @@ model: build
 var/voiceprint.key:
 	@mkdir -p var && umask 077 && head -c 32 /dev/urandom | base64 > $@ && echo "new demo voiceprint key in $@"
 
+# The demo's customers' phone: a SIPp UAS on the example trunk's proxy
+# address (examples/voxdesk.yaml, sip.trunks local proxy) answers every
+# call-back and echoes the agent's voice; it runs as long as the switch.
+DEMO_PHONE_PORT ?= 5070
+
 run: deps model var/voiceprint.key
+	@mkdir -p var; \
+	sipp -sn uas -rtp_echo -i 127.0.0.1 -p $(DEMO_PHONE_PORT) -mi 127.0.0.1 -mp 6070 -nostdin \
+	  -trace_err -error_file var/demo-phone-errors.log >/dev/null 2>&1 & phone=$$!; \
+	trap 'kill $$phone 2>/dev/null; wait $$phone 2>/dev/null' EXIT INT TERM; \
+	echo "demo customers' phone: SIPp UAS on 127.0.0.1:$(DEMO_PHONE_PORT), pid $$phone (answers call-backs, stops with the switch)"; \
 	VOXDESK_VOICEPRINT_KEY=$${VOXDESK_VOICEPRINT_KEY:-$$(cat var/voiceprint.key)} $(BIN) serve --config $(CONFIG)
 
 vet:

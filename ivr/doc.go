@@ -88,6 +88,15 @@
 //
 //	identify: reason               # prompt; the caller's answer is what is listened to
 //	  listen: 8s                   # longest listening after the prompt (default 8s)
+//	  silence: 3s                  # stop when the caller has not spoken this long after the prompt
+//	  fail: advisor                # a caller who said nothing (default: the next step)
+//
+// With silence set, a caller in whom no speech was heard (HasSpeech over
+// the audio since the prompt began) silence after the prompt ended, and
+// who pressed no key, is not listened to longer: identify records what
+// it knows (the number) and takes its fail: way, so a caller who cannot
+// or will not speak reaches a person rather than menus. Without silence,
+// fail: is never taken.
 //
 // identify feeds the caller's audio (during the prompt and after it) to
 // the Identifier and asks it to decide every Config.DecideEvery; it stops
@@ -233,7 +242,9 @@
 //	             makes strings; one variable keeps one type everywhere)
 //
 // Functions: open('cal') and holiday('cal') (calendars of this file, at
-// the call's current time in the calendar's time zone), startswith(s, p),
+// the call's current time in the calendar's time zone; Options.Calendars,
+// ivr.calendars in voxdesk.yaml, can force a calendar always-open or
+// always-closed, e.g. for a demo that answers at any hour), startswith(s, p),
 // endswith(s, p), contains(s, sub), len(s), num(s) (text to number, 0 if
 // not a number).
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,13 +41,15 @@ func TestExamples(t *testing.T) {
 		cfg        func(*ivr.Config)
 		wantLast   string
 		wantVars   map[string]string
+		wantPath   string        // steps run, when set
+		within     time.Duration // the last step starts by then, when set
 	}{
-		{name: "hotline: billing by menu", flow: "hotline", sim: ivr.Simulation{Digits: []rune("1"), At: monday9},
+		{name: "hotline: billing by menu", flow: "hotline", sim: ivr.Simulation{Digits: []rune("1"), Speech: speechPrompt(t, "reason.wav"), At: monday9},
 			wantLast: "billing", wantVars: map[string]string{call.VarQueue: "billing", call.VarSkills: "billing"}},
 		{name: "hotline: 0 in the menu reaches a person", flow: "hotline", sim: ivr.Simulation{Digits: []rune("0"), At: monday9},
 			wantLast: "advisor", wantVars: map[string]string{call.VarQueue: "general"}},
 		{name: "hotline: silence ends with a person", flow: "hotline", sim: ivr.Simulation{At: monday9},
-			wantLast: "advisor"},
+			wantLast: "advisor", wantPath: "welcome hours who advisor", within: 12 * time.Second},
 		{name: "hotline: VIP recognised by voice skips the menu", flow: "hotline",
 			sim:      ivr.Simulation{Caller: "+33100000002", Speech: voice(bob, 4*time.Second), At: monday9},
 			wantLast: "vip", wantVars: map[string]string{call.VarCustomer: "C-1002", call.VarIdentMethod: "voice", call.VarPreferredAgent: "agent-7", call.VarPriority: "10"}},
@@ -59,7 +62,7 @@ func TestExamples(t *testing.T) {
 		{name: "hotline: closed on Sunday, voicemail", flow: "hotline", sim: ivr.Simulation{At: sunday},
 			cfg:      func(c *ivr.Config) { c.Voicemail = &fakeVoicemail{} },
 			wantLast: "bye"},
-		{name: "hotline: call-back", flow: "hotline", sim: ivr.Simulation{Digits: []rune("3"), At: monday9, Caller: "+33199999999"},
+		{name: "hotline: call-back", flow: "hotline", sim: ivr.Simulation{Digits: []rune("3"), Speech: speechPrompt(t, "reason.wav"), At: monday9, Caller: "+33199999999"},
 			cfg:      func(c *ivr.Config) { c.Callbacks = &fakeCallbacks{} },
 			wantLast: "bye"},
 		{name: "account: sure voice goes straight to accounts", flow: "account",
@@ -87,6 +90,19 @@ func TestExamples(t *testing.T) {
 			}
 			if len(res.Path) == 0 || res.Path[len(res.Path)-1].ID != tc.wantLast {
 				t.Fatalf("path %v, want it to end at %s", res.Path, tc.wantLast)
+			}
+			last := res.Path[len(res.Path)-1]
+			if tc.within > 0 && last.At > tc.within {
+				t.Errorf("%s reached at %v of the call, want by %v", last.ID, last.At, tc.within)
+			}
+			if tc.wantPath != "" {
+				var ids []string
+				for _, st := range res.Path {
+					ids = append(ids, st.ID)
+				}
+				if got := strings.Join(ids, " "); got != tc.wantPath {
+					t.Errorf("path %q, want %q", got, tc.wantPath)
+				}
 			}
 			for k, want := range tc.wantVars {
 				if got := res.Vars[k]; got != want {

@@ -139,6 +139,9 @@ type Step struct {
 
 	listen time.Duration // identify, verify, enrol: longest listening time
 	speech time.Duration // enrol: net speech needed
+	// silence: identify stops listening when the caller has not spoken
+	// this long after the prompt (0: listen the whole listen: time).
+	silence time.Duration
 
 	customer *Expr    // verify, pin, enrol: claimed customer
 	code     *Expr    // pin

@@ -36,6 +36,29 @@ type Options struct {
 	// and call-back steps are checked against (see Catalog); nil checks
 	// the flow on its own.
 	Switch *Catalog
+	// Calendars overrides calendars of the flows by name: a calendar
+	// named here is open all the time (CalendarOpen) or never
+	// (CalendarClosed), whatever its hours say; a demo or a test sets it
+	// so a flow behaves the same at any hour. Names no flow defines are
+	// ignored (the switch's flows need not all share calendars).
+	Calendars map[string]string
+}
+
+// Calendar overrides (Options.Calendars, ivr.calendars in voxdesk.yaml).
+const (
+	CalendarOpen   = "always-open"
+	CalendarClosed = "always-closed"
+)
+
+// CheckCalendars reports an override that is neither CalendarOpen nor
+// CalendarClosed.
+func CheckCalendars(over map[string]string) error {
+	for name, v := range over {
+		if v != CalendarOpen && v != CalendarClosed {
+			return fmt.Errorf("ivr: calendar %s: override %q: want %s or %s", name, v, CalendarOpen, CalendarClosed)
+		}
+	}
+	return nil
 }
 
 // MaxFlowSize bounds a flow file; larger files are refused.
@@ -501,6 +524,16 @@ func (p *loader) calendars(n ast.Node) {
 				p.errorf(posOf(f.Key), "unknown field %q in calendar %s (want timezone, hours, holidays)", keyOf(f), c.name)
 			}
 		}
+		switch p.opts.Calendars[c.name] {
+		case CalendarOpen:
+			c.open = [7][]span{}
+			for d := range c.open {
+				c.open[d] = []span{{0, 24 * 60}}
+			}
+			clear(c.holidays)
+		case CalendarClosed:
+			c.open = [7][]span{}
+		}
 		p.flow.calendars[c.name] = c
 	}
 }
@@ -530,7 +563,7 @@ var stepFields = map[string][]string{
 	kindPlay:      {"bargein"},
 	kindMenu:      {"choices", "timeout", "retries", "no-input", "invalid", "fail"},
 	kindCollect:   {"prompt", "min", "max", "terminator", "timeout", "retries", "no-input", "invalid", "fail"},
-	kindIdentify:  {"listen"},
+	kindIdentify:  {"listen", "silence", "fail"},
 	kindVerify:    {"prompt", "listen", "fail"},
 	kindPIN:       {"customer", "fail"},
 	kindEnrol:     {"customer", "accept", "prompt", "speech", "listen", "timeout", "fail"},
@@ -724,6 +757,9 @@ func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.Mapping
 	}
 	if v := get("speech"); v != nil {
 		st.speech = p.duration(v, "speech")
+	}
+	if v := get("silence"); v != nil {
+		st.silence = p.duration(v, "silence")
 	}
 	if v := get("retries"); v != nil {
 		st.retries = p.integer(v, "retries", 0, 9)

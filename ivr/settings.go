@@ -15,6 +15,7 @@ import "time"
 //	  decide_every: 500ms        # how often identify asks the voiceprint core
 //	  hold_limit: 2m             # queue without a router: hold, then hang up
 //	  voicemail: var/voicemail   # folder for voicemail WAV files
+//	  calendars: {office: always-open}   # override a flow calendar (or always-closed)
 type Settings struct {
 	Dir         string            `yaml:"dir"`
 	Default     string            `yaml:"default"`
@@ -25,6 +26,10 @@ type Settings struct {
 	// Voicemail is the folder voicemail steps write messages to, one
 	// sub-folder per box; empty: voicemail steps take their fail: way.
 	Voicemail string `yaml:"voicemail"`
+	// Calendars overrides the flows' calendars by name: "always-open" or
+	// "always-closed" (Options.Calendars), e.g. {office: always-open}
+	// for a demo that must answer at any hour.
+	Calendars map[string]string `yaml:"calendars"`
 }
 
 // Enabled reports whether flows are configured.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/voxdesk/voxdesk/call"
 )
@@ -159,12 +160,27 @@ func (s *session) collect(st *Step) (string, error) {
 	return s.failed(st, "too few digits"), nil
 }
 
+// heard is what a listening step learnt: the best candidate, its score,
+// whether the decision is confident, and whether the caller spoke at all.
+type heard struct {
+	who   string
+	score float64
+	ok    bool
+	spoke bool
+}
+
 // listen feeds the caller's audio to the listeners (best first) while the
 // prompt plays and then for up to st.listen, asking them to decide every
-// DecideEvery; it stops at the first confident decision or key press.
-func (s *session) listen(st *Step, ls []Listener) (string, float64, bool, error) {
+// DecideEvery; it stops at the first confident decision or key press, and
+// when st.silence passed after the prompt without the caller speaking
+// (HasSpeech over everything heard since the prompt began).
+func (s *session) listen(st *Step, ls []Listener) (heard, error) {
 	warned := false
+	var audio []int16 // kept only to tell silence from speech
 	s.tap = func(frame []int16) {
+		if st.silence > 0 {
+			audio = append(audio, frame...)
+		}
 		for _, l := range ls {
 			if err := l.Write(frame); err != nil && !warned {
 				warned = true // once per step: the next frames would say the same
@@ -188,21 +204,30 @@ func (s *session) listen(st *Step, ls []Listener) (string, float64, bool, error)
 	every := frameCount(s.r.cfg.DecideEvery)
 	start := s.frames
 	if stopped, err := s.play(st.prompts, true); err != nil || stopped {
-		return "", 0, false, err
+		return heard{spoke: stopped}, err
 	}
 	s.waiting(true)
-	for n := frameCount(st.listen); n > 0 && len(s.ahead) == 0; n-- {
+	quiet := frameCount(st.silence)
+	spoke := st.silence <= 0 // without a silence limit nobody is judged silent
+	for i, n := 0, frameCount(st.listen); i < n && len(s.ahead) == 0; i++ {
 		if err := s.tick(nil); err != nil {
-			return "", 0, false, err
+			return heard{spoke: spoke}, err
 		}
 		if (s.frames-start)%every == 0 {
 			if who, score, ok := decide(); ok {
-				return who, score, true, nil
+				return heard{who, score, true, true}, nil
 			}
+		}
+		if !spoke && (i+1)%quiet == 0 {
+			if spoke = HasSpeech(audio); !spoke {
+				s.log.Info("ivr: caller silent: listening stopped", "step", st.id, "after", time.Duration(s.frames-start)*call.FrameDuration)
+				break
+			}
+			audio = nil // speech was heard: no need to keep listening for it
 		}
 	}
 	who, score, ok := decide()
-	return who, score, ok, nil
+	return heard{who, score, ok, spoke || ok || len(s.ahead) > 0}, nil
 }
 
 func (s *session) identify(st *Step) (string, error) {
@@ -214,7 +239,7 @@ func (s *session) identify(st *Step) (string, error) {
 		}
 	}
 	s.c.SetVar(call.VarCandidates, joinIDs(cands))
-	who, score, ok := "", 0.0, false
+	who, score, ok, silent := "", 0.0, false, false
 	var verdict *Verdict
 	if id := s.r.cfg.Identifier; id != nil {
 		var ls []Listener
@@ -229,10 +254,11 @@ func (s *session) identify(st *Step) (string, error) {
 				l.Close()
 			}
 		}()
-		var err error
-		if who, score, ok, err = s.listen(st, ls); err != nil {
+		h, err := s.listen(st, ls)
+		if err != nil {
 			return exit, err
 		}
+		who, score, ok, silent = h.who, h.score, h.ok, !h.spoke
 		if r, judges := firstReporter(ls); judges {
 			v := r.Verdict()
 			verdict = &v
@@ -252,6 +278,9 @@ func (s *session) identify(st *Step) (string, error) {
 	m, _ := s.c.Var(call.VarIdentMethod)
 	s.log.Info("ivr: identify", "customer", s.builtin("customer").s, "method", m, "score", score, "candidates", len(cands),
 		"voice", s.builtin("voice").s, "warning", s.builtin("warning").s, "watchlist", s.builtin("watchlist").s)
+	if silent {
+		return s.failed(st, "the caller said nothing"), nil
+	}
 	return st.following(), nil
 }
 
@@ -296,7 +325,8 @@ func (s *session) verify(st *Step) (string, error) {
 	}
 	l := s.r.cfg.Verifier.Verify(claimed)
 	defer l.Close()
-	_, score, ok, err := s.listen(st, []Listener{l})
+	h, err := s.listen(st, []Listener{l})
+	score, ok := h.score, h.ok
 	if err != nil {
 		return exit, err
 	}

@@ -220,6 +220,9 @@ func (c *Config) validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)
 	}
+	if err := ivr.CheckCalendars(c.IVR.Calendars); err != nil {
+		errs = append(errs, fmt.Errorf("ivr.calendars: %w", err))
+	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
 	}

@@ -10,7 +10,8 @@ import (
 
 // FlowOptions are the options the switch loads its flows with: the
 // built-in prompts, and the switch's queues and agents' skills that a
-// flow's queue and call-back steps must name. `voxdesk flow check
+// flow's queue and call-back steps must name, and the calendar overrides
+// (ivr.calendars). `voxdesk flow check
 // --config` checks flows with the same options, so a flow it passes is
 // one the switch accepts.
 func (c *Config) FlowOptions() (ivr.Options, error) {
@@ -18,7 +19,7 @@ func (c *Config) FlowOptions() (ivr.Options, error) {
 	if err != nil {
 		return ivr.Options{}, fmt.Errorf("service: embedded prompts: %w", err)
 	}
-	return ivr.Options{Builtin: builtin, Switch: c.Catalog()}, nil
+	return ivr.Options{Builtin: builtin, Switch: c.Catalog(), Calendars: c.IVR.Calendars}, nil
 }
 
 // Catalog lists the queues (routing.queues) and the skills of the agents

@@ -75,8 +75,12 @@ func (s *Service) buildParts(c *Config) error {
 			return fmt.Errorf("service: routing: %w", err)
 		}
 		s.router = r
+		cb := agentapi.RouterCallbacks(r)
+		if s.db != nil {
+			cb = callbackLookup{Callbacks: cb, db: s.db, log: s.log}
+		}
 		opts = append(opts, agentapi.WithRouter(r), agentapi.WithBoard(agentapi.RouterBoard(r)),
-			agentapi.WithCallbacks(agentapi.RouterCallbacks(r)))
+			agentapi.WithCallbacks(cb))
 	}
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)

@@ -1,0 +1,127 @@
+package service_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/voxdesk/voxdesk/internal/browsertest"
+	"github.com/voxdesk/voxdesk/service"
+)
+
+// TestDemoCallbackCompletes is "call me back" in the demo, end to end: a
+// visitor of the website's call-back page (headless Chromium) types a
+// name and a number and books; the demo agent (another Chromium, the
+// agent page) is offered the call-back and answers; the switch dials the
+// number through the example trunk's proxy, where the customers' phone
+// of `make run` answers (SIPp's built-in UAS echoing audio, as the
+// Makefile starts it); the agent hears their own voice come back through
+// the customer's phone (bridged), hangs up, and the phone gets the BYE.
+// The typed number is looked up: its customer's file is on the offer.
+// The visitor's page follows the call-back's real state all along.
+func TestDemoCallbackCompletes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end browser test skipped with -short")
+	}
+	browsertest.Path(t)
+	example := exampleConfig(t)
+	demo, err := service.LoadConfig(filepath.Join("..", "examples", "voxdesk.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example dials call-backs where the Makefile's demo phone listens.
+	mk, err := os.ReadFile(filepath.Join("..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := regexp.MustCompile(`(?m)^DEMO_PHONE_PORT \?= (\d+)$`).FindSubmatch(mk)
+	if port == nil || demo.SIP.Trunks[0].Proxy != "127.0.0.1:"+string(port[1]) {
+		t.Fatalf("example trunk %s dials call-backs via %q; the Makefile's demo phone listens on %q",
+			demo.SIP.Trunks[0].Name, demo.SIP.Trunks[0].Proxy, port)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	phone, phoneDone := startUAS(t, "-sn", "uas", "-rtp_echo") // the Makefile's demo phone, on a test port
+	sw := startSwitch(t, func(c *service.Config) {
+		example(c)
+		c.Voiceprint.ModelDir = "off" // nobody's voice is identified on this path
+		c.SIP.Trunks[0].Proxy = phone
+	})
+	base := "http://" + sw.HTTPAddr().String()
+	agent, mic := demoAgent(t, ctx, base, "alice")
+
+	visitor := browsertest.Start(t, ctx, mic)
+	if err := chromedp.Run(visitor,
+		chromedp.Navigate(base+"/callback.html"),
+		chromedp.WaitVisible("#btn-callback", chromedp.ByID),
+		chromedp.SendKeys("#name", "G. V.", chromedp.ByID),
+		chromedp.SendKeys("#phone", "+33 6 39 98 01 01", chromedp.ByID), // C-1001's number
+		chromedp.Click("#btn-callback", chromedp.ByID),
+	); err != nil {
+		t.Fatalf("book a call-back: %v", err)
+	}
+	cbStatus := `document.getElementById('callback-status').innerText`
+
+	waitText(t, ctx, agent, "call-back offered", `document.querySelector('#offer:not([hidden])').innerText`, "call-back")
+	// The typed number is Gérald Vannier's (examples/customers.csv): his
+	// file is on the offer, though the visitor typed only initials.
+	waitText(t, ctx, agent, "the typed number's customer", `document.querySelector('#offer-file').innerText`, "Gérald Vannier")
+	before, err := readPageRTP(agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(agent, chromedp.Click("#btn-answer", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, agent, "agent talking to the customer", `document.querySelector('#talk:not([hidden])') ? 'talking' : ''`, "talking")
+	waitText(t, ctx, visitor, "visitor told they are connected", cbStatus, "talking to an advisor")
+	// Bridged: the agent's tone comes back from the customer's phone. The
+	// echo, G.711 twice over, brings about 7e-4 of audio energy a second
+	// to the page; silence under 1e-4.
+	var st pageRTP
+	if err := waitFor(ctx, "the agent's voice echoed by the customer's phone", func() bool {
+		st, err = readPageRTP(agent)
+		st.Packets -= before.Packets
+		st.Energy -= before.Energy
+		return err == nil && st.Packets > 150 && st.Energy > 0.0015
+	}); err != nil {
+		t.Fatalf("%v (page stats since the answer %+v)", err, st)
+	}
+	t.Logf("page inbound audio since the answer: %+v", st)
+	if err := chromedp.Run(agent, chromedp.Click("#btn-hangup", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-phoneDone; err != nil {
+		t.Fatalf("customer's phone (SIPp UAS): %v", err)
+	}
+	waitText(t, ctx, visitor, "visitor told the call-back is over", cbStatus, "done")
+	waitIdle(t, sw, 5*time.Second)
+}
+
+// demoAgent opens the agent page in a browser whose microphone is a tone
+// (the WAV file mic), logs the demo account user of examples/voxdesk.yaml
+// in with the demo password and makes it available.
+func demoAgent(t *testing.T, ctx context.Context, base, user string) (tab context.Context, mic string) {
+	t.Helper()
+	mic = filepath.Join(t.TempDir(), "mic.wav")
+	browsertest.WriteToneWAV(t, mic)
+	tab = browsertest.Start(t, ctx, mic)
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(base+"/agent.html"),
+		chromedp.WaitVisible("#login-user", chromedp.ByID),
+		chromedp.SendKeys("#login-user", user, chromedp.ByID),
+		chromedp.SendKeys("#login-pass", "voxdesk-demo", chromedp.ByID),
+		chromedp.Click("#login-submit", chromedp.ByID),
+		chromedp.WaitVisible("#desk", chromedp.ByID),
+	); err != nil {
+		t.Fatalf("log in as the demo agent %s: %v", user, err)
+	}
+	goAvailable(t, ctx, tab)
+	return tab, mic
+}
