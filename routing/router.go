@@ -510,6 +510,8 @@ func (r *Router) offerFor(e *entry, pref bool, now time.Time) Offer {
 		CallID:      e.id,
 		Queue:       e.queue,
 		Caller:      e.c.Caller,
+		Called:      e.c.Callee,
+		Arrived:     e.c.Start,
 		Channel:     e.c.Channel,
 		Customer:    vars[call.VarCustomer],
 		IdentMethod: call.Method(vars[call.VarIdentMethod]),
