@@ -106,8 +106,14 @@ func TestAnsweredCallIsBridgedThenWrapUp(t *testing.T) {
 				t.Fatalf("agent leg left up")
 			}
 			h.expectState("ann", StateWrapUp, "")
+			if a := h.agent("ann"); !a.Until.Equal(h.clock.Now().Add(10 * time.Second)) {
+				t.Fatalf("wrap-up until %v, want the 10 s wrap-up from now %v", a.Until, h.clock.Now())
+			}
 			h.advance(10 * time.Second)
 			h.expectState("ann", StateAvailable, "")
+			if a := h.agent("ann"); !a.Until.IsZero() {
+				t.Fatalf("available agent has a wrap-up end %v", a.Until)
+			}
 			qs := h.queue("sales")
 			if qs.Answered != 1 || qs.AnsweredInSL != 1 || qs.AvgSpeedOfAnswer != 4*time.Second || qs.Waiting != 0 {
 				t.Fatalf("stats %+v", qs)

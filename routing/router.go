@@ -630,6 +630,7 @@ func (r *Router) wrapUp(a *agent, q *queue) {
 		r.endWrapUp(a, StateAvailable, "")
 		return
 	}
+	a.wrapUntil = r.clock.Now().Add(d)
 	r.setState(a, StateWrapUp, "")
 	a.wrapTimer = r.after(d, func() { r.endWrapUp(a, StateAvailable, "") })
 }
