@@ -295,8 +295,7 @@ async function onMessage(m) {
       setState(m.state, m.reason, m.until);
       break;
     case 'missed':
-      addMissed(m.missed);
-      status('You missed a call.');
+      addMissed(m.missed); // the status line keeps why the offer was withdrawn
       break;
     case 'offer':
       state.seen.set(m.offer.call, m.offer);
