@@ -366,6 +366,12 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		}
 		c.log.Info("keypad", "call_id", m.Call, "digits", len(m.Digits))
 		return nil
+	case MsgPickCustomer:
+		ac, err := c.call(m.Call, phaseRinging, phaseTalking, phaseWrapUp)
+		if err != nil {
+			return err
+		}
+		return s.pickCustomer(ctx, c, ac, m.Customer)
 	case MsgConfirmIdentity:
 		ac, err := c.call(m.Call, phaseTalking, phaseWrapUp)
 		if err != nil {
@@ -424,6 +430,38 @@ func (c *agentConn) wrapUp(id string) (*agentCall, error) {
 		return nil, fmt.Errorf("agentapi: call %q has not ended yet: hang up before the wrap-up", id)
 	}
 	return ac, nil
+}
+
+// pickCustomer records which of the customers sharing the caller's
+// number is calling, as the agent picked it: the page gets their file and
+// the wrap-up goes to their record. The identity stays "number only"
+// until the agent confirms it. A customer not among the candidates is
+// refused and nothing changes.
+func (s *Server) pickCustomer(ctx context.Context, c *agentConn, ac *agentCall, cust string) error {
+	c.mu.Lock()
+	cands := candidates(ac.offer)
+	c.mu.Unlock()
+	if !slices.Contains(cands, cust) {
+		if len(cands) == 0 {
+			return fmt.Errorf("agentapi: call %q has no customers to pick from (not a number shared by several customers); nothing changed", ac.offer.CallID)
+		}
+		return fmt.Errorf("agentapi: %q is not one of the customers sharing this number (%s); nothing changed", cust, strings.Join(cands, ", "))
+	}
+	var file *CustomerFile
+	if s.dir != nil {
+		f, err := s.dir.File(ctx, cust)
+		if err != nil {
+			return fmt.Errorf("agentapi: customer file of %q: %w; nothing changed", cust, err)
+		}
+		file = &f
+	}
+	c.mu.Lock()
+	ac.offer.Customer, ac.file, ac.confirmed = cust, file, false
+	view := offerView(ac.offer, ac.file)
+	c.mu.Unlock()
+	c.send(ServerMessage{Type: "picked", Offer: view})
+	c.log.Info("customer picked among the number's", "call_id", ac.offer.CallID, "customer", cust)
+	return nil
 }
 
 // enrol checks what the agent API can (the call's customer, their recorded

@@ -112,6 +112,30 @@ func TestBrowserAgentDesk(t *testing.T) {
 	if got := pageText(t, tab, `#offer-file [data-testid="ident-warning"]`); !strings.Contains(got, call.VoiceMismatch) {
 		t.Errorf("warning %q", got)
 	}
+	// The agent asks and picks Charles: his file shows, the call is his.
+	if err := chromedp.Run(tab, chromedp.Click(`#offer-file button[data-pick="C2"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, tab, "#offer-file .customer-name", "Charles Babbage")
+	// A customer who does not share the number is refused; nothing changes.
+	if err := chromedp.Run(tab, chromedp.Evaluate(`window.voxdesk.ws.send(JSON.stringify({id: 9000, type: 'pick_customer', call: 'call-shared', customer: 'C9'})); true`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, tab, "#status", `"C9" is not one of the customers sharing this number (C1, C2); nothing changed`)
+	if got := pageText(t, tab, "#offer-file .customer-name"); got != "Charles Babbage" {
+		t.Errorf("after a refused pick the page shows %q", got)
+	}
+	conn := e.srv.agent("alice")
+	ac, err := conn.call("call-shared", phaseRinging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.mu.Lock()
+	held := ac.offer
+	conn.mu.Unlock()
+	if held.Customer != "C2" || held.IdentMethod != call.MethodNumber {
+		t.Errorf("the switch holds customer %q by %q, want C2 picked, identity still by number", held.Customer, held.IdentMethod)
+	}
 	_ = e.srv.Cancel(ctx, "alice", "call-shared", "answered elsewhere")
 
 	// 3. Ada calls: everything an agent needs before answering.

@@ -28,6 +28,7 @@ const (
 	MsgConfirmIdentity = "confirm_identity" // Call: the agent checked who the caller is
 	MsgEnrol           = "enrol"            // Call: enrol the caller's voiceprint (consent needed)
 	MsgDTMF            = "dtmf"             // Call, Digits: keypad tones to the far party
+	MsgPickCustomer    = "pick_customer"    // Call, Customer: which of the number's customers is calling
 	MsgPing            = "ping"             // keep-alive; answered with "ok"
 )
 
@@ -57,6 +58,7 @@ type ClientMessage struct {
 	Disposition string      `json:"disposition,omitempty"`
 	Notes       string      `json:"notes,omitempty"`
 	Digits      string      `json:"digits,omitempty"`
+	Customer    string      `json:"customer,omitempty"`
 	Signal      *rtc.Signal `json:"signal,omitempty"`
 }
 
@@ -120,6 +122,11 @@ func (m *ClientMessage) validate() error {
 				return badf("%q is not a keypad key (0-9, *, #, A-D)", r)
 			}
 		}
+	case MsgPickCustomer:
+		needCall = true
+		if m.Customer == "" {
+			return badf("pick_customer needs a customer")
+		}
 	case MsgTransfer:
 		needCall = true
 		if m.Queue == "" && m.Agent == "" {
@@ -141,6 +148,7 @@ func (m *ClientMessage) validate() error {
 		{"call", m.Call, maxIDLen, false},
 		{"queue", m.Queue, maxIDLen, false},
 		{"agent", m.Agent, maxIDLen, false},
+		{"customer", m.Customer, maxIDLen, false},
 		{"reason", m.Reason, maxReasonLen, false},
 		{"disposition", m.Disposition, maxReasonLen, false},
 		{"notes", m.Notes, maxNotesLen, true},
@@ -180,6 +188,8 @@ func checkText(name, s string, max int, multiline bool) error {
 //	offer      Offer (a call rings, with the customer file)
 //	cancel     Call, Reason (the offer was withdrawn)
 //	missed     Missed (an offer the agent let ring out)
+//	picked     Offer (the call's offer with the customer the agent picked
+//	           among those sharing the number, and their file)
 //	connected  Call (answered: audio flows)
 //	ended      Call, Cause (the call is over: wrap-up)
 //	wrapup     Offer (a call waiting for its wrap-up, carried over from the

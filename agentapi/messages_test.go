@@ -18,7 +18,7 @@ func FuzzParseClientMessage(f *testing.F) {
 		`{"type":"signal","signal":{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}}}`,
 		`{"type":"signal","signal":{"type":"offer","sdp":"v=0\r\n"}}`,
 		`{"type":"hold","call":"c1","on":true}`,
-		`{"type":"dtmf","call":"c1","digits":"12#*ABCD"}`, `{"type":"dtmf","call":"c1","digits":"5x"}`,
+		`{"type":"dtmf","call":"c1","digits":"12#*ABCD"}`, `{"type":"pick_customer","call":"c1","customer":"C2"}`, `{"type":"dtmf","call":"c1","digits":"5x"}`,
 		`{"type":"state"}`, `{}`, `null`, `[]`, `{"type":"ping"} x`, `{"type":"hangup","call":"\u2028"}`,
 	} {
 		f.Add([]byte(s))

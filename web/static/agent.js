@@ -128,7 +128,12 @@ function fileView(o) {
   const parts = [lines, ident];
   if (o.candidates && o.candidates.length) {
     parts.push(h('p', { class: 'ident-alert', 'data-testid': 'candidates' },
-      `This number is shared by ${o.candidates.length} customers: ${o.candidates.join(', ')}. Ask who is calling.`));
+      `This number is shared by ${o.candidates.length} customers: ${o.candidates.join(', ')}. Ask who is calling, then pick: `,
+      o.candidates.map((id) => {
+        const b = h('button', { type: 'button', 'data-pick': id, 'aria-pressed': String(o.ident.customer === id) }, id);
+        b.onclick = () => send({ type: 'pick_customer', call: o.call, customer: id }, `Customer ${id}`);
+        return b;
+      })));
   }
   if (o.ident.watchlist) {
     parts.push(h('p', { class: 'ident-alert watchlist', 'data-testid': 'watchlist' },
@@ -293,6 +298,15 @@ async function onMessage(m) {
       break;
     case 'state':
       setState(m.state, m.reason, m.until);
+      break;
+    case 'picked': // the agent picked who, of the number's customers, is calling
+      if (state.call && state.call.id === m.offer.call) {
+        state.call.offer = m.offer;
+        render();
+      } else if (state.wraps.has(m.offer.call)) {
+        state.wraps.get(m.offer.call).offer = m.offer;
+        render();
+      }
       break;
     case 'missed':
       addMissed(m.missed); // the status line keeps why the offer was withdrawn
