@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,7 +67,9 @@ type agentConn struct {
 	calls     map[string]*agentCall
 	state     string // last state sent to the page
 	reason    string
-	loggedOut bool // guarded by s.mu
+	until     time.Time
+	recent    []routing.Offer // the last offers rung, for missed-call notices
+	loggedOut bool            // guarded by s.mu
 }
 
 func (c *agentConn) send(m ServerMessage) bool {
@@ -281,7 +284,7 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		if err := s.router.SetState(ctx, id, routing.State(m.State), m.Reason); err != nil {
 			return err
 		}
-		c.setState(m.State, m.Reason)
+		c.setState(m.State, m.Reason, time.Time{})
 		s.requestBoard()
 		return nil
 	case MsgAnswer:
@@ -350,6 +353,25 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 			return errors.New("agentapi: cannot transfer a call to yourself")
 		}
 		return s.router.Transfer(ctx, id, m.Call, m.Queue, m.Agent)
+	case MsgDTMF:
+		ac, err := c.call(m.Call, phaseTalking)
+		if err != nil {
+			return err
+		}
+		if ac.leg.Held() {
+			return errors.New("agentapi: the call is on hold: resume it before using the keypad")
+		}
+		if err := ac.leg.PlayToFar(dtmfTones(m.Digits)); err != nil {
+			return fmt.Errorf("agentapi: keypad: %w", err)
+		}
+		c.log.Info("keypad", "call_id", m.Call, "digits", len(m.Digits))
+		return nil
+	case MsgPickCustomer:
+		ac, err := c.call(m.Call, phaseRinging, phaseTalking, phaseWrapUp)
+		if err != nil {
+			return err
+		}
+		return s.pickCustomer(ctx, c, ac, m.Customer)
 	case MsgConfirmIdentity:
 		ac, err := c.call(m.Call, phaseTalking, phaseWrapUp)
 		if err != nil {
@@ -408,6 +430,38 @@ func (c *agentConn) wrapUp(id string) (*agentCall, error) {
 		return nil, fmt.Errorf("agentapi: call %q has not ended yet: hang up before the wrap-up", id)
 	}
 	return ac, nil
+}
+
+// pickCustomer records which of the customers sharing the caller's
+// number is calling, as the agent picked it: the page gets their file and
+// the wrap-up goes to their record. The identity stays "number only"
+// until the agent confirms it. A customer not among the candidates is
+// refused and nothing changes.
+func (s *Server) pickCustomer(ctx context.Context, c *agentConn, ac *agentCall, cust string) error {
+	c.mu.Lock()
+	cands := candidates(ac.offer)
+	c.mu.Unlock()
+	if !slices.Contains(cands, cust) {
+		if len(cands) == 0 {
+			return fmt.Errorf("agentapi: call %q has no customers to pick from (not a number shared by several customers); nothing changed", ac.offer.CallID)
+		}
+		return fmt.Errorf("agentapi: %q is not one of the customers sharing this number (%s); nothing changed", cust, strings.Join(cands, ", "))
+	}
+	var file *CustomerFile
+	if s.dir != nil {
+		f, err := s.dir.File(ctx, cust)
+		if err != nil {
+			return fmt.Errorf("agentapi: customer file of %q: %w; nothing changed", cust, err)
+		}
+		file = &f
+	}
+	c.mu.Lock()
+	ac.offer.Customer, ac.file, ac.confirmed = cust, file, false
+	view := offerView(ac.offer, ac.file)
+	c.mu.Unlock()
+	c.send(ServerMessage{Type: "picked", Offer: view})
+	c.log.Info("customer picked among the number's", "call_id", ac.offer.CallID, "customer", cust)
+	return nil
 }
 
 // enrol checks what the agent API can (the call's customer, their recorded
@@ -503,13 +557,19 @@ func (c *agentConn) forget(callID string) {
 	delete(c.calls, callID)
 }
 
-func (c *agentConn) setState(state, reason string) {
+// setState tells the page its agent's state; until is when a wrap-up
+// ends (zero otherwise).
+func (c *agentConn) setState(state, reason string, until time.Time) {
 	c.mu.Lock()
-	changed := state != c.state || reason != c.reason
-	c.state, c.reason = state, reason
+	changed := state != c.state || reason != c.reason || !until.Equal(c.until)
+	c.state, c.reason, c.until = state, reason, until
 	c.mu.Unlock()
 	if changed {
-		c.send(ServerMessage{Type: "state", State: state, Reason: reason})
+		m := ServerMessage{Type: "state", State: state, Reason: reason}
+		if !until.IsZero() {
+			m.Until = &until
+		}
+		c.send(m)
 	}
 }
 
@@ -539,6 +599,10 @@ func (s *Server) Ring(ctx context.Context, agentID string, o routing.Offer) erro
 	}
 	c.mu.Lock()
 	c.calls[o.CallID] = &agentCall{offer: o, file: file, phase: phaseRinging, offeredAt: s.now()}
+	c.recent = append(c.recent, o)
+	if len(c.recent) > maxRecentOffers {
+		c.recent = c.recent[1:]
+	}
 	c.mu.Unlock()
 	if !c.send(ServerMessage{Type: "offer", Offer: offerView(o, file)}) {
 		c.forget(o.CallID)
@@ -546,6 +610,37 @@ func (s *Server) Ring(ctx context.Context, agentID string, o routing.Offer) erro
 	}
 	c.log.Info("ringing", "call_id", o.CallID, "customer", o.Customer, "ident", o.IdentMethod)
 	return nil
+}
+
+// maxRecentOffers is how many offers a page remembers for missed-call
+// notices.
+const maxRecentOffers = 8
+
+// RoutingEvent forwards the router's events an agent's page shows: a
+// missed offer (routing.EventOfferMissed) becomes a "missed" notice with
+// the caller and the agent's state after it. Subscribe it with
+// routing.Router.OnEvent.
+func (s *Server) RoutingEvent(ev routing.Event) {
+	if ev.Type != routing.EventOfferMissed {
+		return
+	}
+	c := s.agent(ev.Agent)
+	if c == nil {
+		return
+	}
+	mv := &MissedView{Call: ev.CallID, Queue: ev.Queue, Customer: ev.Customer, At: ev.Time}
+	if ev.AgentStatus != nil {
+		mv.State, mv.Reason = string(ev.AgentStatus.State), ev.AgentStatus.Reason
+	}
+	c.mu.Lock()
+	for _, o := range c.recent {
+		if o.CallID == ev.CallID {
+			mv.Caller = o.Caller
+		}
+	}
+	c.mu.Unlock()
+	c.send(ServerMessage{Type: "missed", Missed: mv})
+	c.log.Info("missed offer", "call_id", ev.CallID, "state", mv.State)
 }
 
 // Cancel withdraws a ringing call from the agent's page (routing.Phones).
@@ -615,6 +710,31 @@ func (s *Server) Leg(ctx context.Context, agentID, callID string) (call.Leg, err
 
 var _ routing.Phones = (*Server)(nil)
 
+// varIVRPath is ivr.VarPath (agentapi does not import ivr, which sits at
+// the same level).
+const varIVRPath = "ivr.path"
+
+// maxCandidates bounds the candidates shown.
+const maxCandidates = 10
+
+// candidates lists the customers sharing the number, when more than one
+// and the caller was not identified beyond the number.
+func candidates(o routing.Offer) []string {
+	if o.IdentMethod == call.MethodVoice || o.IdentMethod == call.MethodPIN {
+		return nil
+	}
+	var out []string
+	for _, id := range strings.Split(o.Vars[call.VarCandidates], ",") {
+		if id = strings.TrimSpace(id); id != "" && len(out) < maxCandidates {
+			out = append(out, id)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
+
 // offerView is the offer as the page shows it.
 func offerView(o routing.Offer, f *CustomerFile) *OfferView {
 	method := o.IdentMethod
@@ -622,7 +742,8 @@ func offerView(o routing.Offer, f *CustomerFile) *OfferView {
 		method = call.MethodNone
 	}
 	return &OfferView{
-		Call: o.CallID, Queue: o.Queue, Caller: o.Caller, Channel: string(o.Channel),
+		Call: o.CallID, Queue: o.Queue, Caller: o.Caller, Called: o.Called, Channel: string(o.Channel), Arrived: o.Arrived,
+		Path: o.Vars[varIVRPath], Candidates: candidates(o),
 		Waited: o.Waited.Seconds(), Preferred: o.Preferred, Callback: o.Callback, Requeued: o.Requeued,
 		Expires: o.Expires, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer,
 			Voice: o.Vars[call.VarVoice], Warning: o.Vars[call.VarIdentWarning], Watchlist: o.Vars[call.VarWatchlist]},
@@ -632,18 +753,24 @@ func offerView(o routing.Offer, f *CustomerFile) *OfferView {
 
 // OfferView is a ringing call as the agent's page shows it.
 type OfferView struct {
-	Call      string        `json:"call"`
-	Queue     string        `json:"queue"`
-	Caller    string        `json:"caller"`
-	Channel   string        `json:"channel"`
-	Waited    float64       `json:"waited_s"`
-	Preferred bool          `json:"preferred"`
-	Callback  bool          `json:"callback"`
-	Requeued  bool          `json:"requeued"`
-	Expires   time.Time     `json:"expires"`
-	Ident     IdentView     `json:"ident"`
-	Customer  *CustomerFile `json:"customer,omitempty"`
-	GivenName string        `json:"given_name,omitempty"` // typed on the website, not verified
+	Call    string    `json:"call"`
+	Queue   string    `json:"queue"`
+	Caller  string    `json:"caller"`
+	Called  string    `json:"called,omitempty"` // the dialled line
+	Channel string    `json:"channel"`
+	Arrived time.Time `json:"arrived,omitzero"` // when the call reached the switch
+	Path    string    `json:"path,omitempty"`   // the IVR steps run, space-separated
+	// Candidates are the customers sharing the caller's number when the
+	// caller was not told apart from them (number only or not identified).
+	Candidates []string      `json:"candidates,omitempty"`
+	Waited     float64       `json:"waited_s"`
+	Preferred  bool          `json:"preferred"`
+	Callback   bool          `json:"callback"`
+	Requeued   bool          `json:"requeued"`
+	Expires    time.Time     `json:"expires"`
+	Ident      IdentView     `json:"ident"`
+	Customer   *CustomerFile `json:"customer,omitempty"`
+	GivenName  string        `json:"given_name,omitempty"` // typed on the website, not verified
 }
 
 // IdentView says how the caller was identified.

@@ -109,7 +109,7 @@ func (s *Server) publish(b Board) {
 	}
 	for _, a := range b.Agents {
 		if c := agents[a.ID]; c != nil && a.State != "" {
-			c.setState(a.State, a.Reason)
+			c.setState(a.State, a.Reason, a.Until)
 		}
 	}
 }

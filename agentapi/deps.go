@@ -51,6 +51,20 @@ type QueueStats struct {
 	Answered     int     `json:"answered"`
 	Abandoned    int     `json:"abandoned"`
 	Offered      int     `json:"offered"` // calls that entered the queue
+	AvgHandle    float64 `json:"aht_s"`   // average handle time (talk + wrap-up), seconds
+	Staffed      int     `json:"staffed"` // agents logged in with the skills, not away
+	// Calls are the calls waiting, in queue order.
+	Calls []WaitingView `json:"calls,omitempty"`
+}
+
+// WaitingView is one waiting call on the wallboard.
+type WaitingView struct {
+	Call      string  `json:"call"`
+	Caller    string  `json:"caller,omitempty"`
+	Customer  string  `json:"customer,omitempty"` // "" when not identified
+	Waited    float64 `json:"waited_s"`
+	Callback  bool    `json:"callback,omitempty"`
+	OfferedTo string  `json:"offered_to,omitempty"` // the agent it rings
 }
 
 // Directory gives the customer file shown when a call rings and records

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,6 +27,8 @@ const (
 	MsgWrapUp          = "wrapup"           // Call, Disposition, Notes
 	MsgConfirmIdentity = "confirm_identity" // Call: the agent checked who the caller is
 	MsgEnrol           = "enrol"            // Call: enrol the caller's voiceprint (consent needed)
+	MsgDTMF            = "dtmf"             // Call, Digits: keypad tones to the far party
+	MsgPickCustomer    = "pick_customer"    // Call, Customer: which of the number's customers is calling
 	MsgPing            = "ping"             // keep-alive; answered with "ok"
 )
 
@@ -34,7 +38,11 @@ const (
 	maxIDLen        = 128
 	maxReasonLen    = 200
 	maxNotesLen     = 4000
+	maxDigits       = 32
 )
+
+// keypadKeys are the keys a DTMF keypad has.
+const keypadKeys = "0123456789*#ABCD"
 
 // ClientMessage is one message from an agent's page. ID, when set, is
 // echoed in the "ok" or "error" reply.
@@ -49,6 +57,8 @@ type ClientMessage struct {
 	Agent       string      `json:"agent,omitempty"`
 	Disposition string      `json:"disposition,omitempty"`
 	Notes       string      `json:"notes,omitempty"`
+	Digits      string      `json:"digits,omitempty"`
+	Customer    string      `json:"customer,omitempty"`
 	Signal      *rtc.Signal `json:"signal,omitempty"`
 }
 
@@ -99,6 +109,24 @@ func (m *ClientMessage) validate() error {
 		}
 	case MsgAnswer, MsgDecline, MsgHangup, MsgHold, MsgMute, MsgConfirmIdentity, MsgEnrol, MsgWrapUp:
 		needCall = true
+	case MsgDTMF:
+		needCall = true
+		if m.Digits == "" {
+			return badf("dtmf needs digits")
+		}
+		if n := utf8.RuneCountInString(m.Digits); n > maxDigits {
+			return badf("%d digits at once (at most %d)", n, maxDigits)
+		}
+		for _, r := range m.Digits {
+			if !strings.ContainsRune(keypadKeys, r) {
+				return badf("%q is not a keypad key (0-9, *, #, A-D)", r)
+			}
+		}
+	case MsgPickCustomer:
+		needCall = true
+		if m.Customer == "" {
+			return badf("pick_customer needs a customer")
+		}
 	case MsgTransfer:
 		needCall = true
 		if m.Queue == "" && m.Agent == "" {
@@ -120,6 +148,7 @@ func (m *ClientMessage) validate() error {
 		{"call", m.Call, maxIDLen, false},
 		{"queue", m.Queue, maxIDLen, false},
 		{"agent", m.Agent, maxIDLen, false},
+		{"customer", m.Customer, maxIDLen, false},
 		{"reason", m.Reason, maxReasonLen, false},
 		{"disposition", m.Disposition, maxReasonLen, false},
 		{"notes", m.Notes, maxNotesLen, true},
@@ -154,9 +183,13 @@ func checkText(name, s string, max int, multiline bool) error {
 // ServerMessage is one message to a page. Type says which fields are set:
 //
 //	hello      Agent, State, Reason, ICEServers, Queues, Agents
-//	state      State, Reason (the agent's routing state changed)
+//	state      State, Reason, Until (the agent's routing state changed;
+//	           Until: when a wrap-up ends)
 //	offer      Offer (a call rings, with the customer file)
 //	cancel     Call, Reason (the offer was withdrawn)
+//	missed     Missed (an offer the agent let ring out)
+//	picked     Offer (the call's offer with the customer the agent picked
+//	           among those sharing the number, and their file)
 //	connected  Call (answered: audio flows)
 //	ended      Call, Cause (the call is over: wrap-up)
 //	wrapup     Offer (a call waiting for its wrap-up, carried over from the
@@ -182,6 +215,20 @@ type ServerMessage struct {
 	Queues     []string        `json:"queues,omitempty"`
 	Agents     []AgentView     `json:"agents,omitempty"`
 	Board      *Board          `json:"board,omitempty"`
+	Until      *time.Time      `json:"until,omitempty"`
+	Missed     *MissedView     `json:"missed,omitempty"`
+}
+
+// MissedView is an offer the agent let ring out, as their page lists it.
+type MissedView struct {
+	Call     string    `json:"call"`
+	Queue    string    `json:"queue,omitempty"`
+	Caller   string    `json:"caller,omitempty"`
+	Customer string    `json:"customer,omitempty"`
+	At       time.Time `json:"at"`
+	// State is the agent's state after the miss (away after too many).
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // AgentView is an agent as pages show it.
@@ -191,4 +238,10 @@ type AgentView struct {
 	Role   Role   `json:"role,omitempty"`
 	State  string `json:"state,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Wallboard only: since when the agent is in State, when a wrap-up
+	// ends, the call offered or connected, calls handled since login.
+	Since   time.Time `json:"since,omitzero"`
+	Until   time.Time `json:"until,omitzero"`
+	Call    string    `json:"call,omitempty"`
+	Handled int       `json:"handled,omitempty"`
 }

@@ -2,7 +2,10 @@ package agentapi
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/voxdesk/voxdesk/media/dtmf"
 )
 
 func FuzzParseClientMessage(f *testing.F) {
@@ -15,6 +18,7 @@ func FuzzParseClientMessage(f *testing.F) {
 		`{"type":"signal","signal":{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}}}`,
 		`{"type":"signal","signal":{"type":"offer","sdp":"v=0\r\n"}}`,
 		`{"type":"hold","call":"c1","on":true}`,
+		`{"type":"dtmf","call":"c1","digits":"12#*ABCD"}`, `{"type":"pick_customer","call":"c1","customer":"C2"}`, `{"type":"dtmf","call":"c1","digits":"5x"}`,
 		`{"type":"state"}`, `{}`, `null`, `[]`, `{"type":"ping"} x`, `{"type":"hangup","call":"\u2028"}`,
 	} {
 		f.Add([]byte(s))
@@ -57,4 +61,48 @@ func FuzzParseWebMessage(f *testing.F) {
 			t.Fatalf("accepted type %q", m.Type)
 		}
 	})
+}
+
+// TestParseKeypad: the keypad takes 0-9, *, # and A-D, one to 32 at a
+// time; anything else is refused naming the key.
+func TestParseKeypad(t *testing.T) {
+	for _, tc := range []struct {
+		name, msg, wantErr string
+	}{
+		{"every key", `{"type":"dtmf","call":"c1","digits":"0123456789*#ABCD"}`, ""},
+		{"a letter past D", `{"type":"dtmf","call":"c1","digits":"12E"}`, `'E' is not a keypad key`},
+		{"lower case", `{"type":"dtmf","call":"c1","digits":"a"}`, `'a' is not a keypad key`},
+		{"a space", `{"type":"dtmf","call":"c1","digits":"1 2"}`, `' ' is not a keypad key`},
+		{"no digits", `{"type":"dtmf","call":"c1"}`, "dtmf needs digits"},
+		{"no call", `{"type":"dtmf","digits":"1"}`, "dtmf needs a call id"},
+		{"too many", `{"type":"dtmf","call":"c1","digits":"` + strings.Repeat("1", 33) + `"}`, "33 digits at once (at most 32)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseClientMessage([]byte(tc.msg))
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadMessage) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want ErrBadMessage saying %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestKeypadTones: every key's tones are heard as that key by the
+// switch's own DTMF receiver (Goertzel, Q.24 limits), once each.
+func TestKeypadTones(t *testing.T) {
+	var det dtmf.Detector
+	got := det.Process(nil, dtmfTones(keypadKeys))
+	got = det.Flush(got)
+	var keys []rune
+	for _, d := range got {
+		keys = append(keys, d.Key)
+	}
+	if string(keys) != keypadKeys {
+		t.Fatalf("heard %q, want %q", string(keys), keypadKeys)
+	}
 }

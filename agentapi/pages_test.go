@@ -78,6 +78,12 @@ func TestBrowserWallboardAndAdmin(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("%v (status %q)", err, status)
 	}
+	if me := pageText(t, tab, "#me-name"); !strings.Contains(me, "Sue Supervisor (supervisor)") || !strings.Contains(me, "Only admins") {
+		t.Errorf("the admin page tells a supervisor %q", me)
+	}
+	if who := pageText(t, tab, "#who-may"); !strings.Contains(who, "For admins") || !strings.Contains(who, "david") {
+		t.Errorf("who may use the admin page: %q", who)
+	}
 	// ...and serves an admin, who erases a customer's biometric data.
 	var name string
 	if err := chromedp.Run(tab,
@@ -102,6 +108,18 @@ func TestBrowserWallboardAndAdmin(t *testing.T) {
 		return len(e.bio.erasals) == 1 && e.bio.erasals[0] == "C1 admin:root"
 	}); err != nil {
 		t.Fatal(err)
+	}
+	// Log out: back to the login form, and the session is gone.
+	var code int
+	if err := chromedp.Run(tab,
+		chromedp.Click("#btn-logout", chromedp.ByID),
+		chromedp.WaitVisible("#login-user", chromedp.ByID),
+		chromedp.Evaluate(`fetch('/api/session').then((r) => r.status)`, &code, awaitPromise),
+	); err != nil {
+		t.Fatalf("log out: %v", err)
+	}
+	if code != 401 {
+		t.Errorf("session after log-out answers %d, want 401", code)
 	}
 }
 

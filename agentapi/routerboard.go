@@ -26,10 +26,12 @@ func boardOf(s routing.Snapshot) Board {
 			Name: q.Name, Waiting: q.Waiting, LongestWait: q.LongestWait.Seconds(),
 			ServiceLevel: q.ServiceLevel, ASA: q.AvgSpeedOfAnswer.Seconds(),
 			Answered: q.Answered, Abandoned: q.Abandoned, Offered: q.Queued,
+			AvgHandle: q.AvgHandleTime.Seconds(), Staffed: q.Staffed, Calls: waitingOf(q.Calls),
 		})
 	}
 	for _, a := range s.Agents {
-		b.Agents = append(b.Agents, AgentView{ID: a.ID, Name: a.Name, State: string(a.State), Reason: a.Reason})
+		b.Agents = append(b.Agents, AgentView{ID: a.ID, Name: a.Name, State: string(a.State), Reason: a.Reason,
+			Since: a.Since, Until: a.Until, Call: a.CallID, Handled: a.Handled})
 	}
 	return b
 }
@@ -61,4 +63,16 @@ func (rc routerCallbacks) Status(ctx context.Context, id string) (CallbackStatus
 
 func (rc routerCallbacks) Cancel(ctx context.Context, id string) error {
 	return rc.b.CancelCallback(ctx, id)
+}
+
+func waitingOf(calls []routing.WaitingCall) []WaitingView {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]WaitingView, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, WaitingView{Call: c.CallID, Caller: c.Caller, Customer: c.Customer,
+			Waited: c.Waited.Seconds(), Callback: c.Callback, OfferedTo: c.OfferedTo})
+	}
+	return out
 }

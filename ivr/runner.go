@@ -18,8 +18,13 @@ import (
 const (
 	VarFlow        = "ivr.flow"     // flow name and version, "hotline@1a2b3c4d5e6f"
 	VarStep        = "ivr.step"     // id of the step running (or last run)
+	VarPath        = "ivr.path"     // ids of the steps run, space-separated, the last MaxPathSteps of them
 	VarEnrolStatus = "enrol.status" // done, refused or incomplete
 )
+
+// MaxPathSteps bounds the steps kept in VarPath (the agent's page shows
+// the caller's way through the menus).
+const MaxPathSteps = 32
 
 // Config holds what a Runner needs from the rest of the switch and its
 // limits. Nil collaborators are allowed: steps that need them take their
@@ -175,6 +180,7 @@ type session struct {
 	tap     func([]int16) // where caller audio goes besides the flow
 	hungUp  bool          // the digit channel closed
 	step    string        // current step id
+	path    []string      // step ids run, the last MaxPathSteps (VarPath)
 	steps   int           // steps run
 	idle    int           // steps run since audio last moved
 	fields  map[string]map[string]string
@@ -217,6 +223,11 @@ func (s *session) runFrom(sq *seq, st *Step) error {
 		s.lastRun = s.frames
 		s.step = st.id
 		s.c.SetVar(VarStep, st.id)
+		s.path = append(s.path, st.id)
+		if len(s.path) > MaxPathSteps {
+			s.path = s.path[len(s.path)-MaxPathSteps:]
+		}
+		s.c.SetVar(VarPath, strings.Join(s.path, " "))
 		if s.r.onStep != nil {
 			s.r.onStep(s.c, s.f, st.id)
 		}

@@ -387,6 +387,9 @@ steps:
 			if path != tc.wantPath {
 				t.Errorf("path = %q, want %q", path, tc.wantPath)
 			}
+			if got, _ := c.Var(ivr.VarPath); got != tc.wantPath {
+				t.Errorf("var %s = %q, want the steps run %q", ivr.VarPath, got, tc.wantPath)
+			}
 			for k, want := range tc.wantVars {
 				if got, _ := c.Var(k); got != want {
 					t.Errorf("var %s = %q, want %q", k, got, want)

@@ -70,6 +70,8 @@ type Offer struct {
 	CallID      string            `json:"call_id"`
 	Queue       string            `json:"queue"`
 	Caller      string            `json:"caller"`
+	Called      string            `json:"called,omitempty"`  // the dialled line (call.Call.Callee)
+	Arrived     time.Time         `json:"arrived,omitempty"` // when the call reached the switch (call.Call.Start)
 	Channel     call.Channel      `json:"channel"`
 	Customer    string            `json:"customer,omitempty"` // call.VarCustomer, empty when unknown
 	IdentMethod call.Method       `json:"ident_method"`       // call.VarIdentMethod, MethodNone when unset

@@ -106,8 +106,14 @@ func TestAnsweredCallIsBridgedThenWrapUp(t *testing.T) {
 				t.Fatalf("agent leg left up")
 			}
 			h.expectState("ann", StateWrapUp, "")
+			if a := h.agent("ann"); !a.Until.Equal(h.clock.Now().Add(10 * time.Second)) {
+				t.Fatalf("wrap-up until %v, want the 10 s wrap-up from now %v", a.Until, h.clock.Now())
+			}
 			h.advance(10 * time.Second)
 			h.expectState("ann", StateAvailable, "")
+			if a := h.agent("ann"); !a.Until.IsZero() {
+				t.Fatalf("available agent has a wrap-up end %v", a.Until)
+			}
 			qs := h.queue("sales")
 			if qs.Answered != 1 || qs.AnsweredInSL != 1 || qs.AvgSpeedOfAnswer != 4*time.Second || qs.Waiting != 0 {
 				t.Fatalf("stats %+v", qs)
@@ -408,7 +414,8 @@ func TestOfferCarriesIdentification(t *testing.T) {
 	h.available("ann", nil)
 	leg := calltest.NewLeg()
 	c := call.New("c1", leg, nil)
-	c.Caller, c.Channel = "+33612345678", call.ChannelSIP
+	c.Caller, c.Callee, c.Channel = "+33612345678", "+33140000099", call.ChannelSIP
+	c.Start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	c.SetVar(call.VarCustomer, "cust-42")
 	c.SetVar(call.VarIdentMethod, string(call.MethodVoice))
 	c.SetVar(call.VarIdentScore, "0.93")
@@ -417,7 +424,8 @@ func TestOfferCarriesIdentification(t *testing.T) {
 	go func() { _, err := h.r.Enqueue(h.ctx, c, Request{}); done <- err }()
 	o := h.expectRing("ann", "c1")
 	if o.Customer != "cust-42" || o.IdentMethod != call.MethodVoice || o.IdentScore != 0.93 ||
-		o.Caller != "+33612345678" || o.Queue != "sales" || o.Vars[call.VarCustomer] != "cust-42" {
+		o.Caller != "+33612345678" || o.Queue != "sales" || o.Vars[call.VarCustomer] != "cust-42" ||
+		o.Called != "+33140000099" || !o.Arrived.Equal(c.Start) {
 		t.Fatalf("offer %+v", o)
 	}
 	if !o.Expires.Equal(h.clock.Now().Add(15 * time.Second)) {

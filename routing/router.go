@@ -510,6 +510,8 @@ func (r *Router) offerFor(e *entry, pref bool, now time.Time) Offer {
 		CallID:      e.id,
 		Queue:       e.queue,
 		Caller:      e.c.Caller,
+		Called:      e.c.Callee,
+		Arrived:     e.c.Start,
 		Channel:     e.c.Channel,
 		Customer:    vars[call.VarCustomer],
 		IdentMethod: call.Method(vars[call.VarIdentMethod]),
@@ -628,6 +630,7 @@ func (r *Router) wrapUp(a *agent, q *queue) {
 		r.endWrapUp(a, StateAvailable, "")
 		return
 	}
+	a.wrapUntil = r.clock.Now().Add(d)
 	r.setState(a, StateWrapUp, "")
 	a.wrapTimer = r.after(d, func() { r.endWrapUp(a, StateAvailable, "") })
 }

@@ -13,6 +13,7 @@ type AgentStatus struct {
 	State   State          `json:"state"`
 	Reason  string         `json:"reason,omitempty"`
 	Since   time.Time      `json:"since"`
+	Until   time.Time      `json:"until,omitzero"` // in wrap-up: when the agent is made available again
 	Skills  map[string]int `json:"skills,omitempty"`
 	CallID  string         `json:"call_id,omitempty"` // offered or connected call
 	Missed  int            `json:"missed"`            // offers missed in a row
@@ -23,6 +24,9 @@ func (a *agent) status() AgentStatus {
 	s := AgentStatus{ID: a.info.ID, Name: a.info.Name, State: a.state, Reason: a.reason, Since: a.since,
 		Skills: cloneSkills(a.info.Skills), Missed: a.missed, Handled: a.handled}
 	s.CallID = a.callID
+	if a.state == StateWrapUp {
+		s.Until = a.wrapUntil
+	}
 	return s
 }
 

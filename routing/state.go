@@ -116,10 +116,11 @@ type agentData struct {
 	reason    string
 	since     time.Time
 	idleSince time.Time
-	missed    int    // offers missed in a row
-	handled   int    // calls finished since login
-	callID    string // the call offered or connected
-	wrapQueue string // queue whose after-call time runs
+	missed    int       // offers missed in a row
+	handled   int       // calls finished since login
+	callID    string    // the call offered or connected
+	wrapQueue string    // queue whose after-call time runs
+	wrapUntil time.Time // when that after-call time ends
 	callStart time.Time
 }
 

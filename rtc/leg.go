@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,44 @@ type Leg struct {
 	due        time.Time // reader only: when the next frame is expected
 	holdAudio  []int16   // played to the far party while held; set before use
 	holdPos    int       // reader only
+
+	farMu sync.Mutex
+	far   []int16 // queued by PlayToFar, played in place of the microphone
+}
+
+// MaxPlayToFar bounds the audio queued by PlayToFar (10 s).
+const MaxPlayToFar = 10 * call.SampleRate
+
+// ErrPlayQueueFull is returned by PlayToFar when the audio would exceed
+// MaxPlayToFar samples queued.
+var ErrPlayQueueFull = errors.New("rtc: audio queue for the far party is full")
+
+// PlayToFar queues audio that the far party hears in place of the
+// browser's microphone (the agent's keypad tones), then the microphone
+// again. Nothing is queued when the total would exceed MaxPlayToFar.
+func (l *Leg) PlayToFar(pcm []int16) error {
+	l.farMu.Lock()
+	defer l.farMu.Unlock()
+	if len(l.far)+len(pcm) > MaxPlayToFar {
+		return ErrPlayQueueFull
+	}
+	l.far = append(l.far, pcm...)
+	return nil
+}
+
+// fillFar replaces dst with the next queued PlayToFar audio, if any.
+func (l *Leg) fillFar(dst []int16) {
+	l.farMu.Lock()
+	defer l.farMu.Unlock()
+	if len(l.far) == 0 {
+		return
+	}
+	n := copy(dst, l.far)
+	clear(dst[n:])
+	l.far = l.far[n:]
+	if len(l.far) == 0 {
+		l.far = nil
+	}
 }
 
 var _ call.Leg = (*Leg)(nil)
@@ -179,6 +218,8 @@ func (l *Leg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	}
 	if l.hold.Load() {
 		l.fillHold(dst[:call.FrameSamples])
+	} else {
+		l.fillFar(dst[:call.FrameSamples])
 	}
 	return call.FrameSamples, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -485,4 +486,38 @@ func idleLeg(t *testing.T) *Leg {
 		t.Fatal(err)
 	}
 	return leg
+}
+
+// TestLegPlayToFar: queued audio replaces the microphone frame by frame,
+// padded with silence, then the microphone comes back; an overfull queue
+// is refused and keeps what was queued.
+func TestLegPlayToFar(t *testing.T) {
+	leg := idleLeg(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tone := make([]int16, call.FrameSamples+10)
+	for i := range tone {
+		tone[i] = 1000
+	}
+	if err := leg.PlayToFar(tone); err != nil {
+		t.Fatal(err)
+	}
+	if err := leg.PlayToFar(make([]int16, MaxPlayToFar)); !errors.Is(err, ErrPlayQueueFull) {
+		t.Fatalf("overfull queue: %v, want ErrPlayQueueFull", err)
+	}
+	mic := make([]int16, call.FrameSamples)
+	for i := range mic {
+		mic[i] = 7
+	}
+	frame := make([]int16, call.FrameSamples)
+	want := []struct{ first, last int16 }{{1000, 1000}, {1000, 0}, {7, 7}}
+	for i, w := range want {
+		leg.deliver(slices.Clone(mic))
+		if _, err := leg.ReadAudio(ctx, frame); err != nil {
+			t.Fatal(err)
+		}
+		if frame[0] != w.first || frame[call.FrameSamples-1] != w.last {
+			t.Errorf("frame %d: first %d last %d, want %d %d", i, frame[0], frame[call.FrameSamples-1], w.first, w.last)
+		}
+	}
 }

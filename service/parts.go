@@ -98,6 +98,9 @@ func (s *Service) buildParts(c *Config) error {
 		if err := s.router.SetPhones(phones); err != nil {
 			return fmt.Errorf("service: routing: %w", err)
 		}
+		// Missed offers reach the agent's page as notices; the
+		// subscription lives as long as the router.
+		s.router.OnEvent(api.RoutingEvent)
 	}
 	return nil
 }

@@ -78,6 +78,10 @@ func TestRoutingDeclineAndMissOnAgentPages(t *testing.T) {
 	if err := waitFor(ctx, "Alice's page rings", func() bool { return ringing(alice) }); err != nil {
 		t.Fatal(err)
 	}
+	// The ringing page shows the caller's way through the flow and the
+	// dialled line, carried from the IVR and the SIP front end.
+	waitText(t, ctx, alice, "IVR path", `document.querySelector('#offer-file [data-testid="path"]').innerText`, "wait")
+	waitText(t, ctx, alice, "dialled line", `document.querySelector('#offer-file [data-testid="called"]').innerText`, "1000") // the SIPp harness dials 1000
 	if err := chromedp.Run(alice, chromedp.Click("#btn-decline", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +99,10 @@ func TestRoutingDeclineAndMissOnAgentPages(t *testing.T) {
 	waitText(t, ctx, bob, "missed-call notice", `document.getElementById('status').innerText`, "withdrawn ("+routing.ReasonNotAnswered+")")
 	waitText(t, ctx, bob, "Bob set away", `document.getElementById('state').innerText + ' ' + document.getElementById('state-reason').innerText`,
 		"away ("+routing.ReasonMissedOffers+")")
+	// The router's missed-offer event reaches his page as a notice that
+	// stays, naming the caller's queue and why he is away.
+	waitText(t, ctx, bob, "missed-call list", `document.getElementById('missed-list').innerText`,
+		"(queue general) — you were set away ("+routing.ReasonMissedOffers+")")
 	// Nobody else can take it: Alice's page rings again, after the back-off.
 	if err := waitFor(ctx, "Alice's page rings again", func() bool { return ringing(alice) }); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Admin page: customer lookup and erasure of biometric data.
-import { $, h, show, api, session, setupLogin } from './common.js';
+import { $, h, show, api, session, logout, setupLogin } from './common.js';
 
 function status(m) { $('status').textContent = m; }
 
@@ -30,9 +30,17 @@ $('lookup').addEventListener('submit', async (ev) => {
   } catch (e) { status(e.message); }
 });
 
-function enter() {
+function enter(s) {
   show($('login'), false);
   show($('admin'), true);
+  show($('me'), true);
+  const role = s.agent.role || 'agent';
+  $('me-name').textContent = `Logged in as ${s.agent.name} (${role}).` +
+    (role === 'admin' ? '' : ' Only admins may look customers up here: log out and log in as an admin.');
 }
+$('btn-logout').onclick = async () => {
+  try { await logout(); } catch (e) { status(`Log out: ${e.message}`); return; }
+  location.reload();
+};
 setupLogin($('login'), enter);
-session().then((s) => (s ? enter() : show($('login'), true))).catch((e) => status(e.message));
+session().then((s) => (s ? enter(s) : show($('login'), true))).catch((e) => status(e.message));

@@ -15,6 +15,9 @@ const state = {
   // never takes over the form (issue 11).
   wraps: new Map(),
   nextId: 1,
+  seen: new Map(), // call id -> offer, the last offers rung (missed-call notices)
+  stateSince: 0,
+  wrapUntil: 0,
   pending: new Map(), // request id -> {what, wrap: call id of a wrap-up}
 };
 // Exposed for tests and for the curious: the live PeerConnection.
@@ -62,25 +65,76 @@ function send(msg, what) {
   return true;
 }
 
-function setState(s, reason) {
+// setState shows the agent's state; the state timer counts from the
+// change, and a wrap-up ending at until counts down to it.
+function setState(s, reason, until) {
   const b = $('state');
+  if (b.textContent !== s || state.stateReason !== (reason || '')) state.stateSince = Date.now();
+  state.stateReason = reason || '';
   b.textContent = s;
   b.className = `badge state-${s}`;
   $('state-reason').textContent = reason ? `(${reason})` : '';
+  state.wrapUntil = s === 'wrap-up' && until ? new Date(until).getTime() : 0;
+  tick();
 }
 
-const identLabel = { voice: 'voice', pin: 'PIN', number: 'number only', none: 'not identified', 'web-token': 'website login' };
+// tick refreshes the timers once a second: time in state, call and hold
+// timers, the wrap-up countdown and the caller's time in the system.
+function tick() {
+  const now = Date.now();
+  if (state.stateSince) $('state-timer').textContent = `for ${fmtSeconds((now - state.stateSince) / 1000)}`;
+  const cd = $('wrap-countdown');
+  const left = state.wrapUntil ? Math.max(0, (state.wrapUntil - now) / 1000) : 0;
+  show(cd, !!state.wrapUntil);
+  if (state.wrapUntil) cd.textContent = `Wrap-up: available again in ${fmtSeconds(left)}`;
+  const c = state.call;
+  if (c && c.phase === 'talking') {
+    $('call-timer').textContent = `Call ${fmtSeconds((now - c.answeredAt) / 1000)}`;
+    $('hold-timer').textContent = c.held && c.heldSince ? `on hold ${fmtSeconds((now - c.heldSince) / 1000)}` : '';
+  }
+  for (const el of document.querySelectorAll('[data-arrived]')) {
+    el.textContent = `${fmtSeconds((now - Number(el.dataset.arrived)) / 1000)} in the system`;
+  }
+}
+setInterval(tick, 1000);
+
+// What the identification means, in the agent's words.
+function identMeaning(o) {
+  switch (o.ident.method) {
+    case 'voice': return `Verified by voice (score ${o.ident.score.toFixed(2)})`;
+    case 'pin': return 'Verified by PIN';
+    case 'number': return 'By number only: not verified';
+    case 'web-token': return 'Logged in on the website';
+    default: return o.given_name ? 'Typed on the website: not verified' : 'Not identified';
+  }
+}
 
 // fileView renders the customer file of an offer.
 function fileView(o) {
   const method = o.ident.method || 'none';
   const ident = h('p', {},
-    'Identified by: ',
-    h('span', { class: `badge ident-${method}`, 'data-testid': 'ident' },
-      identLabel[method] || method,
-      method === 'voice' ? ` (score ${o.ident.score.toFixed(2)})` : ''));
+    'Identity: ',
+    h('span', { class: `badge ident-${method}`, 'data-testid': 'ident' }, identMeaning(o)));
   const f = o.customer;
-  const parts = [ident];
+  const lines = h('dl', { 'data-testid': 'call-info' },
+    h('dt', {}, 'Caller'), h('dd', { 'data-testid': 'caller' }, o.caller || 'number withheld'),
+    h('dt', {}, 'Dialled line'), h('dd', { 'data-testid': 'called' }, o.called || '-'),
+    h('dt', {}, 'Menus'), h('dd', { class: 'path', 'data-testid': 'path' }, o.path ? o.path.split(' ').join(' › ') : '-'));
+  if (o.arrived) {
+    lines.append(h('dt', {}, 'Arrived'), h('dd', {},
+      new Date(o.arrived).toLocaleTimeString(), ' — ',
+      h('span', { 'data-arrived': new Date(o.arrived).getTime(), 'data-testid': 'in-system' })));
+  }
+  const parts = [lines, ident];
+  if (o.candidates && o.candidates.length) {
+    parts.push(h('p', { class: 'ident-alert', 'data-testid': 'candidates' },
+      `This number is shared by ${o.candidates.length} customers: ${o.candidates.join(', ')}. Ask who is calling, then pick: `,
+      o.candidates.map((id) => {
+        const b = h('button', { type: 'button', 'data-pick': id, 'aria-pressed': String(o.ident.customer === id) }, id);
+        b.onclick = () => send({ type: 'pick_customer', call: o.call, customer: id }, `Customer ${id}`);
+        return b;
+      })));
+  }
   if (o.ident.watchlist) {
     parts.push(h('p', { class: 'ident-alert watchlist', 'data-testid': 'watchlist' },
       `Fraud watchlist: the voice matches "${o.ident.watchlist}". Do not disclose account details; follow the fraud procedure.`));
@@ -96,6 +150,9 @@ function fileView(o) {
       h('dt', {}, 'Name'), h('dd', { class: 'customer-name' }, f.name),
       h('dt', {}, 'Customer'), h('dd', {}, f.id),
       h('dt', {}, 'Segment'), h('dd', {}, (f.segment || '-') + (f.vip ? ' (VIP)' : '')),
+      h('dt', {}, 'Usual advisor'), h('dd', { 'data-testid': 'advisor' }, f.preferred_advisor || '-'),
+      h('dt', {}, 'City'), h('dd', { 'data-testid': 'city' }, (f.attributes && f.attributes.city) || '-'),
+      h('dt', {}, 'Language'), h('dd', { 'data-testid': 'language' }, langName((f.attributes && f.attributes.language) || '')),
       h('dt', {}, 'Voice consent'), h('dd', {}, f.consent ? `given ${new Date(f.consent.given_at).toLocaleDateString()} (${f.consent.method})` : 'none'));
     if (f.notes) dl.append(h('dt', {}, 'Notes'), h('dd', {}, f.notes));
     parts.push(dl);
@@ -111,6 +168,26 @@ function fileView(o) {
   extra.push(`queue ${o.queue}, waited ${fmtSeconds(o.waited_s)}`);
   parts.push(h('p', { class: 'muted' }, extra.join('; ')));
   return parts;
+}
+
+// langName spells a language code in the browser's language ("en" ->
+// "English"), or shows the code as it is.
+function langName(code) {
+  if (!code) return '-';
+  try {
+    const n = new Intl.DisplayNames([navigator.language], { type: 'language' }).of(code);
+    return n && n !== code ? `${n} (${code})` : code;
+  } catch { return code; }
+}
+
+// addMissed lists a call the agent let ring out.
+function addMissed(mv) {
+  const seen = state.seen.get(mv.call);
+  const from = (seen && who(seen)) || mv.caller || mv.customer || 'unknown caller';
+  const after = mv.state === 'away' ? ` — you were set away (${mv.reason || 'missed call'}): press Available when ready` : '';
+  $('missed-list').prepend(h('li', { 'data-call': mv.call },
+    `${new Date(mv.at).toLocaleTimeString()}: missed call from ${from}${mv.queue ? ` (queue ${mv.queue})` : ''}${after}`));
+  show($('missed'), true);
 }
 
 // who names the caller of an offer.
@@ -166,6 +243,7 @@ function render() {
     $('btn-enrol').title = consent ? '' : 'The customer has not consented to voice identification';
     $('btn-confirm').disabled = !c.offer.ident.customer;
   }
+  tick();
 }
 
 function fillTransfer(queues, agents) {
@@ -219,9 +297,23 @@ async function onMessage(m) {
       else if (m.signal.type === 'candidate' && m.signal.candidate.candidate) await state.pc.addIceCandidate(m.signal.candidate);
       break;
     case 'state':
-      setState(m.state, m.reason);
+      setState(m.state, m.reason, m.until);
+      break;
+    case 'picked': // the agent picked who, of the number's customers, is calling
+      if (state.call && state.call.id === m.offer.call) {
+        state.call.offer = m.offer;
+        render();
+      } else if (state.wraps.has(m.offer.call)) {
+        state.wraps.get(m.offer.call).offer = m.offer;
+        render();
+      }
+      break;
+    case 'missed':
+      addMissed(m.missed); // the status line keeps why the offer was withdrawn
       break;
     case 'offer':
+      state.seen.set(m.offer.call, m.offer);
+      if (state.seen.size > 20) state.seen.delete(state.seen.keys().next().value);
       state.call = { id: m.offer.call, offer: m.offer, phase: 'ringing' };
       status(`Incoming call from ${m.offer.customer ? m.offer.customer.name : (m.offer.caller || 'unknown caller')}.`);
       render();
@@ -236,6 +328,7 @@ async function onMessage(m) {
     case 'connected':
       if (state.call && state.call.id === m.call) {
         state.call.phase = 'talking';
+        state.call.answeredAt = Date.now();
         status('Call connected.');
         render();
       }
@@ -259,6 +352,7 @@ async function onMessage(m) {
     case 'muted':
       if (state.call && state.call.id === m.call) {
         state.call[m.type] = m.on;
+        if (m.type === 'held') state.call.heldSince = m.on ? Date.now() : 0;
         if (m.type === 'muted' && state.mic) state.mic.getAudioTracks().forEach((t) => { t.enabled = !m.on; });
         render();
       }
@@ -336,8 +430,20 @@ function callAction(type, what, extra = {}) {
   send({ type, call: state.call.id, ...extra }, what);
 }
 
+// The keypad sends its keys as tones to the far party.
+function buildKeypad() {
+  const pad = $('keypad');
+  for (const k of '123456789*0#') {
+    const b = h('button', { type: 'button', 'data-key': k, 'aria-label': `key ${k}` }, k);
+    b.onclick = () => callAction('dtmf', `Key ${k}`, { digits: k });
+    pad.append(b);
+  }
+}
+
 function wire() {
   setupLogin($('login'), enter);
+  buildKeypad();
+  $('btn-missed-clear').onclick = () => { $('missed-list').replaceChildren(); show($('missed'), false); };
   $('btn-available').onclick = () => send({ type: 'state', state: 'available' }, 'Available');
   $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
   $('btn-logout').onclick = async () => {

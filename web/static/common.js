@@ -74,7 +74,8 @@ export function show(el, visible) { el.hidden = !visible; }
 export function fmtSeconds(s) {
   s = Math.max(0, Math.round(s));
   const m = Math.floor(s / 60);
-  return m ? `${m} min ${s % 60} s` : `${s} s`;
+  if (!m) return `${s} s`;
+  return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
 }
 
 // setupLogin fills the page's empty login form and wires it; onLoggedIn
