@@ -22,24 +22,10 @@ import (
 
 // bindSockets binds the SIP and HTTP listeners of c.
 func (s *Service) bindSockets(c *Config) error {
-	var err error
+	if err := s.bindSIP(c); err != nil {
+		return err
+	}
 	lc := net.ListenConfig{}
-	if c.SIP.UDP != "off" {
-		if s.udp, err = lc.ListenPacket(context.Background(), "udp", c.SIP.UDP); err != nil {
-			return bindError("sip udp", err)
-		}
-	}
-	if c.SIP.TCP != "off" {
-		tcpAddr := c.SIP.TCP
-		if tcpAddr == c.SIP.UDP && s.udp != nil {
-			// Same port for both transports, as SIP expects: follow the
-			// UDP socket when it was given port 0.
-			tcpAddr = s.udp.LocalAddr().String()
-		}
-		if s.tcp, err = lc.Listen(context.Background(), "tcp", tcpAddr); err != nil {
-			return bindError("sip tcp", err)
-		}
-	}
 	if c.HTTP.Listen != "off" {
 		l, err := lc.Listen(context.Background(), "tcp", c.HTTP.Listen)
 		if err != nil {
@@ -48,6 +34,40 @@ func (s *Service) bindSockets(c *Config) error {
 		s.httpL = newCapListener(l, c.HTTP.MaxConnsPerAddress)
 	}
 	return nil
+}
+
+// bindSIP binds the SIP listeners. Both transports share one port, as
+// SIP expects; when that port is the kernel's choice (port 0), the TCP
+// port of the same number may already be someone else's, so a few other
+// ports are tried before giving up.
+func (s *Service) bindSIP(c *Config) error {
+	var err error
+	lc := net.ListenConfig{}
+	for try := 1; ; try++ {
+		if c.SIP.UDP != "off" {
+			if s.udp, err = lc.ListenPacket(context.Background(), "udp", c.SIP.UDP); err != nil {
+				return bindError("sip udp", err)
+			}
+		}
+		if c.SIP.TCP == "off" {
+			return nil
+		}
+		tcpAddr := c.SIP.TCP
+		shared := tcpAddr == c.SIP.UDP && s.udp != nil
+		if shared {
+			// Follow the UDP socket when it was given port 0.
+			tcpAddr = s.udp.LocalAddr().String()
+		}
+		if s.tcp, err = lc.Listen(context.Background(), "tcp", tcpAddr); err == nil {
+			return nil
+		}
+		chosen := shared && strings.HasSuffix(c.SIP.UDP, ":0")
+		if !chosen || !errors.Is(err, syscall.EADDRINUSE) || try == 5 {
+			return bindError("sip tcp", err)
+		}
+		s.udp.Close()
+		s.udp = nil
+	}
 }
 
 // bindError names the socket that could not be bound, with a hint when
