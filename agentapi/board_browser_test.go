@@ -24,8 +24,9 @@ func TestBrowserWallboardRoles(t *testing.T) {
 			Queues: []QueueStats{
 				{Name: "support", Waiting: 2, LongestWait: 75, ServiceLevel: 0.6, ASA: 30, Answered: 10, Abandoned: 2, AvgHandle: 200, Staffed: 1,
 					Calls: []WaitingView{
-						{Call: "c-ada", Caller: "+441632960001", Customer: "C1", Waited: 75, OfferedTo: "alice"},
+						{Call: "c-ada", Caller: "+441632960001", Customer: "C1", Method: "voice", Waited: 75, OfferedTo: "alice"},
 						{Call: "c-anon", Caller: "+441632960055", Waited: 12},
+						{Call: "c-fraud", Caller: "+441632960077", Watchlist: "W-7 account takeover", Waited: 5},
 					}},
 				{Name: "sales", Answered: 4, ServiceLevel: 1, AvgHandle: 90, Staffed: 1},
 			},
@@ -82,10 +83,18 @@ func TestBrowserWallboardRoles(t *testing.T) {
 	}
 	login("sue", "sue-secret")
 	calls := waitText(t, ctx, tab, "#calls", "+441632960055")
-	for _, want := range []string{"+441632960001", "customer C1", "1 min 15 s", "alice", "not identified", "12 s"} {
+	for _, want := range []string{"+441632960001", "customer C1 (by voice)", "1 min 15 s", "alice", "not identified", "12 s"} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("waiting calls %q lack %q", calls, want)
 		}
+	}
+	// A caller whose voice matched the fraud watchlist stands out.
+	var fraudClass string
+	if err := chromedp.Run(tab, chromedp.Evaluate(`document.querySelector('tr[data-call="c-fraud"]').className`, &fraudClass)); err != nil {
+		t.Fatal(err)
+	}
+	if fraud := pageText(t, tab, `tr[data-call="c-fraud"]`); !strings.Contains(fraud, "fraud watchlist: W-7 account takeover") || fraudClass != "alert" {
+		t.Errorf("watchlist caller's row %q (class %q): want the watchlist warning, highlighted", fraud, fraudClass)
 	}
 	row := pageText(t, tab, `tr[data-queue="support"]`)
 	for _, want := range []string{"3 min 20 s", "waiting over 1 min", "service level 60 %"} {
@@ -108,12 +117,12 @@ func TestRouterBoardCarriesCallsAndTimes(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	b := boardOf(routing.Snapshot{Time: now,
 		Queues: []routing.QueueStats{{Name: "support", Waiting: 1, AvgHandleTime: 200 * time.Second, Staffed: 2,
-			Calls: []routing.WaitingCall{{CallID: "c1", Caller: "+441632960001", Customer: "C1", Waited: 75 * time.Second, OfferedTo: "alice"}}}},
+			Calls: []routing.WaitingCall{{CallID: "c1", Caller: "+441632960001", Customer: "C1", Method: "voice", Watchlist: "W-7", Waited: 75 * time.Second, OfferedTo: "alice"}}}},
 		Agents: []routing.AgentStatus{{ID: "alice", State: routing.StateWrapUp, Since: now.Add(-5 * time.Second), Until: now.Add(5 * time.Second), Handled: 4}},
 	})
 	q := b.Queues[0]
 	if q.AvgHandle != 200 || q.Staffed != 2 || len(q.Calls) != 1 ||
-		q.Calls[0] != (WaitingView{Call: "c1", Caller: "+441632960001", Customer: "C1", Waited: 75, OfferedTo: "alice"}) {
+		q.Calls[0] != (WaitingView{Call: "c1", Caller: "+441632960001", Customer: "C1", Method: "voice", Watchlist: "W-7", Waited: 75, OfferedTo: "alice"}) {
 		t.Errorf("queue %+v", q)
 	}
 	a := b.Agents[0]

@@ -61,7 +61,9 @@ type QueueStats struct {
 type WaitingView struct {
 	Call      string  `json:"call"`
 	Caller    string  `json:"caller,omitempty"`
-	Customer  string  `json:"customer,omitempty"` // "" when not identified
+	Customer  string  `json:"customer,omitempty"`  // "" when not identified
+	Method    string  `json:"method,omitempty"`    // voice, pin, number or none
+	Watchlist string  `json:"watchlist,omitempty"` // fraud watchlist entry the voice matched
 	Waited    float64 `json:"waited_s"`
 	Callback  bool    `json:"callback,omitempty"`
 	OfferedTo string  `json:"offered_to,omitempty"` // the agent it rings

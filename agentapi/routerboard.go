@@ -71,8 +71,8 @@ func waitingOf(calls []routing.WaitingCall) []WaitingView {
 	}
 	out := make([]WaitingView, 0, len(calls))
 	for _, c := range calls {
-		out = append(out, WaitingView{Call: c.CallID, Caller: c.Caller, Customer: c.Customer,
-			Waited: c.Waited.Seconds(), Callback: c.Callback, OfferedTo: c.OfferedTo})
+		out = append(out, WaitingView{Call: c.CallID, Caller: c.Caller, Customer: c.Customer, Method: c.Method,
+			Watchlist: c.Watchlist, Waited: c.Waited.Seconds(), Callback: c.Callback, OfferedTo: c.OfferedTo})
 	}
 	return out
 }

@@ -808,3 +808,22 @@ func TestLoginBadInput(t *testing.T) {
 		t.Fatalf("eve logged in anyway: %+v", a)
 	}
 }
+
+// TestSnapshotCarriesIdentity: the wallboard's waiting calls say how each
+// caller was identified and whether the voice matched the fraud
+// watchlist, as the IVR left them in the call's variables.
+func TestSnapshotCarriesIdentity(t *testing.T) {
+	h := newHarness(t, salesConfig())
+	h.available("ann", nil)
+	q := h.enqueue("c1", Request{Queue: "sales"})
+	q.c.SetVar(call.VarCustomer, "C-1001")
+	q.c.SetVar(call.VarIdentMethod, string(call.MethodNumber))
+	q.c.SetVar(call.VarWatchlist, "W-7")
+	qs := h.queue("sales")
+	if len(qs.Calls) != 1 {
+		t.Fatalf("queue %+v", qs.Calls)
+	}
+	if c := qs.Calls[0]; c.Customer != "C-1001" || c.Method != "number" || c.Watchlist != "W-7" {
+		t.Errorf("waiting call %+v: want customer C-1001, method number, watchlist W-7", c)
+	}
+}

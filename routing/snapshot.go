@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/voxdesk/voxdesk/call"
 )
 
 // AgentStatus is an agent as the wallboard shows them.
@@ -35,6 +37,8 @@ type WaitingCall struct {
 	CallID    string        `json:"call_id"`
 	Caller    string        `json:"caller"`
 	Customer  string        `json:"customer,omitempty"`
+	Method    string        `json:"method,omitempty"`    // how the caller was identified (call.Method)
+	Watchlist string        `json:"watchlist,omitempty"` // fraud watchlist entry the voice matched
 	Position  int           `json:"position"`
 	Waited    time.Duration `json:"waited"`
 	Priority  int           `json:"priority"`
@@ -125,6 +129,8 @@ func (r *Router) snapshot() Snapshot {
 			qs.LongestWait = max(qs.LongestWait, w)
 			wc := WaitingCall{CallID: e.id, Caller: e.c.Caller, Customer: customerOf(e.c), Position: i + 1,
 				Waited: w, Priority: e.prio, Callback: e.booked}
+			wc.Method, _ = e.c.Var(call.VarIdentMethod)
+			wc.Watchlist, _ = e.c.Var(call.VarWatchlist)
 			if e.booked {
 				qs.Callbacks++
 				wc.Caller = e.cbNumber

@@ -26,6 +26,14 @@ function alertsOf(q) {
   return a;
 }
 
+// identityOf says who a waiting caller is and how that is known.
+const methods = { voice: 'by voice', pin: 'by PIN', number: 'number only', web: 'typed on the website' };
+function identityOf(c) {
+  if (!c.customer) return 'not identified';
+  const how = methods[c.method];
+  return how ? `customer ${c.customer} (${how})` : `customer ${c.customer}`;
+}
+
 // renderBoard redraws when a figure changed, so screen readers and
 // selections are not disturbed every second; times in state move on.
 function renderBoard(b) {
@@ -54,10 +62,10 @@ function renderBoard(b) {
       h('td', { class: 'alerts' }, alerts.join('; ')));
   }));
   const calls = b.queues.flatMap((q) => (q.calls || []).map((c) => ({ ...c, queue: q.name })));
-  $('calls').replaceChildren(...calls.map((c) => h('tr', { 'data-call': c.call, class: c.waited_s > maxWaitS ? 'alert' : undefined },
+  $('calls').replaceChildren(...calls.map((c) => h('tr', { 'data-call': c.call, class: c.waited_s > maxWaitS || c.watchlist ? 'alert' : undefined },
     h('td', {}, c.queue),
     h('td', {}, c.caller || 'number withheld', c.callback ? ' (call-back)' : ''),
-    h('td', {}, c.customer ? `customer ${c.customer}` : 'not identified'),
+    h('td', {}, identityOf(c), c.watchlist ? h('strong', { class: 'watchlist' }, ` fraud watchlist: ${c.watchlist}`) : ''),
     h('td', { class: 'waited' }, fmtSeconds(c.waited_s)),
     h('td', {}, c.offered_to || ''))));
   show($('no-calls'), calls.length === 0);
