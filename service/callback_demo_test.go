@@ -25,10 +25,7 @@ import (
 // The typed number is looked up: its customer's file is on the offer.
 // The visitor's page follows the call-back's real state all along.
 func TestDemoCallbackCompletes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end browser test skipped with -short")
-	}
-	browsertest.Path(t)
+	ctx := browserTest(t, 90*time.Second)
 	demo, err := service.LoadConfig(filepath.Join("..", "examples", "voxdesk.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +41,6 @@ func TestDemoCallbackCompletes(t *testing.T) {
 			demo.SIP.Trunks[0].Name, demo.SIP.Trunks[0].Proxy, port)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	d := bookDemoCallback(t, ctx, "-sn", "uas", "-rtp_echo") // the Makefile's demo phone, on a test port
 	sw, agent, visitor, phoneDone := d.sw, d.agent, d.visitor, d.phoneDone
 
@@ -149,14 +144,8 @@ func bookDemoCallback(t *testing.T, ctx context.Context, phoneArgs ...string) de
 // is available again; the visitor's page is back in the queue for the
 // retry.
 func TestDemoCallbackNotReached(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end browser test skipped with -short")
-	}
-	browsertest.Path(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	busy, _ := filepath.Abs(filepath.Join("testdata", "uas_busy.xml"))
-	d := bookDemoCallback(t, ctx, "-sf", busy)
+	ctx := browserTest(t, 60*time.Second)
+	d := bookDemoCallback(t, ctx, "-sf", scenarioPath("uas_busy.xml"))
 	waitText(t, ctx, d.agent, "call-back offered", `document.querySelector('#offer:not([hidden])').innerText`, "call-back")
 	if err := chromedp.Run(d.agent, chromedp.Click("#btn-answer", chromedp.ByID)); err != nil {
 		t.Fatal(err)
@@ -168,4 +157,49 @@ func TestDemoCallbackNotReached(t *testing.T) {
 		"true The call was withdrawn (customer not reached)")
 	waitText(t, ctx, d.agent, "agent available again", `document.getElementById('state').innerText`, "available")
 	waitText(t, ctx, d.visitor, "visitor back in the queue for the retry", callbackStatus, "number 1 in the queue")
+}
+
+// TestDemoCallbackDialling: while the customer's phone rings, the agent's
+// page says it is calling the customer (no Answer/Decline left to press)
+// and the visitor's page says we are calling them; once answered, both
+// say so; the agent hangs up and the visitor's page says it is done.
+func TestDemoCallbackDialling(t *testing.T) {
+	ctx := browserTest(t, 60*time.Second)
+	d := bookDemoCallback(t, ctx, "-sf", scenarioPath("uas_slow_answer.xml"), "-rtp_echo")
+	waitText(t, ctx, d.agent, "call-back offered", `document.querySelector('#offer:not([hidden])').innerText`, "call-back")
+	if err := chromedp.Run(d.agent, chromedp.Click("#btn-answer", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, d.agent, "agent told the customer is being called",
+		`document.getElementById('status').innerText + ' answer shown: ' + !document.getElementById('btn-answer').offsetParent`,
+		"Calling the customer… answer shown: true")
+	waitText(t, ctx, d.visitor, "visitor told we are calling", callbackStatus, "We are calling you now")
+	waitText(t, ctx, d.agent, "agent talking", `document.querySelector('#talk:not([hidden])') ? 'talking' : ''`, "talking")
+	waitText(t, ctx, d.visitor, "visitor connected", callbackStatus, "talking to an advisor")
+	if err := chromedp.Run(d.agent, chromedp.Click("#btn-hangup", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d.phoneDone; err != nil {
+		t.Fatalf("customer's phone (SIPp UAS): %v", err)
+	}
+	waitText(t, ctx, d.visitor, "visitor told the call-back is over", callbackStatus, "done")
+}
+
+// browserTest skips a browser test under -short, checks Chromium is
+// installed (a failure in CI) and returns the test's deadline.
+func browserTest(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end browser test skipped with -short")
+	}
+	browsertest.Path(t)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// scenarioPath is the absolute path of a SIPp scenario of testdata.
+func scenarioPath(name string) string {
+	p, _ := filepath.Abs(filepath.Join("testdata", name))
+	return p
 }
