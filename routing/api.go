@@ -32,6 +32,11 @@ const (
 // EventOfferMissed when an offer rang for Config.OfferTimeout.
 const ReasonNotAnswered = "not answered"
 
+// ReasonCallbackNotReached is the reason given to Phones.Cancel when the
+// customer of a call-back the agent answered could not be reached (no
+// answer, busy, the dialling failed): the agent's page stops waiting.
+const ReasonCallbackNotReached = "customer not reached"
+
 // Errors returned by the Router.
 var (
 	ErrClosed       = errors.New("routing: router closed")

@@ -88,6 +88,10 @@ func TestBookedCallback(t *testing.T) {
 					t.Fatal(err)
 				}
 				if attempt <= tc.failDials {
+					// The agent's page is told: it stops showing the call-back.
+					if e := h.expectCancel("ann", id); e.reason != ReasonCallbackNotReached {
+						t.Fatalf("cancel reason %q, want %q", e.reason, ReasonCallbackNotReached)
+					}
 					h.expectState("ann", StateAvailable, "")
 					if attempt < 2 {
 						waitStatus(t, h, id, "queued")

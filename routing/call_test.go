@@ -368,7 +368,8 @@ func TestCallbackKeepsThePlace(t *testing.T) {
 	if err := h.r.Answer(h.ctx, "ann", "c1"); err != nil {
 		t.Fatal(err)
 	}
-	h.expectRing("ann", "c2") // ann is free again and c1 waits for its retry
+	h.expectCancel("ann", "c1") // ann's page stops showing the call-back
+	h.expectRing("ann", "c2")   // ann is free again and c1 waits for its retry
 	if err := h.r.Decline(h.ctx, "ann", "c2"); err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,19 @@ func (r *Router) callbackFailed(e *entry, err error) {
 		return
 	}
 	a, why := r.agentOf(e), e.stopWhy
+	agentID := ""
+	if a != nil && why == stopNone {
+		// The customer was not reached: the agent's page, which shows
+		// the call-back it answered, is told before the agent is free
+		// for the next call.
+		agentID = a.info.ID
+		cid := e.id
+		r.phoneq.put(func(ctx context.Context) {
+			if err := r.phones.Cancel(ctx, agentID, cid, ReasonCallbackNotReached); err != nil {
+				r.log.Debug("cancel call-back", "agent", agentID, "call_id", cid, "err", err)
+			}
+		})
+	}
 	r.setCall(e, callWaiting, "")
 	e.stop, e.stopWhy = nil, stopNone
 	if a != nil {
@@ -124,6 +137,7 @@ func (r *Router) callbackFailed(e *entry, err error) {
 		return
 	}
 	r.m.callbacks.WithLabelValues(e.queue, "failed").Inc()
+	r.emit(Event{Type: EventCallback, Queue: e.queue, CallID: e.id, Agent: agentID, Reason: "not-reached"})
 	if e.cbAttempts >= r.cfg.CallbackAttempts {
 		e.log.Warn("call-back given up", "attempts", e.cbAttempts, "err", err)
 		r.finish(e, ResultAbandoned)

@@ -20,7 +20,7 @@ const (
 	EventRequeued       EventType = "call.requeued" // CallID, Queue, Agent (lost), Reason
 	EventTransferred    EventType = "call.transfer" // CallID, Queue (target), Agent (from), Reason (target agent)
 	EventOverflow       EventType = "call.overflow" // CallID, Queue (target), Reason (source queue)
-	EventCallback       EventType = "call.callback" // CallID, Queue, Reason: booked | connected
+	EventCallback       EventType = "call.callback" // CallID, Queue, Reason: booked | connected | not-reached
 	EventEnded          EventType = "call.ended"    // CallID, Queue, Reason: the Result
 )
 

@@ -25,11 +25,7 @@ import (
 // The typed number is looked up: its customer's file is on the offer.
 // The visitor's page follows the call-back's real state all along.
 func TestDemoCallbackCompletes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end browser test skipped with -short")
-	}
-	browsertest.Path(t)
-	example := exampleConfig(t)
+	ctx := browserTest(t, 90*time.Second)
 	demo, err := service.LoadConfig(filepath.Join("..", "examples", "voxdesk.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -45,28 +41,8 @@ func TestDemoCallbackCompletes(t *testing.T) {
 			demo.SIP.Trunks[0].Name, demo.SIP.Trunks[0].Proxy, port)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	phone, phoneDone := startUAS(t, "-sn", "uas", "-rtp_echo") // the Makefile's demo phone, on a test port
-	sw := startSwitch(t, func(c *service.Config) {
-		example(c)
-		c.Voiceprint.ModelDir = "off" // nobody's voice is identified on this path
-		c.SIP.Trunks[0].Proxy = phone
-	})
-	base := "http://" + sw.HTTPAddr().String()
-	agent, mic := demoAgent(t, ctx, base, "alice")
-
-	visitor := browsertest.Start(t, ctx, mic)
-	if err := chromedp.Run(visitor,
-		chromedp.Navigate(base+"/callback.html"),
-		chromedp.WaitVisible("#btn-callback", chromedp.ByID),
-		chromedp.SendKeys("#name", "G. V.", chromedp.ByID),
-		chromedp.SendKeys("#phone", "+33 6 39 98 01 01", chromedp.ByID), // C-1001's number
-		chromedp.Click("#btn-callback", chromedp.ByID),
-	); err != nil {
-		t.Fatalf("book a call-back: %v", err)
-	}
-	cbStatus := `document.getElementById('callback-status').innerText`
+	d := bookDemoCallback(t, ctx, "-sn", "uas", "-rtp_echo") // the Makefile's demo phone, on a test port
+	sw, agent, visitor, phoneDone := d.sw, d.agent, d.visitor, d.phoneDone
 
 	waitText(t, ctx, agent, "call-back offered", `document.querySelector('#offer:not([hidden])').innerText`, "call-back")
 	// The typed number is Gérald Vannier's (examples/customers.csv): his
@@ -80,7 +56,7 @@ func TestDemoCallbackCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, agent, "agent talking to the customer", `document.querySelector('#talk:not([hidden])') ? 'talking' : ''`, "talking")
-	waitText(t, ctx, visitor, "visitor told they are connected", cbStatus, "talking to an advisor")
+	waitText(t, ctx, visitor, "visitor told they are connected", callbackStatus, "talking to an advisor")
 	// Bridged: the agent's tone comes back from the customer's phone. The
 	// echo, G.711 twice over, brings about 7e-4 of audio energy a second
 	// to the page; silence under 1e-4.
@@ -100,7 +76,7 @@ func TestDemoCallbackCompletes(t *testing.T) {
 	if err := <-phoneDone; err != nil {
 		t.Fatalf("customer's phone (SIPp UAS): %v", err)
 	}
-	waitText(t, ctx, visitor, "visitor told the call-back is over", cbStatus, "done")
+	waitText(t, ctx, visitor, "visitor told the call-back is over", callbackStatus, "done")
 	waitIdle(t, sw, 5*time.Second)
 }
 
@@ -124,4 +100,106 @@ func demoAgent(t *testing.T, ctx context.Context, base, user string) (tab contex
 	}
 	goAvailable(t, ctx, tab)
 	return tab, mic
+}
+
+// callbackStatus is the visitor page's call-back state line.
+const callbackStatus = `document.getElementById('callback-status').innerText`
+
+// demoCallback is a switch from the example config whose trunk dials a
+// SIPp UAS as the customer's phone, with the demo agent available on the
+// agent page and a visitor who booked a call-back to C-1001's number on
+// the call-back page.
+type demoCallback struct {
+	sw             *testSwitch
+	agent, visitor context.Context
+	phoneDone      <-chan error
+}
+
+func bookDemoCallback(t *testing.T, ctx context.Context, phoneArgs ...string) demoCallback {
+	t.Helper()
+	example := exampleConfig(t)
+	phone, phoneDone := startUAS(t, phoneArgs...)
+	sw := startSwitch(t, func(c *service.Config) {
+		example(c)
+		c.Voiceprint.ModelDir = "off" // nobody's voice is identified on this path
+		c.SIP.Trunks[0].Proxy = phone
+	})
+	base := "http://" + sw.HTTPAddr().String()
+	agent, mic := demoAgent(t, ctx, base, "alice")
+	visitor := browsertest.Start(t, ctx, mic)
+	if err := chromedp.Run(visitor,
+		chromedp.Navigate(base+"/callback.html"),
+		chromedp.WaitVisible("#btn-callback", chromedp.ByID),
+		chromedp.SendKeys("#name", "G. V.", chromedp.ByID),
+		chromedp.SendKeys("#phone", "+33 6 39 98 01 01", chromedp.ByID), // C-1001's number
+		chromedp.Click("#btn-callback", chromedp.ByID),
+	); err != nil {
+		t.Fatalf("book a call-back: %v", err)
+	}
+	return demoCallback{sw, agent, visitor, phoneDone}
+}
+
+// TestDemoCallbackNotReached: the customer's phone is busy. The agent's
+// page stops showing the call-back it answered, says why, and the agent
+// is available again; the visitor's page is back in the queue for the
+// retry.
+func TestDemoCallbackNotReached(t *testing.T) {
+	ctx := browserTest(t, 60*time.Second)
+	d := bookDemoCallback(t, ctx, "-sf", scenarioPath("uas_busy.xml"))
+	waitText(t, ctx, d.agent, "call-back offered", `document.querySelector('#offer:not([hidden])').innerText`, "call-back")
+	if err := chromedp.Run(d.agent, chromedp.Click("#btn-answer", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d.phoneDone; err != nil {
+		t.Fatalf("customer's phone (SIPp UAS, busy): %v", err)
+	}
+	waitText(t, ctx, d.agent, "offer withdrawn", `document.querySelector('#offer').hidden + ' ' + document.getElementById('status').innerText`,
+		"true The call was withdrawn (customer not reached)")
+	waitText(t, ctx, d.agent, "agent available again", `document.getElementById('state').innerText`, "available")
+	waitText(t, ctx, d.visitor, "visitor back in the queue for the retry", callbackStatus, "number 1 in the queue")
+}
+
+// TestDemoCallbackDialling: while the customer's phone rings, the agent's
+// page says it is calling the customer (no Answer/Decline left to press)
+// and the visitor's page says we are calling them; once answered, both
+// say so; the agent hangs up and the visitor's page says it is done.
+func TestDemoCallbackDialling(t *testing.T) {
+	ctx := browserTest(t, 60*time.Second)
+	d := bookDemoCallback(t, ctx, "-sf", scenarioPath("uas_slow_answer.xml"), "-rtp_echo")
+	waitText(t, ctx, d.agent, "call-back offered", `document.querySelector('#offer:not([hidden])').innerText`, "call-back")
+	if err := chromedp.Run(d.agent, chromedp.Click("#btn-answer", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, d.agent, "agent told the customer is being called",
+		`document.getElementById('status').innerText + ' answer shown: ' + !document.getElementById('btn-answer').offsetParent`,
+		"Calling the customer… answer shown: true")
+	waitText(t, ctx, d.visitor, "visitor told we are calling", callbackStatus, "We are calling you now")
+	waitText(t, ctx, d.agent, "agent talking", `document.querySelector('#talk:not([hidden])') ? 'talking' : ''`, "talking")
+	waitText(t, ctx, d.visitor, "visitor connected", callbackStatus, "talking to an advisor")
+	if err := chromedp.Run(d.agent, chromedp.Click("#btn-hangup", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d.phoneDone; err != nil {
+		t.Fatalf("customer's phone (SIPp UAS): %v", err)
+	}
+	waitText(t, ctx, d.visitor, "visitor told the call-back is over", callbackStatus, "done")
+}
+
+// browserTest skips a browser test under -short, checks Chromium is
+// installed (a failure in CI) and returns the test's deadline.
+func browserTest(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end browser test skipped with -short")
+	}
+	browsertest.Path(t)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// scenarioPath is the absolute path of a SIPp scenario of testdata.
+func scenarioPath(name string) string {
+	p, _ := filepath.Abs(filepath.Join("testdata", name))
+	return p
 }

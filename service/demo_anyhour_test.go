@@ -10,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/voxdesk/voxdesk/internal/browsertest"
 	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/service"
 	"github.com/voxdesk/voxdesk/voiceprint"
@@ -29,10 +28,7 @@ func saturdayNight() time.Time { return time.Date(2026, time.November, 28, 22, 3
 // is sent to a person instead of menus: the page must ring within 20 s
 // of the call.
 func TestDemoCallRingsAtAnyHour(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end browser test skipped with -short")
-	}
-	browsertest.Path(t)
+	ctx := browserTest(t, 90*time.Second)
 	model, err := voiceprint.FindModelDir() // identify listens only with a speaker model, as in make run
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -40,8 +36,6 @@ func TestDemoCallRingsAtAnyHour(t *testing.T) {
 		}
 		t.Skipf("speaker model absent (run voxdesk model fetch): %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 
 	example := exampleConfig(t)
 	sw := startSwitch(t, func(c *service.Config) {

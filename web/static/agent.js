@@ -224,13 +224,15 @@ function render() {
   } else {
     stopRinging();
   }
-  show($('offer'), !!c && c.phase === 'ringing');
+  show($('offer'), !!c && ['ringing', 'dialling'].includes(c.phase));
+  show($('offer-actions'), !!c && c.phase === 'ringing');
+  $('offer-title').firstChild.textContent = c && c.phase === 'dialling' ? 'Calling the customer ' : 'Incoming call ';
   show($('talk'), !!c && c.phase === 'talking');
   if (!c) return;
-  if (c.phase === 'ringing') {
+  if (c.phase === 'ringing' || c.phase === 'dialling') {
     $('offer-caller').textContent = `from ${who(c.offer)}`;
     $('offer-file').replaceChildren(...fileView(c.offer));
-    $('btn-answer').focus();
+    if (c.phase === 'ringing') $('btn-answer').focus();
   } else if (c.phase === 'talking') {
     $('talk-caller').textContent = `with ${who(c.offer)}`;
     $('talk-file').replaceChildren(...fileView(c.offer));
@@ -319,7 +321,7 @@ async function onMessage(m) {
       render();
       break;
     case 'cancel':
-      if (state.call && state.call.id === m.call && state.call.phase === 'ringing') {
+      if (state.call && state.call.id === m.call && ['ringing', 'dialling'].includes(state.call.phase)) {
         state.call = null;
         status(`The call was withdrawn (${m.reason}).`);
         render();
@@ -364,7 +366,12 @@ async function onMessage(m) {
         state.wraps.delete(p.wrap);
         render();
       }
-      if (p) status(`${p.what}: done.`);
+      if (p && p.what === 'Answer' && state.call && state.call.phase === 'ringing' && state.call.offer.callback) {
+        // A call-back: the switch now dials the customer ('connected' or 'cancel' follows).
+        state.call.phase = 'dialling';
+        status('Calling the customer…');
+        render();
+      } else if (p) status(`${p.what}: done.`);
       break;
     }
     case 'error': {
