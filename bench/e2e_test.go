@@ -462,6 +462,7 @@ func (r *e2eResult) markdown() string {
 	fmt.Fprintf(&s, "| caller frames concealed (switch's /metrics) | %.0f of %.0f played out (%.2f %%); %.0f packets late, %.0f lost |\n",
 		conceal, in+conceal, 100*conceal/math.Max(1, in+conceal), r.metrics["voxdesk_rtp_late_packets_total"], r.metrics["voxdesk_rtp_lost_packets_total"])
 	fmt.Fprintf(&s, "| voice outcomes (switch's /metrics) | %s |\n", metricList(r.metrics, "voxdesk_voice_outcomes_total"))
+	fmt.Fprintf(&s, "| identifying callers not admitted (voiceprint.max_streams; switch's /metrics) | %s |\n", metricList(r.metrics, "voxdesk_voice_not_admitted_total"))
 	fmt.Fprintf(&s, "| capture drops | %d |\n", r.captureDrops)
 	if len(r.warns) > 0 {
 		fmt.Fprintf(&s, "| switch warnings and errors | %s |\n", strings.Join(r.warns[:min(8, len(r.warns))], "; "))
