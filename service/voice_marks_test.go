@@ -2,11 +2,19 @@ package service
 
 import (
 	"context"
+	"log/slog"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
+	"github.com/voxdesk/voxdesk/media"
+	"github.com/voxdesk/voxdesk/media/g711"
+	"github.com/voxdesk/voxdesk/media/sdp"
 )
 
 // everyOther marks every second frame of leg as synthesised, as an RTP
@@ -48,5 +56,110 @@ func TestTapSkipsSyntheticFrames(t *testing.T) {
 	v.marks.remove("call-gaps", m)
 	if v.marks.get("call-gaps") != nil {
 		t.Error("marks kept a closed call's media")
+	}
+}
+
+// mediaLeg is a call leg reading the caller from an RTP media, as sip's
+// leg does (and, like it, saying nothing about synthesised frames).
+type mediaLeg struct {
+	*calltest.Leg
+	m interface {
+		ReadAudio(ctx context.Context, dst []int16) (int, error)
+	}
+}
+
+func (l *mediaLeg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
+	return l.m.ReadAudio(ctx, dst)
+}
+
+// Real RTP with a gap, through the switch's media opener: the voice tap
+// finds the call's RTP session by call id and keeps only the frames that
+// arrived, none of the silence before the first packet, the concealment
+// of the lost ones or the fill after the last.
+func TestTapSkipsRTPGaps(t *testing.T) {
+	v := &voice{cfg: VoiceprintConfig{TapSeconds: 10}, taps: map[string]*tapLeg{}, marks: newFrameMarks()}
+	ports, err := media.NewPortRange(47000, 47998)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &rtpOpener{ports: ports, ip: netip.MustParseAddr("127.0.0.1"), jitter: 60 * time.Millisecond,
+		log: slog.New(slog.DiscardHandler), marks: v.marks}
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	m, err := o.OpenMedia("call-rtp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Update(sdp.Media{Codec: sdp.Codec{PayloadType: 0, Name: "PCMU", ClockRate: 8000},
+		Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort()}); err != nil {
+		t.Fatal(err)
+	}
+	// 30 frames of alternating sign and rising level; 10..13 lost.
+	level := func(k int) int16 {
+		v := int16((k + 1) * 1000)
+		if k%2 == 1 {
+			v = -v
+		}
+		return g711.UlawToLinear(g711.LinearToUlaw(v))
+	}
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		pcm, pay := make([]int16, call.FrameSamples), make([]byte, call.FrameSamples)
+		tick := time.NewTicker(call.FrameDuration)
+		defer tick.Stop()
+		for k := range 30 {
+			<-tick.C
+			if k >= 10 && k < 14 {
+				continue
+			}
+			for i := range pcm {
+				pcm[i] = level(k)
+			}
+			g711.EncodeUlaw(pay, pcm)
+			b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(k), Timestamp: uint32(k * call.FrameSamples), SSRC: 7},
+				Payload: pay}).Marshal()
+			peer.WriteToUDPAddrPort(b, m.LocalAddr())
+		}
+	}()
+	leg := &mediaLeg{Leg: calltest.NewLeg(), m: m}
+	marked := 0
+	h := v.Middleware(call.HandlerFunc(func(ctx context.Context, c *call.Call) error {
+		buf := make([]int16, call.FrameSamples)
+		for range 60 {
+			if _, err := c.Leg.ReadAudio(ctx, buf); err != nil {
+				return err
+			}
+			if c.Leg.(media.Marker).Synthetic() {
+				marked++
+			}
+		}
+		kept := v.taps["call-rtp"].audio()
+		n := len(kept) / call.FrameSamples
+		if n < 20 || n > 26 {
+			t.Errorf("tap kept %d frames, want the 26 sent (a few may come late)", n)
+		}
+		prev := int16(0)
+		for f := range n {
+			x := kept[f*call.FrameSamples+call.FrameSamples/2]
+			if x == 0 || x == prev {
+				t.Errorf("kept frame %d has level %d after %d: silence or concealment kept", f, x, prev)
+			}
+			prev = x
+		}
+		return nil
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.ServeCall(ctx, call.New("call-rtp", leg, nil)); err != nil {
+		t.Fatal(err)
+	}
+	<-sent
+	if marked < 60-26 {
+		t.Errorf("%d of 60 frames marked synthetic, want at least the 34 not received", marked)
 	}
 }
