@@ -54,6 +54,14 @@ type Verdict struct {
 	Watchlist string
 }
 
+// Unavailable is a Listener that was not started (the voice side is at
+// capacity): identify and verify play their prompt but do not wait for
+// it, and the flow goes on as with a caller not identified (number or
+// PIN). Its Verdict, if it gives one, says why.
+type Unavailable interface {
+	Unavailable() bool
+}
+
 // Reporter is a Listener that gives a Verdict. An Identifier whose
 // Listen(candidates) returns one judges the number's customers and the
 // whole enrolled base together, so identify asks it alone; without it,

@@ -275,7 +275,7 @@ func (s *session) tick(out []int16) error {
 		return s.legErr(err)
 	}
 	s.frames++
-	if s.tap != nil && n > 0 && !synthetic(s.leg) {
+	if s.tap != nil && n > 0 {
 		s.tap(s.in[:n])
 	}
 	return s.keys()
@@ -288,7 +288,8 @@ type marker interface {
 }
 
 // synthetic reports whether the frame just read from leg was
-// synthesised: listeners and enrolments never take it for speech.
+// synthesised: listeners and enrolments skip it (voicemail keeps it, as
+// the caller's line sounded).
 func synthetic(leg call.Leg) bool {
 	m, ok := leg.(marker)
 	return ok && m.Synthetic()

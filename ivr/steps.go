@@ -178,6 +178,9 @@ func (s *session) listen(st *Step, ls []Listener) (heard, error) {
 	warned := false
 	var audio []int16 // kept only to tell silence from speech
 	s.tap = func(frame []int16) {
+		if synthetic(s.leg) {
+			return // concealment or fill: not the caller's speech
+		}
 		if st.silence > 0 {
 			audio = append(audio, frame...)
 		}
@@ -208,8 +211,12 @@ func (s *session) listen(st *Step, ls []Listener) (heard, error) {
 	}
 	s.waiting(true)
 	quiet := frameCount(st.silence)
-	spoke := st.silence <= 0 // without a silence limit nobody is judged silent
-	for i, n := 0, frameCount(st.listen); i < n && len(s.ahead) == 0; i++ {
+	// Without a silence limit nobody is judged silent; nor when no
+	// listener listens (the voice side was at capacity): then nothing is
+	// waited for either.
+	idle := allUnavailable(ls)
+	spoke := st.silence <= 0 || idle
+	for i, n := 0, frameCount(st.listen); i < n && len(s.ahead) == 0 && !idle; i++ {
 		if err := s.tick(nil); err != nil {
 			return heard{spoke: spoke}, err
 		}
@@ -228,6 +235,17 @@ func (s *session) listen(st *Step, ls []Listener) (heard, error) {
 	}
 	who, score, ok := decide()
 	return heard{who, score, ok, spoke || ok || len(s.ahead) > 0}, nil
+}
+
+// allUnavailable reports whether no listener is listening (each says
+// it is Unavailable): then nothing is waited for after the prompt.
+func allUnavailable(ls []Listener) bool {
+	for _, l := range ls {
+		if u, ok := l.(Unavailable); !ok || !u.Unavailable() {
+			return false
+		}
+	}
+	return len(ls) > 0
 }
 
 func (s *session) identify(st *Step) (string, error) {
@@ -389,6 +407,9 @@ func (s *session) enrol(st *Step) (string, error) {
 	defer en.Close()
 	warned := false
 	s.tap = func(frame []int16) {
+		if synthetic(s.leg) {
+			return // a voiceprint is made of received speech only
+		}
 		if err := en.Write(frame); err != nil && !warned {
 			warned = true
 			s.log.Warn("ivr: enrolment write", "err", err)

@@ -111,6 +111,11 @@ func (refusedListener) Write([]int16) error                            { return 
 func (refusedListener) Decide() (string, float64, bool, time.Duration) { return "", 0, false, 0 }
 func (refusedListener) Close()                                         {}
 
+// Unavailable tells the ivr not to wait for this listener.
+func (refusedListener) Unavailable() bool { return true }
+
+var _ ivr.Unavailable = refusedListener{}
+
 // Verdict is not sure, with the reason for the agent and the call's log.
 func (r refusedListener) Verdict() ivr.Verdict { return r.verdict }
 
