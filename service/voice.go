@@ -475,7 +475,7 @@ func (v *voice) tapsOf() []*tapLeg {
 // the call lasts, for enrolment by an agent.
 func (v *voice) Middleware(next call.Handler) call.Handler {
 	return call.HandlerFunc(func(ctx context.Context, c *call.Call) error {
-		t := &tapLeg{Leg: c.Leg, call: c, ring: make([]int16, v.cfg.TapSeconds*call.SampleRate)}
+		t := &tapLeg{Leg: c.Leg, call: c, keep: v.cfg.TapSeconds * call.SampleRate}
 		if m, ok := c.Leg.(media.Marker); ok {
 			t.mark = m
 		} else {
@@ -502,8 +502,9 @@ type tapLeg struct {
 	call   *call.Call
 	mark   media.Marker // nil: every frame was received
 	mu     sync.Mutex
-	ring   []int16
-	n      int // samples written in all
+	keep   int     // samples kept at most
+	ring   []int16 // grows with the call up to keep, then wraps
+	n      int     // samples written in all
 	erased bool
 }
 
@@ -512,14 +513,32 @@ func (t *tapLeg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	if n > 0 && !t.Synthetic() {
 		t.mu.Lock()
 		if !t.erased {
-			for _, s := range dst[:n] {
-				t.ring[t.n%len(t.ring)] = s
-				t.n++
-			}
+			t.keepAudio(dst[:n])
 		}
 		t.mu.Unlock()
 	}
 	return n, err
+}
+
+// keepAudio adds samples to the ring. It grows with the call (doubling,
+// from 1 s), so a short call does not hold TapSeconds from its start.
+func (t *tapLeg) keepAudio(pcm []int16) {
+	if t.keep <= 0 {
+		return
+	}
+	if grow := min(len(pcm), t.keep-len(t.ring)); grow > 0 {
+		if len(t.ring)+grow > cap(t.ring) {
+			want := min(max(2*cap(t.ring), call.SampleRate, len(t.ring)+grow), t.keep)
+			t.ring = append(make([]int16, 0, want), t.ring...)
+		}
+		t.ring = append(t.ring, pcm[:grow]...)
+		t.n += grow
+		pcm = pcm[grow:]
+	}
+	for _, s := range pcm {
+		t.ring[t.n%len(t.ring)] = s
+		t.n++
+	}
 }
 
 // Synthetic reports whether the frame just read was synthesised by the

@@ -163,3 +163,35 @@ func TestTapSkipsRTPGaps(t *testing.T) {
 		t.Errorf("%d of 60 frames marked synthetic, want at least the 34 not received", marked)
 	}
 }
+
+// The audio kept for an agent's enrolment grows with the call: a 2 s call
+// holds about 2 s, not TapSeconds; a long one the last TapSeconds, in
+// order.
+func TestTapRingGrowsThenWraps(t *testing.T) {
+	tl := &tapLeg{keep: 30 * call.SampleRate}
+	frame := make([]int16, call.FrameSamples)
+	next := int16(0)
+	feed := func(d time.Duration) {
+		for range int(d / call.FrameDuration) {
+			for i := range frame {
+				frame[i] = next
+				next++
+			}
+			tl.keepAudio(frame)
+		}
+	}
+	feed(2 * time.Second)
+	if got := len(tl.audio()); got != 2*call.SampleRate || cap(tl.ring) > 4*call.SampleRate {
+		t.Errorf("2 s call: %d samples kept in a ring of %d, want 16000 in at most 32000", got, cap(tl.ring))
+	}
+	feed(40 * time.Second)
+	kept := tl.audio()
+	if len(kept) != 30*call.SampleRate || cap(tl.ring) > 30*call.SampleRate+call.SampleRate {
+		t.Fatalf("42 s call: %d samples kept in a ring of %d, want the last 30 s", len(kept), cap(tl.ring))
+	}
+	for i, s := range kept {
+		if want := next - int16(len(kept)-i); s != want {
+			t.Fatalf("sample %d: %d, want %d (last 30 s in order)", i, s, want)
+		}
+	}
+}
