@@ -304,3 +304,71 @@ func TestSIPPhoneRingsDuringRegisterFlood(t *testing.T) {
 		t.Errorf("bob's phones after the flood = %v, want his one phone", ps)
 	}
 }
+
+// TestSIPPhoneHangsUp: the agent hangs up on the phone (BYE from the
+// phone): the call ends and bob goes to wrap-up, as with the page's
+// hang-up button.
+func TestSIPPhoneHangsUp(t *testing.T) {
+	sw := phoneSwitch(t, func(c *service.Config) { c.Routing.WrapUp = time.Minute })
+	phonePort := freePort(t, "udp")
+	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	phone := make(chan string, 1)
+	go func() {
+		code, report := sipp{scenario: "phone_bye.xml", port: phonePort, timeout: 20 * time.Second,
+			vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "1000"}}.run(t, sw)
+		if code != 0 {
+			report = "FAILED " + report
+		}
+		phone <- report
+	}()
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "8000"}})
+	if err := waitFor(ctx, "bob talking", func() bool { return agentState(sw, "bob") == routing.StateBusy }); err != nil {
+		t.Fatal(err)
+	}
+	if report := <-phone; strings.HasPrefix(report, "FAILED") {
+		t.Fatalf("phone:\n%s", report)
+	}
+	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	<-caller // the caller is hung up on (or ends): either way the call is over
+	waitIdle(t, sw, 5*time.Second)
+}
+
+// TestSIPPhoneDeclines: the agent rejects the ringing call on the phone
+// (486): the offer is declined, like the page's decline button, not
+// missed, and bob stays available.
+func TestSIPPhoneDeclines(t *testing.T) {
+	sw := phoneSwitch(t, func(c *service.Config) { c.Routing.ReofferAfter = time.Minute })
+	phonePort := freePort(t, "udp")
+	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	phone := runAsync(t, sw, sipp{scenario: "uas_busy.xml", port: phonePort, timeout: 20 * time.Second})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "3000"}})
+	if err := <-phone; err != nil {
+		t.Fatalf("phone: %v", err)
+	}
+	if err := waitFor(ctx, "the decline logged", func() bool { return strings.Contains(sw.log.String(), "phone declined the call") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-caller; err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if s := agentState(sw, "bob"); s != routing.StateAvailable {
+		t.Errorf("bob is %s after declining on the phone, want available", s)
+	}
+	if strings.Contains(sw.log.String(), routing.ReasonMissedOffers) {
+		t.Error("the decline counted as a missed offer")
+	}
+}
