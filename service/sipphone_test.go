@@ -61,6 +61,21 @@ func phoneSwitch(t *testing.T, mutate func(*service.Config)) *testSwitch {
 	})
 }
 
+// bobOnPhone starts phoneSwitch, registers bob's phone at a free port of
+// 127.0.0.1 and waits for him to be available; the context bounds the test.
+func bobOnPhone(t *testing.T, mutate func(*service.Config), within time.Duration) (*testSwitch, int, context.Context) {
+	t.Helper()
+	sw := phoneSwitch(t, mutate)
+	phonePort := freePort(t, "udp")
+	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	t.Cleanup(cancel)
+	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	return sw, phonePort, ctx
+}
+
 func agentState(sw *testSwitch, id string) routing.State {
 	for _, a := range sw.Router().Snapshot().Agents {
 		if a.ID == id {
@@ -76,15 +91,7 @@ func agentState(sw *testSwitch, id string) routing.State {
 // file; the phone answers and streams audio; the caller hangs up, the
 // phone gets BYE and bob goes to wrap-up.
 func TestSIPPhoneRingsWithCustomer(t *testing.T) {
-	sw := phoneSwitch(t, nil)
-	phonePort := freePort(t, "udp")
-	contact := "127.0.0.1:" + strconv.Itoa(phonePort)
-	register("bob", "bob-phone-secret", contact, "300", 200, `expires=300`).mustPass(t, sw)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
-		t.Fatal(err)
-	}
+	sw, phonePort, ctx := bobOnPhone(t, nil, 30*time.Second)
 	callPhone(t, ctx, sw, phonePort)
 }
 
@@ -281,14 +288,7 @@ func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) {
 // then dropped), bob's registered phone is still offered a call, rings and
 // talks.
 func TestSIPPhoneRingsDuringRegisterFlood(t *testing.T) {
-	sw := phoneSwitch(t, nil)
-	phonePort := freePort(t, "udp")
-	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
-		t.Fatal(err)
-	}
+	sw, phonePort, ctx := bobOnPhone(t, nil, 40*time.Second)
 	flood := register("bob", "wrong-secret", "127.0.0.2:5060", "300", 200, `expires=300`)
 	flood.ip, flood.calls, flood.rate, flood.limit = "127.0.0.2", 1000, 500, 1000
 	flood.timeout = 8 * time.Second
@@ -309,14 +309,7 @@ func TestSIPPhoneRingsDuringRegisterFlood(t *testing.T) {
 // phone): the call ends and bob goes to wrap-up, as with the page's
 // hang-up button.
 func TestSIPPhoneHangsUp(t *testing.T) {
-	sw := phoneSwitch(t, func(c *service.Config) { c.Routing.WrapUp = time.Minute })
-	phonePort := freePort(t, "udp")
-	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
-		t.Fatal(err)
-	}
+	sw, phonePort, ctx := bobOnPhone(t, func(c *service.Config) { c.Routing.WrapUp = time.Minute }, 30*time.Second)
 	phone := make(chan string, 1)
 	go func() {
 		code, report := sipp{scenario: "phone_bye.xml", port: phonePort, timeout: 20 * time.Second,
@@ -345,14 +338,7 @@ func TestSIPPhoneHangsUp(t *testing.T) {
 // (486): the offer is declined, like the page's decline button, not
 // missed, and bob stays available.
 func TestSIPPhoneDeclines(t *testing.T) {
-	sw := phoneSwitch(t, func(c *service.Config) { c.Routing.ReofferAfter = time.Minute })
-	phonePort := freePort(t, "udp")
-	register("bob", "bob-phone-secret", "127.0.0.1:"+strconv.Itoa(phonePort), "300", 200, `expires=300`).mustPass(t, sw)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := waitFor(ctx, "bob available", func() bool { return agentState(sw, "bob") == routing.StateAvailable }); err != nil {
-		t.Fatal(err)
-	}
+	sw, phonePort, ctx := bobOnPhone(t, func(c *service.Config) { c.Routing.ReofferAfter = time.Minute }, 30*time.Second)
 	phone := runAsync(t, sw, sipp{scenario: "uas_busy.xml", port: phonePort, timeout: 20 * time.Second})
 	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
 	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "3000"}})
