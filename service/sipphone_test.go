@@ -161,16 +161,22 @@ func callPhone(t *testing.T, ctx context.Context, sw *testSwitch, phonePort int)
 			t.Errorf("%s: only %d samples received", c.who, len(c.rec))
 			continue
 		}
-		// Each 200 ms of the looped speech must arrive intact at least
-		// once: a frame concealed on a loaded machine spoils one pass only.
-		worst := 1.0
-		for i := 0; i+1600 <= len(c.ref); i += 1600 {
-			corr, _ := bestCorrelation(c.rec, c.ref[i:i+1600], len(c.rec)-1600)
+		// Nine of the ten 100 ms parts of the looped speech must arrive
+		// intact at least once: on a loaded machine (load average 14 on
+		// 2 cores seen) a concealed or dropped frame can spoil a part in
+		// every pass, while no audio or the wrong audio matches nothing
+		// (best 0.23 measured with the other speaker's part).
+		matched, worst := 0, 1.0
+		for i := 0; i+800 <= len(c.ref); i += 800 {
+			corr, _ := bestCorrelation(c.rec, c.ref[i:i+800], len(c.rec)-800)
 			worst = min(worst, corr)
+			if corr >= 0.95 {
+				matched++
+			}
 		}
-		t.Logf("%s: %d samples, worst 200 ms part's best correlation %.3f", c.who, len(c.rec), worst)
-		if worst < 0.95 {
-			t.Errorf("%s: a 200 ms part of the speech matched at best %.3f, want >= 0.95", c.who, worst)
+		t.Logf("%s: %d samples, %d of 10 100 ms parts matched >= 0.95, worst %.3f", c.who, len(c.rec), matched, worst)
+		if matched < 9 {
+			t.Errorf("%s: %d of 10 100 ms parts of the speech arrived (correlation >= 0.95), want >= 9", c.who, matched)
 		}
 	}
 	if !strings.Contains(sw.log.String(), "answered on the phone") {
