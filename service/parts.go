@@ -91,7 +91,7 @@ func (s *Service) buildParts(c *Config) error {
 	if s.router != nil {
 		var phones routing.Phones = api
 		if len(accounts) > 0 {
-			s.phones = &sipPhones{web: api, svc: s, accounts: accounts, rings: map[string]*phoneRing{},
+			s.phones = &sipPhones{web: api, svc: s, accounts: accounts, rings: map[string]*phoneRing{}, legs: map[string]phoneLeg{},
 				fileURL: s.customerFileURL(c.SIP.CustomerURL)}
 			phones = s.phones
 		}

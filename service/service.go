@@ -205,6 +205,9 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	sopts := []sip.Option{sip.WithLogger(s.log), sip.WithMetrics(s.metrics)}
 	if len(c.SIP.Agents) > 0 {
 		sopts = append(sopts, sip.WithAccounts(s.sipAccounts), sip.WithRegistrationHook(s.registered))
+		if s.phones != nil {
+			sopts = append(sopts, sip.WithTransferHook(s.phones.transfer))
+		}
 	}
 	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sopts...)
 	if err != nil {

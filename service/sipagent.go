@@ -111,8 +111,12 @@ type sipPhones struct {
 
 	mu    sync.Mutex
 	rings map[string]*phoneRing // by call id
+	legs  map[string]phoneLeg   // answered phones' legs, by the leg's SIP Call-ID
 	wg    sync.WaitGroup
 }
+
+// phoneLeg is a phone talking to a caller.
+type phoneLeg struct{ agent, callID string }
 
 // phoneRing is one offer ringing on a SIP phone.
 type phoneRing struct {
@@ -233,11 +237,64 @@ func (p *sipPhones) Leg(ctx context.Context, agent, callID string) (call.Leg, er
 	p.mu.Unlock()
 	if r != nil && r.agent == agent {
 		if r.leg != nil {
+			p.track(r.leg, phoneLeg{agent: agent, callID: callID})
 			return r.leg, nil
 		}
 		r.cancel() // the page answered first: stop the phone
 	}
 	return p.web.Leg(ctx, agent, callID)
+}
+
+// track remembers an answered phone's leg until it ends, for REFER.
+func (p *sipPhones) track(leg call.Leg, pl phoneLeg) {
+	id, ok := leg.(interface{ CallID() string })
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	p.legs[id.CallID()] = pl
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		<-leg.Done()
+		p.mu.Lock()
+		delete(p.legs, id.CallID())
+		p.mu.Unlock()
+	}()
+}
+
+// transfer is a REFER from a phone (blind transfer): the target is an
+// agent or a queue, by name, as the page's transfer button.
+func (p *sipPhones) transfer(ctx context.Context, legID, target string) (func(), error) {
+	p.mu.Lock()
+	pl, ok := p.legs[legID]
+	p.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("service: transfer: %w: not an agent's call", sip.ErrTransferRefused)
+	}
+	var queue, toAgent string
+	snap := p.svc.router.Snapshot()
+	for _, a := range snap.Agents {
+		if a.ID == target {
+			toAgent = target
+		}
+	}
+	for _, q := range snap.Queues {
+		if q.Name == target {
+			queue = target
+		}
+	}
+	if queue == "" && toAgent == "" {
+		return nil, fmt.Errorf("service: transfer to %q: %w: no such agent or queue", target, sip.ErrTransferRefused)
+	}
+	return func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.svc.router.Transfer(tctx, pl.agent, pl.callID, queue, toAgent); err != nil {
+			p.svc.log.Warn("transfer from the phone", "call_id", pl.callID, "agent", pl.agent, "target", target, "err", err)
+		}
+	}, nil
 }
 
 // close stops the phones still ringing and waits for them.

@@ -364,3 +364,44 @@ func TestSIPPhoneDeclines(t *testing.T) {
 		t.Error("the decline counted as a missed offer")
 	}
 }
+
+// TestSIPPhoneBlindTransfer: the agent transfers the call to alice from
+// the phone (REFER): 202, NOTIFY with sipfrag 200, the phone's leg is hung
+// up, bob goes to wrap-up and the call is offered to alice.
+func TestSIPPhoneBlindTransfer(t *testing.T) {
+	sw, phonePort, ctx := bobOnPhone(t, func(c *service.Config) { c.Routing.WrapUp = time.Minute }, 30*time.Second)
+	if err := sw.Router().Login(ctx, routing.AgentInfo{ID: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	phone := runAsync(t, sw, sipp{scenario: "phone_refer.xml", port: phonePort, timeout: 20 * time.Second,
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "800", "TARGET": "alice"}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "5000"}})
+	if err := <-phone; err != nil {
+		t.Fatalf("phone: %v", err)
+	}
+	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	// alice (no page open: the offer reaches nobody) becomes available
+	// only now, so the transferred call is hers alone.
+	if err := sw.Router().SetState(ctx, "alice", routing.StateAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sw.log.String(), "transferred by REFER") {
+		t.Error("no 'transferred by REFER' in the log")
+	}
+	offeredAlice := func() bool {
+		for _, line := range strings.Split(sw.log.String(), "\n") {
+			if strings.Contains(line, "msg=offer ") && strings.Contains(line, "agent=alice") {
+				return true
+			}
+		}
+		return false
+	}
+	if err := waitFor(ctx, "the call offered to alice", offeredAlice); err != nil {
+		t.Fatal(err)
+	}
+	<-caller
+	waitIdle(t, sw, 5*time.Second)
+}

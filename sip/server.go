@@ -151,6 +151,7 @@ type Server struct {
 	accounts   Accounts // nil: no registrar
 	bindings   Bindings
 	onReg      func(agent string, phones int)
+	onTransfer func(ctx context.Context, legID, target string) (func(), error)
 	allow      string // Allow header
 
 	ua     *sipgo.UserAgent
@@ -205,6 +206,9 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		s.trunks = append(s.trunks, &t)
 	}
 	s.allow = allowed
+	if s.onTransfer != nil {
+		s.allow += ", REFER"
+	}
 	if s.accounts != nil {
 		if err := s.cfg.Registrar.init(); err != nil {
 			return nil, err
@@ -282,7 +286,7 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS, sip.REGISTER} {
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS, sip.REGISTER, sip.REFER} {
 		s.srv.OnRequest(m, s.handle)
 	}
 	s.srv.OnNoRoute(s.handle)
@@ -317,6 +321,8 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		s.onCancel(req, tx)
 	case sip.OPTIONS:
 		s.onOptions(req, tx)
+	case sip.REFER:
+		s.onRefer(req, tx)
 	case sip.REGISTER:
 		if s.accounts == nil {
 			s.onOther(req, tx)
