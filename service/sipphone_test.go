@@ -405,3 +405,24 @@ func TestSIPPhoneBlindTransfer(t *testing.T) {
 	<-caller
 	waitIdle(t, sw, 5*time.Second)
 }
+
+// TestSIPPhoneTransferRefused: a REFER to nobody the switch knows gets
+// 403 and the call goes on until the phone hangs up.
+func TestSIPPhoneTransferRefused(t *testing.T) {
+	sw, phonePort, ctx := bobOnPhone(t, nil, 30*time.Second)
+	phone := runAsync(t, sw, sipp{scenario: "phone_refer_refused.xml", port: phonePort, timeout: 20 * time.Second,
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "800", "TARGET": "nobody"}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "5000"}})
+	if err := <-phone; err != nil {
+		t.Fatalf("phone: %v", err)
+	}
+	if !strings.Contains(sw.log.String(), "transfer refused") {
+		t.Error("no 'transfer refused' in the log")
+	}
+	if err := waitFor(ctx, "bob out of the call", func() bool { return agentState(sw, "bob") != routing.StateBusy }); err != nil {
+		t.Fatal(err)
+	}
+	<-caller
+	waitIdle(t, sw, 5*time.Second)
+}
