@@ -373,13 +373,7 @@ func TestSIPPhoneBlindTransfer(t *testing.T) {
 	if err := sw.Router().Login(ctx, routing.AgentInfo{ID: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	phone := runAsync(t, sw, sipp{scenario: "phone_refer.xml", port: phonePort, timeout: 20 * time.Second,
-		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "800", "TARGET": "alice"}})
-	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
-	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "5000"}})
-	if err := <-phone; err != nil {
-		t.Fatalf("phone: %v", err)
-	}
+	caller := referFromPhone(t, sw, phonePort, "phone_refer.xml", "alice")
 	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
 		t.Fatal(err)
 	}
@@ -410,13 +404,7 @@ func TestSIPPhoneBlindTransfer(t *testing.T) {
 // 403 and the call goes on until the phone hangs up.
 func TestSIPPhoneTransferRefused(t *testing.T) {
 	sw, phonePort, ctx := bobOnPhone(t, nil, 30*time.Second)
-	phone := runAsync(t, sw, sipp{scenario: "phone_refer_refused.xml", port: phonePort, timeout: 20 * time.Second,
-		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "800", "TARGET": "nobody"}})
-	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
-	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "5000"}})
-	if err := <-phone; err != nil {
-		t.Fatalf("phone: %v", err)
-	}
+	caller := referFromPhone(t, sw, phonePort, "phone_refer_refused.xml", "nobody")
 	if !strings.Contains(sw.log.String(), "transfer refused") {
 		t.Error("no 'transfer refused' in the log")
 	}
@@ -425,4 +413,19 @@ func TestSIPPhoneTransferRefused(t *testing.T) {
 	}
 	<-caller
 	waitIdle(t, sw, 5*time.Second)
+}
+
+// referFromPhone runs a queued caller and bob's phone scenario (answer
+// after 300 ms, REFER to target 800 ms later) until the phone's part
+// ends; it returns the caller's outcome.
+func referFromPhone(t *testing.T, sw *testSwitch, phonePort int, scenario, target string) <-chan error {
+	t.Helper()
+	phone := runAsync(t, sw, sipp{scenario: scenario, port: phonePort, timeout: 20 * time.Second,
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "800", "TARGET": target}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "5000"}})
+	if err := <-phone; err != nil {
+		t.Fatalf("phone: %v", err)
+	}
+	return caller
 }
