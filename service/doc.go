@@ -79,7 +79,10 @@
 //	  agents:                     # agents' SIP phones; with any, REGISTER is accepted (digest, realm below)
 //	    - id: alice               # the agent's id = the phone's SIP user name
 //	      ha1: ""                 # MD5(id:realm:secret): echo 'secret' | voxdesk agent sip-secret -id alice
-//	      ring: both              # where calls ring: browser, sip (the phone) or both
+//	      ring: both              # where calls ring: browser, sip (the phone) or both; a phone-only
+//	                              # agent is logged in (available) by REGISTER and out when it lapses
+//	  customer_url: ""            # Call-Info of the phone's INVITE, {id} = customer id; default
+//	                              # http://<http address>/api/admin/customers?q={id}
 //	  registrar:
 //	    realm: voxdesk            # digest realm; changing it invalidates every ha1
 //	    min_expires: 60s          # shorter registrations: 423 Interval Too Brief with Min-Expires

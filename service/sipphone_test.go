@@ -429,3 +429,22 @@ func referFromPhone(t *testing.T, sw *testSwitch, phonePort int, scenario, targe
 	}
 	return caller
 }
+
+// TestSIPPhoneHolds: the agent holds the caller from the phone (re-INVITE
+// a=sendonly, answered a=recvonly), takes the call back (a=sendrecv) and
+// hangs up: the call stays up through both and bob goes to wrap-up.
+func TestSIPPhoneHolds(t *testing.T) {
+	sw, phonePort, ctx := bobOnPhone(t, func(c *service.Config) { c.Routing.WrapUp = time.Minute }, 30*time.Second)
+	phone := runAsync(t, sw, sipp{scenario: "phone_hold.xml", port: phonePort, timeout: 20 * time.Second,
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "500"}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": helloWAV(t), "WAIT_MS": "8000"}})
+	if err := <-phone; err != nil {
+		t.Fatalf("phone: %v", err)
+	}
+	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	<-caller
+	waitIdle(t, sw, 5*time.Second)
+}
