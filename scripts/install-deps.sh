@@ -6,6 +6,7 @@ set -euo pipefail
 
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
 command -v sox >/dev/null 2>&1 || need+=(sox libsox-fmt-all)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
