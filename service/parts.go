@@ -82,6 +82,9 @@ func (s *Service) buildParts(c *Config) error {
 		opts = append(opts, agentapi.WithRouter(r), agentapi.WithBoard(agentapi.RouterBoard(r)),
 			agentapi.WithCallbacks(cb))
 	}
+	if c.IVR.Voicemail != "" {
+		opts = append(opts, agentapi.WithVoicemail(agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}))
+	}
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
 	if err != nil {

@@ -2,7 +2,7 @@
 // customer file shown before answering, call controls and wrap-up. Media
 // is one RTCPeerConnection for the whole session, offered by this page
 // once the WebSocket says hello; the switch answers with G.711 only.
-import { $, h, show, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
+import { $, h, show, api, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
 
 const state = {
   ws: null,
@@ -430,11 +430,32 @@ function enter(s) {
   show($('desk'), true);
   $('me-name').textContent = s.agent.name;
   connect();
+  loadVoicemail();
 }
 
 function callAction(type, what, extra = {}) {
   if (!state.call) return;
   send({ type, call: state.call.id, ...extra }, what);
+}
+
+// loadVoicemail lists the voicemail inbox; each message plays in the page
+// (the switch audits each access).
+async function loadVoicemail() {
+  const list = $('vm-list');
+  let msgs;
+  try {
+    msgs = await api('GET', '/api/voicemail');
+  } catch (e) {
+    list.replaceChildren(h('li', { class: 'muted' }, `Voicemail unavailable: ${e.message}`));
+    return;
+  }
+  if (!msgs.length) {
+    list.replaceChildren(h('li', { class: 'muted' }, 'No message.'));
+    return;
+  }
+  list.replaceChildren(...msgs.map((m) => h('li', { 'data-vm': `${m.box}/${m.name}` },
+    `${new Date(m.at).toLocaleString()} — box ${m.box}, ${fmtSeconds(m.seconds)} (call ${m.call_id}) `,
+    h('audio', { controls: true, preload: 'none', src: `/api/voicemail/${encodeURIComponent(m.box)}/${encodeURIComponent(m.name)}` }))));
 }
 
 // The keypad sends its keys as tones to the far party.
@@ -450,6 +471,7 @@ function buildKeypad() {
 function wire() {
   setupLogin($('login'), enter);
   buildKeypad();
+  $('btn-vm-refresh').onclick = loadVoicemail;
   $('btn-missed-clear').onclick = () => { $('missed-list').replaceChildren(); show($('missed'), false); };
   $('btn-available').onclick = () => send({ type: 'state', state: 'available' }, 'Available');
   $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
