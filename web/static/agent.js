@@ -171,11 +171,11 @@ function fileView(o) {
 }
 
 // langName spells a language code in the browser's language ("en" ->
-// "English"), or shows the code as it is.
+// "English"), like the dates, or shows the code as it is.
 function langName(code) {
   if (!code) return '-';
   try {
-    const n = new Intl.DisplayNames([navigator.language], { type: 'language' }).of(code);
+    const n = new Intl.DisplayNames(undefined, { type: 'language' }).of(code);
     return n && n !== code ? `${n} (${code})` : code;
   } catch { return code; }
 }
