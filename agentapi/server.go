@@ -78,6 +78,8 @@ type Server struct {
 	callback  Callbacks
 	hold      []int16 // music on hold, 8 kHz
 	voicemail *VoicemailFolder
+	dialer    call.Dialer // outbound calls from the customer file
+	dialFrom  string      // calling number shown to the customer
 	now       func() time.Time
 	mux       *http.ServeMux
 
@@ -151,6 +153,12 @@ func WithHoldAudio(pcm []int16) Option { return func(s *Server) { s.hold = pcm }
 // IVR's voicemail folder (ivr.voicemail).
 func WithVoicemail(v VoicemailFolder) Option { return func(s *Server) { s.voicemail = &v } }
 
+// WithDialer lets agents call a customer from their file: d places the
+// call (through the SIP trunk), from is the number the customer sees.
+func WithDialer(d call.Dialer, from string) Option {
+	return func(s *Server) { s.dialer, s.dialFrom = d, from }
+}
+
 // withClock sets the clock (tests).
 func withClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
@@ -205,6 +213,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/board/ws", s.handleBoardWS)
 	m.HandleFunc("GET /api/admin/customers", s.handleAdminLookup)
 	m.HandleFunc("GET /api/voicemail", s.handleVoicemailList)
+	m.HandleFunc("GET /api/customers", s.handleAgentLookup)
 	m.HandleFunc("GET /api/voicemail/{box}/{name}", s.handleVoicemailPlay)
 	m.HandleFunc("POST /api/admin/customers/{id}/erase-biometrics", s.handleAdminErase)
 	m.HandleFunc("GET /api/webcall/ws", s.handleWebCallWS)

@@ -226,11 +226,13 @@ function render() {
   }
   show($('offer'), !!c && ['ringing', 'dialling'].includes(c.phase));
   show($('offer-actions'), !!c && c.phase === 'ringing');
-  $('offer-title').firstChild.textContent = c && c.phase === 'dialling' ? 'Calling the customer ' : 'Incoming call ';
+  // The agent's own outbound call can be hung up while it rings.
+  show($('btn-cancel-dial'), !!c && c.phase === 'dialling' && !!c.outbound);
+  $('offer-title').firstChild.textContent = c && c.phase === 'dialling' ? (c.outbound ? 'Calling ' : 'Calling the customer ') : 'Incoming call ';
   show($('talk'), !!c && c.phase === 'talking');
   if (!c) return;
   if (c.phase === 'ringing' || c.phase === 'dialling') {
-    $('offer-caller').textContent = `from ${who(c.offer)}`;
+    $('offer-caller').textContent = c.outbound ? who(c.offer) : `from ${who(c.offer)}`;
     $('offer-file').replaceChildren(...fileView(c.offer));
     if (c.phase === 'ringing') $('btn-answer').focus();
   } else if (c.phase === 'talking') {
@@ -318,6 +320,11 @@ async function onMessage(m) {
       if (state.seen.size > 20) state.seen.delete(state.seen.keys().next().value);
       state.call = { id: m.offer.call, offer: m.offer, phase: 'ringing' };
       status(`Incoming call from ${m.offer.customer ? m.offer.customer.name : (m.offer.caller || 'unknown caller')}.`);
+      render();
+      break;
+    case 'dialling': // the agent's own call to a customer
+      state.call = { id: m.offer.call, offer: m.offer, phase: 'dialling', outbound: true };
+      status(`Calling ${who(m.offer)}…`);
       render();
       break;
     case 'cancel':
@@ -458,6 +465,29 @@ async function loadVoicemail() {
     h('audio', { controls: true, preload: 'none', src: `/api/voicemail/${encodeURIComponent(m.box)}/${encodeURIComponent(m.name)}` }))));
 }
 
+// findToCall looks a customer up to call them on a number of their file.
+async function findToCall(ev) {
+  ev.preventDefault();
+  const out = $('out-results');
+  let files;
+  try {
+    files = await api('GET', `/api/customers?q=${encodeURIComponent($('out-q').value.trim())}`);
+  } catch (e) {
+    out.replaceChildren(h('p', { class: 'error' }, e.message));
+    return;
+  }
+  if (!files.length) {
+    out.replaceChildren(h('p', {}, 'No customer found.'));
+    return;
+  }
+  out.replaceChildren(...files.map((f) => h('p', { 'data-customer': f.id }, `${f.name} (${f.id}): `,
+    (f.phones || []).map((n) => {
+      const b = h('button', { type: 'button', 'data-dial': n }, `Call ${n}`);
+      b.onclick = () => send({ type: 'dial', customer: f.id, number: n }, `Call ${n}`);
+      return b;
+    }))));
+}
+
 // The keypad sends its keys as tones to the far party.
 function buildKeypad() {
   const pad = $('keypad');
@@ -489,6 +519,8 @@ function wire() {
     render();
   };
   $('btn-hangup').onclick = () => callAction('hangup', 'Hang up');
+  $('btn-cancel-dial').onclick = () => callAction('hangup', 'Hang up');
+  $('outbound').addEventListener('submit', findToCall);
   $('btn-hold').onclick = () => callAction('hold', 'Hold', { on: !state.call.held });
   $('btn-mute').onclick = () => callAction('mute', 'Mute', { on: !state.call.muted });
   $('btn-confirm').onclick = () => callAction('confirm_identity', 'Identity confirmed');
