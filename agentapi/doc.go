@@ -31,6 +31,10 @@
 // among the number's, MsgPickCustomer), connected, ended, held, muted,
 // signal. MsgDTMF plays keypad tones (in-band, Q.23) to the far party in
 // place of the agent's microphone; keys outside 0-9*#ABCD are refused.
+// MsgDial calls a customer on a number of their file (WithDialer: the
+// trunk): the agent is set away (ReasonOutbound), the page gets
+// "dialling", then "connected" like an answered call; GET /api/customers
+// finds the customer (agents, each lookup logged).
 // An agent can act only on calls offered or connected to them.
 //
 // Media: after hello the page creates one RTCPeerConnection for its whole
