@@ -12,7 +12,17 @@ import (
 // handleAdminLookup finds customers by id or E.164 number:
 // GET /api/admin/customers?q=...
 func (s *Server) handleAdminLookup(w http.ResponseWriter, r *http.Request) {
-	sess := s.authorized(w, r, RoleAdmin, false)
+	s.lookup(w, r, RoleAdmin)
+}
+
+// handleAgentLookup is the same lookup for agents, to call a customer
+// from their file: GET /api/customers?q=... (each lookup logged).
+func (s *Server) handleAgentLookup(w http.ResponseWriter, r *http.Request) {
+	s.lookup(w, r, RoleAgent)
+}
+
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request, min Role) {
+	sess := s.authorized(w, r, min, false)
 	if sess == nil {
 		return
 	}
@@ -36,6 +46,7 @@ func (s *Server) handleAdminLookup(w http.ResponseWriter, r *http.Request) {
 	if files == nil {
 		files = []CustomerFile{}
 	}
+	s.log.Info("customer lookup", "actor", sess.acct.ID, "role", sess.acct.Role, "found", len(files))
 	writeJSON(w, http.StatusOK, files)
 }
 

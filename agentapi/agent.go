@@ -52,6 +52,9 @@ type agentCall struct {
 	answered  time.Time
 	ended     time.Time
 	confirmed bool // "identity confirmed" pressed
+	// cancelDial stops an outbound call's set-up (nil for calls routed
+	// to the agent).
+	cancelDial context.CancelFunc
 }
 
 // agentConn is one agent's open page: its WebSocket, its softphone's
@@ -307,12 +310,21 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		}
 		c.forget(m.Call)
 		return nil
+	case MsgDial:
+		return s.dial(ctx, c, m.Customer, m.Number)
 	case MsgHangup:
-		if err := needRouter(); err != nil {
-			return err
-		}
 		ac, err := c.call(m.Call, phaseRinging, phaseTalking)
 		if err != nil {
+			return err
+		}
+		if ac.cancelDial != nil { // the agent's own outbound call
+			ac.cancelDial()
+			if ac.leg != nil {
+				_ = ac.leg.Hangup(ctx, call.CauseNormal)
+			}
+			return nil
+		}
+		if err := needRouter(); err != nil {
 			return err
 		}
 		err = s.router.Hangup(ctx, id, m.Call)

@@ -30,7 +30,9 @@ func TestBrowserWallboardRoles(t *testing.T) {
 					}},
 				{Name: "sales", Answered: 4, ServiceLevel: 1, AvgHandle: 90, Staffed: 1},
 			},
-			Agents: []AgentView{{ID: "alice", Name: "Alice Agent", State: "offered", Since: at.Add(-125 * time.Second), Handled: 3}},
+			Agents: []AgentView{{ID: "alice", Name: "Alice Agent", State: "offered", Since: at.Add(-125 * time.Second), Handled: 3},
+				{ID: "bob", Name: "Bob Agent", State: "available", Since: at.Add(-5 * time.Second)},
+				{ID: "sue", Name: "Sue Supervisor", State: "away", Reason: "meeting", Since: at.Add(-600 * time.Second)}},
 		}, nil
 	})))
 	tab, closeTab := browser(t, ctx)
@@ -107,6 +109,9 @@ func TestBrowserWallboardRoles(t *testing.T) {
 	}
 	if agents := waitText(t, ctx, tab, "#agents", "2 min 5 s"); !strings.Contains(agents, "offered") {
 		t.Errorf("agents %q", agents)
+	}
+	if occ := pageText(t, tab, "#occupancy"); !strings.Contains(occ, "1 of 2 agents taking calls are on one (50 %)") {
+		t.Errorf("occupancy %q: want alice of alice and bob (sue is away)", occ)
 	}
 }
 

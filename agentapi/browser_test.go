@@ -48,12 +48,7 @@ type callerSide struct {
 
 func newCallerSide(e *testEnv, t *testing.T) *callerSide {
 	cs := &callerSide{bridged: make(chan struct{}), done: make(chan struct{})}
-	// The caller says a 1 kHz tone for 20 s.
-	speech := make([]int16, 20*call.SampleRate)
-	for i := range speech {
-		speech[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/call.SampleRate))
-	}
-	cs.caller = calltest.NewLeg(calltest.Event{Speech: speech})
+	cs.caller = calltest.NewLeg(calltest.Event{Speech: farTone()})
 	cs.caller.Pace = true
 	e.router.onAnswer = func(agentID, callID string) {
 		defer close(cs.done)
@@ -80,6 +75,16 @@ func newCallerSide(e *testEnv, t *testing.T) *callerSide {
 		}
 	}
 	return cs
+}
+
+// farTone is what the far party says in the browser tests: a 1 kHz
+// tone for 20 s.
+func farTone() []int16 {
+	speech := make([]int16, 20*call.SampleRate)
+	for i := range speech {
+		speech[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/call.SampleRate))
+	}
+	return speech
 }
 
 func rms(x []int16) float64 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/voxdesk/voxdesk/call"
@@ -225,5 +226,44 @@ func TestBrowserAgentDesk(t *testing.T) {
 	mu.Unlock()
 	if err := chromedp.Run(tab, chromedp.WaitNotVisible("#wrap-countdown", chromedp.ByID)); err != nil {
 		t.Fatalf("countdown left after the wrap-up: %v", err)
+	}
+}
+
+// TestBrowserAgentPageLocale: times and languages follow the browser's
+// locale and time zone (here French, Paris), and a caller who only typed
+// their name on the website reads as such.
+func TestBrowserAgentPageLocale(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e := newEnv(t)
+	tab, closeTab := browser(t, ctx)
+	defer closeTab()
+	if err := chromedp.Run(tab,
+		emulation.SetLocaleOverride().WithLocale("fr-FR"),
+		emulation.SetTimezoneOverride("Europe/Paris"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	loginAndGoAvailable(t, tab, e)
+	o := routing.Offer{CallID: "call-web", Queue: "support", Channel: call.ChannelWebRTC, IdentMethod: call.MethodNone,
+		Arrived: time.Date(2026, 3, 2, 13, 5, 9, 0, time.UTC), Vars: map[string]string{VarWebName: "Grace Hopper"}}
+	if err := e.srv.Ring(ctx, "alice", o); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitText(t, ctx, tab, `#offer-file [data-testid="ident"]`, "Typed on the website"); !strings.Contains(got, "not verified") {
+		t.Errorf("identity %q", got)
+	}
+	if got := pageText(t, tab, "#offer-file"); !strings.Contains(got, "14:05:09") || strings.Contains(got, "PM") {
+		t.Errorf("arrival not in French time in Paris (14:05:09): %q", got)
+	}
+	_ = e.srv.Cancel(ctx, "alice", "call-web", "answered elsewhere")
+	if err := e.srv.Ring(ctx, "alice", adaOffer); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitText(t, ctx, tab, `#offer-file [data-testid="language"]`, "(fr)"); !strings.Contains(got, "français") {
+		t.Errorf("language %q, want it named in French", got)
+	}
+	if got := pageText(t, tab, "#offer-file"); !strings.Contains(got, "05/01/2026") {
+		t.Errorf("consent date not in French order (05/01/2026): %q", got)
 	}
 }

@@ -23,9 +23,19 @@
 // {"type":"ok","id":N} or {"type":"error","id":N,"error":"..."}; a message
 // that cannot be parsed gets an error and the connection stays up. The
 // switch sends ServerMessages: hello (who, state, ICE servers, transfer
-// targets), state, offer (the ringing call with the customer file), cancel,
-// connected, ended, held, muted, signal. An agent can act only on calls
-// offered or connected to them.
+// targets), state (with Until: when a wrap-up ends), offer (the ringing
+// call: caller, dialled line, arrival time, IVR path, identity, the
+// candidates sharing the number, the customer file), cancel, missed (an
+// offer the agent let ring out, from routing.EventOfferMissed via
+// RoutingEvent), picked (the offer with the customer the agent picked
+// among the number's, MsgPickCustomer), connected, ended, held, muted,
+// signal. MsgDTMF plays keypad tones (in-band, Q.23) to the far party in
+// place of the agent's microphone; keys outside 0-9*#ABCD are refused.
+// MsgDial calls a customer on a number of their file (WithDialer: the
+// trunk): the agent is set away (ReasonOutbound), the page gets
+// "dialling", then "connected" like an answered call; GET /api/customers
+// finds the customer (agents, each lookup logged).
+// An agent can act only on calls offered or connected to them.
 //
 // Media: after hello the page creates one RTCPeerConnection for its whole
 // session, sends the SDP offer and trickled candidates as "signal"
@@ -47,6 +57,14 @@
 //
 // A Boarder is polled every Config.BoardInterval; each snapshot is pushed
 // to supervisors' wallboards and each agent's own state to their page.
+//
+// # Voicemail inbox
+//
+//	GET  /api/voicemail                  messages of the IVR's voicemail folder, newest first (any user)
+//	GET  /api/voicemail/{box}/{name}     one message as audio/wav; each access logged with the actor
+//
+// Only names the voicemail step writes (BOX/20261123T090000Z-CALLID.wav)
+// are served (WithVoicemail).
 //
 // # Admin API
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -29,6 +30,7 @@ const (
 	MsgEnrol           = "enrol"            // Call: enrol the caller's voiceprint (consent needed)
 	MsgDTMF            = "dtmf"             // Call, Digits: keypad tones to the far party
 	MsgPickCustomer    = "pick_customer"    // Call, Customer: which of the number's customers is calling
+	MsgDial            = "dial"             // Customer, Number: call a customer on a number of their file
 	MsgPing            = "ping"             // keep-alive; answered with "ok"
 )
 
@@ -40,6 +42,9 @@ const (
 	maxNotesLen     = 4000
 	maxDigits       = 32
 )
+
+// e164 is an international number as the customer file holds them.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // keypadKeys are the keys a DTMF keypad has.
 const keypadKeys = "0123456789*#ABCD"
@@ -59,6 +64,7 @@ type ClientMessage struct {
 	Notes       string      `json:"notes,omitempty"`
 	Digits      string      `json:"digits,omitempty"`
 	Customer    string      `json:"customer,omitempty"`
+	Number      string      `json:"number,omitempty"`
 	Signal      *rtc.Signal `json:"signal,omitempty"`
 }
 
@@ -127,6 +133,13 @@ func (m *ClientMessage) validate() error {
 		if m.Customer == "" {
 			return badf("pick_customer needs a customer")
 		}
+	case MsgDial:
+		if m.Customer == "" {
+			return badf("dial needs a customer")
+		}
+		if !e164.MatchString(m.Number) {
+			return badf("dial: %q is not an E.164 number (+ and 7 to 15 digits)", m.Number)
+		}
 	case MsgTransfer:
 		needCall = true
 		if m.Queue == "" && m.Agent == "" {
@@ -187,6 +200,7 @@ func checkText(name, s string, max int, multiline bool) error {
 //	           Until: when a wrap-up ends)
 //	offer      Offer (a call rings, with the customer file)
 //	cancel     Call, Reason (the offer was withdrawn)
+//	dialling   Offer (the agent's outbound call, until connected or cancel)
 //	missed     Missed (an offer the agent let ring out)
 //	picked     Offer (the call's offer with the customer the agent picked
 //	           among those sharing the number, and their file)

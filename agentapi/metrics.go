@@ -10,6 +10,8 @@ type metrics struct {
 	badMessages *prometheus.CounterVec // by kind: agent, webcall
 	webcalls    *prometheus.CounterVec // "call now" calls by how they ended (call.Cause)
 	callbacks   *prometheus.CounterVec // "call me back" bookings by result: booked, refused
+	// voicemailPlays counts voicemail downloads (each one audited).
+	voicemailPlays prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -17,17 +19,18 @@ func newMetrics() *metrics {
 		return prometheus.Opts{Namespace: "voxdesk", Subsystem: "agentapi", Name: name, Help: help}
 	}
 	return &metrics{
-		pages:       prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("open_sockets", "Open WebSockets by page kind (agent, board, webcall).")), []string{"kind"}),
-		logins:      prometheus.NewCounterVec(prometheus.CounterOpts(opts("logins_total", "Login attempts by result (ok, failed, locked).")), []string{"result"}),
-		badMessages: prometheus.NewCounterVec(prometheus.CounterOpts(opts("bad_messages_total", "Malformed messages refused, by page kind.")), []string{"kind"}),
-		webcalls:    prometheus.NewCounterVec(prometheus.CounterOpts(opts("webcalls_total", "Website \"call now\" calls by how they ended.")), []string{"cause"}),
-		callbacks:   prometheus.NewCounterVec(prometheus.CounterOpts(opts("callback_requests_total", "Website \"call me back\" requests by result (booked, refused).")), []string{"result"}),
+		pages:          prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("open_sockets", "Open WebSockets by page kind (agent, board, webcall).")), []string{"kind"}),
+		logins:         prometheus.NewCounterVec(prometheus.CounterOpts(opts("logins_total", "Login attempts by result (ok, failed, locked).")), []string{"result"}),
+		badMessages:    prometheus.NewCounterVec(prometheus.CounterOpts(opts("bad_messages_total", "Malformed messages refused, by page kind.")), []string{"kind"}),
+		webcalls:       prometheus.NewCounterVec(prometheus.CounterOpts(opts("webcalls_total", "Website \"call now\" calls by how they ended.")), []string{"cause"}),
+		callbacks:      prometheus.NewCounterVec(prometheus.CounterOpts(opts("callback_requests_total", "Website \"call me back\" requests by result (booked, refused).")), []string{"result"}),
+		voicemailPlays: prometheus.NewCounter(prometheus.CounterOpts(opts("voicemail_plays_total", "Voicemail messages served to a page (each access audited in the log)."))),
 	}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) {
 	if reg != nil {
-		reg.MustRegister(m.pages, m.logins, m.badMessages, m.webcalls, m.callbacks)
+		reg.MustRegister(m.pages, m.logins, m.badMessages, m.webcalls, m.callbacks, m.voicemailPlays)
 	}
 }
 

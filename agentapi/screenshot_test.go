@@ -27,7 +27,9 @@ func TestScreenshots(t *testing.T) {
 		dir = t.TempDir()
 	}
 	at := time.Now()
-	e := newEnv(t, WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
+	vm := t.TempDir()
+	writeVoicemailWAV(t, filepath.Join(vm, "billing", at.UTC().Add(-47*time.Minute).Format("20060102T150405Z")+"-c-88.wav"), 12)
+	e := newEnv(t, WithVoicemail(VoicemailFolder{Dir: vm}), WithBoard(BoarderFunc(func(ctx context.Context) (Board, error) {
 		return Board{At: at,
 			Queues: []QueueStats{
 				{Name: "billing", Waiting: 2, LongestWait: 84, ServiceLevel: 0.72, ASA: 26, Answered: 41, Abandoned: 6, Offered: 49, AvgHandle: 312, Staffed: 2,

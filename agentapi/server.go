@@ -66,19 +66,22 @@ func (c *Config) fill() {
 // Shutdown (or Close) must be called to end its WebSockets and calls:
 // http.Server.Shutdown does not close hijacked connections.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	auth     *auth
-	router   Router
-	dir      Directory
-	bio      Biometrics
-	boarder  Boarder
-	rtc      *rtc.Engine
-	handler  call.Handler
-	callback Callbacks
-	hold     []int16 // music on hold, 8 kHz
-	now      func() time.Time
-	mux      *http.ServeMux
+	cfg       Config
+	log       *slog.Logger
+	auth      *auth
+	router    Router
+	dir       Directory
+	bio       Biometrics
+	boarder   Boarder
+	rtc       *rtc.Engine
+	handler   call.Handler
+	callback  Callbacks
+	hold      []int16 // music on hold, 8 kHz
+	voicemail *VoicemailFolder
+	dialer    call.Dialer // outbound calls from the customer file
+	dialFrom  string      // calling number shown to the customer
+	now       func() time.Time
+	mux       *http.ServeMux
 
 	// life is cancelled by Close: the lifetime of the goroutines the
 	// server starts (WebSocket loops, web calls, the wallboard poller).
@@ -146,6 +149,16 @@ func (s *Server) SetRouter(r Router) { s.router = r }
 // agent holds the call (default: silence).
 func WithHoldAudio(pcm []int16) Option { return func(s *Server) { s.hold = pcm } }
 
+// WithVoicemail serves the voicemail inbox of the agent page from the
+// IVR's voicemail folder (ivr.voicemail).
+func WithVoicemail(v VoicemailFolder) Option { return func(s *Server) { s.voicemail = &v } }
+
+// WithDialer lets agents call a customer from their file: d places the
+// call (through the SIP trunk), from is the number the customer sees.
+func WithDialer(d call.Dialer, from string) Option {
+	return func(s *Server) { s.dialer, s.dialFrom = d, from }
+}
+
 // withClock sets the clock (tests).
 func withClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
@@ -199,6 +212,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/agent/ws", s.handleAgentWS)
 	m.HandleFunc("GET /api/board/ws", s.handleBoardWS)
 	m.HandleFunc("GET /api/admin/customers", s.handleAdminLookup)
+	m.HandleFunc("GET /api/voicemail", s.handleVoicemailList)
+	m.HandleFunc("GET /api/customers", s.handleAgentLookup)
+	m.HandleFunc("GET /api/voicemail/{box}/{name}", s.handleVoicemailPlay)
 	m.HandleFunc("POST /api/admin/customers/{id}/erase-biometrics", s.handleAdminErase)
 	m.HandleFunc("GET /api/webcall/ws", s.handleWebCallWS)
 	m.HandleFunc("POST /api/webcall/callback", s.handleCallbackBook)

@@ -36,7 +36,7 @@ func newEnv(t *testing.T, opts ...Option) *testEnv {
 	e := &testEnv{
 		router: &fakeRouter{},
 		dir: &fakeDirectory{files: map[string]CustomerFile{
-			"C1": {ID: "C1", Name: "Ada Lovelace", Segment: "gold", Notes: "prefers email", PreferredAdvisor: "alice",
+			"C1": {ID: "C1", Name: "Ada Lovelace", Segment: "gold", Notes: "prefers email", PreferredAdvisor: "alice", Phones: []string{"+441632960001"},
 				Attributes: map[string]string{"city": "Lyon", "language": "fr"},
 				Consent:    &ConsentView{GivenAt: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC), Method: "ivr-dtmf"}},
 			"C2": {ID: "C2", Name: "Charles Babbage", Segment: "standard"},

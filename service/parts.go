@@ -82,6 +82,14 @@ func (s *Service) buildParts(c *Config) error {
 		opts = append(opts, agentapi.WithRouter(r), agentapi.WithBoard(agentapi.RouterBoard(r)),
 			agentapi.WithCallbacks(cb))
 	}
+	if s.db != nil && len(c.SIP.Trunks) > 0 {
+		// Agents call customers from their file through the first trunk,
+		// as call-backs do, showing the call-back number.
+		opts = append(opts, agentapi.WithDialer(dialerFunc(s.dial), c.Routing.CallbackFrom))
+	}
+	if c.IVR.Voicemail != "" {
+		opts = append(opts, agentapi.WithVoicemail(agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}))
+	}
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
 	if err != nil {

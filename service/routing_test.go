@@ -24,6 +24,36 @@ func ringing(tab context.Context) bool {
 	return shown
 }
 
+// twoAgentSwitch starts a switch whose calls run queueFlow with routing
+// cfg, for agents alice and bob, and a Chromium for each (fake
+// microphone: a tone); their pages are not open yet.
+func twoAgentSwitch(t *testing.T, ctx context.Context, cfg routing.Config) (sw *testSwitch, alice, bob context.Context) {
+	t.Helper()
+	flows := t.TempDir()
+	if err := os.WriteFile(filepath.Join(flows, "q.yaml"), []byte(queueFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := agentapi.HashPassword("e2e-agent-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw = startSwitch(t, func(c *service.Config) {
+		c.IVR = ivr.Settings{Dir: flows, Default: "q"}
+		c.Routing = cfg
+		c.Agents.Accounts = []agentapi.Account{
+			{ID: "alice", Name: "Alice", Role: agentapi.RoleAgent, PasswordHash: hash},
+			{ID: "bob", Name: "Bob", Role: agentapi.RoleAgent, PasswordHash: hash},
+		}
+	})
+	mic := filepath.Join(t.TempDir(), "mic.wav")
+	browsertest.WriteToneWAV(t, mic)
+	alice, closeAlice := chromedp.NewContext(browsertest.Start(t, ctx, mic))
+	t.Cleanup(closeAlice)
+	bob, closeBob := chromedp.NewContext(browsertest.Start(t, ctx, mic))
+	t.Cleanup(closeBob)
+	return sw, alice, bob
+}
+
 // TestRoutingDeclineAndMissOnAgentPages: a real switch, a SIPp caller in
 // a queue, two agents on the agent page in Chromium (issue 11). Alice
 // declines: the call rings Bob, not Alice again. Bob lets it ring out:
@@ -38,30 +68,9 @@ func TestRoutingDeclineAndMissOnAgentPages(t *testing.T) {
 	browsertest.Path(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	flows := t.TempDir()
-	if err := os.WriteFile(filepath.Join(flows, "q.yaml"), []byte(queueFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := agentapi.HashPassword("e2e-agent-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const offerTimeout, reoffer = 2 * time.Second, 5 * time.Second
-	sw := startSwitch(t, func(c *service.Config) {
-		c.IVR = ivr.Settings{Dir: flows, Default: "q"}
-		c.Routing = routing.Config{OfferTimeout: offerTimeout, ReofferAfter: reoffer, Queues: []routing.QueueConfig{{Name: "general"}}}
-		c.Agents.Accounts = []agentapi.Account{
-			{ID: "alice", Name: "Alice", Role: agentapi.RoleAgent, PasswordHash: hash},
-			{ID: "bob", Name: "Bob", Role: agentapi.RoleAgent, PasswordHash: hash},
-		}
-	})
+	sw, alice, bob := twoAgentSwitch(t, ctx, routing.Config{OfferTimeout: offerTimeout, ReofferAfter: reoffer, Queues: []routing.QueueConfig{{Name: "general"}}})
 	base := "http://" + sw.HTTPAddr().String()
-	mic := filepath.Join(t.TempDir(), "mic.wav")
-	browsertest.WriteToneWAV(t, mic)
-	alice, closeAlice := chromedp.NewContext(browsertest.Start(t, ctx, mic))
-	defer closeAlice()
-	bob, closeBob := chromedp.NewContext(browsertest.Start(t, ctx, mic))
-	defer closeBob()
 	pageLogin(t, alice, base+"/agent.html", "alice", `#desk`)
 	pageLogin(t, bob, base+"/agent.html", "bob", `#desk`)
 	goAvailable(t, ctx, alice) // Alice idles longest: she is offered the call first

@@ -2,7 +2,7 @@
 // customer file shown before answering, call controls and wrap-up. Media
 // is one RTCPeerConnection for the whole session, offered by this page
 // once the WebSocket says hello; the switch answers with G.711 only.
-import { $, h, show, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
+import { $, h, show, api, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
 
 const state = {
   ws: null,
@@ -171,11 +171,11 @@ function fileView(o) {
 }
 
 // langName spells a language code in the browser's language ("en" ->
-// "English"), or shows the code as it is.
+// "English"), like the dates, or shows the code as it is.
 function langName(code) {
   if (!code) return '-';
   try {
-    const n = new Intl.DisplayNames([navigator.language], { type: 'language' }).of(code);
+    const n = new Intl.DisplayNames(undefined, { type: 'language' }).of(code);
     return n && n !== code ? `${n} (${code})` : code;
   } catch { return code; }
 }
@@ -226,11 +226,13 @@ function render() {
   }
   show($('offer'), !!c && ['ringing', 'dialling'].includes(c.phase));
   show($('offer-actions'), !!c && c.phase === 'ringing');
-  $('offer-title').firstChild.textContent = c && c.phase === 'dialling' ? 'Calling the customer ' : 'Incoming call ';
+  // The agent's own outbound call can be hung up while it rings.
+  show($('btn-cancel-dial'), !!c && c.phase === 'dialling' && !!c.outbound);
+  $('offer-title').firstChild.textContent = c && c.phase === 'dialling' ? (c.outbound ? 'Calling ' : 'Calling the customer ') : 'Incoming call ';
   show($('talk'), !!c && c.phase === 'talking');
   if (!c) return;
   if (c.phase === 'ringing' || c.phase === 'dialling') {
-    $('offer-caller').textContent = `from ${who(c.offer)}`;
+    $('offer-caller').textContent = c.outbound ? who(c.offer) : `from ${who(c.offer)}`;
     $('offer-file').replaceChildren(...fileView(c.offer));
     if (c.phase === 'ringing') $('btn-answer').focus();
   } else if (c.phase === 'talking') {
@@ -318,6 +320,11 @@ async function onMessage(m) {
       if (state.seen.size > 20) state.seen.delete(state.seen.keys().next().value);
       state.call = { id: m.offer.call, offer: m.offer, phase: 'ringing' };
       status(`Incoming call from ${m.offer.customer ? m.offer.customer.name : (m.offer.caller || 'unknown caller')}.`);
+      render();
+      break;
+    case 'dialling': // the agent's own call to a customer
+      state.call = { id: m.offer.call, offer: m.offer, phase: 'dialling', outbound: true };
+      status(`Calling ${who(m.offer)}…`);
       render();
       break;
     case 'cancel':
@@ -430,11 +437,55 @@ function enter(s) {
   show($('desk'), true);
   $('me-name').textContent = s.agent.name;
   connect();
+  loadVoicemail();
 }
 
 function callAction(type, what, extra = {}) {
   if (!state.call) return;
   send({ type, call: state.call.id, ...extra }, what);
+}
+
+// loadVoicemail lists the voicemail inbox; each message plays in the page
+// (the switch audits each access).
+async function loadVoicemail() {
+  const list = $('vm-list');
+  let msgs;
+  try {
+    msgs = await api('GET', '/api/voicemail');
+  } catch (e) {
+    list.replaceChildren(h('li', { class: 'muted' }, `Voicemail unavailable: ${e.message}`));
+    return;
+  }
+  if (!msgs.length) {
+    list.replaceChildren(h('li', { class: 'muted' }, 'No message.'));
+    return;
+  }
+  list.replaceChildren(...msgs.map((m) => h('li', { 'data-vm': `${m.box}/${m.name}` },
+    `${new Date(m.at).toLocaleString()} — box ${m.box}, ${fmtSeconds(m.seconds)} (call ${m.call_id}) `,
+    h('audio', { controls: true, preload: 'none', src: `/api/voicemail/${encodeURIComponent(m.box)}/${encodeURIComponent(m.name)}` }))));
+}
+
+// findToCall looks a customer up to call them on a number of their file.
+async function findToCall(ev) {
+  ev.preventDefault();
+  const out = $('out-results');
+  let files;
+  try {
+    files = await api('GET', `/api/customers?q=${encodeURIComponent($('out-q').value.trim())}`);
+  } catch (e) {
+    out.replaceChildren(h('p', { class: 'error' }, e.message));
+    return;
+  }
+  if (!files.length) {
+    out.replaceChildren(h('p', {}, 'No customer found.'));
+    return;
+  }
+  out.replaceChildren(...files.map((f) => h('p', { 'data-customer': f.id }, `${f.name} (${f.id}): `,
+    (f.phones || []).map((n) => {
+      const b = h('button', { type: 'button', 'data-dial': n }, `Call ${n}`);
+      b.onclick = () => send({ type: 'dial', customer: f.id, number: n }, `Call ${n}`);
+      return b;
+    }))));
 }
 
 // The keypad sends its keys as tones to the far party.
@@ -450,6 +501,7 @@ function buildKeypad() {
 function wire() {
   setupLogin($('login'), enter);
   buildKeypad();
+  $('btn-vm-refresh').onclick = loadVoicemail;
   $('btn-missed-clear').onclick = () => { $('missed-list').replaceChildren(); show($('missed'), false); };
   $('btn-available').onclick = () => send({ type: 'state', state: 'available' }, 'Available');
   $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
@@ -467,6 +519,8 @@ function wire() {
     render();
   };
   $('btn-hangup').onclick = () => callAction('hangup', 'Hang up');
+  $('btn-cancel-dial').onclick = () => callAction('hangup', 'Hang up');
+  $('outbound').addEventListener('submit', findToCall);
   $('btn-hold').onclick = () => callAction('hold', 'Hold', { on: !state.call.held });
   $('btn-mute').onclick = () => callAction('mute', 'Mute', { on: !state.call.muted });
   $('btn-confirm').onclick = () => callAction('confirm_identity', 'Identity confirmed');

@@ -76,6 +76,16 @@ function renderBoard(b) {
     h('td', { class: 'in-state', 'data-since': a.since ? new Date(a.since).getTime() : undefined }, '-'),
     h('td', {}, a.handled || 0))));
   updateInState(at);
+  $('occupancy').textContent = occupancyOf(b.agents);
+}
+
+// occupancyOf says how many of the agents taking calls (not away) are
+// occupied by one now: ringing, talking or wrapping up.
+function occupancyOf(agents) {
+  const occupied = agents.filter((a) => ['offered', 'busy', 'wrap-up'].includes(a.state)).length;
+  const staffed = occupied + agents.filter((a) => a.state === 'available').length;
+  if (!staffed) return 'Occupancy now: no agent taking calls.';
+  return `Occupancy now: ${occupied} of ${staffed} agents taking calls are on one (${pct(occupied / staffed)}).`;
 }
 
 // updateInState moves the agents' times in state on to the snapshot's
