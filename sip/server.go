@@ -442,9 +442,31 @@ func (s *Server) Close() error {
 		c.Close()
 	}
 	s.mu.Unlock()
-	err := s.ua.Close()
+	err := withoutClosed(s.ua.Close())
 	s.wg.Wait()
 	return err
+}
+
+// withoutClosed drops, from the errors sipgo joins when it closes its
+// transports, those of connections already closed (the sanity layer ends
+// a TCP connection whose framing it cannot trust; peers hang up): there
+// is nothing left to close. Any other error is kept.
+func withoutClosed(err error) error {
+	var kept []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if e != nil && !errors.Is(e, net.ErrClosed) {
+			kept = append(kept, e)
+		}
+	}
+	walk(err)
+	return errors.Join(kept...)
 }
 
 // goLeg runs f in a goroutine the server waits for on Close.
