@@ -77,7 +77,7 @@ func BenchmarkE2ELoad(b *testing.B) {
 		rate:  envInt("VOXDESK_BENCH_RATE", 20),
 		hold:  time.Duration(envInt("VOXDESK_BENCH_SECONDS", 75)) * time.Second,
 		agent: e2eAgentParams{
-			agents: envInt("VOXDESK_BENCH_AGENTS", 10),
+			agents: envCount("VOXDESK_BENCH_AGENTS", 10),
 			think:  time.Duration(envInt("VOXDESK_BENCH_THINK_MS", 2000)) * time.Millisecond,
 			talk:   time.Duration(envInt("VOXDESK_BENCH_TALK_SECONDS", 15)) * time.Second,
 		},
@@ -212,7 +212,7 @@ func officeHours() time.Time { return time.Date(2026, time.November, 24, 9, 0, 0
 // no agent logged in, the bench's SIP agents (phone only, no keep-alive
 // OPTIONS: the SIPp phones answer calls only), logs at info (the bench's
 // handler keeps only the IVR and routing events it reports on).
-func e2eConfig(b *testing.B, dir, speech, model string, calls, agents int) *service.Config {
+func e2eConfig(b testing.TB, dir, speech, model string, calls, agents int) *service.Config {
 	b.Helper()
 	cfg, err := service.LoadConfig("../examples/voxdesk.yaml")
 	if err != nil {

@@ -60,7 +60,7 @@ type e2eAgentTally struct {
 
 // startE2EAgents starts p.agents phones streaming wav when they talk,
 // registers them and waits until the router has every one available.
-func startE2EAgents(b *testing.B, p e2eAgentParams, dir string, sipPort int, wav string, router *routing.Router) *e2eAgentPhones {
+func startE2EAgents(b testing.TB, p e2eAgentParams, dir string, sipPort int, wav string, router *routing.Router) *e2eAgentPhones {
 	b.Helper()
 	a := &e2eAgentPhones{dir: dir}
 	b.Cleanup(func() { a.close(b) }) // on a failure before the bench's own close
@@ -133,7 +133,7 @@ func startE2EAgents(b *testing.B, p e2eAgentParams, dir string, sipPort int, wav
 
 // close stops the phones (SIGUSR1: SIPp takes no new call and exits once
 // its calls are over; killed after 10 s) and tallies what they saw.
-func (a *e2eAgentPhones) close(b *testing.B) e2eAgentTally {
+func (a *e2eAgentPhones) close(b testing.TB) e2eAgentTally {
 	b.Helper()
 	var t e2eAgentTally
 	if a.closed {
@@ -160,4 +160,12 @@ func (a *e2eAgentPhones) close(b *testing.B) e2eAgentTally {
 		t.offerWithdrn += strings.Count(string(logs), "offer-withdrawn")
 	}
 	return t
+}
+
+// envCount is envInt for counts that may be 0.
+func envCount(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
+		return v
+	}
+	return def
 }
