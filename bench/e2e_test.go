@@ -2,9 +2,7 @@ package bench
 
 import (
 	"cmp"
-	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -276,15 +274,7 @@ func runE2E(b *testing.B, p e2eParams, dir, speech, model string, callers []e2eC
 		b.Fatal(err)
 	}
 	r.setup = time.Since(t0)
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- svc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
-			b.Errorf("switch: %v", err)
-		}
-	}()
+	defer runSwitch(b, svc)()
 	sipPort := svc.SIPAddr("udp").(*net.UDPAddr).Port
 	metricsURL := "http://" + svc.HTTPAddr().String() + "/metrics"
 	agents := startE2EAgents(b, p.agent, dir, sipPort, callers[len(callers)-1].wav, svc.Router())

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -66,6 +67,9 @@ func startE2EAgents(b testing.TB, p e2eAgentParams, dir string, sipPort int, wav
 	b.Cleanup(func() { a.close(b) }) // on a failure before the bench's own close
 	if p.agents == 0 {
 		return a
+	}
+	if most := (peerRTPMin - agentMediaPort) / 4; p.agents > most {
+		b.Fatalf("%d agents: at most %d (their RTP ports would reach the switch's, %d)", p.agents, most, peerRTPMin)
 	}
 	uas, err := os.ReadFile("testdata/e2e_agent.xml")
 	if err != nil {
@@ -168,4 +172,18 @@ func envCount(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// runSwitch runs svc until the returned stop is called, which waits for
+// Run and reports its error.
+func runSwitch(tb testing.TB, svc *service.Service) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- svc.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
+			tb.Errorf("switch: %v", err)
+		}
+	}
 }

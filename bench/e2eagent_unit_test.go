@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -58,15 +57,9 @@ func TestE2EAgentPhones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer runSwitch(t, svc)()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	ran := make(chan error, 1)
-	go func() { ran <- svc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("switch: %v", err)
-		}
-	}()
+	defer cancel()
 	sipPort := svc.SIPAddr("udp").(*net.UDPAddr).Port
 	agents := startE2EAgents(t, e2eAgentParams{agents: 2, think: 500 * time.Millisecond, talk: 2 * time.Second}, dir, sipPort, wav, svc.Router())
 
