@@ -11,8 +11,9 @@ import (
 )
 
 // callLog is a slog.Handler for the switch under load: it keeps, per
-// call_id, the time of the IVR events the bench reports on (flow started,
-// identify, queue, caller hung up) with their attributes, and counts the
+// call_id, the time of the IVR and routing events the bench reports on
+// (flow started, identify, queue, caller hung up, answered by an agent,
+// queue call ended) with their attributes, and counts the
 // warnings and errors by message; it drops everything else.
 type callLog struct {
 	attrs []slog.Attr
@@ -27,11 +28,17 @@ type callSink struct {
 	enrols int // "voiceprint enrolled" lines: the demo enrolment
 }
 
-// callEvents is what the IVR logged about one call.
+// callEvents is what the IVR and the router logged about one call.
 type callEvents struct {
 	started, identified, queued, hungUp time.Time
 	customer, method, queue, hungUpAt   string
 	score                               float64
+	// The router's: the agent who answered and when, the queue's result
+	// (answered, abandoned, max-wait...) and the time spent waiting.
+	answered      time.Time
+	agent, result string
+	wait          time.Duration
+	ended         bool // "queue call ended" seen
 }
 
 func newCallLog() *callLog {
@@ -56,7 +63,7 @@ func (h *callLog) Handle(_ context.Context, r slog.Record) error {
 		return nil
 	}
 	switch r.Message {
-	case "ivr: flow started", "ivr: identify", "ivr: queue", "ivr: caller hung up":
+	case "ivr: flow started", "ivr: identify", "ivr: queue", "ivr: caller hung up", "answered", "queue call ended":
 	case "demo voiceprint enrolled":
 		h.sink.mu.Lock()
 		h.sink.enrols++
@@ -97,6 +104,13 @@ func (h *callLog) Handle(_ context.Context, r slog.Record) error {
 		c.queued, c.queue = r.Time, str(attr, "queue")
 	case "ivr: caller hung up":
 		c.hungUp, c.hungUpAt = r.Time, str(attr, "step")
+	case "answered":
+		c.answered, c.agent = r.Time, str(attr, "agent")
+	case "queue call ended":
+		c.ended, c.result = true, str(attr, "result")
+		if v, ok := attr["wait"]; ok && v.Kind() == slog.KindDuration {
+			c.wait = v.Duration()
+		}
 	}
 	return nil
 }

@@ -57,3 +57,23 @@ func TestIdentOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestCallLogKeepsTheRouterEventsOfEachCall(t *testing.T) {
+	h := newCallLog()
+	log := slog.New(h)
+	a := log.With("call_id", "k00-1-9@127.0.0.1")
+	a.Info("ivr: queue", "queue", "general")
+	a.Info("answered", "agent", "bench-a03", "queue", "general", "wait", 4200*time.Millisecond)
+	a.Info("queue call ended", "result", "answered", "queue", "general", "wait", 4200*time.Millisecond)
+	b := log.With("call_id", "u00-2-9@127.0.0.1")
+	b.Info("queue call ended", "result", "abandoned", "queue", "vip", "wait", 31*time.Second)
+
+	calls, _, _ := h.snapshot()
+	if c := calls["k00-1-9@127.0.0.1"]; c.answered.IsZero() || c.agent != "bench-a03" || !c.ended ||
+		c.result != "answered" || c.wait != 4200*time.Millisecond {
+		t.Errorf("k00: %+v", c)
+	}
+	if c := calls["u00-2-9@127.0.0.1"]; !c.answered.IsZero() || !c.ended || c.result != "abandoned" || c.wait != 31*time.Second {
+		t.Errorf("u00: %+v", c)
+	}
+}

@@ -18,7 +18,10 @@
 // e2e_test.go: the whole switch in the bench process (examples/voxdesk.yaml
 // on test ports, hotline flow, voice identification with the demo
 // enrolment) under SIPp callers streaming held-out speech of enrolled
-// customers and of voices nobody enrolled: calls offered, answered, lost,
-// identification outcomes and time to identity, RTP both ways, CPU and
-// memory per call. No agents yet (no REGISTER: issue 12).
+// customers and of voices nobody enrolled, and SIP agents (SIPp phones
+// registered with digest authentication, e2eagent_test.go) that answer
+// after a think time, talk and hang up, then wrap up: calls offered,
+// answered by the IVR and by agents, abandoned, lost, identification
+// outcomes and time to identity, queue wait, RTP both ways (callers' and
+// agents' legs), CPU and memory per call.
 package bench

@@ -2,9 +2,7 @@ package bench
 
 import (
 	"cmp"
-	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/voxdesk/voxdesk/customer"
 	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/routing"
 	"github.com/voxdesk/voxdesk/service"
 	"github.com/voxdesk/voxdesk/sip"
 )
@@ -35,18 +34,24 @@ import (
 // callers are enrolled demo customers (their held-out LibriSpeech or FSDD
 // speech), half are speakers nobody enrolled (Hyke telephone speech); all
 // call from a number no customer has, so only the voice can identify
-// them. It reports calls offered, answered by the IVR and lost, the
-// identification outcomes and the time from the flow's start to the
-// identity, RTP jitter both ways on the wire, concealment, CPU per
-// call-minute and memory per call, into RESULTS-e2e.md.
+// them.
 //
-// The switch runs on CPU 1, SIPp and the packet capture on CPU 0.
+// VOXDESK_BENCH_AGENTS (10) SIP agents take the queued calls: each is a
+// SIPp phone registered with digest authentication (sip.agents, ring:
+// sip), which rings for VOXDESK_BENCH_THINK_MS (2000), answers, talks
+// (streams speech) for VOXDESK_BENCH_TALK_SECONDS (15) and hangs up; the
+// router then holds the agent in wrap-up for the configuration's
+// routing.wrap_up (10 s in the example) before the next offer.
 //
-// Agents are not part of it yet: voxdesk accepts no REGISTER, so no SIPp
-// UAS agent can log in; calls end waiting in the queue the flow puts them
-// in (every queue joins empty in the bench's config).
-// e2eAgents is where registered agents will be started once REGISTER
-// exists.
+// It reports calls offered, answered by the IVR, answered by an agent,
+// abandoned in the queue and lost, the identification outcomes and the
+// time from the flow's start to the identity, the queue wait, RTP jitter
+// both ways on the wire (callers' legs and agents' legs apart),
+// concealment, CPU per call-minute and memory per call, into
+// RESULTS-e2e.md.
+//
+// The switch runs on CPU 1, SIPp (callers and agents) and the packet
+// capture on CPU 0.
 func BenchmarkE2ELoad(b *testing.B) {
 	if os.Getenv("VOXDESK_BENCH") != "1" {
 		b.Skip("set VOXDESK_BENCH=1 to run the end-to-end load bench")
@@ -69,6 +74,11 @@ func BenchmarkE2ELoad(b *testing.B) {
 		calls: envInt("VOXDESK_BENCH_CALLS", 100),
 		rate:  envInt("VOXDESK_BENCH_RATE", 20),
 		hold:  time.Duration(envInt("VOXDESK_BENCH_SECONDS", 75)) * time.Second,
+		agent: e2eAgentParams{
+			agents: envCount("VOXDESK_BENCH_AGENTS", 10),
+			think:  time.Duration(envInt("VOXDESK_BENCH_THINK_MS", 2000)) * time.Millisecond,
+			talk:   time.Duration(envInt("VOXDESK_BENCH_TALK_SECONDS", 15)) * time.Second,
+		},
 	}
 	dir := b.TempDir()
 	callers := e2eCallers(b, speech, dir)
@@ -85,6 +95,7 @@ func BenchmarkE2ELoad(b *testing.B) {
 type e2eParams struct {
 	calls, rate int
 	hold        time.Duration
+	agent       e2eAgentParams
 }
 
 // e2eCaller is one voice of the load: a SIPp instance streams its WAV.
@@ -196,9 +207,10 @@ func officeHours() time.Time { return time.Date(2026, time.November, 24, 9, 0, 0
 // 127.0.0.1 (port picked by the kernel), RTP in the peer range, HTTP on
 // 127.0.0.1, a fresh SQLite store and voiceprint key, the demo enrolment
 // from speech, no call limit below the load, queues that take calls with
-// no agent logged in, logs at info (the bench's handler keeps only the IVR
-// events it reports on).
-func e2eConfig(b *testing.B, dir, speech, model string, calls int) *service.Config {
+// no agent logged in, the bench's SIP agents (phone only, no keep-alive
+// OPTIONS: the SIPp phones answer calls only), logs at info (the bench's
+// handler keeps only the IVR and routing events it reports on).
+func e2eConfig(b testing.TB, dir, speech, model string, calls, agents int) *service.Config {
 	b.Helper()
 	cfg, err := service.LoadConfig("../examples/voxdesk.yaml")
 	if err != nil {
@@ -214,26 +226,23 @@ func e2eConfig(b *testing.B, dir, speech, model string, calls int) *service.Conf
 	cfg.Customer.DSN = "sqlite:" + filepath.Join(dir, "customers.db")
 	cfg.Customer.Key = customer.NewKey()
 	cfg.Voiceprint.ModelDir, cfg.Voiceprint.DemoSpeech = model, speech
-	// With no agent logged in (see e2eAgents) the router refuses to queue
-	// a call and the flow hangs up; joining empty queues keeps the calls
-	// waiting in their queue, on hold, as they would for busy agents.
+	cfg.SIP.Agents = e2eSIPAgents(agents)
+	cfg.SIP.Registrar.KeepAlive = -1
+	// With no agent logged in (VOXDESK_BENCH_AGENTS=0) the router refuses
+	// to queue a call and the flow hangs up; joining empty queues keeps
+	// the calls waiting in their queue, on hold, as they would for busy
+	// agents.
 	for i := range cfg.Routing.Queues {
 		cfg.Routing.Queues[i].JoinEmpty = true
 	}
 	return cfg
 }
 
-// e2eAgents would start SIPp UAS agents that REGISTER as the example's
-// accounts, answer offered calls after a think time, talk and hang up.
-// voxdesk answers REGISTER with 405 today (issue 12), so there are none:
-// the bench measures the IVR and identification stage, and every call
-// ends waiting in its queue. It returns how many agents it started.
-func e2eAgents(*testing.B, *service.Service) int { return 0 }
-
 type e2eResult struct {
 	e2eParams
 	callers               []e2eCaller
-	agents                int
+	agents                e2eAgentTally
+	wrapUp                time.Duration
 	started               time.Time
 	elapsed               time.Duration
 	loadBefore, loadAfter string
@@ -245,6 +254,7 @@ type e2eResult struct {
 	busy                  []float64
 	loadCost              // the switch is the bench process
 	captureDrops          int
+	toAgents, fromAgents  rtpStats // the agents' legs: switch -> phones, phones -> switch
 	metrics               map[string]float64
 	lost                  int
 	setup                 time.Duration // switch start-up with the demo enrolment
@@ -256,24 +266,18 @@ func runE2E(b *testing.B, p e2eParams, dir, speech, model string, callers []e2eC
 	r := &e2eResult{e2eParams: p, callers: callers}
 	logs := newCallLog()
 	t0 := time.Now()
-	svc, err := service.New(e2eConfig(b, dir, speech, model, p.calls),
+	cfg := e2eConfig(b, dir, speech, model, p.calls, p.agent.agents)
+	r.wrapUp = cfg.Routing.WrapUp
+	svc, err := service.New(cfg,
 		service.WithLogger(slog.New(logs)), service.WithIVROptions(ivr.WithClock(officeHours)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	r.setup = time.Since(t0)
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- svc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
-			b.Errorf("switch: %v", err)
-		}
-	}()
+	defer runSwitch(b, svc)()
 	sipPort := svc.SIPAddr("udp").(*net.UDPAddr).Port
 	metricsURL := "http://" + svc.HTTPAddr().String() + "/metrics"
-	r.agents = e2eAgents(b, svc)
+	agents := startE2EAgents(b, p.agent, dir, sipPort, callers[len(callers)-1].wav, svc.Router())
 
 	// The switch (this process) on CPU 1; SIPp and the capture on CPU 0.
 	if err := pinSelf(peerCPU); err != nil {
@@ -334,6 +338,7 @@ func runE2E(b *testing.B, p e2eParams, dir, speech, model string, callers []e2eC
 		}(period * time.Duration(i) / time.Duration(k))
 	}
 	wg.Wait()
+	r.agents = agents.close(b)
 	r.elapsed = time.Since(r.started)
 	r.cpu = procCPU(self) - cpu0
 	r.busy = busyShare(times0, readCPUTimes())
@@ -367,7 +372,26 @@ func waitIdle(url string, limit time.Duration) {
 }
 
 func (r *e2eResult) summarise(streams map[streamKey]*rtpTrace) {
-	r.account(streams, r.calls)
+	// The agents' legs apart, so that the callers' figures (and the
+	// call-minutes, from the callers' RTP) mean the same with agents or
+	// without.
+	isAgent := func(port uint16) bool {
+		return int(port) >= agentMediaPort && int(port) < agentMediaPort+4*r.agent.agents
+	}
+	callers := map[streamKey]*rtpTrace{}
+	var to, from []*rtpTrace
+	for k, t := range streams {
+		switch {
+		case isAgent(k.dst):
+			to = append(to, t)
+		case isAgent(k.src):
+			from = append(from, t)
+		default:
+			callers[k] = t
+		}
+	}
+	r.toAgents, r.fromAgents = summariseRTP(to), summariseRTP(from)
+	r.account(callers, r.calls)
 	answered := 0
 	for _, c := range r.events {
 		if !c.started.IsZero() {
@@ -407,12 +431,21 @@ func (r *e2eResult) identOutcome(callID string, c callEvents) string {
 
 func (r *e2eResult) markdown() string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "# End-to-end load: IVR and identification stage (bench/e2e_test.go)\n\n")
-	fmt.Fprintf(&s, "Run %s; `VOXDESK_BENCH=1 VOXDESK_BENCH_CALLS=%d VOXDESK_BENCH_SECONDS=%d VOXDESK_BENCH_RATE=%d go test -run '^$' -bench E2ELoad -benchtime 1x -timeout 30m ./bench/` "+
+	fmt.Fprintf(&s, "# End-to-end load: IVR, identification, queue and SIP agents (bench/e2e_test.go)\n\n")
+	fmt.Fprintf(&s, "Run %s; `VOXDESK_BENCH=1 VOXDESK_BENCH_CALLS=%d VOXDESK_BENCH_SECONDS=%d VOXDESK_BENCH_RATE=%d "+
+		"VOXDESK_BENCH_AGENTS=%d VOXDESK_BENCH_THINK_MS=%d VOXDESK_BENCH_TALK_SECONDS=%d go test -run '^$' -bench E2ELoad -benchtime 1x -timeout 30m ./bench/` "+
 		"(with VOXDESK_SPEECH and VOXDESK_MODEL_DIR set)\n\n",
-		r.started.UTC().Format(time.RFC3339), r.calls, int(r.hold/time.Second), r.rate)
-	fmt.Fprintf(&s, "**Agents: none.** voxdesk accepts no REGISTER yet (issue 12), so no SIPp agent can log in: this measures the IVR and identification stage only; "+
-		"every call ends waiting in the queue the hotline flow put it in (the bench's config lets queues take calls with no agent logged in: join_empty), until its caller hangs up (%d agents started).\n\n", r.agents)
+		r.started.UTC().Format(time.RFC3339), r.calls, int(r.hold/time.Second), r.rate,
+		r.agent.agents, int(r.agent.think/time.Millisecond), int(r.agent.talk/time.Second))
+	if r.agent.agents == 0 {
+		fmt.Fprintf(&s, "**Agents: none** (VOXDESK_BENCH_AGENTS=0): this measures the IVR and identification stage only; "+
+			"every call ends waiting in the queue the hotline flow put it in (the bench's config lets queues take calls with no agent logged in: join_empty), until its caller hangs up.\n\n")
+	} else {
+		fmt.Fprintf(&s, "**Agents: %d SIP phones** (SIPp UAS on CPU %d, one per agent, phone-only accounts in sip.agents registered with digest authentication): "+
+			"each rings %v, answers, streams speech for %v and hangs up (unless the caller left first); the router then keeps the agent in wrap-up for %v (routing.wrap_up). "+
+			"Callers hang up after %v from the IVR's answer whether or not an agent took them: a call still queued then is abandoned.\n\n",
+			r.agent.agents, sippCPU, r.agent.think, r.agent.talk, r.wrapUp, r.hold)
+	}
 	known := 0
 	for _, c := range r.callers {
 		known += btoi(c.customer != "")
@@ -426,6 +459,38 @@ func (r *e2eResult) markdown() string {
 	answered := r.offered - r.lost + r.sippFailed
 	fmt.Fprintf(&s, "| calls offered / answered by the IVR / lost | %d / %d / %d (SIPp: %d completed, %d failed; %d hung up by the switch) |\n",
 		r.offered, answered, r.lost, r.sippOK, r.sippFailed, r.endedBySwitch)
+	byAgent, abandoned, results := 0, 0, map[string]int{}
+	var waitAnswered, waitAbandoned, startToAgent []time.Duration
+	for _, c := range r.events {
+		if !c.ended {
+			continue
+		}
+		results[c.result]++
+		switch c.result {
+		case string(routing.ResultAnswered):
+			byAgent++
+			waitAnswered = append(waitAnswered, c.wait)
+			if !c.started.IsZero() && !c.answered.IsZero() {
+				startToAgent = append(startToAgent, c.answered.Sub(c.started))
+			}
+		case string(routing.ResultAbandoned):
+			abandoned++
+			waitAbandoned = append(waitAbandoned, c.wait)
+		}
+	}
+	fmt.Fprintf(&s, "| calls answered by an agent / abandoned in the queue, of those queued | %d / %d of %d (router's results: %s) |\n",
+		byAgent, abandoned, sumInts(results), countList(results))
+	fmt.Fprintf(&s, "| queue wait (router's, offers' ringing included), answered calls: p50 / p99 / max | %s |\n", durQuantiles99(waitAnswered))
+	fmt.Fprintf(&s, "| queue wait, abandoned calls: p50 / p99 / max | %s |\n", durQuantiles99(waitAbandoned))
+	fmt.Fprintf(&s, "| flow start (the IVR's answer) to an agent's answer: p50 / p99 / max | %s |\n", durQuantiles99(startToAgent))
+	if r.agent.agents > 0 {
+		fmt.Fprintf(&s, "| agents' phones (SIPp) | %d calls completed, %d failed; %d hung up by the agent, %d by the switch (caller gone); %d offers withdrawn while ringing |\n",
+			r.agents.ok, r.agents.failed, r.agents.endedByAgent, r.agents.endedBySwitch, r.agents.offerWithdrn)
+		fmt.Fprintf(&s, "| RFC 3550 jitter switch -> agent, p50 / p99 over legs | %.2f / %.2f ms (%d legs, longest gap %.0f ms, %d of %d packets missing) |\n",
+			ms(r.toAgents.jitterP50), ms(r.toAgents.jitterP99), r.toAgents.callsWithRTP, ms(r.toAgents.maxGap), r.toAgents.pktsExpected-r.toAgents.pktsIn, r.toAgents.pktsExpected)
+		fmt.Fprintf(&s, "| RFC 3550 jitter agent (SIPp) -> switch, p50 / p99 over legs | %.2f / %.2f ms (%d legs, longest gap %.0f ms) |\n",
+			ms(r.fromAgents.jitterP50), ms(r.fromAgents.jitterP99), r.fromAgents.callsWithRTP, ms(r.fromAgents.maxGap))
+	}
 	fmt.Fprintf(&s, "| set-up rate asked | %d calls/s, %d concurrent, each up to %v |\n", r.rate, r.calls, r.hold)
 	outcomes := map[string]int{}
 	var tIdent, tNone []time.Duration
@@ -483,6 +548,22 @@ func durQuantiles(ds []time.Duration) string {
 		return "none"
 	}
 	return fmt.Sprintf("%.2f / %.2f / %.2f s (%d calls)", quantile(ds, 0.5).Seconds(), quantile(ds, 0.9).Seconds(), quantile(ds, 1).Seconds(), len(ds))
+}
+
+// durQuantiles99 is durQuantiles with the 99th percentile for the 90th.
+func durQuantiles99(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%.2f / %.2f / %.2f s (%d calls)", quantile(ds, 0.5).Seconds(), quantile(ds, 0.99).Seconds(), quantile(ds, 1).Seconds(), len(ds))
+}
+
+func sumInts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func countList(m map[string]int) string {

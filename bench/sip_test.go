@@ -320,7 +320,7 @@ func sippCounts(out string) (ok, failed int) {
 	return ok, failed
 }
 
-func freeUDPPort(b *testing.B) int {
+func freeUDPPort(b testing.TB) int {
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
