@@ -76,13 +76,7 @@ func TestRoutingDeclineAndMissOnAgentPages(t *testing.T) {
 	goAvailable(t, ctx, alice) // Alice idles longest: she is offered the call first
 	goAvailable(t, ctx, bob)
 
-	wav := filepath.Join(t.TempDir(), "caller.wav")
-	writeUlawWAV(t, wav, callerSpeech(t))
-	done := make(chan string, 1)
-	go func() {
-		_, report := sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": wav, "WAIT_MS": "20000"}}.run(t, sw)
-		done <- report
-	}()
+	done := speakingQueuedCaller(t, sw, "20000")
 
 	if err := waitFor(ctx, "Alice's page rings", func() bool { return ringing(alice) }); err != nil {
 		t.Fatal(err)
@@ -171,4 +165,19 @@ func TestFlowReloadRefusesUnknownQueue(t *testing.T) {
 	if strings.Contains(sw.log.String(), "ivr: flow reloaded") {
 		t.Fatal("the flow naming an unknown queue was swapped in")
 	}
+}
+
+// speakingQueuedCaller starts a SIPp caller that streams the test speech
+// and waits in the queue up to waitMS; its report arrives on the channel
+// when it ends.
+func speakingQueuedCaller(t *testing.T, sw *testSwitch, waitMS string) <-chan string {
+	t.Helper()
+	wav := filepath.Join(t.TempDir(), "caller.wav")
+	writeUlawWAV(t, wav, callerSpeech(t))
+	done := make(chan string, 1)
+	go func() {
+		_, report := sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": wav, "WAIT_MS": waitMS}}.run(t, sw)
+		done <- report
+	}()
+	return done
 }

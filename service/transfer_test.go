@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,13 +30,7 @@ func TestBlindTransferBetweenAgentPages(t *testing.T) {
 	goAvailable(t, ctx, alice) // Alice idles longest: she is offered the call first
 	goAvailable(t, ctx, bob)
 
-	wav := filepath.Join(t.TempDir(), "caller.wav")
-	writeUlawWAV(t, wav, callerSpeech(t))
-	done := make(chan string, 1)
-	go func() {
-		_, report := sipp{scenario: "queued_caller.xml", vars: map[string]string{"WAV": wav, "WAIT_MS": "25000"}}.run(t, sw)
-		done <- report
-	}()
+	done := speakingQueuedCaller(t, sw, "25000")
 	if err := waitFor(ctx, "Alice's page rings", func() bool { return ringing(alice) }); err != nil {
 		t.Fatal(err)
 	}
