@@ -43,6 +43,10 @@ type Call struct {
 	// front end has built the call.
 	Log *slog.Logger
 
+	// Taps see the audio of the call's bridge to an agent (recording,
+	// supervisors); whoever bridges the call passes them to Taps.Bridge.
+	Taps Taps
+
 	mu   sync.Mutex
 	vars map[string]string
 }

@@ -3,6 +3,7 @@ package call_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,5 +82,58 @@ func TestHandlerFunc(t *testing.T) {
 	var rej *call.RejectError
 	if served != "x" || !errors.As(err, &rej) || rej.Cause != call.CauseBusy {
 		t.Fatalf("served %q err %v", served, err)
+	}
+}
+
+// A tap sees each direction's frames and may change them on their way:
+// here it adds 1000 to what goes to the agent (a whisper would add a
+// voice) and records what the agent said; after remove it sees nothing.
+func TestTapsSeeAndChangeFramesEachWay(t *testing.T) {
+	speechA := make([]int16, 5*call.FrameSamples)
+	for i := range speechA {
+		speechA[i] = 7
+	}
+	speechB := make([]int16, 3*call.FrameSamples)
+	for i := range speechB {
+		speechB[i] = -5
+	}
+	a := calltest.NewLeg(calltest.Event{Speech: speechA}, calltest.Event{At: 400 * time.Millisecond, Hangup: true})
+	b := calltest.NewLeg(calltest.Event{Speech: speechB}, calltest.Event{At: 3 * time.Second, Hangup: true})
+	a.Pace, b.Pace = true, true
+	var mu sync.Mutex
+	seen := map[call.Direction][]int16{}
+	var ts call.Taps
+	remove := ts.Add(call.TapFunc(func(dir call.Direction, f []int16) {
+		mu.Lock()
+		seen[dir] = append(seen[dir], f...)
+		mu.Unlock()
+		if dir == call.FromCaller {
+			for i := range f {
+				f[i] += 1000
+			}
+		}
+	}))
+	if ts.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", ts.Len())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := ts.Bridge(ctx, a, b); err != nil {
+		t.Fatalf("Bridge: %v", err)
+	}
+	got := b.Written()
+	if len(got) < len(speechA) || got[0] != 1007 || got[len(speechA)-1] != 1007 {
+		t.Fatalf("agent heard %d samples starting %v, want the caller's 7 plus 1000", len(got), got[:min(3, len(got))])
+	}
+	mu.Lock()
+	heard := seen[call.ToCaller]
+	mu.Unlock()
+	if len(heard) < len(speechB) || heard[0] != -5 {
+		t.Fatalf("tap saw %d samples from the agent starting %v, want -5", len(heard), heard[:min(3, len(heard))])
+	}
+	remove()
+	remove()
+	if ts.Len() != 0 {
+		t.Fatalf("Len after remove = %d, want 0", ts.Len())
 	}
 }

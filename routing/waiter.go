@@ -385,7 +385,7 @@ func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, 
 		obs.legErr = err
 	} else {
 		start := r.clock.Now()
-		ended, berr := call.Bridge(lctx, cust, agentLeg)
+		ended, berr := c.Taps.Bridge(lctx, cust, agentLeg)
 		obs.talk = r.clock.Now().Sub(start)
 		if ended == agentLeg {
 			obs.agentGone, obs.agentCause = true, agentLeg.Cause()
