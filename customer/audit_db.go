@@ -77,8 +77,8 @@ func (d *DB) LastChange(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
-// RotateKey implements Store: in one transaction, every voiceprint and
-// watchlist row sealed under oldKey is re-sealed under newKey (rows
+// RotateKey implements Store: in one transaction, every voiceprint,
+// watchlist and recording row sealed under oldKey is re-sealed under newKey (rows
 // already under newKey are left alone; a row under any other key fails
 // the rotation with ErrUnknownKey and nothing changes). Afterwards this
 // store seals with newKey and still opens rows under oldKey. It returns
@@ -105,11 +105,11 @@ func (d *DB) RotateKey(ctx context.Context, oldKey, newKey []byte, actor string)
 			case newS.id:
 				return nil, false, nil
 			case oldS.id:
-				emb, err := oldS.open(sealed, aad)
+				plain, err := oldS.openBytes(sealed, aad)
 				if err != nil {
 					return nil, false, err
 				}
-				return newS.seal(emb, aad), true, nil
+				return newS.sealBytes(plain, aad), true, nil
 			}
 			return nil, false, fmt.Errorf("%w (key id %s)", ErrUnknownKey, keyID)
 		}
@@ -194,6 +194,11 @@ func (d *DB) RotateKey(ctx context.Context, oldKey, newKey []byte, actor string)
 			}
 			n++
 		}
+		recs, err := resealRecordings(ctx, tx, newS.id, reseal)
+		if err != nil {
+			return err
+		}
+		n += recs
 		return d.audit(ctx, tx, actor, "", AuditKeyRotate, fmt.Sprintf("from=%s to=%s rows=%d", oldS.id, newS.id, n))
 	})
 	if err != nil {

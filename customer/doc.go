@@ -59,6 +59,22 @@
 // deleted row versions stay (sealed) in the table's pages until vacuumed
 // space is reused, and in WAL segments until they are recycled.
 //
+// # Call recordings
+//
+// [DB.SaveRecording] keeps a call recording (a WAV file) only when it says
+// how the caller was told the call is recorded (the notice played, and the
+// flow or person that gave it): [ErrNotTold] otherwise. The audio is
+// sealed like the voiceprints, under the same key, the additional data
+// binding it to the recording's id, customer and call; it lives in the
+// database beside its metadata, so that an erasure, a key rotation and a
+// backup treat it in one transaction with everything else, and no file on
+// disk can be left behind by a crash between two steps. A recording of a
+// caller who was not identified is kept against its call (the
+// interaction's call_id) and listed by it. EraseBiometrics erases the
+// customer's recordings with the voiceprints; DeleteRecording erases one,
+// PurgeRecordings those older than the retention period. Every list,
+// play, erase and refused access is audited.
+//
 // # Change feed
 //
 // Every enrolment, erasure and watchlist change appends a [Change] with a

@@ -95,6 +95,11 @@ func (s *sealer) seal(emb []float32, aad []byte) []byte {
 	for i, v := range emb {
 		binary.LittleEndian.PutUint32(plain[4*i:], math.Float32bits(v))
 	}
+	return s.sealBytes(plain, aad)
+}
+
+// sealBytes encrypts plain; the result is nonce || ciphertext || tag.
+func (s *sealer) sealBytes(plain, aad []byte) []byte {
 	out := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
 	if _, err := rand.Read(out); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
@@ -102,16 +107,25 @@ func (s *sealer) seal(emb []float32, aad []byte) []byte {
 	return s.aead.Seal(out, out, plain, aad)
 }
 
-// open decrypts sealed, overwriting it, and returns the embedding.
-func (s *sealer) open(sealed, aad []byte) ([]float32, error) {
+// openBytes decrypts sealed in place (it is the caller's scratch copy of
+// the row) and returns the plain bytes, which share its memory.
+func (s *sealer) openBytes(sealed, aad []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < n+s.aead.Overhead() {
-		return nil, fmt.Errorf("customer: sealed embedding too short (%d bytes)", len(sealed))
+		return nil, fmt.Errorf("customer: sealed value too short (%d bytes)", len(sealed))
 	}
-	// Decrypted in place: sealed is the caller's scratch copy of the row.
 	plain, err := s.aead.Open(sealed[n:n], sealed[:n], sealed[n:], aad)
 	if err != nil {
-		return nil, fmt.Errorf("customer: sealed embedding does not open under key %s: %w", s.id, err)
+		return nil, fmt.Errorf("customer: sealed value does not open under key %s: %w", s.id, err)
+	}
+	return plain, nil
+}
+
+// open decrypts sealed, overwriting it, and returns the embedding.
+func (s *sealer) open(sealed, aad []byte) ([]float32, error) {
+	plain, err := s.openBytes(sealed, aad)
+	if err != nil {
+		return nil, err
 	}
 	if len(plain)%4 != 0 {
 		return nil, fmt.Errorf("customer: embedding of %d bytes is not float32s", len(plain))

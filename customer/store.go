@@ -45,8 +45,9 @@ type Store interface {
 	// AllVoiceprints streams every voiceprint (to load an index at
 	// start-up); an error from fn stops the stream and is returned.
 	AllVoiceprints(ctx context.Context, actor string, fn func(Voiceprint) error) error
-	// EraseBiometrics deletes every voiceprint of the customer and the
-	// watchlist entries derived from them, withdraws consent, remembers
+	// EraseBiometrics deletes every voiceprint of the customer, the
+	// watchlist entries derived from them and the customer's call
+	// recordings, withdraws consent, remembers
 	// the erasure (see ErrErased) and audits it. ErrNotFound for an
 	// unknown customer.
 	EraseBiometrics(ctx context.Context, customerID, actor string) error

@@ -97,6 +97,10 @@ var storeCases = []struct {
 	{"an imported voiceprint and its import consent land together", testImportVoiceprint},
 	{"erasures made before the erasure table are remembered", testErasuresBeforeMigration},
 	{"a number typed as people do finds its customers", testTypedNumber},
+	{"a recording is sealed, listed, opened and audited", testRecordingRoundTrip},
+	{"a recording without notice or with bad values is refused", testRecordingRefused},
+	{"recordings go with the customer's erasure, alone, or by retention", testRecordingErasure},
+	{"key rotation re-seals recordings", testRecordingRotateKey},
 }
 
 func TestStore(t *testing.T) {

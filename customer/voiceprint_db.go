@@ -2,9 +2,7 @@ package customer
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -354,7 +352,9 @@ func (d *DB) AllVoiceprints(ctx context.Context, actor string, fn func(Voiceprin
 	return nil
 }
 
-// EraseBiometrics implements Store. It is idempotent: erasing a customer
+// EraseBiometrics implements Store. The customer's call recordings go
+// with the voiceprints: a recording of the voice is the raw material of a
+// voiceprint, and erasing the customer's data must not leave it. It is idempotent: erasing a customer
 // with nothing stored still withdraws consent, remembers the erasure (no
 // automatic enrolment may bring the customer back: ErrErased) and leaves
 // an audit entry.
@@ -364,7 +364,7 @@ func (d *DB) EraseBiometrics(ctx context.Context, customerID, actor string) erro
 	if err := checkActor(actor); err != nil {
 		return err
 	}
-	var vps, watch, consents int64
+	var vps, watch, consents, recs int64
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		if err := d.lockCustomer(ctx, tx, customerID); err != nil {
 			return err
@@ -385,13 +385,18 @@ func (d *DB) EraseBiometrics(ctx context.Context, customerID, actor string) erro
 			return err
 		}
 		consents, _ = res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `DELETE FROM recordings WHERE customer_id = $1`, customerID)
+		if err != nil {
+			return err
+		}
+		recs, _ = res.RowsAffected()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO biometric_erasures (customer_id, erased_us, erased_by) VALUES ($1, $2, $3)
 			ON CONFLICT (customer_id) DO UPDATE SET erased_us = excluded.erased_us, erased_by = excluded.erased_by`,
 			customerID, d.now().UnixMicro(), actor); err != nil {
 			return err
 		}
 		if err := d.audit(ctx, tx, actor, customerID, AuditErase,
-			fmt.Sprintf("voiceprints=%d watchlist=%d consents_withdrawn=%d", vps, watch, consents)); err != nil {
+			fmt.Sprintf("voiceprints=%d watchlist=%d consents_withdrawn=%d recordings=%d", vps, watch, consents, recs)); err != nil {
 			return err
 		}
 		return d.change(ctx, tx, Change{Kind: ChangeBiometricsErased, CustomerID: customerID})
@@ -400,7 +405,7 @@ func (d *DB) EraseBiometrics(ctx context.Context, customerID, actor string) erro
 		return fmt.Errorf("customer: erase biometrics of %q: %w", customerID, err)
 	}
 	d.log.Info("customer: biometrics erased", "customer", customerID, "actor", actor,
-		"voiceprints", vps, "watchlist", watch, "consents_withdrawn", consents)
+		"voiceprints", vps, "watchlist", watch, "consents_withdrawn", consents, "recordings", recs)
 	d.checkpoint(ctx)
 	return nil
 }
@@ -439,11 +444,9 @@ func (d *DB) AddToWatchlist(ctx context.Context, w WatchEntry, actor string) (Wa
 	if err != nil {
 		return WatchEntry{}, err
 	}
-	var id [12]byte
-	if _, err := rand.Read(id[:]); err != nil {
+	if w.ID, err = newRowID("w-"); err != nil {
 		return WatchEntry{}, err
 	}
-	w.ID = "w-" + hex.EncodeToString(id[:])
 	w.AddedBy = actor
 	w.CreatedAt = d.now().UTC().Truncate(time.Microsecond)
 	sealed := s.seal(w.Embedding, watchAAD(w.ID))
