@@ -124,19 +124,4 @@ func (rec *Recorder) Close() error {
 
 // wavHeader is the 44-byte header of a 8 kHz 16-bit mono PCM WAV file
 // with dataBytes of samples.
-func wavHeader(dataBytes int64) []byte {
-	h := make([]byte, 0, 44)
-	h = append(h, "RIFF"...)
-	h = binary.LittleEndian.AppendUint32(h, uint32(36+dataBytes))
-	h = append(h, "WAVEfmt "...)
-	h = binary.LittleEndian.AppendUint32(h, 16)
-	h = binary.LittleEndian.AppendUint16(h, wavPCM)
-	h = binary.LittleEndian.AppendUint16(h, 1)
-	h = binary.LittleEndian.AppendUint32(h, SampleRate)
-	h = binary.LittleEndian.AppendUint32(h, SampleRate*2)
-	h = binary.LittleEndian.AppendUint16(h, 2)
-	h = binary.LittleEndian.AppendUint16(h, 16)
-	h = append(h, "data"...)
-	h = binary.LittleEndian.AppendUint32(h, uint32(dataBytes))
-	return h
-}
+func wavHeader(dataBytes int64) []byte { return wavHeaderN(dataBytes, 1) }
