@@ -84,7 +84,7 @@ func (f *Flow) edges(st *Step) []string {
 			return append(out, st.els)
 		}
 		return append(out, following())
-	case kindIdentify, kindCollect, kindVerify, kindPIN, kindEnrol, kindCallback, kindVoicemail:
+	case kindIdentify, kindCollect, kindVerify, kindPIN, kindEnrol, kindCallback, kindVoicemail, kindRecord:
 		return []string{following(), failOr(following())}
 	}
 	return []string{following()}

@@ -53,6 +53,11 @@ func (st *Step) summary() string {
 		arg(st.to)
 	case kindCallback, kindVoicemail:
 		arg(st.queue)
+	case kindRecord:
+		arg("notice " + prompts(st.prompts))
+		if st.agentStarts {
+			arg("started by the agent")
+		}
 	case kindCall:
 		arg(st.sub)
 	case kindGoto:

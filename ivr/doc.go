@@ -193,6 +193,18 @@
 //	  listen: 2m                   # longest message (default 2m); # ends it, so does hanging up
 //	  fail: bye
 //
+//	record: recording_notice       # notice prompt(s): "this call is recorded..."
+//	  start: now                   # now (default) or agent: the agent starts it from the page
+//	  fail: advisor                # no recorder, or it refused (default: the next step)
+//
+// record plays the notice to its end, with no barge-in, and only then
+// has the call recorded: its conversation with an agent, both sides
+// (call.Taps), stored when the call ends. It sets recording (on, or ready
+// when the agent starts it) and recording.notice (the prompts heard). A
+// caller who hangs up or presses 0 during the notice was not told: the
+// call is not recorded and neither variable is set, and an agent's
+// request to record that call is refused.
+//
 //	hangup: goodbye                # optional prompt, then hang up ("- hangup" alone works)
 //	goto: menu                     # jump
 //	call: pin-check                # run a sub-flow, then continue here

@@ -106,6 +106,7 @@ const (
 	kindTransfer  = "transfer"
 	kindCallback  = "callback"
 	kindVoicemail = "voicemail"
+	kindRecord    = "record"
 	kindHangup    = "hangup"
 	kindGoto      = "goto"
 	kindCall      = "call"
@@ -158,6 +159,8 @@ type Step struct {
 	priority  *Expr
 	preferred *Expr
 	hold      []string
+
+	agentStarts bool // record: the agent starts the recording (start: agent)
 
 	to     string // transfer URI
 	number *Expr  // callback number

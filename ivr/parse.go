@@ -573,6 +573,7 @@ var stepFields = map[string][]string{
 	kindTransfer:  {"prompt", "fail"},
 	kindCallback:  {"number", "prompt", "fail"},
 	kindVoicemail: {"prompt", "listen", "fail"},
+	kindRecord:    {"start", "fail"},
 	kindHangup:    {},
 	kindGoto:      {},
 	kindCall:      {},
@@ -908,6 +909,8 @@ func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.Mapping
 		if get("listen") == nil {
 			st.listen = 2 * time.Minute
 		}
+	case kindRecord:
+		p.record(st, arg, needArg, get("start"))
 	case kindHangup:
 		if !isNull {
 			st.prompts = p.promptList(arg, "hangup")

@@ -38,6 +38,7 @@ type Config struct {
 	Callbacks  Callbacks
 	Voicemail  Voicemail
 	Dialer     call.Dialer
+	Recorder   Recorder
 
 	// DecideEvery is how much caller audio passes between two calls of
 	// Listener.Decide (500 ms when zero).
@@ -142,6 +143,7 @@ func (r *Runner) ServeCall(ctx context.Context, c *call.Call) (err error) {
 	}
 	c.SetVar(VarFlow, f.name+"@"+f.Version())
 	log.Info("ivr: flow started")
+	defer s.endRecordings()
 	err = s.run()
 	r.stats.ended(f.name, c)
 	switch {
@@ -184,7 +186,8 @@ type session struct {
 	steps   int           // steps run
 	idle    int           // steps run since audio last moved
 	fields  map[string]map[string]string
-	lastRun int // frames at the last step start
+	lastRun int      // frames at the last step start
+	records []func() // record steps' done functions, called as the call ends
 }
 
 func (s *session) run() error {

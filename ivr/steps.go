@@ -52,6 +52,8 @@ func (s *session) exec(st *Step) (string, error) {
 		return s.callback(st)
 	case kindVoicemail:
 		return s.voicemail(st)
+	case kindRecord:
+		return s.record(st)
 	case kindHangup:
 		s.zero = false
 		if _, err := s.play(st.prompts, false); err != nil {

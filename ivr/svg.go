@@ -26,7 +26,7 @@ var kindColour = map[string]string{
 	kindPlay: "#e8f0fe", kindMenu: "#fff4d6", kindCollect: "#fff4d6", kindIdentify: "#e6f6ea",
 	kindVerify: "#e6f6ea", kindPIN: "#e6f6ea", kindEnrol: "#e6f6ea", kindBranch: "#f3e8fd",
 	kindSet: "#f1f3f4", kindQueue: "#fde8e8", kindTransfer: "#fde8e8", kindCallback: "#fde8e8",
-	kindVoicemail: "#fde8e8", kindHangup: "#dadce0", kindGoto: "#f1f3f4", kindCall: "#f1f3f4",
+	kindVoicemail: "#fde8e8", kindRecord: "#fde8e8", kindHangup: "#dadce0", kindGoto: "#f1f3f4", kindCall: "#f1f3f4",
 	kindReturn: "#dadce0",
 }
 

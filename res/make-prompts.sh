@@ -35,4 +35,5 @@ say not_verified "We could not verify you."
 say press_0 "To reach a person, press 0."
 say leave_message "Please leave a message after the tone."
 say closed "We are closed. Please call again during opening hours."
+say recording_notice "This call is recorded for quality and training."
 sox -n -r 8000 -c 1 -b 16 -e signed-integer prompts/beep.wav synth 0.4 sine 1000 vol 0.5 fade 0.01 0.4 0.01

@@ -16,7 +16,7 @@ func TestPromptsLoad(t *testing.T) {
 	}
 	want := []string{"welcome", "goodbye", "reason", "hold", "you_are_number", "in_the_queue",
 		"wait_is", "minutes", "connecting", "not_understood", "callback_offer", "enter_pin",
-		"not_verified", "press_0", "leave_message", "closed", "beep"}
+		"not_verified", "press_0", "leave_message", "closed", "beep", "recording_notice"}
 	for d := '0'; d <= '9'; d++ {
 		want = append(want, "digit_"+string(d))
 	}

@@ -1,0 +1,95 @@
+package ivr
+
+import (
+	"context"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/voxdesk/voxdesk/call"
+)
+
+// Call variables the record step sets.
+const (
+	// VarRecording is "on" while the call is recorded, "ready" when the
+	// caller was told and the agent may start the recording; unset when
+	// the caller was not told (the call must not be recorded).
+	VarRecording = "recording"
+	// VarRecordingNotice is the notice the caller heard in full (its
+	// prompts, comma-separated).
+	VarRecordingNotice = "recording.notice"
+)
+
+// Recording states in VarRecording.
+const (
+	RecordingOn    = "on"
+	RecordingReady = "ready"
+)
+
+// Recorder records calls whose caller has been told so.
+type Recorder interface {
+	// Record is called once the caller has heard the whole notice, with
+	// who gave it (the flow, name@version). With start it records the
+	// call's conversation with an agent (both sides) from then on;
+	// without, it only remembers that the caller was told, for the agent
+	// to start the recording. The runner calls done when it is finished
+	// with the call (the conversation is over): the recording is then
+	// stored.
+	Record(ctx context.Context, c *call.Call, notice, by string, start bool) (done func(), err error)
+}
+
+// record plays the notice to its end and only then has the call
+// recorded. A caller who hangs up or presses 0 during the notice was not
+// told, and is not recorded.
+func (s *session) record(st *Step) (string, error) {
+	rec := s.r.cfg.Recorder
+	if rec == nil {
+		return s.failed(st, "no recorder"), nil
+	}
+	if _, err := s.play(st.prompts, false); err != nil {
+		return exit, err
+	}
+	notice := strings.Join(st.prompts, ", ")
+	done, err := rec.Record(s.ctx, s.c, notice, s.f.name+"@"+s.f.Version(), !st.agentStarts)
+	if err != nil {
+		return s.failed(st, "recording not started", "err", err), nil
+	}
+	s.records = append(s.records, done)
+	state := RecordingOn
+	if st.agentStarts {
+		state = RecordingReady
+	}
+	s.c.SetVar(VarRecordingNotice, notice)
+	s.c.SetVar(VarRecording, state)
+	s.log.Info("ivr: caller told the call is recorded", "notice", notice, "recording", state)
+	return st.following(), nil
+}
+
+// endRecordings finishes the recordings the call's record steps started.
+func (s *session) endRecordings() {
+	for _, done := range s.records {
+		done()
+	}
+}
+
+// record reads a record step: its notice prompts and start: now (the
+// default) or agent.
+func (p *loader) record(st *Step, arg ast.Node, needArg func(string) bool, start ast.Node) {
+	if needArg("a notice prompt (telling the caller the call is recorded)") {
+		st.prompts = p.promptList(arg, "record")
+	}
+	if start == nil {
+		return
+	}
+	v, ok := p.text(start, "start")
+	if !ok {
+		return
+	}
+	switch v {
+	case "now":
+	case "agent":
+		st.agentStarts = true
+	default:
+		p.errorf(posOf(start), "start: %q (want now or agent)", v)
+	}
+}
