@@ -78,8 +78,9 @@ type Server struct {
 	callback  Callbacks
 	hold      []int16 // music on hold, 8 kHz
 	voicemail *VoicemailFolder
-	dialer    call.Dialer // outbound calls from the customer file
-	dialFrom  string      // calling number shown to the customer
+	rec       *recordingAPI // call recordings (recording.go)
+	dialer    call.Dialer   // outbound calls from the customer file
+	dialFrom  string        // calling number shown to the customer
 	now       func() time.Time
 	mux       *http.ServeMux
 
@@ -220,6 +221,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/webcall/callback", s.handleCallbackBook)
 	m.HandleFunc("GET /api/webcall/callback/{ticket}", s.handleCallbackStatus)
 	m.HandleFunc("DELETE /api/webcall/callback/{ticket}", s.handleCallbackCancel)
+	s.recordingRoutes(m)
 	s.mux = m
 }
 
