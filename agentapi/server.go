@@ -78,11 +78,13 @@ type Server struct {
 	callback  Callbacks
 	hold      []int16 // music on hold, 8 kHz
 	voicemail *VoicemailFolder
-	rec       *recordingAPI // call recordings (recording.go)
-	dialer    call.Dialer   // outbound calls from the customer file
-	dialFrom  string        // calling number shown to the customer
+	dialer    call.Dialer // outbound calls from the customer file
+	dialFrom  string      // calling number shown to the customer
 	now       func() time.Time
 	mux       *http.ServeMux
+
+	// rec serves the call recordings (recording.go).
+	rec *recordingAPI
 
 	// life is cancelled by Close: the lifetime of the goroutines the
 	// server starts (WebSocket loops, web calls, the wallboard poller).
