@@ -46,6 +46,9 @@ type Config struct {
 	// Voiceprint recognises callers by voice (needs the customer store
 	// and the speaker model).
 	Voiceprint VoiceprintConfig `yaml:"voiceprint"`
+	// Recording keeps the calls the flows' record steps record (needs the
+	// customer store and its key).
+	Recording RecordingConfig `yaml:"recording"`
 }
 
 // CustomerConfig opens the customer store.

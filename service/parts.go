@@ -90,6 +90,7 @@ func (s *Service) buildParts(c *Config) error {
 	if c.IVR.Voicemail != "" {
 		opts = append(opts, agentapi.WithVoicemail(agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}))
 	}
+	opts = append(opts, s.buildRecorder(c)...)
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
 	if err != nil {

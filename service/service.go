@@ -49,6 +49,10 @@ type Service struct {
 	voiceKey    bool             // the customer store can seal voiceprints
 	lock        *storeLock       // this instance's hold on a SQLite store; nil otherwise
 
+	// recorder records told calls (recording.go); nil without a customer
+	// store that can seal.
+	recorder *recorder
+
 	udp     net.PacketConn
 	tcp     net.Listener
 	httpL   net.Listener
@@ -268,6 +272,9 @@ func (s *Service) newIVR(c *Config, opts []ivr.Option) (call.Handler, error) {
 	}
 	if s.voice != nil {
 		rc.Identifier, rc.Verifier, rc.Enroller = s.voice, s.voice, s.voice
+	}
+	if s.recorder != nil {
+		rc.Recorder = s.recorder
 	}
 	c.IVR.Apply(&rc)
 	return lib.Dispatch(c.IVR.Routes, c.IVR.Default, rc, append([]ivr.Option{ivr.WithLogger(s.log)}, opts...)...), nil
