@@ -3,6 +3,7 @@
 // is one RTCPeerConnection for the whole session, offered by this page
 // once the WebSocket says hello; the switch answers with G.711 only.
 import { $, h, show, api, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
+import { recordingsPanel, recordingsList, setRecordingRole } from './recordings.js';
 
 const state = {
   ws: null,
@@ -167,6 +168,7 @@ function fileView(o) {
   if (o.requeued) extra.push('the caller lost their previous agent');
   extra.push(`queue ${o.queue}, waited ${fmtSeconds(o.waited_s)}`);
   parts.push(h('p', { class: 'muted' }, extra.join('; ')));
+  parts.push(recordingsPanel(o));
   return parts;
 }
 
@@ -433,6 +435,7 @@ function connect() {
 
 function enter(s) {
   state.me = s.agent;
+  setRecordingRole(s.agent.role);
   show($('login'), false);
   show($('desk'), true);
   $('me-name').textContent = s.agent.name;
@@ -485,7 +488,7 @@ async function findToCall(ev) {
       const b = h('button', { type: 'button', 'data-dial': n }, `Call ${n}`);
       b.onclick = () => send({ type: 'dial', customer: f.id, number: n }, `Call ${n}`);
       return b;
-    }))));
+    }), recordingsList({ customer: f.id }))));
 }
 
 // The keypad sends its keys as tones to the far party.
