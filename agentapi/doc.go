@@ -66,6 +66,20 @@
 // Only names the voicemail step writes (BOX/20261123T090000Z-CALLID.wav)
 // are served (WithVoicemail).
 //
+// # Call recordings (WithRecordings)
+//
+//	GET    /api/recordings?customer=ID | ?call=CALLID   a customer's (or a call's) recordings, newest first
+//	GET    /api/recordings/{id}                        one recording as audio/wav, opened from its seal
+//	DELETE /api/recordings/{id}                        erase it (supervisor, admin; CSRF)
+//	GET    /api/agent/calls/{call}/recording           the call's recording state: on, ready or ""
+//	POST   /api/agent/calls/{call}/record              the agent's Record button (CSRF); 409 when the
+//	                                                   caller was not told the call is recorded
+//
+// Supervisors and admins hear any recording; an agent only those of the
+// customer or call they are handling (ringing, talking or in wrap-up):
+// others get 403. Every list, play, erase and refusal is written to the
+// customer store's audit log with the actor (role:id).
+//
 // # Admin API
 //
 //	GET  /api/admin/customers?q=ID-or-E.164      customer files (admin)

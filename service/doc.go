@@ -122,6 +122,9 @@
 //	  cohort_size: 1000           # enrolled voiceprints in the score normalisation cohort
 //	  cohort_share: 0.5           # share of the closest cohort members adaptive s-norm uses
 //	  demo_speech: ""             # enrol customers with a demo_speaker from this speech folder
+//	recording:                    # RecordingConfig: record steps of the flows; needs the store and its key
+//	  max_duration: 1h            # longest recording kept (at most 1h); a longer call keeps its first hour
+//	  retention_days: 0           # recordings this old are erased (at start-up, after each recording); 0 keeps them
 //	routing:                      # routing.Config (go doc ./routing); no router without queues
 //	  queues: []                  # name, skills, priority, max_wait (10m; -1s none), overflow,
 //	                              # join_empty (false: no queueing with no agent logged in), wrap_up...
