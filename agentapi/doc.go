@@ -81,7 +81,10 @@
 // WithCallHandler (the IVR); a vouched caller has call.VarCustomer set and
 // call.VarIdentMethod = MethodWebToken. "Call me back" (POST
 // /api/webcall/callback, then GET/DELETE /api/webcall/callback/{ticket})
-// books through Callbacks and shows the live position.
+// books through Callbacks and shows the live position. A typed number
+// may be in national form: WebCallConfig.NumberPlan reads it
+// (customer.NumberPlan.Normalise) and the call-back gets its E.164 form;
+// a number it cannot read is refused with the reason.
 //
 // # Lifecycle
 //

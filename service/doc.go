@@ -146,6 +146,8 @@
 //	    number_daily_cap: 3       # bookings per number and UTC day
 //	    allow_prefixes: []        # e.g. ["+33"]: only these are dialled; empty = any country
 //	    deny_prefixes: []         # added to agentapi.DefaultDenyPrefixes (premium, satellite...)
+//	    number_plan: {}           # numbers typed in national form: country_code "33", trunk_prefix
+//	                              # "0", international_prefix "00"; empty: international form only
 //	    max_calls: 20             # concurrent "call now" calls
 //	    max_calls_per_address: 2
 //	    max_anonymous_calls: 10   # default half of max_calls
