@@ -61,7 +61,9 @@
 // # Voicemail inbox
 //
 //	GET  /api/voicemail                  messages of the IVR's voicemail folder, newest first (any user)
-//	GET  /api/voicemail/{box}/{name}     one message as audio/wav; each access logged with the actor
+//	GET  /api/voicemail/{box}/{name}     one message as audio/wav; each access audited in the store
+//	                                     (customer.AuditVoicemailPlay: who, which message, when)
+//	                                     before any audio is sent, and logged
 //
 // Only names the voicemail step writes (BOX/20261123T090000Z-CALLID.wav)
 // are served (WithVoicemail).

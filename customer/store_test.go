@@ -97,6 +97,7 @@ var storeCases = []struct {
 	{"an imported voiceprint and its import consent land together", testImportVoiceprint},
 	{"erasures made before the erasure table are remembered", testErasuresBeforeMigration},
 	{"a number typed as people do finds its customers", testTypedNumber},
+	{"voicemail plays are audited: who, which message, when", testVoicemailPlayAudited},
 }
 
 func TestStore(t *testing.T) {

@@ -88,7 +88,11 @@ func (s *Service) buildParts(c *Config) error {
 		opts = append(opts, agentapi.WithDialer(dialerFunc(s.dial), c.Routing.CallbackFrom))
 	}
 	if c.IVR.Voicemail != "" {
-		opts = append(opts, agentapi.WithVoicemail(agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}))
+		vm := agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}
+		if s.db != nil {
+			vm.Audit = s.db // each play in the store's audit log
+		}
+		opts = append(opts, agentapi.WithVoicemail(vm))
 	}
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)

@@ -517,4 +517,6 @@ var (
 	_ ivr.Callbacks = (*routing.Router)(nil)
 	_ ivr.Voicemail = (*ivr.VoicemailDir)(nil)
 	_ call.Dialer   = dialerFunc(nil)
+
+	_ agentapi.VoicemailAudit = (*customer.DB)(nil)
 )
