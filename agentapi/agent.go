@@ -191,6 +191,7 @@ func (s *Server) serveAgent(c *agentConn) {
 	c.mu.Unlock()
 	hello := ServerMessage{Type: "hello", Agent: ptr(viewOf(c.acct)), State: state, Reason: reason, ICEServers: s.rtc.ICEServers(id)}
 	hello.Queues, hello.Agents = s.transferTargets()
+	hello.Ring, _ = s.RingMode(id)
 	c.send(hello)
 	c.adopt(left, s.now())
 	c.log.Info("agent page connected")
@@ -378,6 +379,8 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		}
 		c.log.Info("keypad", "call_id", m.Call, "digits", len(m.Digits))
 		return nil
+	case MsgRing:
+		return s.setRingMode(c, m.Ring)
 	case MsgPickCustomer:
 		ac, err := c.call(m.Call, phaseRinging, phaseTalking, phaseWrapUp)
 		if err != nil {

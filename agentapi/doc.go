@@ -34,7 +34,11 @@
 // MsgDial calls a customer on a number of their file (WithDialer: the
 // trunk): the agent is set away (ReasonOutbound), the page gets
 // "dialling", then "connected" like an answered call; GET /api/customers
-// finds the customer (agents, each lookup logged).
+// finds the customer (agents, each lookup logged). MsgRing chooses where
+// the agent's calls ring (RingBrowser, RingSIP, RingBoth) for agents with
+// a SIP phone account (WithRingModes: the configured mode is the default);
+// the choice lasts while the switch runs, hello carries it, and the
+// ringing side reads it with Server.RingMode.
 // An agent can act only on calls offered or connected to them.
 //
 // Media: after hello the page creates one RTCPeerConnection for its whole

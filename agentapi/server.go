@@ -104,6 +104,7 @@ type Server struct {
 	pendingWeb int
 	tickets    map[string]*ticket
 	refresh    chan struct{} // asks the board loop for an early refresh
+	ring       ringChoices   // where agents' calls ring (ringmode.go)
 
 	replay  *replayCache
 	started time.Time // tokens issued before it are refused without a replay file

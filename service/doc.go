@@ -79,7 +79,8 @@
 //	  agents:                     # agents' SIP phones; with any, REGISTER is accepted (digest, realm below)
 //	    - id: alice               # the agent's id = the phone's SIP user name
 //	      ha1: ""                 # MD5(id:realm:secret): echo 'secret' | voxdesk agent sip-secret -id alice
-//	      ring: both              # where calls ring: browser, sip (the phone) or both; a phone-only
+//	      ring: both              # where calls ring: browser, sip (the phone) or both (the agent
+//	                              # changes it in the page until the switch restarts); a phone-only
 //	                              # agent is logged in (available) by REGISTER and out when it lapses
 //	  customer_url: ""            # Call-Info of the phone's INVITE, {id} = customer id; default
 //	                              # http://<http address>/api/admin/customers?q={id}

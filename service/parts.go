@@ -94,6 +94,9 @@ func (s *Service) buildParts(c *Config) error {
 		}
 		opts = append(opts, agentapi.WithVoicemail(vm))
 	}
+	if len(accounts) > 0 {
+		opts = append(opts, agentapi.WithRingModes(accounts.modes())) // agents choose in the page
+	}
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
 	if err != nil {
