@@ -633,9 +633,11 @@ const maxRecentOffers = 8
 
 // RoutingEvent forwards the router's events an agent's page shows: a
 // missed offer (routing.EventOfferMissed) becomes a "missed" notice with
-// the caller and the agent's state after it. Subscribe it with
-// routing.Router.OnEvent.
+// the caller and the agent's state after it. The agents' state changes
+// also make the wallboard's occupancy over time (Occupancy). Subscribe it
+// with routing.Router.OnEvent.
 func (s *Server) RoutingEvent(ev routing.Event) {
+	s.occ.observe(ev) // the wallboard's occupancy over time
 	if ev.Type != routing.EventOfferMissed {
 		return
 	}

@@ -61,6 +61,10 @@
 //
 // A Boarder is polled every Config.BoardInterval; each snapshot is pushed
 // to supervisors' wallboards and each agent's own state to their page.
+// Each snapshot carries the agents' and the team's Occupancy over the last
+// 15 and 60 minutes and the shift, computed from the agent state events
+// given to RoutingEvent (talking and wrap-up over the time taking calls;
+// away time left out).
 //
 // # Voicemail inbox
 //

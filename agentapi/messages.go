@@ -266,4 +266,6 @@ type AgentView struct {
 	Until   time.Time `json:"until,omitzero"`
 	Call    string    `json:"call,omitempty"`
 	Handled int       `json:"handled,omitempty"`
+	// Occupancy over time (wallboard only, from routing events).
+	Occupancy *Occupancy `json:"occupancy,omitempty"`
 }
