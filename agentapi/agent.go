@@ -191,6 +191,7 @@ func (s *Server) serveAgent(c *agentConn) {
 	c.mu.Unlock()
 	hello := ServerMessage{Type: "hello", Agent: ptr(viewOf(c.acct)), State: state, Reason: reason, ICEServers: s.rtc.ICEServers(id)}
 	hello.Queues, hello.Agents = s.transferTargets()
+	hello.Ring, _ = s.RingMode(id)
 	c.send(hello)
 	c.adopt(left, s.now())
 	c.log.Info("agent page connected")
@@ -378,6 +379,8 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		}
 		c.log.Info("keypad", "call_id", m.Call, "digits", len(m.Digits))
 		return nil
+	case MsgRing:
+		return s.setRingMode(c, m.Ring)
 	case MsgPickCustomer:
 		ac, err := c.call(m.Call, phaseRinging, phaseTalking, phaseWrapUp)
 		if err != nil {
@@ -630,9 +633,11 @@ const maxRecentOffers = 8
 
 // RoutingEvent forwards the router's events an agent's page shows: a
 // missed offer (routing.EventOfferMissed) becomes a "missed" notice with
-// the caller and the agent's state after it. Subscribe it with
-// routing.Router.OnEvent.
+// the caller and the agent's state after it. The agents' state changes
+// also make the wallboard's occupancy over time (Occupancy). Subscribe it
+// with routing.Router.OnEvent.
 func (s *Server) RoutingEvent(ev routing.Event) {
+	s.occ.observe(ev) // the wallboard's occupancy over time
 	if ev.Type != routing.EventOfferMissed {
 		return
 	}

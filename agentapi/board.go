@@ -84,6 +84,7 @@ func (s *Server) boardLoop() {
 			}
 			continue
 		}
+		s.occ.fill(&b, s.now())
 		s.publish(b)
 	}
 }

@@ -39,6 +39,9 @@ type Board struct {
 	At     time.Time    `json:"at"`
 	Queues []QueueStats `json:"queues"`
 	Agents []AgentView  `json:"agents"`
+	// Occupancy is the team's (the agents on the board), from the
+	// routing events given to Server.RoutingEvent; nil without any.
+	Occupancy *Occupancy `json:"occupancy,omitempty"`
 }
 
 // QueueStats are one queue's live figures.

@@ -3,7 +3,6 @@ package agentapi
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +13,7 @@ import (
 func TestStoreDirectory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	db, err := customer.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), customer.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqliteStore(t, ctx)
 	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	for _, c := range []customer.Customer{
 		{ID: "C1", Name: "Ada Lovelace", Phones: []string{"+441632960001"}, Segment: "gold", Notes: "prefers email"},

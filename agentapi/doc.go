@@ -34,7 +34,11 @@
 // MsgDial calls a customer on a number of their file (WithDialer: the
 // trunk): the agent is set away (ReasonOutbound), the page gets
 // "dialling", then "connected" like an answered call; GET /api/customers
-// finds the customer (agents, each lookup logged).
+// finds the customer (agents, each lookup logged). MsgRing chooses where
+// the agent's calls ring (RingBrowser, RingSIP, RingBoth) for agents with
+// a SIP phone account (WithRingModes: the configured mode is the default);
+// the choice lasts while the switch runs, hello carries it, and the
+// ringing side reads it with Server.RingMode.
 // An agent can act only on calls offered or connected to them.
 //
 // Media: after hello the page creates one RTCPeerConnection for its whole
@@ -57,11 +61,17 @@
 //
 // A Boarder is polled every Config.BoardInterval; each snapshot is pushed
 // to supervisors' wallboards and each agent's own state to their page.
+// Each snapshot carries the agents' and the team's Occupancy over the last
+// 15 and 60 minutes and the shift, computed from the agent state events
+// given to RoutingEvent (talking and wrap-up over the time taking calls;
+// away time left out).
 //
 // # Voicemail inbox
 //
 //	GET  /api/voicemail                  messages of the IVR's voicemail folder, newest first (any user)
-//	GET  /api/voicemail/{box}/{name}     one message as audio/wav; each access logged with the actor
+//	GET  /api/voicemail/{box}/{name}     one message as audio/wav; each access audited in the store
+//	                                     (customer.AuditVoicemailPlay: who, which message, when)
+//	                                     before any audio is sent, and logged
 //
 // Only names the voicemail step writes (BOX/20261123T090000Z-CALLID.wav)
 // are served (WithVoicemail).
@@ -95,7 +105,10 @@
 // WithCallHandler (the IVR); a vouched caller has call.VarCustomer set and
 // call.VarIdentMethod = MethodWebToken. "Call me back" (POST
 // /api/webcall/callback, then GET/DELETE /api/webcall/callback/{ticket})
-// books through Callbacks and shows the live position.
+// books through Callbacks and shows the live position. A typed number
+// may be in national form: WebCallConfig.NumberPlan reads it
+// (customer.NumberPlan.Normalise) and the call-back gets its E.164 form;
+// a number it cannot read is refused with the reason.
 //
 // # Lifecycle
 //

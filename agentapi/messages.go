@@ -32,6 +32,7 @@ const (
 	MsgPickCustomer    = "pick_customer"    // Call, Customer: which of the number's customers is calling
 	MsgDial            = "dial"             // Customer, Number: call a customer on a number of their file
 	MsgPing            = "ping"             // keep-alive; answered with "ok"
+	MsgRing            = "ring"             // Ring: where the agent's calls ring (browser, sip, both)
 )
 
 // Limits of the fields of a ClientMessage.
@@ -65,6 +66,7 @@ type ClientMessage struct {
 	Digits      string      `json:"digits,omitempty"`
 	Customer    string      `json:"customer,omitempty"`
 	Number      string      `json:"number,omitempty"`
+	Ring        string      `json:"ring,omitempty"`
 	Signal      *rtc.Signal `json:"signal,omitempty"`
 }
 
@@ -127,6 +129,10 @@ func (m *ClientMessage) validate() error {
 			if !strings.ContainsRune(keypadKeys, r) {
 				return badf("%q is not a keypad key (0-9, *, #, A-D)", r)
 			}
+		}
+	case MsgRing:
+		if m.Ring != RingBrowser && m.Ring != RingSIP && m.Ring != RingBoth {
+			return badf("ring %q (want browser, sip or both)", m.Ring)
 		}
 	case MsgPickCustomer:
 		needCall = true
@@ -195,7 +201,8 @@ func checkText(name, s string, max int, multiline bool) error {
 
 // ServerMessage is one message to a page. Type says which fields are set:
 //
-//	hello      Agent, State, Reason, ICEServers, Queues, Agents
+//	hello      Agent, State, Reason, ICEServers, Queues, Agents, Ring (where
+//	           calls ring; only for agents with a SIP phone account)
 //	state      State, Reason, Until (the agent's routing state changed;
 //	           Until: when a wrap-up ends)
 //	offer      Offer (a call rings, with the customer file)
@@ -231,6 +238,7 @@ type ServerMessage struct {
 	Board      *Board          `json:"board,omitempty"`
 	Until      *time.Time      `json:"until,omitempty"`
 	Missed     *MissedView     `json:"missed,omitempty"`
+	Ring       string          `json:"ring,omitempty"`
 }
 
 // MissedView is an offer the agent let ring out, as their page lists it.
@@ -258,4 +266,6 @@ type AgentView struct {
 	Until   time.Time `json:"until,omitzero"`
 	Call    string    `json:"call,omitempty"`
 	Handled int       `json:"handled,omitempty"`
+	// Occupancy over time (wallboard only, from routing events).
+	Occupancy *Occupancy `json:"occupancy,omitempty"`
 }

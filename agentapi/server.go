@@ -107,6 +107,8 @@ type Server struct {
 	pendingWeb int
 	tickets    map[string]*ticket
 	refresh    chan struct{} // asks the board loop for an early refresh
+	ring       ringChoices   // where agents' calls ring (ringmode.go)
+	occ        occupancyLog  // agents' time on calls, for the wallboard (occupancy.go)
 
 	replay  *replayCache
 	started time.Time // tokens issued before it are refused without a replay file

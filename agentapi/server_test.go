@@ -149,6 +149,16 @@ type page struct {
 
 func (e *testEnv) openPage(t *testing.T, c *client) *page {
 	t.Helper()
+	p, m := e.helloOf(t, c)
+	if m.Agent == nil {
+		t.Fatalf("hello without agent: %+v", m)
+	}
+	return p
+}
+
+// helloOf opens the agent's page and returns its hello.
+func (e *testEnv) helloOf(t *testing.T, c *client) (*page, ServerMessage) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ws, _, err := e.dial(ctx, "/api/agent/ws", c, e.ts.URL)
@@ -156,12 +166,9 @@ func (e *testEnv) openPage(t *testing.T, c *client) *page {
 		t.Fatalf("dial: %v", err)
 	}
 	ws.SetReadLimit(1 << 20)
-	p := &page{t: t, ws: ws}
 	t.Cleanup(func() { ws.CloseNow() })
-	if m := p.next("hello"); m.Agent == nil {
-		t.Fatalf("hello without agent: %+v", m)
-	}
-	return p
+	p := &page{t: t, ws: ws}
+	return p, p.next("hello")
 }
 
 func (p *page) sendRaw(s string) {

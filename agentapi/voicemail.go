@@ -1,6 +1,7 @@
 package agentapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,16 @@ import (
 // any other file.
 type VoicemailFolder struct {
 	Dir string
+	// Audit, when set, records each play in the store's audit log (who,
+	// which message, when); a play it cannot record is refused. Nil: the
+	// log line and the metric only.
+	Audit VoicemailAudit
+}
+
+// VoicemailAudit records who played which voicemail message;
+// *customer.DB implements it (audit action voicemail.play).
+type VoicemailAudit interface {
+	VoicemailPlayed(ctx context.Context, actor, customerID, box, message, callID, part string) error
 }
 
 // Voicemail is one message in the inbox.
@@ -144,7 +155,9 @@ func (s *Server) handleVoicemailList(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleVoicemailPlay serves one message as audio/wav. Every access is
-// audited: one log line naming who listened to which call's message.
+// audited: an entry in the store's audit log (VoicemailFolder.Audit),
+// written before any audio is served, and one log line naming who
+// listened to which call's message.
 func (s *Server) handleVoicemailPlay(w http.ResponseWriter, r *http.Request) {
 	sess := s.voicemailSession(w, r)
 	if sess == nil {
@@ -171,6 +184,16 @@ func (s *Server) handleVoicemailPlay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	callID := voicemailName.FindStringSubmatch(name)[2]
+	if a := s.voicemail.Audit; a != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), opTimeout)
+		err := a.VoicemailPlayed(ctx, sess.acct.ID, "", box, name, callID, r.Header.Get("Range"))
+		cancel()
+		if err != nil {
+			s.log.Error("voicemail not played: audit failed", "actor", sess.acct.ID, "box", box, "message", name, "call_id", callID, "err", err)
+			writeError(w, http.StatusServiceUnavailable, "voicemail unavailable: the play could not be audited")
+			return
+		}
+	}
 	s.log.Info("voicemail played", "audit", true, "actor", sess.acct.ID, "box", box, "message", name, "call_id", callID,
 		"range", r.Header.Get("Range"))
 	s.m.voicemailPlays.Inc()

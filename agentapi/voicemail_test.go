@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/voxdesk/voxdesk/customer"
 )
 
 // writeVoicemailWAV writes secs of a 440 Hz tone as the voicemail step
@@ -69,8 +71,9 @@ func (l *lockedBuffer) String() string {
 }
 
 // voicemailEnv is a server whose inbox holds two messages in box sales
-// and a file the voicemail step could not have written.
-func voicemailEnv(t *testing.T) (*testEnv, []byte, *lockedBuffer) {
+// and a file the voicemail step could not have written; plays are audited
+// to audit when it is not nil.
+func voicemailEnv(t *testing.T, audit VoicemailAudit) (*testEnv, []byte, *lockedBuffer) {
 	dir := t.TempDir()
 	wav := writeVoicemailWAV(t, filepath.Join(dir, "sales", "20261123T090000Z-call-7.wav"), 1.5)
 	writeVoicemailWAV(t, filepath.Join(dir, "sales", "20261122T180000Z-call-3.wav"), 0.5)
@@ -79,7 +82,7 @@ func voicemailEnv(t *testing.T) (*testEnv, []byte, *lockedBuffer) {
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{}
-	e := newEnv(t, WithVoicemail(VoicemailFolder{Dir: dir}), WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	e := newEnv(t, WithVoicemail(VoicemailFolder{Dir: dir, Audit: audit}), WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	return e, wav, logs
 }
 
@@ -102,7 +105,7 @@ func (e *testEnv) get(t *testing.T, path string, c *client) *http.Response {
 // who listened; names the voicemail step could not have written, other
 // files and strangers are refused with a clear message.
 func TestVoicemailInbox(t *testing.T) {
-	e, wav, logs := voicemailEnv(t)
+	e, wav, logs := voicemailEnv(t, nil)
 	alice := e.login(t, "alice", "alice-secret")
 
 	res := e.get(t, "/api/voicemail", alice)
@@ -157,7 +160,8 @@ func TestVoicemailInbox(t *testing.T) {
 func TestBrowserVoicemailPlays(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, _, logs := voicemailEnv(t)
+	db := sqliteStore(t, ctx)
+	e, _, logs := voicemailEnv(t, db)
 	tab, closeTab := browser(t, ctx)
 	defer closeTab()
 	loginAndGoAvailable(t, tab, e)
@@ -183,6 +187,17 @@ func TestBrowserVoicemailPlays(t *testing.T) {
 		t.Errorf("the page's player: duration %.2f s (want 1.5), played %.2f s", played.Duration, played.Time)
 	}
 	if !strings.Contains(logs.String(), "actor=alice box=sales message=20261123T090000Z-call-7.wav") {
-		t.Error("the page's play was not audited")
+		t.Error("the page's play was not logged")
+	}
+	// The browser may fetch the message in several ranges: each is an
+	// audit entry of alice playing it.
+	audit, err := db.AuditLog(ctx, "", 20)
+	if err != nil || len(audit) == 0 {
+		t.Fatalf("audit log %+v %v: the page's play was not audited", audit, err)
+	}
+	for _, a := range audit {
+		if a.Action != customer.AuditVoicemailPlay || a.Actor != "alice" || !strings.HasPrefix(a.Detail, "box=sales message=20261123T090000Z-call-7.wav call_id=call-7") {
+			t.Errorf("audit entry %+v", a)
+		}
 	}
 }

@@ -79,6 +79,37 @@ type WebCallConfig struct {
 	// cannot take every slot.
 	MaxCallsPerAddress int `yaml:"max_calls_per_address"`
 	MaxAnonymousCalls  int `yaml:"max_anonymous_calls"`
+	// NumberPlan reads the numbers visitors type without their country
+	// code. The zero value takes international numbers only.
+	NumberPlan NumberPlan `yaml:"number_plan"`
+}
+
+// NumberPlan is the configuration form of customer.NumberPlan: how a
+// phone number typed in national form is read. {country_code: "33",
+// trunk_prefix: "0"} reads "06 39 98 01 01" as +33639980101.
+type NumberPlan struct {
+	CountryCode         string `yaml:"country_code"`         // "33"; empty: international numbers only
+	TrunkPrefix         string `yaml:"trunk_prefix"`         // "0" in France, "" in Italy
+	InternationalPrefix string `yaml:"international_prefix"` // stands for "+"; default "00"
+}
+
+func (p NumberPlan) plan() customer.NumberPlan {
+	return customer.NumberPlan{CountryCode: p.CountryCode, TrunkPrefix: p.TrunkPrefix, InternationalPrefix: p.InternationalPrefix}
+}
+
+func (p NumberPlan) check() error {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"country_code", p.CountryCode, 3}, {"trunk_prefix", p.TrunkPrefix, 2}, {"international_prefix", p.InternationalPrefix, 4}} {
+		if len(f.v) > f.max || strings.Trim(f.v, "0123456789") != "" {
+			return fmt.Errorf("agentapi: webcall.number_plan.%s %q: want at most %d digits", f.name, f.v, f.max)
+		}
+	}
+	if p.CountryCode != "" && p.CountryCode[0] == '0' {
+		return fmt.Errorf("agentapi: webcall.number_plan.country_code %q: a country code does not start with 0", p.CountryCode)
+	}
+	return nil
 }
 
 func (c *WebCallConfig) fill() {
@@ -123,6 +154,9 @@ func (c *WebCallConfig) check() error {
 		if err := r.r.check(r.name); err != nil {
 			return err
 		}
+	}
+	if err := c.NumberPlan.check(); err != nil {
+		return err
 	}
 	_, err := newNumberPolicy(c.AllowPrefixes, c.DenyPrefixes)
 	return err
@@ -225,10 +259,21 @@ func (s *Server) identify(r webIdentityRequest) (identity, error) {
 			return identity{}, err
 		}
 	}
-	if r.Phone != "" && !customer.IsE164(r.Phone) {
-		return identity{}, badf("phone %q: give it in international form, e.g. +441632960001", r.Phone)
+	phone := r.Phone
+	if phone != "" {
+		// Typed as people write numbers: national form (the number
+		// plan's), separators, a bracketed trunk prefix.
+		e164, err := s.cfg.WebCall.NumberPlan.plan().Normalise(phone)
+		if err != nil {
+			hint := "e.g. +441632960001"
+			if s.cfg.WebCall.NumberPlan.CountryCode == "" {
+				hint = "give it in international form, " + hint
+			}
+			return identity{}, badf("%s (%s)", strings.TrimPrefix(err.Error(), customer.ErrInvalid.Error()+": "), hint)
+		}
+		phone = e164
 	}
-	return identity{name: r.Name, phone: r.Phone, account: r.Account}, nil
+	return identity{name: r.Name, phone: phone, account: r.Account}, nil
 }
 
 // WebMessage is one message from the "call now" page:

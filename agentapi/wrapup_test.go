@@ -2,7 +2,6 @@ package agentapi
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 func TestBrowserWrapUpDuringNextCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	db, err := customer.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), customer.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqliteStore(t, ctx)
 	for _, c := range []customer.Customer{
 		{ID: "C1", Name: "Ada Lovelace", Phones: []string{"+441632960001"}},
 		{ID: "C2", Name: "Charles Babbage", Phones: []string{"+441632960002"}},

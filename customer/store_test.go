@@ -101,6 +101,7 @@ var storeCases = []struct {
 	{"a recording without notice or with bad values is refused", testRecordingRefused},
 	{"recordings go with the customer's erasure, alone, or by retention", testRecordingErasure},
 	{"key rotation re-seals recordings", testRecordingRotateKey},
+	{"voicemail plays are audited: who, which message, when", testVoicemailPlayAudited},
 }
 
 func TestStore(t *testing.T) {

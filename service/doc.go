@@ -79,7 +79,8 @@
 //	  agents:                     # agents' SIP phones; with any, REGISTER is accepted (digest, realm below)
 //	    - id: alice               # the agent's id = the phone's SIP user name
 //	      ha1: ""                 # MD5(id:realm:secret): echo 'secret' | voxdesk agent sip-secret -id alice
-//	      ring: both              # where calls ring: browser, sip (the phone) or both; a phone-only
+//	      ring: both              # where calls ring: browser, sip (the phone) or both (the agent
+//	                              # changes it in the page until the switch restarts); a phone-only
 //	                              # agent is logged in (available) by REGISTER and out when it lapses
 //	  customer_url: ""            # Call-Info of the phone's INVITE, {id} = customer id; default
 //	                              # http://<http address>/api/admin/customers?q={id}
@@ -149,6 +150,8 @@
 //	    number_daily_cap: 3       # bookings per number and UTC day
 //	    allow_prefixes: []        # e.g. ["+33"]: only these are dialled; empty = any country
 //	    deny_prefixes: []         # added to agentapi.DefaultDenyPrefixes (premium, satellite...)
+//	    number_plan: {}           # numbers typed in national form: country_code "33", trunk_prefix
+//	                              # "0", international_prefix "00"; empty: international form only
 //	    max_calls: 20             # concurrent "call now" calls
 //	    max_calls_per_address: 2
 //	    max_anonymous_calls: 10   # default half of max_calls

@@ -88,7 +88,14 @@ func (s *Service) buildParts(c *Config) error {
 		opts = append(opts, agentapi.WithDialer(dialerFunc(s.dial), c.Routing.CallbackFrom))
 	}
 	if c.IVR.Voicemail != "" {
-		opts = append(opts, agentapi.WithVoicemail(agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}))
+		vm := agentapi.VoicemailFolder{Dir: c.IVR.Voicemail}
+		if s.db != nil {
+			vm.Audit = s.db // each play in the store's audit log
+		}
+		opts = append(opts, agentapi.WithVoicemail(vm))
+	}
+	if len(accounts) > 0 {
+		opts = append(opts, agentapi.WithRingModes(accounts.modes())) // agents choose in the page
 	}
 	opts = append(opts, s.buildRecorder(c)...)
 	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))

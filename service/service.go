@@ -524,4 +524,6 @@ var (
 	_ ivr.Callbacks = (*routing.Router)(nil)
 	_ ivr.Voicemail = (*ivr.VoicemailDir)(nil)
 	_ call.Dialer   = dialerFunc(nil)
+
+	_ agentapi.VoicemailAudit = (*customer.DB)(nil)
 )

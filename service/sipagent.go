@@ -128,7 +128,7 @@ type phoneRing struct {
 var _ routing.Phones = (*sipPhones)(nil)
 
 func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) error {
-	mode := p.accounts.ring(agent)
+	mode := p.ringMode(agent)
 	var webErr error
 	if mode != RingSIP || p.svc.api != nil {
 		webErr = p.web.Ring(ctx, agent, o)
@@ -221,7 +221,7 @@ func (p *sipPhones) Cancel(ctx context.Context, agent, callID, reason string) er
 	if r != nil {
 		r.cancel()
 	}
-	if p.accounts.ring(agent) == RingSIP {
+	if p.ringMode(agent) == RingSIP {
 		_ = p.web.Cancel(ctx, agent, callID, reason)
 		return nil
 	}

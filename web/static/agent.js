@@ -61,7 +61,7 @@ function send(msg, what) {
     return false;
   }
   msg.id = state.nextId++;
-  if (what) state.pending.set(msg.id, { what, wrap: msg.type === 'wrapup' ? msg.call : null });
+  if (what) state.pending.set(msg.id, { what, wrap: msg.type === 'wrapup' ? msg.call : null, ring: msg.type === 'ring' ? msg.ring : null });
   state.ws.send(JSON.stringify(msg));
   return true;
 }
@@ -222,7 +222,7 @@ function render() {
   renderWrap();
   const c = state.call;
   if (c && c.phase === 'ringing') {
-    if (!ring.timer) startRinging();
+    if (!ring.timer && state.ringMode !== 'sip') startRinging(); // else the SIP phone rings
   } else {
     stopRinging();
   }
@@ -294,6 +294,10 @@ async function onMessage(m) {
       $('me-name').textContent = m.agent.name;
       setState(m.state, m.reason);
       fillTransfer(m.queues, m.agents);
+      // Agents with a SIP phone choose where calls ring (kept by the switch).
+      state.ringMode = m.ring || 'browser';
+      $('ring-mode').value = state.ringMode;
+      show($('ring-box'), !!m.ring);
       status('Connected.');
       await startMedia(m.iceServers);
       break;
@@ -321,7 +325,8 @@ async function onMessage(m) {
       state.seen.set(m.offer.call, m.offer);
       if (state.seen.size > 20) state.seen.delete(state.seen.keys().next().value);
       state.call = { id: m.offer.call, offer: m.offer, phase: 'ringing' };
-      status(`Incoming call from ${m.offer.customer ? m.offer.customer.name : (m.offer.caller || 'unknown caller')}.`);
+      status(`Incoming call from ${m.offer.customer ? m.offer.customer.name : (m.offer.caller || 'unknown caller')}` +
+        (state.ringMode === 'sip' ? ', ringing on your SIP phone.' : '.'));
       render();
       break;
     case 'dialling': // the agent's own call to a customer
@@ -375,6 +380,7 @@ async function onMessage(m) {
         state.wraps.delete(p.wrap);
         render();
       }
+      if (p && p.ring) state.ringMode = p.ring;
       if (p && p.what === 'Answer' && state.call && state.call.phase === 'ringing' && state.call.offer.callback) {
         // A call-back: the switch now dials the customer ('connected' or 'cancel' follows).
         state.call.phase = 'dialling';
@@ -388,6 +394,7 @@ async function onMessage(m) {
       const p = state.pending.get(m.id);
       state.pending.delete(m.id);
       status(`${p ? p.what : 'Error'}: ${m.error}`);
+      if (p && p.ring) $('ring-mode').value = state.ringMode;
       break;
     }
     case 'board':
@@ -506,6 +513,7 @@ function wire() {
   buildKeypad();
   $('btn-vm-refresh').onclick = loadVoicemail;
   $('btn-missed-clear').onclick = () => { $('missed-list').replaceChildren(); show($('missed'), false); };
+  $('ring-mode').onchange = () => send({ type: 'ring', ring: $('ring-mode').value }, 'Ring mode');
   $('btn-available').onclick = () => send({ type: 'state', state: 'available' }, 'Available');
   $('btn-away').onclick = () => send({ type: 'state', state: 'away', reason: $('away-reason').value }, 'Away');
   $('btn-logout').onclick = async () => {

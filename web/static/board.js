@@ -74,9 +74,18 @@ function renderBoard(b) {
     h('td', {}, h('span', { class: `badge state-${a.state}` }, a.state)),
     h('td', {}, a.reason || ''),
     h('td', { class: 'in-state', 'data-since': a.since ? new Date(a.since).getTime() : undefined }, '-'),
-    h('td', {}, a.handled || 0))));
+    h('td', {}, a.handled || 0),
+    h('td', { class: 'occupancy' }, overTime(a.occupancy)))));
   updateInState(at);
   $('occupancy').textContent = occupancyOf(b.agents);
+  $('team-occupancy').textContent = b.occupancy ? `Team occupancy, last 15 min / 60 min / shift: ${overTime(b.occupancy)}.` : '';
+}
+
+// overTime shows the occupancy of the last 15 and 60 minutes and of the
+// shift; '-' where there was no time taking calls.
+function overTime(o) {
+  if (!o) return '-';
+  return [o.last_15m, o.last_60m, o.shift].map((x) => (x == null ? '-' : pct(x))).join(' / ');
 }
 
 // occupancyOf says how many of the agents taking calls (not away) are

@@ -22,7 +22,7 @@ function claims(t) {
 
 function identity() {
   if (token) return { token };
-  return { name: $('name').value.trim(), phone: $('phone').value.replace(/[\s().-]/g, ''), account: $('account').value.trim() };
+  return { name: $('name').value.trim(), phone: $('phone').value.trim(), account: $('account').value.trim() };
 }
 
 function sendWS(m) { if (call.ws && call.ws.readyState === WebSocket.OPEN) call.ws.send(JSON.stringify(m)); }
