@@ -3,6 +3,7 @@
 // is one RTCPeerConnection for the whole session, offered by this page
 // once the WebSocket says hello; the switch answers with G.711 only.
 import { $, h, show, api, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
+import { showSupervisor } from './supervised.js';
 
 const state = {
   ws: null,
@@ -389,6 +390,9 @@ async function onMessage(m) {
       break;
     }
     case 'board':
+      break;
+    case 'monitor':
+      showSupervisor(m.monitor);
       break;
   }
 }
