@@ -480,9 +480,15 @@ var e2eCalls int
 // who.from, streams who's held-out speech and runs digits (scenario lines).
 func placeCall(t *testing.T, ctx context.Context, sw *testSwitch, tap *wireTap, who e2eCaller, digits string) *e2eCall {
 	t.Helper()
-	e2eCalls++
 	wav := filepath.Join(t.TempDir(), "caller.wav")
 	heldOutWAV(t, e2eSpeech(t), who.speaker, wav)
+	return placeCallWAV(t, sw, tap, who, wav, digits)
+}
+
+// placeCallWAV is placeCall with the caller streaming wav (8 kHz mu-law).
+func placeCallWAV(t *testing.T, sw *testSwitch, tap *wireTap, who e2eCaller, wav, digits string) *e2eCall {
+	t.Helper()
+	e2eCalls++
 	c := &e2eCall{
 		who:       who,
 		callID:    fmt.Sprintf("e2e-%d-%d-1", os.Getpid(), e2eCalls),
