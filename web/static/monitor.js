@@ -14,7 +14,7 @@ const mon = {
   pc: null,
   mic: null,
   connected: null, // Promise resolved when the audio is up
-  current: null, // {call, agent, mode}
+  current: null, // {call, agent, name, mode}
   chain: Promise.resolve(),
 };
 // Exposed for tests: the supervisor's PeerConnection.
@@ -48,7 +48,7 @@ function startAudio() {
     pc.ontrack = (ev) => { $('monitor-audio').srcObject = ev.streams[0] || new MediaStream([ev.track]); };
     const up = new Promise((resolve, reject) => {
       pc.onconnectionstatechange = () => {
-        $('monitor-media').textContent = `your audio: ${pc.connectionState}`;
+        $('monitor-media').textContent = `Your audio: ${pc.connectionState}.`;
         if (pc.connectionState === 'connected') resolve();
         if (pc.connectionState === 'failed' || pc.connectionState === 'closed') reject(new Error(`audio ${pc.connectionState}`));
       };
@@ -70,29 +70,29 @@ function stopAudio() {
   mon.pc = null;
   mon.mic = null;
   mon.connected = null;
-  $('monitor-media').textContent = 'your audio: not connected';
+  $('monitor-media').textContent = 'Your audio: not connected.';
 }
 
 function render() {
   const c = mon.current;
   show($('monitor'), !!c);
   if (!c) return;
-  $('monitor-who').textContent = c.agent;
+  $('monitor-who').textContent = c.name;
   $('monitor-mode').textContent = modeWords[c.mode] || c.mode;
   for (const m of Object.keys(modeWords)) $(`btn-mon-${m}`).setAttribute('aria-pressed', String(c.mode === m));
 }
 
 // join listens to, whispers to or barges into the agent's call.
-async function join(agent, mode) {
+async function join(agent, name, mode) {
   try {
-    status(`Joining ${agent}'s call…`);
+    status(`Joining ${name}'s call…`);
     await startAudio();
     const v = await api('POST', '/api/monitor', { agent, mode, board: mon.page });
-    mon.current = { call: v.call, agent: v.agent, mode: v.mode };
+    mon.current = { call: v.call, agent: v.agent, name, mode: v.mode };
     render();
-    status(`On ${agent}'s call: ${modeWords[v.mode]}.`);
+    status(`On ${name}'s call: ${modeWords[v.mode]}.`);
   } catch (e) {
-    status(`Cannot join ${agent}'s call: ${e.message}`);
+    status(`Cannot join ${name}'s call: ${e.message}`);
   }
 }
 
@@ -114,7 +114,7 @@ export function monitorButtons(agent) {
   if (!mon.enabled || agent.state !== 'busy') return '';
   return Object.keys(modeWords).map((mode) => {
     const b = h('button', { type: 'button', 'data-monitor': agent.id, 'data-mode': mode }, mode[0].toUpperCase() + mode.slice(1));
-    b.onclick = () => join(agent.id, mode);
+    b.onclick = () => join(agent.id, agent.name || agent.id, mode);
     return b;
   });
 }
@@ -137,9 +137,10 @@ export function onMonitorMessage(m) {
         break;
       case 'monitor':
         if (mon.current && m.monitor.call === mon.current.call && !m.monitor.mode) {
+          const { name } = mon.current;
           mon.current = null;
           render();
-          status(`You are off ${m.monitor.agent}'s call: ${m.monitor.reason}.`);
+          status(`You are off ${name}'s call: ${m.monitor.reason}.`);
         }
         break;
       case 'error':
@@ -158,6 +159,6 @@ export function monitorSocketClosed() {
 }
 
 for (const mode of Object.keys(modeWords)) {
-  $(`btn-mon-${mode}`).onclick = () => mon.current && join(mon.current.agent, mode);
+  $(`btn-mon-${mode}`).onclick = () => mon.current && join(mon.current.agent, mon.current.name, mode);
 }
 $('btn-mon-leave').onclick = leave;
