@@ -9,8 +9,13 @@ import (
 	"github.com/coder/websocket"
 )
 
-// boardConn is one open wallboard page.
-type boardConn struct{ *sock }
+// boardConn is one open wallboard page; media is its supervisor audio
+// (monitor.go).
+type boardConn struct {
+	*sock
+	acct  *Account
+	media boardMedia
+}
 
 func (s *Server) handleBoardWS(w http.ResponseWriter, r *http.Request) {
 	sess := s.authorized(w, r, RoleSupervisor, false)
@@ -25,7 +30,9 @@ func (s *Server) handleBoardWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	b := &boardConn{newSock(s.life, ws)}
+	ws.SetReadLimit(MaxMessageBytes)
+	b := &boardConn{sock: newSock(s.life, ws), acct: sess.acct}
+	b.media.id = newPageID()
 	if !s.goTracked(func() { b.run(func() { s.serveBoard(b) }) }) {
 		b.finish()
 	}
@@ -43,15 +50,19 @@ func (s *Server) serveBoard(b *boardConn) {
 		s.mu.Lock()
 		delete(s.boards, b)
 		s.mu.Unlock()
+		s.boardClosed(b)
 	}()
 	s.m.pages.WithLabelValues("board").Inc()
 	defer s.m.pages.WithLabelValues("board").Dec()
+	s.boardOpened(b)
 	s.requestBoard()
-	// The page sends nothing but the closing handshake.
+	// The page sends the signalling of its supervisor audio, if any.
 	for {
-		if _, err := b.read(); err != nil {
+		msg, err := b.read()
+		if err != nil {
 			return
 		}
+		s.boardMessage(b, msg)
 	}
 }
 

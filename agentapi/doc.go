@@ -66,6 +66,28 @@
 // given to RoutingEvent (talking and wrap-up over the time taking calls;
 // away time left out).
 //
+// # Supervisors on calls (WithMonitor; monitor.go)
+//
+//	POST   /api/monitor   {"agent","mode":"listen|whisper|barge","board"?}   join the agent's call or switch mode (supervisor, CSRF)
+//	DELETE /api/monitor                                                     leave it
+//
+// The supervisor's audio is a WebRTC leg of the wallboard page: with
+// WithMonitor the board socket says hello (the page's id, ICE servers)
+// and carries the page's "signal" messages like the agent socket. The
+// CallFinder (the router) gives the agent's call, and a call.Tap on its
+// bridge mixes caller and agent for the supervisor (media.Mixer) and, in
+// whisper, adds the supervisor's voice to the agent's frames, in barge to
+// both ways. One supervisor per call: a second is refused (409). Refusals
+// are 4xx with the reason (400 bad body or mode, 403 role, 404 unknown
+// agent, 409 agent not on a call, call taken, no wallboard audio) and
+// change nothing. The agent's page gets "monitor" messages while the
+// supervisor is heard (whisper, barge), not for silent listening. The
+// monitor ends when the supervisor leaves, the call ends, the
+// conversation with the agent ends (no frame on the bridge for 1 s:
+// hang-up, transfer, lost page) or the wallboard goes; each step is a
+// log line with call_id, supervisor and agent, and
+// voxdesk_agentapi_monitor_requests_total counts them.
+//
 // # Voicemail inbox
 //
 //	GET  /api/voicemail                  messages of the IVR's voicemail folder, newest first (any user)

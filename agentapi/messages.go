@@ -239,6 +239,8 @@ type ServerMessage struct {
 	Until      *time.Time      `json:"until,omitempty"`
 	Missed     *MissedView     `json:"missed,omitempty"`
 	Ring       string          `json:"ring,omitempty"`
+	Monitor    *MonitorView    `json:"monitor,omitempty"` // a supervisor on the call (monitor.go)
+	Page       string          `json:"page,omitempty"`    // wallboard hello: the page's id for MonitorRequest.Board
 }
 
 // MissedView is an offer the agent let ring out, as their page lists it.

@@ -12,6 +12,10 @@ type metrics struct {
 	callbacks   *prometheus.CounterVec // "call me back" bookings by result: booked, refused
 	// voicemailPlays counts voicemail downloads (each one audited).
 	voicemailPlays prometheus.Counter
+	// monitors counts supervisors' listen/whisper/barge requests by mode
+	// and result; activeMonitors are those running.
+	monitors       *prometheus.CounterVec
+	activeMonitors prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -25,12 +29,15 @@ func newMetrics() *metrics {
 		webcalls:       prometheus.NewCounterVec(prometheus.CounterOpts(opts("webcalls_total", "Website \"call now\" calls by how they ended.")), []string{"cause"}),
 		callbacks:      prometheus.NewCounterVec(prometheus.CounterOpts(opts("callback_requests_total", "Website \"call me back\" requests by result (booked, refused).")), []string{"result"}),
 		voicemailPlays: prometheus.NewCounter(prometheus.CounterOpts(opts("voicemail_plays_total", "Voicemail messages served to a page (each access audited in the log)."))),
+		monitors: prometheus.NewCounterVec(prometheus.CounterOpts(opts("monitor_requests_total",
+			"Supervisors' listen, whisper and barge requests by mode and result (started, switched, refused-REASON).")), []string{"mode", "result"}),
+		activeMonitors: prometheus.NewGauge(prometheus.GaugeOpts(opts("monitors_active", "Supervisors listening to, whispering to or barged into a call now."))),
 	}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) {
 	if reg != nil {
-		reg.MustRegister(m.pages, m.logins, m.badMessages, m.webcalls, m.callbacks, m.voicemailPlays)
+		reg.MustRegister(m.pages, m.logins, m.badMessages, m.webcalls, m.callbacks, m.voicemailPlays, m.monitors, m.activeMonitors)
 	}
 }
 

@@ -109,6 +109,7 @@ type Server struct {
 	refresh    chan struct{} // asks the board loop for an early refresh
 	ring       ringChoices   // where agents' calls ring (ringmode.go)
 	occ        occupancyLog  // agents' time on calls, for the wallboard (occupancy.go)
+	mon        monitors      // supervisors on calls (monitor.go)
 
 	replay  *replayCache
 	started time.Time // tokens issued before it are refused without a replay file
@@ -221,6 +222,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/customers", s.handleAgentLookup)
 	m.HandleFunc("GET /api/voicemail/{box}/{name}", s.handleVoicemailPlay)
 	m.HandleFunc("POST /api/admin/customers/{id}/erase-biometrics", s.handleAdminErase)
+	m.HandleFunc("POST /api/monitor", s.handleMonitor)
+	m.HandleFunc("DELETE /api/monitor", s.handleMonitorLeave)
 	m.HandleFunc("GET /api/webcall/ws", s.handleWebCallWS)
 	m.HandleFunc("POST /api/webcall/callback", s.handleCallbackBook)
 	m.HandleFunc("GET /api/webcall/callback/{ticket}", s.handleCallbackStatus)

@@ -243,19 +243,24 @@ func toneFrames(pkts []sinkPacket) int {
 		if len(p.pcm) != 160 {
 			continue
 		}
-		var s1, s2, energy float64
-		k := 2 * math.Cos(2*math.Pi*toneHz/8000)
-		for _, v := range p.pcm {
-			x := float64(v)
-			s1, s2 = x+k*s1-s2, s1
-			energy += x * x
-		}
-		power := s1*s1 + s2*s2 - k*s1*s2
+		power, energy := goertzel(p.pcm, toneHz)
 		if energy/160 > 500*500 && 2*power/(160*energy) > 0.6 {
 			n++
 		}
 	}
 	return n
+}
+
+// goertzel returns the power of pcm (8 kHz) at hz and its total energy.
+func goertzel(pcm []int16, hz float64) (power, energy float64) {
+	var s1, s2 float64
+	k := 2 * math.Cos(2*math.Pi*hz/8000)
+	for _, v := range pcm {
+		x := float64(v)
+		s1, s2 = x+k*s1-s2, s1
+		energy += x * x
+	}
+	return s1*s1 + s2*s2 - k*s1*s2, energy
 }
 
 // pageLogin opens url in tab and logs user in; shown is the element the
@@ -475,9 +480,15 @@ var e2eCalls int
 // who.from, streams who's held-out speech and runs digits (scenario lines).
 func placeCall(t *testing.T, ctx context.Context, sw *testSwitch, tap *wireTap, who e2eCaller, digits string) *e2eCall {
 	t.Helper()
-	e2eCalls++
 	wav := filepath.Join(t.TempDir(), "caller.wav")
 	heldOutWAV(t, e2eSpeech(t), who.speaker, wav)
+	return placeCallWAV(t, sw, tap, who, wav, digits)
+}
+
+// placeCallWAV is placeCall with the caller streaming wav (8 kHz mu-law).
+func placeCallWAV(t *testing.T, sw *testSwitch, tap *wireTap, who e2eCaller, wav, digits string) *e2eCall {
+	t.Helper()
+	e2eCalls++
 	c := &e2eCall{
 		who:       who,
 		callID:    fmt.Sprintf("e2e-%d-%d-1", os.Getpid(), e2eCalls),

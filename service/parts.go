@@ -80,7 +80,7 @@ func (s *Service) buildParts(c *Config) error {
 			cb = callbackLookup{Callbacks: cb, db: s.db, log: s.log}
 		}
 		opts = append(opts, agentapi.WithRouter(r), agentapi.WithBoard(agentapi.RouterBoard(r)),
-			agentapi.WithCallbacks(cb))
+			agentapi.WithCallbacks(cb), monitorOption(r))
 	}
 	if s.db != nil && len(c.SIP.Trunks) > 0 {
 		// Agents call customers from their file through the first trunk,

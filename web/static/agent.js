@@ -4,6 +4,7 @@
 // once the WebSocket says hello; the switch answers with G.711 only.
 import { $, h, show, api, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
 import { recordingsPanel, recordingsList, setRecordingRole } from './recordings.js';
+import { showSupervisor } from './supervised.js';
 
 const state = {
   ws: null,
@@ -398,6 +399,9 @@ async function onMessage(m) {
       break;
     }
     case 'board':
+      break;
+    case 'monitor':
+      showSupervisor(m.monitor);
       break;
   }
 }

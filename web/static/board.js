@@ -2,6 +2,7 @@
 // agents' states, pushed by the switch about once a second. It is for
 // supervisors and admins; an agent is told so instead of a retry loop.
 import { $, h, show, session, logout, wsURL, fmtSeconds, setupLogin } from './common.js';
+import { setMonitorSocket, onMonitorMessage, monitorButtons, monitorSocketClosed } from './monitor.js';
 
 const pct = (x) => `${Math.round(x * 100)} %`;
 
@@ -75,7 +76,8 @@ function renderBoard(b) {
     h('td', {}, a.reason || ''),
     h('td', { class: 'in-state', 'data-since': a.since ? new Date(a.since).getTime() : undefined }, '-'),
     h('td', {}, a.handled || 0),
-    h('td', { class: 'occupancy' }, overTime(a.occupancy)))));
+    h('td', { class: 'occupancy' }, overTime(a.occupancy)),
+    h('td', { class: 'listen-in' }, monitorButtons(a)))));
   updateInState(at);
   $('occupancy').textContent = occupancyOf(b.agents);
   $('team-occupancy').textContent = b.occupancy ? `Team occupancy, last 15 min / 60 min / shift: ${overTime(b.occupancy)}.` : '';
@@ -107,13 +109,16 @@ function updateInState(at) {
 
 function connect() {
   ws = new WebSocket(wsURL('/api/board/ws'));
+  setMonitorSocket(ws);
   ws.onopen = () => status('Live.');
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);
     if (m.type === 'board') renderBoard(m.board);
+    else onMonitorMessage(m);
   };
   ws.onclose = async (ev) => {
     ws = null;
+    monitorSocketClosed();
     if (stopped) return;
     // A closed socket may mean the login expired or was refused: ask
     // before retrying, so nobody watches an endless retry loop.
