@@ -64,8 +64,7 @@ var (
 	// a queue none of whose agents is.
 	ErrNotAvailable = errors.New("routing: agent is not available")
 	// ErrNoConsult is returned when completing or cancelling a
-	// consultation that is not under way (or, for completing, whose
-	// agent has not answered yet).
+	// consultation that is not under way.
 	ErrNoConsult = errors.New("routing: no consultation under way on this call")
 	// ErrConsulting refuses a second consultation, or a blind transfer,
 	// while a consultation is under way on the call.

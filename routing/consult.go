@@ -65,7 +65,7 @@ func (r *Router) CompleteConsult(ctx context.Context, agentID, callID string) er
 			return err
 		}
 		if e.consult.state != consultTalking {
-			return fmt.Errorf("%w: %s has not answered yet", ErrNoConsult, e.consult.to)
+			return fmt.Errorf("%w: %s has not answered the consultation yet", ErrState, e.consult.to)
 		}
 		r.completeConsult(e, a, false)
 		return nil
