@@ -142,6 +142,10 @@ type WrapUp struct {
 	IdentityConfirmed bool    // the agent pressed "identity confirmed"
 	Disposition       string
 	Notes             string
+	// HandedTo is the agent the call was handed to after a consultation
+	// (warm transfer): this wrap-up is the agent's part of the call, and
+	// the interaction belongs to the agent who finished it.
+	HandedTo string
 }
 
 var errUnknownAgent = routing.ErrUnknownAgent

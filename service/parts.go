@@ -227,6 +227,7 @@ func (s *Service) openVoice(c *Config) error {
 // The router is the agent API's routing side, and the API its phones.
 var (
 	_ agentapi.Router         = (*routing.Router)(nil)
+	_ agentapi.Consulter      = (*routing.Router)(nil)
 	_ agentapi.Snapshotter    = (*routing.Router)(nil)
 	_ agentapi.CallbackBooker = (*routing.Router)(nil)
 	_ routing.Phones          = (*agentapi.Server)(nil)
