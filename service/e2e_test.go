@@ -237,14 +237,17 @@ const toneHz = browsertest.ToneHz
 
 // toneFrames counts the 20 ms frames that carry the agent's tone: loud,
 // with most of their energy at toneHz (Goertzel).
-func toneFrames(pkts []sinkPacket) int {
+func toneFrames(pkts []sinkPacket) int { return toneFramesAt(pkts, toneHz) }
+
+// toneFramesAt counts the frames that carry a tone of hz.
+func toneFramesAt(pkts []sinkPacket, hz float64) int {
 	n := 0
 	for _, p := range pkts {
 		if len(p.pcm) != 160 {
 			continue
 		}
 		var s1, s2, energy float64
-		k := 2 * math.Cos(2*math.Pi*toneHz/8000)
+		k := 2 * math.Cos(2*math.Pi*hz/8000)
 		for _, v := range p.pcm {
 			x := float64(v)
 			s1, s2 = x+k*s1-s2, s1
@@ -421,6 +424,17 @@ func wrapUp(t *testing.T, ctx, agent context.Context, disposition, notes string)
 // wrap-up's disposition and notes.
 func wantInteraction(t *testing.T, base, customerID, callID, disposition, notes string) {
 	t.Helper()
+	in, ok := interactionOf(t, base, customerID, callID)
+	if ok && (in.Agent != "alice" || in.Method != "voice" || in.Outcome != disposition || in.Notes != notes) {
+		t.Errorf("%s's file records the call as %+v", customerID, in)
+	}
+}
+
+// interactionOf reads, through the admin API (as ada), the interaction
+// of callID in the customer's file; it reports an error and false when
+// the file has none.
+func interactionOf(t *testing.T, base, customerID, callID string) (agentapi.InteractionView, bool) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]string{"user": "ada", "password": "e2e-agent-secret"})
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -448,13 +462,11 @@ func wantInteraction(t *testing.T, base, customerID, callID, disposition, notes 
 	}
 	for _, in := range files[0].Recent {
 		if in.CallID == callID {
-			if in.Agent != "alice" || in.Method != "voice" || in.Outcome != disposition || in.Notes != notes {
-				t.Errorf("%s's file records the call as %+v", customerID, in)
-			}
-			return
+			return in, true
 		}
 	}
 	t.Errorf("%s's file has no interaction for %s: %+v", customerID, callID, files[0].Recent)
+	return agentapi.InteractionView{}, false
 }
 
 // e2eCall is one SIPp caller running in the background.
@@ -475,9 +487,15 @@ var e2eCalls int
 // who.from, streams who's held-out speech and runs digits (scenario lines).
 func placeCall(t *testing.T, ctx context.Context, sw *testSwitch, tap *wireTap, who e2eCaller, digits string) *e2eCall {
 	t.Helper()
-	e2eCalls++
 	wav := filepath.Join(t.TempDir(), "caller.wav")
 	heldOutWAV(t, e2eSpeech(t), who.speaker, wav)
+	return placeCallWAV(t, sw, tap, who, wav, digits)
+}
+
+// placeCallWAV is placeCall with the caller streaming wav (8 kHz mu-law).
+func placeCallWAV(t *testing.T, sw *testSwitch, tap *wireTap, who e2eCaller, wav, digits string) *e2eCall {
+	t.Helper()
+	e2eCalls++
 	c := &e2eCall{
 		who:       who,
 		callID:    fmt.Sprintf("e2e-%d-%d-1", os.Getpid(), e2eCalls),

@@ -89,12 +89,16 @@ func Start(t testing.TB, ctx context.Context, mic string) context.Context {
 
 // WriteToneWAV writes 3 s of a ToneHz tone of amplitude 9000, 16-bit
 // mono 48 kHz PCM: what a fake microphone plays as the agent's voice.
-func WriteToneWAV(t testing.TB, path string) {
+func WriteToneWAV(t testing.TB, path string) { WriteToneWAVHz(t, path, ToneHz) }
+
+// WriteToneWAVHz is WriteToneWAV with a tone of hz, to tell agents'
+// voices apart.
+func WriteToneWAVHz(t testing.TB, path string, hz float64) {
 	t.Helper()
 	const rate = 48000
 	samples := make([]int16, 3*rate)
 	for i := range samples {
-		samples[i] = int16(9000 * math.Sin(2*math.Pi*ToneHz*float64(i)/rate))
+		samples[i] = int16(9000 * math.Sin(2*math.Pi*hz*float64(i)/rate))
 	}
 	b := make([]byte, 44, 44+2*len(samples))
 	copy(b[0:], "RIFF")
