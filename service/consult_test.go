@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,16 +132,49 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 	}
 	waitPageSpeech(t, ctx, alice, "the caller's speech on Alice's page")
 
-	// Consult Bob: he rings with the caller's file, as a consultation.
-	if err := chromedp.Run(alice,
-		chromedp.SetValue("#transfer-target", "agent:bob", chromedp.ByID),
-		chromedp.Click("#btn-consult", chromedp.ByID),
-	); err != nil {
+	// Refused, and nothing changes: consulting an agent who is not
+	// logged in or an unknown queue, completing with no consultation.
+	for i, bad := range []struct{ msg, want string }{
+		{`{type: 'consult', agent: 'zed'}`, `consult "zed": routing: agent not logged in`},
+		{`{type: 'consult', queue: 'nope'}`, `routing: unknown queue: "nope"`},
+		{`{type: 'consult_complete'}`, `no consultation under way on this call`},
+	} {
+		send := `window.voxdesk.ws.send(JSON.stringify(Object.assign(` + bad.msg + `, {id: ` + strconv.Itoa(9200+i) + `, call: window.voxdesk.call.id}))); true`
+		if err := chromedp.Run(alice, chromedp.Evaluate(send, nil)); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, alice, "refusal", `document.getElementById('status').innerText`, bad.want)
+	}
+	if ringing(bob) || agentState(sw, "alice") != routing.StateBusy || agentState(sw, "bob") != routing.StateAvailable {
+		t.Fatalf("a refused request changed something: Bob rings %v, Alice %s, Bob %s", ringing(bob), agentState(sw, "alice"), agentState(sw, "bob"))
+	}
+
+	// Consult Bob: he rings with the caller's file, as a consultation;
+	// he declines the first time: Alice is told and back with the caller.
+	consult := func() {
+		t.Helper()
+		if err := chromedp.Run(alice,
+			chromedp.SetValue("#transfer-target", "agent:bob", chromedp.ByID),
+			chromedp.Click("#btn-consult", chromedp.ByID),
+		); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, alice, "Alice consulting", `document.getElementById('consult-status').innerText`, "Calling bob")
+		waitText(t, ctx, bob, "Bob rung for a consultation", `document.querySelector('#offer:not([hidden]) #offer-title').innerText`, "Consultation from alice")
+		waitText(t, ctx, bob, "the customer's file on Bob's page", `document.getElementById('offer-file').innerText`, "Zoé Lambert")
+	}
+	consult()
+	if err := chromedp.Run(bob, chromedp.Click("#btn-decline", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, alice, "Alice consulting", `document.getElementById('consult-status').innerText`, "Calling bob")
-	waitText(t, ctx, bob, "Bob rung for a consultation", `document.querySelector('#offer:not([hidden]) #offer-title').innerText`, "Consultation from alice")
-	waitText(t, ctx, bob, "the customer's file on Bob's page", `document.getElementById('offer-file').innerText`, "Zoé Lambert")
+	waitText(t, ctx, alice, "Alice told", `document.getElementById('status').innerText`, "Consultation with bob: declined. Back with the caller.")
+	back := time.Now()
+	if err := waitFor(ctx, "Alice's voice at the caller again", func() bool { return toneFramesAt(c.received(back), toneHz) >= 25 }); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, bob, "Bob available", `document.getElementById('state').innerText`, "available")
+
+	consult()
 	if err := chromedp.Run(bob, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
