@@ -361,13 +361,24 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		if err := needRouter(); err != nil {
 			return err
 		}
-		if _, err := c.call(m.Call, phaseTalking); err != nil {
+		ac, err := c.call(m.Call, phaseTalking)
+		if err != nil {
 			return err
 		}
 		if m.Agent == id {
 			return errors.New("agentapi: cannot transfer a call to yourself")
 		}
-		return s.router.Transfer(ctx, id, m.Call, m.Queue, m.Agent)
+		if err := s.router.Transfer(ctx, id, m.Call, m.Queue, m.Agent); err != nil {
+			return err
+		}
+		to := m.Agent
+		if to == "" {
+			to = "queue " + m.Queue
+		}
+		c.mu.Lock()
+		ac.handedTo = to // the wrap-up is this agent's part of the call
+		c.mu.Unlock()
+		return nil
 	case MsgConsult, MsgConsultComplete, MsgConsultCancel:
 		if err := needRouter(); err != nil {
 			return err

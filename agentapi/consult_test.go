@@ -34,6 +34,8 @@ func TestRecordWrapUpAfterConsultation(t *testing.T) {
 		{"ann saves first", ann, bob, "[ann, before transfer to bob: billing question] wants a refund refund of 20 EUR"},
 		{"bob saves first", bob, ann, "[ann, before transfer to bob: billing question] wants a refund refund of 20 EUR"},
 		{"notes too long together", withNotes(ann, long), withNotes(bob, long), long},
+		{"blind to a queue, ann saves first", handedTo(ann, "queue sales"), bob,
+			"[ann, before transfer to queue sales: billing question] wants a refund refund of 20 EUR"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,4 +111,9 @@ func TestParseConsult(t *testing.T) {
 			t.Errorf("%s: error %v, want ErrBadMessage saying %q", msg, err, want)
 		}
 	}
+}
+
+func handedTo(w WrapUp, to string) WrapUp {
+	w.HandedTo = to
+	return w
 }
