@@ -652,10 +652,6 @@ const maxRecentOffers = 8
 // the caller and the agent's state after it. Subscribe it with
 // routing.Router.OnEvent.
 func (s *Server) RoutingEvent(ev routing.Event) {
-	if ev.Type == routing.EventConsult {
-		s.consultEvent(ev)
-		return
-	}
 	if ev.Type != routing.EventOfferMissed {
 		return
 	}

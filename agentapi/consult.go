@@ -65,10 +65,14 @@ func (s *Server) handleConsult(ctx context.Context, c *agentConn, m ClientMessag
 	return nil
 }
 
-// consultEvent tells the pages how a consultation stands
-// (routing.EventConsult): the asking agent's page every change, the
-// consulted agent's page that the call is now theirs once completed.
-func (s *Server) consultEvent(ev routing.Event) {
+// ConsultEvent tells the pages how a consultation stands
+// (routing.EventConsult; other events are ignored): the asking agent's
+// page every change, the consulted agent's page that the call is now
+// theirs once completed. Subscribe it with routing.Router.OnEvent.
+func (s *Server) ConsultEvent(ev routing.Event) {
+	if ev.Type != routing.EventConsult {
+		return
+	}
 	if c := s.agent(ev.Agent); c != nil {
 		if ev.Reason == routing.ConsultCompleted {
 			c.mu.Lock()

@@ -109,6 +109,7 @@ func (s *Service) buildParts(c *Config) error {
 		// Missed offers reach the agent's page as notices; the
 		// subscription lives as long as the router.
 		s.router.OnEvent(api.RoutingEvent)
+		s.router.OnEvent(api.ConsultEvent) // warm transfer: both pages follow the consultation
 	}
 	return nil
 }
