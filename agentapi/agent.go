@@ -55,6 +55,9 @@ type agentCall struct {
 	// cancelDial stops an outbound call's set-up (nil for calls routed
 	// to the agent).
 	cancelDial context.CancelFunc
+	// handedTo is the agent this agent handed the call to (a completed
+	// consultation): their wrap-up is their part of the interaction.
+	handedTo string
 }
 
 // agentConn is one agent's open page: its WebSocket, its softphone's
@@ -359,13 +362,29 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		if err := needRouter(); err != nil {
 			return err
 		}
-		if _, err := c.call(m.Call, phaseTalking); err != nil {
+		ac, err := c.call(m.Call, phaseTalking)
+		if err != nil {
 			return err
 		}
 		if m.Agent == id {
 			return errors.New("agentapi: cannot transfer a call to yourself")
 		}
-		return s.router.Transfer(ctx, id, m.Call, m.Queue, m.Agent)
+		if err := s.router.Transfer(ctx, id, m.Call, m.Queue, m.Agent); err != nil {
+			return err
+		}
+		to := m.Agent
+		if to == "" {
+			to = "queue " + m.Queue
+		}
+		c.mu.Lock()
+		ac.handedTo = to // the wrap-up is this agent's part of the call
+		c.mu.Unlock()
+		return nil
+	case MsgConsult, MsgConsultComplete, MsgConsultCancel:
+		if err := needRouter(); err != nil {
+			return err
+		}
+		return s.handleConsult(ctx, c, m)
 	case MsgDTMF:
 		ac, err := c.call(m.Call, phaseTalking)
 		if err != nil {
@@ -417,7 +436,7 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 				CallID: m.Call, CustomerID: ac.offer.Customer, Agent: id, Queue: ac.offer.Queue,
 				Start: ac.offeredAt.Add(-ac.offer.Waited), Answered: ac.answered, Ended: ac.ended,
 				Method: string(ac.offer.IdentMethod), Score: ac.offer.IdentScore, IdentityConfirmed: ac.confirmed,
-				Disposition: m.Disposition, Notes: m.Notes,
+				Disposition: m.Disposition, Notes: m.Notes, HandedTo: ac.handedTo,
 			}
 			c.mu.Unlock()
 			if err := s.dir.RecordWrapUp(ctx, w); err != nil {
@@ -713,8 +732,18 @@ func (s *Server) Leg(ctx context.Context, agentID, callID string) (call.Leg, err
 	watch := func() {
 		<-leg.Done()
 		c.mu.Lock()
+		from := ac.offer.ConsultFrom
+		if from != "" && c.calls[callID] == ac {
+			// A consultation over without the caller: nothing to wrap up.
+			delete(c.calls, callID)
+		}
 		ac.phase, ac.ended = phaseWrapUp, s.now()
 		c.mu.Unlock()
+		if from != "" {
+			c.send(ServerMessage{Type: "consult", Call: callID, State: "over", Peer: from, Cause: leg.Cause().String()})
+			c.log.Info("consultation over", "call_id", callID, "from", from)
+			return
+		}
 		c.send(ServerMessage{Type: "ended", Call: callID, Cause: leg.Cause().String()})
 		c.log.Info("call ended", "call_id", callID, "cause", leg.Cause().String())
 	}
@@ -762,7 +791,7 @@ func offerView(o routing.Offer, f *CustomerFile) *OfferView {
 		Call: o.CallID, Queue: o.Queue, Caller: o.Caller, Called: o.Called, Channel: string(o.Channel), Arrived: o.Arrived,
 		Path: o.Vars[varIVRPath], Candidates: candidates(o),
 		Waited: o.Waited.Seconds(), Preferred: o.Preferred, Callback: o.Callback, Requeued: o.Requeued,
-		Expires: o.Expires, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer,
+		Expires: o.Expires, ConsultFrom: o.ConsultFrom, Ident: IdentView{Method: string(method), Score: o.IdentScore, Customer: o.Customer,
 			Voice: o.Vars[call.VarVoice], Warning: o.Vars[call.VarIdentWarning], Watchlist: o.Vars[call.VarWatchlist]},
 		Customer: f, GivenName: o.Vars[VarWebName],
 	}
@@ -779,15 +808,18 @@ type OfferView struct {
 	Path    string    `json:"path,omitempty"`   // the IVR steps run, space-separated
 	// Candidates are the customers sharing the caller's number when the
 	// caller was not told apart from them (number only or not identified).
-	Candidates []string      `json:"candidates,omitempty"`
-	Waited     float64       `json:"waited_s"`
-	Preferred  bool          `json:"preferred"`
-	Callback   bool          `json:"callback"`
-	Requeued   bool          `json:"requeued"`
-	Expires    time.Time     `json:"expires"`
-	Ident      IdentView     `json:"ident"`
-	Customer   *CustomerFile `json:"customer,omitempty"`
-	GivenName  string        `json:"given_name,omitempty"` // typed on the website, not verified
+	Candidates []string `json:"candidates,omitempty"`
+	Waited     float64  `json:"waited_s"`
+	Preferred  bool     `json:"preferred"`
+	Callback   bool     `json:"callback"`
+	Requeued   bool     `json:"requeued"`
+	// ConsultFrom: a consultation the named agent asks for; they hold
+	// the caller and talk to this agent first.
+	ConsultFrom string        `json:"consult_from,omitempty"`
+	Expires     time.Time     `json:"expires"`
+	Ident       IdentView     `json:"ident"`
+	Customer    *CustomerFile `json:"customer,omitempty"`
+	GivenName   string        `json:"given_name,omitempty"` // typed on the website, not verified
 }
 
 // IdentView says how the caller was identified.

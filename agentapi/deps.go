@@ -145,6 +145,11 @@ type WrapUp struct {
 	IdentityConfirmed bool    // the agent pressed "identity confirmed"
 	Disposition       string
 	Notes             string
+	// HandedTo is the agent the call was handed to, after a consultation
+	// or blind ("queue NAME" for a blind transfer to a queue): this
+	// wrap-up is the agent's part of the call, and the interaction
+	// belongs to the agent who finished it.
+	HandedTo string
 }
 
 var errUnknownAgent = routing.ErrUnknownAgent

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/voxdesk/voxdesk/customer"
 )
@@ -99,7 +100,12 @@ func (d StoreDirectory) Lookup(ctx context.Context, q string) ([]CustomerFile, e
 
 // RecordWrapUp saves the call's interaction with the disposition and
 // notes, keeping what another writer (the service, at hang-up) already
-// stored for the call.
+// stored for the call. A call handed from one agent to another after a
+// consultation has one interaction: it belongs to the agent who finished
+// the call (agent, disposition), and the notes keep, first, the part of
+// the agent who handed it over ("[ann, before transfer to bob: sale] ..."),
+// whichever wrap-up is saved first. Without a customer the earlier
+// wrap-up of the call cannot be looked up: the last one saved stands.
 func (d StoreDirectory) RecordWrapUp(ctx context.Context, w WrapUp) error {
 	in := customer.Interaction{
 		CallID: w.CallID, CustomerID: w.CustomerID, StartedAt: w.Start, AnsweredAt: w.Answered, EndedAt: w.Ended,
@@ -114,12 +120,13 @@ func (d StoreDirectory) RecordWrapUp(ctx context.Context, w WrapUp) error {
 		notes = append(notes, "[identified by "+w.Method+"]")
 		in.Score = 0
 	}
+	var prev *customer.Interaction // saved before by another agent of the call
 	if w.CustomerID != "" {
-		prev, err := d.Store.RecentInteractions(ctx, w.CustomerID, 50)
+		recent, err := d.Store.RecentInteractions(ctx, w.CustomerID, 50)
 		if err != nil {
 			return fmt.Errorf("agentapi: wrap-up %s: %w", w.CallID, err)
 		}
-		for _, p := range prev {
+		for _, p := range recent {
 			if p.CallID == w.CallID {
 				in.ID, in.StartedAt, in.AnsweredAt = p.ID, p.StartedAt, p.AnsweredAt
 				if !p.EndedAt.IsZero() {
@@ -127,6 +134,9 @@ func (d StoreDirectory) RecordWrapUp(ctx context.Context, w WrapUp) error {
 				}
 				if p.Method != "" && p.Method != customer.IDNone {
 					in.Method, in.Score = p.Method, p.Score
+				}
+				if p.Agent != "" && p.Agent != w.Agent {
+					prev = &p
 				}
 			}
 		}
@@ -138,8 +148,52 @@ func (d StoreDirectory) RecordWrapUp(ctx context.Context, w WrapUp) error {
 		notes = append(notes, w.Notes)
 	}
 	in.Outcome, in.Notes = w.Disposition, strings.Join(notes, " ")
+	if prev != nil { // the call spans both agents' times
+		in.AnsweredAt = earliest(w.Answered, prev.AnsweredAt)
+		if w.Ended.After(prev.EndedAt) {
+			in.EndedAt = w.Ended
+		}
+	}
+	switch {
+	case w.HandedTo != "":
+		part, later := "["+w.Agent+", before transfer to "+w.HandedTo+": "+w.Disposition+"] "+in.Notes, ""
+		if prev != nil { // the agent who took the call over saved first
+			in.Agent, in.Outcome, in.Queue, later = prev.Agent, prev.Outcome, prev.Queue, prev.Notes
+		}
+		in.Notes = joinNotes(part, later)
+	case prev != nil: // the agent who handed the call over saved first
+		in.Notes = joinNotes(prev.Notes, in.Notes)
+	}
 	if _, err := d.Store.SaveInteraction(ctx, in); err != nil {
 		return fmt.Errorf("agentapi: wrap-up %s: %w", w.CallID, err)
 	}
 	return nil
+}
+
+// joinNotes puts an earlier agent's notes before later ones, shortening
+// them so the whole fits customer.MaxNotesLen: the earlier ones first,
+// but never below their first minPart characters (the agent and the
+// disposition), then the later ones.
+func joinNotes(earlier, later string) string {
+	const minPart = 200
+	e, l := []rune(earlier), []rune(later)
+	if len(e)+1+len(l) <= customer.MaxNotesLen {
+		return strings.TrimSpace(earlier + " " + later)
+	}
+	keep := max(customer.MaxNotesLen-1-len(l), min(len(e), minPart))
+	if keep < len(e) {
+		e = append(e[:keep-1:keep-1], '…')
+	}
+	if room := customer.MaxNotesLen - 1 - len(e); len(l) > room {
+		l = append(l[:room-1:room-1], '…')
+	}
+	return strings.TrimSpace(string(e) + " " + string(l))
+}
+
+// earliest of two times, ignoring zero ones.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }

@@ -41,6 +41,17 @@
 // ringing side reads it with Server.RingMode.
 // An agent can act only on calls offered or connected to them.
 //
+// Transfer: MsgTransfer is blind (routing.Router.Transfer). MsgConsult is
+// warm (Consulter): the caller is held while the agent talks to another
+// agent, or the first available of a queue, whose page rings with the
+// caller's offer and file marked consult_from; MsgConsultComplete puts
+// the caller through to them, MsgConsultCancel goes back to the caller.
+// Both pages follow it through "consult" messages. A consultation that
+// ends without the caller leaves the consulted agent nothing to wrap up;
+// after a completed one, the handing agent's wrap-up is their part of the
+// call's interaction, which the agent who finished the call owns
+// (StoreDirectory.RecordWrapUp).
+//
 // Media: after hello the page creates one RTCPeerConnection for its whole
 // session, sends the SDP offer and trickled candidates as "signal"
 // messages, and the switch answers with G.711 (package rtc). Each

@@ -25,6 +25,9 @@ const (
 	MsgHold            = "hold"             // Call, On: hold or resume
 	MsgMute            = "mute"             // Call, On: mute or unmute the agent's microphone
 	MsgTransfer        = "transfer"         // Call, Queue and/or Agent
+	MsgConsult         = "consult"          // Call, Queue or Agent: hold the caller and consult (warm transfer)
+	MsgConsultComplete = "consult_complete" // Call: put the caller through to the agent consulted
+	MsgConsultCancel   = "consult_cancel"   // Call: end the consultation, back to the caller
 	MsgWrapUp          = "wrapup"           // Call, Disposition, Notes
 	MsgConfirmIdentity = "confirm_identity" // Call: the agent checked who the caller is
 	MsgEnrol           = "enrol"            // Call: enrol the caller's voiceprint (consent needed)
@@ -115,7 +118,8 @@ func (m *ClientMessage) validate() error {
 		if err := m.Signal.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadMessage, err)
 		}
-	case MsgAnswer, MsgDecline, MsgHangup, MsgHold, MsgMute, MsgConfirmIdentity, MsgEnrol, MsgWrapUp:
+	case MsgAnswer, MsgDecline, MsgHangup, MsgHold, MsgMute, MsgConfirmIdentity, MsgEnrol, MsgWrapUp,
+		MsgConsultComplete, MsgConsultCancel:
 		needCall = true
 	case MsgDTMF:
 		needCall = true
@@ -150,6 +154,11 @@ func (m *ClientMessage) validate() error {
 		needCall = true
 		if m.Queue == "" && m.Agent == "" {
 			return badf("transfer needs a queue or an agent")
+		}
+	case MsgConsult:
+		needCall = true
+		if (m.Queue == "") == (m.Agent == "") {
+			return badf("consult needs an agent or a queue (one of them)")
 		}
 	case "":
 		return badf("missing type")
@@ -216,6 +225,11 @@ func checkText(name, s string, max int, multiline bool) error {
 //	wrapup     Offer (a call waiting for its wrap-up, carried over from the
 //	           agent's previous page)
 //	held/muted Call, On
+//	consult    Call, State, Peer (a consultation: to the asking agent's
+//	           page every routing.EventConsult reason, Peer the agent
+//	           consulted; to the consulted agent's page "completed" (the
+//	           call is theirs now) or "over" (ended without the caller;
+//	           nothing to wrap up), Peer the asking agent)
 //	signal     Signal (the switch's SDP answer or an ICE candidate)
 //	ok         ID (the request with this id succeeded)
 //	error      ID (0 if the message could not be parsed), Error
@@ -237,6 +251,7 @@ type ServerMessage struct {
 	Agents     []AgentView     `json:"agents,omitempty"`
 	Board      *Board          `json:"board,omitempty"`
 	Until      *time.Time      `json:"until,omitempty"`
+	Peer       string          `json:"peer,omitempty"`
 	Missed     *MissedView     `json:"missed,omitempty"`
 	Ring       string          `json:"ring,omitempty"`
 	Monitor    *MonitorView    `json:"monitor,omitempty"` // a supervisor on the call (monitor.go)

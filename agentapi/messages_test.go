@@ -14,6 +14,7 @@ func FuzzParseClientMessage(f *testing.F) {
 		`{"id":3,"type":"state","state":"away","reason":"lunch"}`,
 		`{"type":"answer","call":"c1"}`,
 		`{"type":"transfer","call":"c1","queue":"sales"}`,
+		`{"type":"consult","call":"c1","agent":"bob"}`, `{"type":"consult_complete","call":"c1"}`, `{"type":"consult","call":"c1"}`,
 		`{"type":"wrapup","call":"c1","disposition":"resolved","notes":"line 1\nline 2"}`,
 		`{"type":"signal","signal":{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0"}}}`,
 		`{"type":"signal","signal":{"type":"offer","sdp":"v=0\r\n"}}`,

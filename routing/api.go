@@ -59,6 +59,16 @@ var (
 	// ErrCallerGone is returned by Answer when the caller's leg ended
 	// before the agent answered: the call left the queue, abandoned.
 	ErrCallerGone = errors.New("routing: the caller has gone")
+	// ErrNotAvailable refuses a consultation with an agent who is not
+	// available (away, busy, in wrap-up or rung by another call), or with
+	// a queue none of whose agents is.
+	ErrNotAvailable = errors.New("routing: agent is not available")
+	// ErrNoConsult is returned when completing or cancelling a
+	// consultation that is not under way.
+	ErrNoConsult = errors.New("routing: no consultation under way on this call")
+	// ErrConsulting refuses a second consultation, or a blind transfer,
+	// while a consultation is under way on the call.
+	ErrConsulting = errors.New("routing: a consultation is already under way on this call")
 )
 
 // AgentInfo is who an agent is for routing: an id and skills. Skills map a
@@ -87,7 +97,12 @@ type Offer struct {
 	Preferred   bool              `json:"preferred"` // offered to this agent as the customer's advisor
 	Callback    bool              `json:"callback"`  // answering dials the customer back
 	Requeued    bool              `json:"requeued"`  // the call lost its previous agent
-	Expires     time.Time         `json:"expires"`   // when the offer moves on
+	// ConsultFrom is set when the offer is a consultation (warm
+	// transfer): the agent who asks, and holds the caller. Answering
+	// talks to that agent while the caller waits on hold; the caller
+	// comes to this agent only when the asking agent completes.
+	ConsultFrom string    `json:"consult_from,omitempty"`
+	Expires     time.Time `json:"expires"` // when the offer moves on
 }
 
 // Phones reaches agents' softphones. The agent API implements it: Ring

@@ -32,8 +32,15 @@
 // before it offers the call and when the agent answers, so no agent is
 // ever put through to dead air.
 //
-// The states of calls and agents and every move between them are in
-// state.go.
+// Transfer: Transfer moves a connected call blind to a queue or an agent.
+// Consult starts a warm transfer: the caller is held while the agent
+// talks to another agent (named, or the first available of a queue), then
+// CompleteConsult puts the caller through to them or CancelConsult goes
+// back to the caller; consult.go says what happens when anyone declines,
+// hangs up or goes away meanwhile.
+//
+// The states of calls, consultations and agents and every move between
+// them are in state.go.
 //
 // The Router is also a call.Handler (ServeCall queues by the call's
 // variables), fits the IVR's Router and Callbacks interfaces (Queue,

@@ -20,6 +20,7 @@ const (
 	EventRequeued       EventType = "call.requeued" // CallID, Queue, Agent (lost), Reason
 	EventTransferred    EventType = "call.transfer" // CallID, Queue (target), Agent (from), Reason (target agent)
 	EventOverflow       EventType = "call.overflow" // CallID, Queue (target), Reason (source queue)
+	EventConsult        EventType = "call.consult"  // CallID, Queue, Agent (who asked), Peer (consulted), Reason: a Consult* value
 	EventCallback       EventType = "call.callback" // CallID, Queue, Reason: booked | connected | not-reached
 	EventEnded          EventType = "call.ended"    // CallID, Queue, Reason: the Result
 )
@@ -33,6 +34,7 @@ type Event struct {
 	Agent       string       `json:"agent,omitempty"`
 	Customer    string       `json:"customer,omitempty"`
 	Reason      string       `json:"reason,omitempty"`
+	Peer        string       `json:"peer,omitempty"` // EventConsult: the consulted agent
 	Offer       *Offer       `json:"offer,omitempty"`
 	AgentStatus *AgentStatus `json:"agent_status,omitempty"`
 }

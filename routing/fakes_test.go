@@ -113,14 +113,15 @@ func (e phoneEvent) String() string {
 type fakePhones struct {
 	events  chan phoneEvent
 	mu      sync.Mutex
-	legs    map[string]*calltest.Leg // agent/call -> leg handed out
-	legErr  map[string]error         // agent -> error from Leg
-	ringErr map[string]error         // agent -> error from Ring
+	legs    map[string]*calltest.Leg    // agent/call -> leg handed out
+	legErr  map[string]error            // agent -> error from Leg
+	ringErr map[string]error            // agent -> error from Ring
+	scripts map[string][]calltest.Event // agent -> what their legs say
 }
 
 func newFakePhones() *fakePhones {
 	return &fakePhones{events: make(chan phoneEvent, 256), legs: map[string]*calltest.Leg{},
-		legErr: map[string]error{}, ringErr: map[string]error{}}
+		legErr: map[string]error{}, ringErr: map[string]error{}, scripts: map[string][]calltest.Event{}}
 }
 
 func (p *fakePhones) Ring(ctx context.Context, agentID string, o Offer) error {
@@ -145,7 +146,7 @@ func (p *fakePhones) Leg(ctx context.Context, agentID, callID string) (call.Leg,
 	if err := p.legErr[agentID]; err != nil {
 		return nil, err
 	}
-	l := calltest.NewLeg()
+	l := calltest.NewLeg(p.scripts[agentID]...)
 	l.Pace = true
 	p.legs[agentID+"/"+callID] = l
 	return l, nil

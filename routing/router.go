@@ -356,6 +356,7 @@ type entry struct {
 
 	offerTimer, announceTimer, maxWaitTimer, wakeTimer *timer
 	reofferTimer                                       *timer // wakes the dispatcher when a back-off ends
+	consultTimer                                       *timer // a consultation rings out
 }
 
 // agent is a logged-in agent.
@@ -759,6 +760,7 @@ func (r *Router) finish(e *entry, res Result) Outcome {
 	r.stopTimer(&e.maxWaitTimer)
 	r.stopTimer(&e.wakeTimer)
 	r.stopTimer(&e.reofferTimer)
+	r.stopTimer(&e.consultTimer)
 	r.setCall(e, callEnded, "")
 	delete(r.entries, e.id)
 	r.m.waiting.WithLabelValues(q.cfg.Name).Set(float64(r.waitingIn(q)))
@@ -853,6 +855,10 @@ func (r *Router) Logout(ctx context.Context, agentID string) error {
 			err = ErrAgentBusy
 			return
 		case StateOffered:
+			if e := r.consultOf(a); e != nil {
+				r.endConsult(e, ConsultDeclined, StateAvailable, "")
+				break
+			}
 			e := r.callOf(a)
 			r.endOffer(e, "agent logged out", true)
 			defer r.afterOffer(e)
@@ -884,7 +890,9 @@ func (r *Router) SetState(ctx context.Context, agentID string, s State, reason s
 		case StateBusy:
 			err = ErrAgentBusy
 		case StateOffered:
-			if s == StateAway {
+			if e := r.consultOf(a); e != nil && s == StateAway {
+				r.endConsult(e, ConsultDeclined, StateAway, reason)
+			} else if s == StateAway {
 				e := r.callOf(a)
 				r.endOffer(e, "declined", true)
 				r.setState(a, StateAway, reason)
@@ -911,6 +919,10 @@ func (r *Router) Answer(ctx context.Context, agentID, callID string) error {
 
 // answer is Answer on the loop.
 func (r *Router) answer(agentID, callID string) error {
+	if b, e := r.consultRinging(agentID, callID); e != nil {
+		r.consultAnswered(e, b)
+		return nil
+	}
 	a, e, err := r.offered(agentID, callID)
 	if err != nil {
 		return err
@@ -923,6 +935,16 @@ func (r *Router) answer(agentID, callID string) error {
 	}
 	r.connect(e, a)
 	return nil
+}
+
+// consultRinging returns the agent and the call when agentID is rung for
+// a consultation on callID, else nil.
+func (r *Router) consultRinging(agentID, callID string) (*agent, *entry) {
+	b, e := r.agents[agentID], r.entries[callID]
+	if e == nil || !e.consultee(b) || e.consult.state != consultRinging {
+		return nil, nil
+	}
+	return b, e
 }
 
 func (r *Router) offered(agentID, callID string) (*agent, *entry, error) {
@@ -982,6 +1004,10 @@ func customerOf(c *call.Call) string {
 // the agent stays available (a decline is not a missed offer).
 func (r *Router) Decline(ctx context.Context, agentID, callID string) error {
 	return r.do(ctx, func() (err error) {
+		if _, e := r.consultRinging(agentID, callID); e != nil {
+			r.endConsult(e, ConsultDeclined, StateAvailable, "")
+			return nil
+		}
 		a, e, ferr := r.offered(agentID, callID)
 		if ferr != nil {
 			err = ferr
@@ -1012,8 +1038,14 @@ func (r *Router) Hangup(ctx context.Context, agentID, callID string) error {
 		}
 		e := r.entries[callID]
 		switch {
+		case e != nil && e.consultee(a) && e.consult.state == consultRinging:
+			r.endConsult(e, ConsultDeclined, StateAvailable, "")
+		case e != nil && e.consultee(a):
+			r.endConsult(e, ConsultEnded, StateAvailable, "")
 		case e != nil && e.offering(a):
 			r.declined(e, a)
+		case e != nil && e.connectedTo(a) && e.consult.state != consultNone:
+			r.ownerLeft(e, a, false)
 		case e != nil && e.connectedTo(a):
 			r.stopCall(e, stopAgentHangup)
 		default:
@@ -1049,6 +1081,10 @@ func (r *Router) Transfer(ctx context.Context, agentID, callID, queue, toAgent s
 		e := r.entries[callID]
 		if e == nil || !e.connectedTo(a) {
 			err = fmt.Errorf("%w: agent %q call %q", ErrNotYourCall, agentID, callID)
+			return
+		}
+		if e.consult.state != consultNone {
+			err = fmt.Errorf("%w: complete or cancel it first", ErrConsulting)
 			return
 		}
 		if queue == "" && toAgent == "" {
@@ -1094,6 +1130,15 @@ func (r *Router) Disconnected(ctx context.Context, agentID string) error {
 		a, aerr := r.agentFor(agentID)
 		if aerr != nil {
 			err = aerr
+			return
+		}
+		e := r.callOf(a)
+		switch {
+		case e != nil && e.consultee(a):
+			r.endConsult(e, ReasonConnectionLost, StateAway, ReasonConnectionLost)
+			return
+		case a.state == StateBusy && e != nil && e.consult.state != consultNone && e.agentID == a.info.ID:
+			r.ownerLeft(e, a, true)
 			return
 		}
 		switch a.state {

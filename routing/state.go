@@ -52,6 +52,40 @@ var callMoves = map[callState][]callState{
 	callTalking:  {callWaiting, callEnded},
 }
 
+// consultState is where an agent's consultation on a call stands (warm
+// transfer): the caller stays answered (callTalking) with the agent who
+// asked, on hold while the consultation lasts.
+type consultState uint8
+
+const (
+	consultNone    consultState = iota // no consultation: caller and agent talk
+	consultRinging                     // the consulted agent is rung
+	consultTalking                     // the consulted agent answered: the two agents talk, the caller is on hold
+)
+
+var consultStateNames = [...]string{"none", "ringing", "talking"}
+
+func (s consultState) String() string {
+	if int(s) < len(consultStateNames) {
+		return consultStateNames[s]
+	}
+	return "invalid"
+}
+
+// consultMoves lists, for each consultation state, the states it may move
+// to.
+//
+//	none    -> ringing (the agent asked for a consultation)
+//	ringing -> talking (the consulted agent answered), none (declined, not
+//	           answered, cancelled, consulted agent lost, caller or agent gone)
+//	talking -> none (completed: the consulted agent has the caller;
+//	           cancelled or ended by either agent: back to the caller)
+var consultMoves = map[consultState][]consultState{
+	consultNone:    {consultRinging},
+	consultRinging: {consultTalking, consultNone},
+	consultTalking: {consultNone},
+}
+
 // agentMoves lists, for each agent state, the states the router may move
 // the agent to (staying in the same state is always allowed).
 //
@@ -59,7 +93,8 @@ var callMoves = map[callState][]callState{
 //	away       -> available (the agent's button), logged-out
 //	available  -> offered (rung), away, logged-out
 //	offered    -> busy (answered), available (declined, caller gone), away (missed, lost), logged-out
-//	busy       -> wrap-up (call over), away (leg lost), available (call-back not reached)
+//	busy       -> wrap-up (call over), away (leg lost), available (call-back not reached,
+//	              a consultation over without the caller)
 //	wrap-up    -> available (timer or button), away, logged-out
 var agentMoves = map[State][]State{
 	StateLoggedOut: {StateAway},
@@ -97,6 +132,12 @@ type entryData struct {
 	xferQueue string     // transfer target queue
 	xferAgent string     // transfer target agent
 
+	// consult is the consultation the talking agent holds on the call,
+	// if any (warm transfer); lostOwner marks an agent whose page went
+	// away while the agent they consulted was still ringing.
+	consult   consultData
+	lostOwner bool
+
 	answered bool
 	wait     time.Duration // enqueue to first answer
 	talk     time.Duration
@@ -107,6 +148,17 @@ type entryData struct {
 	cbNumber    string // number a call-back dials
 	cbAttempts  int
 	notBefore   time.Time // not offered before (call-back time or retry)
+}
+
+// consultData is one consultation: agent from (who holds the call)
+// consults agent to, picked directly or as the first available agent of
+// queue.
+type consultData struct {
+	state consultState
+	from  string
+	to    string
+	queue string // the queue asked for, "" when an agent was named
+	since time.Time
 }
 
 // agentData is an agent as a shared store would hold it.
@@ -131,6 +183,19 @@ func (r *Router) setCall(e *entry, s callState, agentID string) {
 		e.log.Error("routing: call state change not allowed", "from", e.state.String(), "to", s.String())
 	}
 	e.state, e.agentID = s, agentID
+}
+
+// setConsult moves e's consultation to state s; to none, it is cleared.
+func (r *Router) setConsult(e *entry, s consultState) {
+	if e.consult.state != s && !slices.Contains(consultMoves[e.consult.state], s) {
+		r.badMoves.Add(1)
+		e.log.Error("routing: consultation state change not allowed", "from", e.consult.state.String(), "to", s.String())
+	}
+	if s == consultNone {
+		e.consult = consultData{}
+		return
+	}
+	e.consult.state = s
 }
 
 // setState moves an agent to a state and publishes it.

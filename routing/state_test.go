@@ -84,6 +84,7 @@ func TestStateMoves(t *testing.T) {
 			{StateAway, StateOffered, false},
 			{StateWrapUp, StateBusy, false},
 			{StateLoggedOut, StateAvailable, false},
+			{StateBusy, StateAvailable, true}, // a consultation over without the caller
 		} {
 			r, err := New(salesConfig())
 			if err != nil {
@@ -97,6 +98,31 @@ func TestStateMoves(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestConsultMoves(t *testing.T) {
+	for _, m := range []struct {
+		name     string
+		from, to consultState
+		allowed  bool
+	}{
+		{"an agent asks for a consultation", consultNone, consultRinging, true},
+		{"the consulted agent answers", consultRinging, consultTalking, true},
+		{"declined, missed or cancelled while ringing", consultRinging, consultNone, true},
+		{"completed, cancelled or ended after answering", consultTalking, consultNone, true},
+		{"nobody talks before being rung", consultNone, consultTalking, false},
+		{"an answered consultation does not ring again", consultTalking, consultRinging, false},
+	} {
+		r, err := New(salesConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &entry{log: slog.New(slog.DiscardHandler), entryData: entryData{id: "c1", consult: consultData{state: m.from}}}
+		r.setConsult(e, m.to)
+		if bad := r.badMoves.Load() != 0; bad == m.allowed {
+			t.Errorf("%s: %s -> %s flagged %v, want allowed %v", m.name, m.from, m.to, bad, m.allowed)
+		}
+	}
 }
 
 // TestSetPhones: the phones can be plugged in after New (the agent API is

@@ -14,9 +14,10 @@ import (
 type msgKind int
 
 const (
-	msgAnnounce msgKind = iota // play ann
-	msgConnect                 // an agent answered: bridge to agent
-	msgFinish                  // leave the queue with out
+	msgAnnounce  msgKind = iota // play ann
+	msgConnect                  // an agent answered: bridge to agent
+	msgFinish                   // leave the queue with out
+	msgRearrange                // while talking: a consultation began, changed or ended (ask the loop)
 )
 
 // waiterMsg is what the loop tells the goroutine serving a queued call.
@@ -208,7 +209,7 @@ func (r *Router) serve(ctx context.Context, e *entry, c *call.Call, w *waiter) (
 				case msgConnect:
 					p.stop()
 					p = nil
-					v, err := r.talk(ctx, e, c, m, w.log)
+					v, err := r.talk(ctx, e, c, m, w)
 					if err != nil || v.finish {
 						return v.out, err
 					}
@@ -364,9 +365,12 @@ type verdict struct {
 }
 
 // talk gets the agent's leg and bridges it to the caller until one side
-// ends, the agent hangs up or transfers, or the router closes.
-func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, log *slog.Logger) (verdict, error) {
-	cust := c.Leg
+// ends, the agent hangs up or transfers, or the router closes. While the
+// agent consults another (consult.go) the caller is held and the two
+// agents' legs are bridged instead; the loop says who is connected
+// (arrange) after each stretch.
+func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, w *waiter) (verdict, error) {
+	cust, log := c.Leg, w.log
 	lctx, cancel := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() {
@@ -379,34 +383,72 @@ func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, 
 		}
 		cancel()
 	}()
-	var obs observation
-	agentLeg, err := r.phones.Leg(lctx, m.agent, c.ID)
-	if err != nil {
-		obs.legErr = err
-	} else {
-		start := r.clock.Now()
-		ended, berr := c.Taps.Bridge(lctx, cust, agentLeg)
-		obs.talk = r.clock.Now().Sub(start)
-		if ended == agentLeg {
-			obs.agentGone, obs.agentCause = true, agentLeg.Cause()
-		}
-		if berr != nil {
-			log.Debug("bridge", "agent", m.agent, "err", berr)
+	bg := context.WithoutCancel(ctx)
+	hangup := func(l call.Leg, who string) {
+		if l != nil {
+			if herr := l.Hangup(bg, call.CauseNormal); herr != nil {
+				log.Debug("hang up agent leg", "agent", who, "err", herr)
+			}
 		}
 	}
+	var obs observation
+	owner, ownerID := call.Leg(nil), m.agent
+	var cons call.Leg
+	consID := ""
+	var err error
+	if owner, err = r.phones.Leg(lctx, ownerID, c.ID); err != nil {
+		obs.legErr, owner = err, nil
+	}
+	arr := arrangement{owner: ownerID}
+	for owner != nil {
+		var s stretch
+		if arr.joined && cons == nil {
+			if cons, err = r.phones.Leg(lctx, arr.consult, c.ID); err != nil {
+				cons, s.consultErr = nil, err
+			} else {
+				consID = arr.consult
+			}
+		}
+		s.owner, s.consult = ownerID, arr.consult
+		if s.consultErr == nil {
+			r.stretch(lctx, &s, c, owner, cons, arr.hold(), m.stop, w)
+		}
+		obs.talk += s.talk
+		if s.stopped {
+			break
+		}
+		if xerr := r.exec(bg, func() { arr = r.arrange(e, s) }); xerr != nil || arr.end {
+			break
+		}
+		if cons != nil && (!arr.joined || arr.consult != consID) && arr.owner != consID {
+			hangup(cons, consID)
+			cons, consID = nil, ""
+		}
+		if arr.owner != ownerID { // completed: the consulted agent has the caller
+			old, oldID := owner, ownerID
+			var lerr error
+			if cons == nil {
+				cons, lerr = r.phones.Leg(lctx, arr.owner, c.ID)
+			}
+			owner, ownerID, cons, consID = cons, arr.owner, nil, ""
+			hangup(old, oldID)
+			if lerr != nil {
+				obs.legErr, owner = lerr, nil
+			}
+		}
+	}
+	hangup(cons, consID)
 	cancel()
 	<-watched
+	if owner != nil && owner.Cause() != call.CauseNone {
+		obs.agentGone, obs.agentCause = true, owner.Cause()
+	}
 	if cust.Cause() != call.CauseNone {
 		obs.callerGone = true
 	}
-	v := verdict{finish: true, out: Outcome{Result: ResultAnswered, Agent: m.agent}}
-	err = r.exec(context.WithoutCancel(ctx), func() { v = r.callEnded(e, obs) })
-	bg := context.WithoutCancel(ctx)
-	if agentLeg != nil {
-		if herr := agentLeg.Hangup(bg, call.CauseNormal); herr != nil {
-			log.Debug("hang up agent leg", "agent", m.agent, "err", herr)
-		}
-	}
+	v := verdict{finish: true, out: Outcome{Result: ResultAnswered, Agent: ownerID}}
+	err = r.exec(bg, func() { v = r.callEnded(e, obs) })
+	hangup(owner, ownerID)
 	switch {
 	case err != nil:
 		_ = cust.Hangup(bg, call.CauseUnavailable)
@@ -417,6 +459,73 @@ func (r *Router) talk(ctx context.Context, e *entry, c *call.Call, m waiterMsg, 
 	return v, nil
 }
 
+// stretch runs one arrangement of a conversation: the caller bridged to
+// owner (through the call's taps), or, on hold, the caller hearing hold
+// music while owner and cons (when answered) talk. It returns when a leg
+// ends, the loop has news (w) or ends the call (stop), or ctx is done.
+func (r *Router) stretch(ctx context.Context, s *stretch, c *call.Call, owner, cons call.Leg, hold bool, stop <-chan struct{}, w *waiter) {
+	sctx, cancel := context.WithCancel(ctx)
+	bridged := make(chan struct{})
+	var p *player
+	start := r.clock.Now()
+	switch {
+	case !hold:
+		go func() {
+			defer close(bridged)
+			if _, err := c.Taps.Bridge(sctx, c.Leg, owner); err != nil {
+				w.log.Debug("bridge", "agent", s.owner, "err", err)
+			}
+		}()
+	case cons != nil:
+		p = r.startPlayer(sctx, c.Leg)
+		go func() {
+			defer close(bridged)
+			if _, err := call.Bridge(sctx, owner, cons); err != nil {
+				w.log.Debug("consultation bridge", "agent", s.owner, "consulted", s.consult, "err", err)
+			}
+		}()
+	default:
+		p = r.startPlayer(sctx, c.Leg)
+		close(bridged)
+	}
+	var consDone <-chan struct{}
+	if cons != nil {
+		consDone = cons.Done()
+	}
+	select {
+	case <-c.Leg.Done():
+	case <-owner.Done():
+	case <-consDone:
+	case <-w.sig():
+		for _, m := range w.take() {
+			if m.kind != msgRearrange {
+				w.log.Debug("message ignored while talking", "kind", int(m.kind))
+			}
+		}
+	case <-stop:
+		s.stopped = true
+	case <-r.done:
+		s.stopped = true
+	case <-ctx.Done():
+		s.stopped = true
+	}
+	cancel()
+	<-bridged
+	p.stop()
+	if !hold {
+		s.talk = r.clock.Now().Sub(start)
+	}
+	s.callerGone = c.Leg.Cause() != call.CauseNone
+	if cause := owner.Cause(); cause != call.CauseNone {
+		s.ownerGone, s.ownerNormal = true, cause == call.CauseNormal
+	}
+	if cons != nil {
+		if cause := cons.Cause(); cause != call.CauseNone {
+			s.consultGone, s.consultNormal = true, cause == call.CauseNormal
+		}
+	}
+}
+
 // callEnded decides what follows a conversation (loop).
 func (r *Router) callEnded(e *entry, obs observation) verdict {
 	a, why := r.agentOf(e), e.stopWhy
@@ -425,12 +534,16 @@ func (r *Router) callEnded(e *entry, obs observation) verdict {
 	lost := why == stopAgentLost || (why == stopNone && !obs.callerGone &&
 		(obs.legErr != nil || (obs.agentGone && obs.agentCause != call.CauseNormal)))
 	hungUp := why == stopAgentHangup || (why == stopNone && !obs.callerGone && obs.agentGone && obs.agentCause == call.CauseNormal)
-	if lost {
+	switch {
+	case lost:
 		e.log.Warn("agent leg lost", "agent", a.info.ID, "err", obs.legErr, "cause", obs.agentCause.String())
 		r.setState(a, StateAway, ReasonConnectionLost)
-	} else {
+	case e.lostOwner: // their page went away while a consultation rang: transferred
+		r.setState(a, StateAway, ReasonConnectionLost)
+	default:
 		r.wrapUp(a, r.queueOf(e))
 	}
+	e.lostOwner = false
 	switch {
 	case obs.callerGone || (!lost && why != stopTransfer):
 		out := r.finish(e, ResultAnswered)

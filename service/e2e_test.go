@@ -237,13 +237,16 @@ const toneHz = browsertest.ToneHz
 
 // toneFrames counts the 20 ms frames that carry the agent's tone: loud,
 // with most of their energy at toneHz (Goertzel).
-func toneFrames(pkts []sinkPacket) int {
+func toneFrames(pkts []sinkPacket) int { return toneFramesAt(pkts, toneHz) }
+
+// toneFramesAt counts the frames that carry a tone of hz.
+func toneFramesAt(pkts []sinkPacket, hz float64) int {
 	n := 0
 	for _, p := range pkts {
 		if len(p.pcm) != 160 {
 			continue
 		}
-		power, energy := goertzel(p.pcm, toneHz)
+		power, energy := goertzel(p.pcm, hz)
 		if energy/160 > 500*500 && 2*power/(160*energy) > 0.6 {
 			n++
 		}
@@ -426,6 +429,17 @@ func wrapUp(t *testing.T, ctx, agent context.Context, disposition, notes string)
 // wrap-up's disposition and notes.
 func wantInteraction(t *testing.T, base, customerID, callID, disposition, notes string) {
 	t.Helper()
+	in, ok := interactionOf(t, base, customerID, callID)
+	if ok && (in.Agent != "alice" || in.Method != "voice" || in.Outcome != disposition || in.Notes != notes) {
+		t.Errorf("%s's file records the call as %+v", customerID, in)
+	}
+}
+
+// interactionOf reads, through the admin API (as ada), the interaction
+// of callID in the customer's file; it reports an error and false when
+// the file has none.
+func interactionOf(t *testing.T, base, customerID, callID string) (agentapi.InteractionView, bool) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]string{"user": "ada", "password": "e2e-agent-secret"})
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -453,13 +467,11 @@ func wantInteraction(t *testing.T, base, customerID, callID, disposition, notes 
 	}
 	for _, in := range files[0].Recent {
 		if in.CallID == callID {
-			if in.Agent != "alice" || in.Method != "voice" || in.Outcome != disposition || in.Notes != notes {
-				t.Errorf("%s's file records the call as %+v", customerID, in)
-			}
-			return
+			return in, true
 		}
 	}
 	t.Errorf("%s's file has no interaction for %s: %+v", customerID, callID, files[0].Recent)
+	return agentapi.InteractionView{}, false
 }
 
 // e2eCall is one SIPp caller running in the background.

@@ -117,6 +117,7 @@ func (s *Service) buildParts(c *Config) error {
 		// Missed offers reach the agent's page as notices; the
 		// subscription lives as long as the router.
 		s.router.OnEvent(api.RoutingEvent)
+		s.router.OnEvent(api.ConsultEvent) // warm transfer: both pages follow the consultation
 	}
 	return nil
 }
@@ -235,6 +236,7 @@ func (s *Service) openVoice(c *Config) error {
 // The router is the agent API's routing side, and the API its phones.
 var (
 	_ agentapi.Router         = (*routing.Router)(nil)
+	_ agentapi.Consulter      = (*routing.Router)(nil)
 	_ agentapi.Snapshotter    = (*routing.Router)(nil)
 	_ agentapi.CallbackBooker = (*routing.Router)(nil)
 	_ routing.Phones          = (*agentapi.Server)(nil)

@@ -11,7 +11,10 @@ const state = {
   pc: null,
   mic: null,
   me: null,
-  call: null, // the live call: {id, offer, phase: 'ringing'|'talking', held, muted}
+  // The live call: {id, offer, phase: 'ringing'|'talking', held, muted,
+  // consult: {peer, state} while this agent consults another}. An offer
+  // with consult_from is a consultation another agent asks for.
+  call: null,
   // Calls ended and not yet wrapped up, oldest first: call id -> {id, offer}.
   // Each keeps its own id and offer, so a call arriving during a wrap-up
   // never takes over the form (issue 11).
@@ -234,12 +237,23 @@ function render() {
   $('offer-title').firstChild.textContent = c && c.phase === 'dialling' ? (c.outbound ? 'Calling ' : 'Calling the customer ') : 'Incoming call ';
   show($('talk'), !!c && c.phase === 'talking');
   if (!c) return;
+  const from = c.offer.consult_from;
+  if (c.phase === 'ringing' && from) $('offer-title').firstChild.textContent = `Consultation from ${from} `;
   if (c.phase === 'ringing' || c.phase === 'dialling') {
-    $('offer-caller').textContent = c.outbound ? who(c.offer) : `from ${who(c.offer)}`;
+    $('offer-caller').textContent = c.outbound ? who(c.offer) : `${from ? 'about' : 'from'} ${who(c.offer)}`;
     $('offer-file').replaceChildren(...fileView(c.offer));
     if (c.phase === 'ringing') $('btn-answer').focus();
   } else if (c.phase === 'talking') {
-    $('talk-caller').textContent = `with ${who(c.offer)}`;
+    $('talk-title').firstChild.textContent = from ? `Consulting with ${from} ` : 'On call ';
+    $('talk-caller').textContent = `${from ? 'about' : 'with'} ${who(c.offer)}`;
+    const k = c.consult;
+    show($('consult'), !!k);
+    if (k) {
+      $('consult-status').textContent = k.state === 'connected'
+        ? `Talking to ${k.peer}; the caller is on hold.` : `Calling ${k.peer}; the caller is on hold…`;
+    }
+    $('btn-consult-complete').disabled = !k || k.state !== 'connected';
+    for (const b of ['btn-transfer', 'btn-consult', 'btn-hold']) $(b).disabled = !!k || !!from;
     $('talk-file').replaceChildren(...fileView(c.offer));
     $('btn-hold').setAttribute('aria-pressed', String(!!c.held));
     $('btn-hold').textContent = c.held ? 'Resume' : 'Hold';
@@ -365,6 +379,9 @@ async function onMessage(m) {
         render();
       }
       break;
+    case 'consult':
+      onConsult(m);
+      break;
     case 'held':
     case 'muted':
       if (state.call && state.call.id === m.call) {
@@ -404,6 +421,30 @@ async function onMessage(m) {
       showSupervisor(m.monitor);
       break;
   }
+}
+
+// onConsult follows a consultation: this agent's (they hold the caller)
+// or one another agent asked this agent for.
+function onConsult(m) {
+  const c = state.call;
+  if (!c || c.id !== m.call) return;
+  if (c.offer.consult_from) { // consulted
+    if (m.state === 'completed') {
+      c.offer.consult_from = '';
+      status(`${m.peer} transferred the call to you.`);
+    } else if (m.state === 'over') {
+      state.call = null;
+      status(`Consultation with ${m.peer} over.`);
+    }
+  } else if (m.state === 'ringing' || m.state === 'connected') {
+    c.consult = { peer: m.peer, state: m.state };
+    status(m.state === 'connected' ? `${m.peer} answered: the caller is on hold.` : `Calling ${m.peer}…`);
+  } else {
+    c.consult = null;
+    status(['completed', 'transferred'].includes(m.state)
+      ? `Call transferred to ${m.peer}.` : `Consultation with ${m.peer}: ${m.state}. Back with the caller.`);
+  }
+  render();
 }
 
 function connect() {
@@ -540,11 +581,15 @@ function wire() {
   $('btn-mute').onclick = () => callAction('mute', 'Mute', { on: !state.call.muted });
   $('btn-confirm').onclick = () => callAction('confirm_identity', 'Identity confirmed');
   $('btn-enrol').onclick = () => callAction('enrol', 'Voiceprint enrolment');
-  $('btn-transfer').onclick = () => {
+  // Blind transfer, or consult first (warm): to the chosen agent or queue.
+  const toTarget = (type, what) => {
     const [kind, target] = $('transfer-target').value.split(/:(.*)/s);
-    if (!target) return;
-    callAction('transfer', 'Transfer', kind === 'queue' ? { queue: target } : { agent: target });
+    if (target) callAction(type, what, kind === 'queue' ? { queue: target } : { agent: target });
   };
+  $('btn-transfer').onclick = () => toTarget('transfer', 'Transfer');
+  $('btn-consult').onclick = () => toTarget('consult', 'Consult');
+  $('btn-consult-complete').onclick = () => callAction('consult_complete', 'Complete transfer');
+  $('btn-consult-cancel').onclick = () => callAction('consult_cancel', 'Back to the caller');
   $('wrap').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = $('wrap').dataset.call;

@@ -1,0 +1,268 @@
+//go:build linux
+
+package service_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/voxdesk/voxdesk/agentapi"
+	"github.com/voxdesk/voxdesk/internal/browsertest"
+	"github.com/voxdesk/voxdesk/ivr"
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/service"
+)
+
+// bobToneHz is the pitch of Bob's fake microphone; Alice's is toneHz.
+const bobToneHz = 1000
+
+// toneMeterJS listens to the page's softphone speaker (Web Audio) and
+// counts, per 50 ms look, the loud windows whose energy is mostly at
+// Alice's or Bob's pitch (Goertzel): window.toneMeter.counts[hz].
+const toneMeterJS = `(() => {
+  if (window.toneMeter) return true;
+  const ctx = new AudioContext();
+  const src = ctx.createMediaStreamSource(document.getElementById('remote-audio').srcObject);
+  const an = ctx.createAnalyser();
+  an.fftSize = 2048;
+  src.connect(an);
+  const buf = new Float32Array(an.fftSize);
+  const m = { counts: { 600: 0, 1000: 0 }, looks: 0, state: ctx.state };
+  window.toneMeter = m;
+  setInterval(() => {
+    m.state = ctx.state;
+    an.getFloatTimeDomainData(buf);
+    let e = 0;
+    for (const x of buf) e += x * x;
+    m.looks++;
+    if (e / buf.length < 1e-4) return;
+    for (const f of [600, 1000]) {
+      const k = 2 * Math.cos(2 * Math.PI * f / ctx.sampleRate);
+      let s1 = 0, s2 = 0;
+      for (const x of buf) { const s = x + k * s1 - s2; s2 = s1; s1 = s; }
+      if (2 * (s1 * s1 + s2 * s2 - k * s1 * s2) / (buf.length * e) > 0.3) m.counts[f]++;
+    }
+  }, 50);
+  return true;
+})()`
+
+// toneCount reads how many looks of the page's meter heard hz.
+func toneCount(t *testing.T, tab context.Context, hz string) int {
+	t.Helper()
+	var n int
+	if err := chromedp.Run(tab, chromedp.Evaluate(`window.toneMeter ? window.toneMeter.counts[`+hz+`] : -1`, &n)); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitTone waits until the page's meter heard hz in 10 more looks
+// (half a second) than before.
+func waitTone(t *testing.T, ctx, tab context.Context, what, hz string, before int) {
+	t.Helper()
+	if err := waitFor(ctx, what, func() bool { return toneCount(t, tab, hz)-before >= 10 }); err != nil {
+		var state string
+		_ = chromedp.Run(tab, chromedp.Evaluate(`JSON.stringify(window.toneMeter)`, &state))
+		t.Fatalf("%v (meter %s)", err, state)
+	}
+}
+
+// TestWarmTransferBetweenAgentPages (issue 11: warm transfer, audio
+// checked both ways): a SIPp caller identified by number streams speech
+// and is answered by Alice on the agent page (Chromium, a 600 Hz fake
+// microphone). Alice consults Bob (1000 Hz): Bob's page rings as a
+// consultation from Alice with the customer's file; once he answers,
+// Alice and Bob hear each other while the caller, on hold, hears neither.
+// Alice completes: the caller and Bob hear each other, Alice's page goes
+// to wrap-up. Each wrap-up lands on the call's one interaction: Bob's,
+// with Alice's part first.
+func TestWarmTransferBetweenAgentPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped with -short")
+	}
+	browsertest.Path(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	tap, err := tapLoopback(t)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("cannot watch the RTP SIPp receives (a packet socket on lo needs CAP_NET_RAW): %v", err)
+		}
+		t.Skipf("cannot watch the RTP SIPp receives (needs CAP_NET_RAW for a packet socket on lo): %v", err)
+	}
+	sw := consultSwitch(t)
+	base := "http://" + sw.HTTPAddr().String()
+	dir := t.TempDir()
+	aliceMic, bobMic := filepath.Join(dir, "alice.wav"), filepath.Join(dir, "bob.wav")
+	browsertest.WriteToneWAV(t, aliceMic)
+	browsertest.WriteToneWAVAt(t, bobMic, bobToneHz)
+	alice, closeAlice := chromedp.NewContext(browsertest.Start(t, ctx, aliceMic))
+	defer closeAlice()
+	bob, closeBob := chromedp.NewContext(browsertest.Start(t, ctx, bobMic))
+	defer closeBob()
+	pageLogin(t, bob, base+"/agent.html", "bob", `#desk`) // Bob first: Alice's page lists him as a target
+	pageLogin(t, alice, base+"/agent.html", "alice", `#desk`)
+	goAvailable(t, ctx, alice) // Alice idles longest: she is offered the call first
+	goAvailable(t, ctx, bob)
+	for _, tab := range []context.Context{alice, bob} {
+		if err := chromedp.Run(tab, chromedp.Evaluate(toneMeterJS, nil)); err != nil {
+			t.Fatalf("tone meter: %v", err)
+		}
+	}
+
+	wav := filepath.Join(dir, "caller.wav")
+	writeUlawWAV(t, wav, callerSpeech(t))
+	c := placeCallWAV(t, sw, tap, e2eCaller{name: "Zoé Lambert", from: "+33140000001"}, wav, "")
+	if err := waitFor(ctx, "Alice's page rings", func() bool { return ringing(alice) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(alice, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	if err := waitFor(ctx, "Alice's voice at the caller", func() bool { return toneFramesAt(c.received(answered), toneHz) >= 25 }); err != nil {
+		t.Fatal(err)
+	}
+	waitPageSpeech(t, ctx, alice, "the caller's speech on Alice's page")
+
+	// Refused, and nothing changes: consulting an agent who is not
+	// logged in or an unknown queue, completing with no consultation.
+	for i, bad := range []struct{ msg, want string }{
+		{`{type: 'consult', agent: 'zed'}`, `consult "zed": routing: agent not logged in`},
+		{`{type: 'consult', queue: 'nope'}`, `routing: unknown queue: "nope"`},
+		{`{type: 'consult_complete'}`, `no consultation under way on this call`},
+	} {
+		send := `window.voxdesk.ws.send(JSON.stringify(Object.assign(` + bad.msg + `, {id: ` + strconv.Itoa(9200+i) + `, call: window.voxdesk.call.id}))); true`
+		if err := chromedp.Run(alice, chromedp.Evaluate(send, nil)); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, alice, "refusal", `document.getElementById('status').innerText`, bad.want)
+	}
+	if ringing(bob) || agentState(sw, "alice") != routing.StateBusy || agentState(sw, "bob") != routing.StateAvailable {
+		t.Fatalf("a refused request changed something: Bob rings %v, Alice %s, Bob %s", ringing(bob), agentState(sw, "alice"), agentState(sw, "bob"))
+	}
+
+	// Consult Bob: he rings with the caller's file, as a consultation;
+	// he declines the first time: Alice is told and back with the caller.
+	consult := func() {
+		t.Helper()
+		if err := chromedp.Run(alice,
+			chromedp.SetValue("#transfer-target", "agent:bob", chromedp.ByID),
+			chromedp.Click("#btn-consult", chromedp.ByID),
+		); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, alice, "Alice consulting", `document.getElementById('consult-status').innerText`, "Calling bob")
+		waitText(t, ctx, bob, "Bob rung for a consultation", `document.querySelector('#offer:not([hidden]) #offer-title').innerText`, "Consultation from alice")
+		waitText(t, ctx, bob, "the customer's file on Bob's page", `document.getElementById('offer-file').innerText`, "Zoé Lambert")
+	}
+	consult()
+	if err := chromedp.Run(bob, chromedp.Click("#btn-decline", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, alice, "Alice told", `document.getElementById('status').innerText`, "Consultation with bob: declined. Back with the caller.")
+	back := time.Now()
+	if err := waitFor(ctx, "Alice's voice at the caller again", func() bool { return toneFramesAt(c.received(back), toneHz) >= 25 }); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, bob, "Bob available", `document.getElementById('state').innerText`, "available")
+
+	consult()
+	if err := chromedp.Run(bob, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, alice, "Alice talking to Bob", `document.getElementById('consult-status').innerText`, "Talking to bob")
+	consulting := time.Now()
+	waitTone(t, ctx, bob, "Alice's voice on Bob's page", "600", toneCount(t, bob, "600"))
+	waitTone(t, ctx, alice, "Bob's voice on Alice's page", "1000", toneCount(t, alice, "1000"))
+	// The caller, on hold, heard neither agent meanwhile (but the line
+	// stayed up: packets kept coming).
+	held := c.received(consulting.Add(300 * time.Millisecond))
+	if a, b := toneFramesAt(held, toneHz), toneFramesAt(held, bobToneHz); a+b != 0 || len(held) < 25 {
+		t.Fatalf("caller on hold: %d packets, %d frames of Alice's voice, %d of Bob's (want packets, no voice)", len(held), a, b)
+	}
+
+	// Complete: the caller and Bob; Alice wraps up her part.
+	if err := chromedp.Run(alice, chromedp.Click("#btn-consult-complete", chromedp.ByID), chromedp.WaitVisible("#wrap", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	completed := time.Now()
+	waitText(t, ctx, bob, "Bob has the call", `document.getElementById('status').innerText`, "alice transferred the call to you")
+	waitText(t, ctx, bob, "Bob's page on call", `document.getElementById('talk-title').innerText`, "On call")
+	if err := waitFor(ctx, "Bob's voice at the caller", func() bool { return toneFramesAt(c.received(completed), bobToneHz) >= 25 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := toneFramesAt(c.received(completed.Add(300*time.Millisecond)), toneHz); n != 0 {
+		t.Fatalf("the caller still hears Alice after the transfer (%d frames)", n)
+	}
+	waitPageSpeech(t, ctx, bob, "the caller's speech on Bob's page")
+	wrapUp(t, ctx, alice, "escalated", "wants a refund, Bob handles refunds")
+	if err := chromedp.Run(bob, chromedp.Click("#btn-hangup", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, ctx) // SIPp got the switch's BYE and answered it
+	wrapUp(t, ctx, bob, "resolved", "refund of 20 EUR")
+	in, ok := interactionOf(t, base, "C-7", c.callID)
+	want := "[alice, before transfer to bob: escalated] wants a refund, Bob handles refunds refund of 20 EUR"
+	if ok && (in.Agent != "bob" || in.Outcome != "resolved" || in.Method != "number" || in.Notes != want) {
+		t.Errorf("the call's interaction %+v: want bob's, resolved, identified by number, notes %q", in, want)
+	}
+	waitIdle(t, sw, 5*time.Second)
+	if !strings.Contains(sw.log.String(), "transferred after consultation") {
+		t.Error("the switch log does not record the transfer")
+	}
+}
+
+// waitPageSpeech waits until the page's softphone receives the caller's
+// speech: packets and audio energy over a second from now.
+func waitPageSpeech(t *testing.T, ctx, tab context.Context, what string) {
+	t.Helper()
+	before, err := readPageRTP(tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st pageRTP
+	if err := waitFor(ctx, what, func() bool {
+		st, err = readPageRTP(tab)
+		return err == nil && st.Packets-before.Packets > 50 && st.Energy-before.Energy > 0.01
+	}); err != nil {
+		t.Fatalf("%v (stats %+v, before %+v)", err, st, before)
+	}
+}
+
+// consultSwitch runs a switch whose callers are identified by number
+// (+33140000001, SIPp's, is Zoé Lambert's, C-7) and queued, for agents
+// alice and bob on the agent page and admin ada.
+func consultSwitch(t *testing.T) *testSwitch {
+	t.Helper()
+	flows := t.TempDir()
+	if err := os.WriteFile(filepath.Join(flows, "q.yaml"), []byte(identifyQueueFlow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(csv, []byte("id,name,phones,segment,vip\nC-7,Zoé Lambert,+33140000001,retail,false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := agentapi.HashPassword("e2e-agent-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startSwitch(t, func(c *service.Config) {
+		c.IVR = ivr.Settings{Dir: flows, Default: "q"}
+		c.Routing = routing.Config{OfferTimeout: 30 * time.Second, Queues: []routing.QueueConfig{{Name: "general"}}}
+		c.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
+		c.Customer.Import = csv
+		c.Agents.Accounts = []agentapi.Account{
+			{ID: "alice", Name: "Alice", Role: agentapi.RoleAgent, PasswordHash: hash},
+			{ID: "bob", Name: "Bob", Role: agentapi.RoleAgent, PasswordHash: hash},
+			{ID: "ada", Name: "Ada Admin", Role: agentapi.RoleAdmin, PasswordHash: hash},
+		}
+	})
+}
