@@ -150,21 +150,10 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 		return nil, &call.RejectError{Cause: cause, Reason: fmt.Sprintf("%d %s", res.StatusCode, res.Reason)}
 	}
 
-	l := newLeg(s, cid, m, log)
+	l := newLeg(s, newUACDialog(req, res), m, log)
 	l.trunk = o.trunk
 	l.local = local
-	l.from = fromHdr
-	rto := res.To()
-	l.to = &sip.ToHeader{DisplayName: rto.DisplayName, Address: rto.Address, Params: rto.Params.Clone()}
-	l.target = uri
-	if c := res.Contact(); c != nil {
-		l.target = c.Address
-	}
-	l.dest = dest
-	l.transport = transport
-	l.laddr = req.Laddr
-	l.cseq.Store(req.CSeq().SeqNo)
-	if err := s.writeAck(l, req.CSeq().SeqNo); err != nil {
+	if err := s.writeAck(l.dlg); err != nil {
 		log.Warn("ACK", "err", err)
 	}
 	answer, err := sdp.Parse(res.Body())
@@ -174,7 +163,6 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 	}
 	if err != nil {
 		log.Warn("unusable SDP answer, hanging up", "err", err)
-		l.state = stateUp // so that hangup sends BYE
 		l.hangup(context.WithoutCancel(ctx), call.CauseNotAcceptable, "")
 		return nil, &call.RejectError{Cause: call.CauseNotAcceptable, Reason: "unusable SDP answer", Err: err}
 	}
@@ -183,7 +171,6 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 	s.mu.Unlock()
 	if err := l.setUp(neg); err != nil {
 		s.forget(cid, false)
-		l.state = stateUp
 		l.hangup(context.WithoutCancel(ctx), call.CauseFailure, "")
 		return nil, err
 	}
@@ -329,11 +316,9 @@ func (s *Server) cancelInvite(inv *sip.Request) {
 	}
 }
 
-// writeAck acknowledges a 2xx to our INVITE; it is a request of its own,
-// outside the INVITE transaction (RFC 3261 section 13.2.2.4).
-func (s *Server) writeAck(l *Leg, cseq uint32) error {
-	ack := l.newRequest(sip.ACK)
-	ack.CSeq().SeqNo = cseq
-	l.cseq.Store(cseq)
-	return s.client.WriteRequest(ack)
+// writeAck acknowledges the 2xx to the INVITE that made d; it is a
+// request of its own, outside the INVITE transaction (RFC 3261 section
+// 13.2.2.4).
+func (s *Server) writeAck(d *dialog) error {
+	return s.client.WriteRequest(d.ack(d.inviteSeq))
 }

@@ -11,6 +11,16 @@
 // OPTIONS, and re-INVITEs that put the call on hold or resume it
 // (RFC 3264 section 8.4; sendonly, recvonly, inactive, sendrecv).
 //
+// Every call, inbound or outbound, is one dialog (dialog.go, RFC 3261
+// section 12): its identity (Call-ID, our tag, theirs), CSeq spaces,
+// route set and remote target, and its states (early, confirmed,
+// terminated; one re-INVITE pending at a time) with the transitions in
+// one place. ACK, BYE, re-INVITE, INFO and REFER are matched on the whole
+// dialog id: a request with a call's Call-ID but a wrong tag gets 481
+// (an ACK is dropped) and the call goes on; an old CSeq gets 500, a
+// second re-INVITE before the first's ACK 491 (indialog.go). inbound.go
+// turns an INVITE into a call, dialer.go places outbound legs.
+//
 // Trunk access is by source network (CIDR) and/or digest authentication
 // (RFC 3261 section 22, RFC 2617 with qop=auth; the nonce is stateless, an
 // HMAC of its issue time). On a trusted trunk the caller's number comes from
