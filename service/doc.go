@@ -83,6 +83,9 @@
 //	                              # agent is logged in (available) by REGISTER and out when it lapses
 //	  customer_url: ""            # Call-Info of the phone's INVITE, {id} = customer id; default
 //	                              # http://<http address>/api/admin/customers?q={id}
+//	  alert_info: ""              # Alert-Info of the phone's INVITE for an identified caller (RFC 3261 20.4):
+//	                              # {url} = customer_url, {id} = customer id; default <{url}>;info=voxdesk-customer
+//	                              # (phones map info= to a distinctive ring); "off": none
 //	  registrar:
 //	    realm: voxdesk            # digest realm; changing it invalidates every ha1
 //	    min_expires: 60s          # shorter registrations: 423 Interval Too Brief with Min-Expires

@@ -108,6 +108,7 @@ type sipPhones struct {
 	svc      *Service
 	accounts sipAccounts
 	fileURL  func(customer string) string
+	alert    func(customer string) string // Alert-Info
 
 	mu    sync.Mutex
 	rings map[string]*phoneRing // by call id
@@ -147,6 +148,9 @@ func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) err
 		pres.Name = p.customerName(ctx, o.Customer)
 		if p.fileURL != nil {
 			pres.InfoURL = p.fileURL(o.Customer)
+		}
+		if p.alert != nil {
+			pres.AlertInfo = p.alert(o.Customer)
 		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())
@@ -351,6 +355,36 @@ func (s *Service) registered(agent string, phones int) {
 	if err := s.router.SetState(ctx, agent, routing.StateAvailable, ""); err != nil {
 		log.Warn("available on register", "err", err)
 	}
+}
+
+// DefaultAlertInfo is SIPConfig.AlertInfo's default: the customer file's
+// address, with a ring hint phones can map to a distinctive ring.
+const DefaultAlertInfo = "<{url}>;info=voxdesk-customer"
+
+// alertInfo checks the sip.alert_info template and returns what builds a
+// customer's Alert-Info from it ("" for none).
+func alertInfo(tmpl string, fileURL func(id string) string) (func(id string) string, error) {
+	switch tmpl {
+	case "off":
+		return func(string) string { return "" }, nil
+	case "":
+		tmpl = DefaultAlertInfo
+	}
+	expand := func(url, id string) string {
+		return strings.NewReplacer("{url}", url, "{id}", id).Replace(tmpl)
+	}
+	if err := sip.ValidAlertInfo(expand("http://192.0.2.1/customers?q=C-1", "C-1")); err != nil {
+		return nil, fmt.Errorf("service: sip.alert_info: %w", err)
+	}
+	return func(id string) string {
+		u := ""
+		if strings.Contains(tmpl, "{url}") {
+			if u = fileURL(id); u == "" {
+				return "" // no HTTP address yet
+			}
+		}
+		return expand(u, url.QueryEscape(id))
+	}, nil
 }
 
 // customerFileURL returns the Call-Info address of a customer's file.

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -20,6 +21,12 @@ type Presentation struct {
 	// InfoURL is put in a Call-Info header with purpose=info (RFC 3261
 	// section 20.9): the customer file's address, for phones that open it.
 	InfoURL string
+	// AlertInfo is the Alert-Info header (RFC 3261 section 20.4), in
+	// `<URI>;param=value` form: a ring tone to play, or a hint phones map
+	// to a distinctive ring by its info= parameter (Yealink, Polycom,
+	// Grandstream, Asterisk's convention). Not sent when empty or not of
+	// that form (see ValidAlertInfo).
+	AlertInfo string
 	// RingTimeout gives up on the phone (CANCEL); zero means 60 s.
 	RingTimeout time.Duration
 }
@@ -48,6 +55,9 @@ func (s *Server) DialPhone(ctx context.Context, agent string, p Presentation) (c
 	var hdrs []sip.Header
 	if u := p.InfoURL; u != "" && !strings.ContainsAny(u, "<>\r\n\" ") {
 		hdrs = append(hdrs, sip.NewHeader("Call-Info", "<"+u+">;purpose=info"))
+	}
+	if ValidAlertInfo(p.AlertInfo) == nil {
+		hdrs = append(hdrs, sip.NewHeader("Alert-Info", p.AlertInfo))
 	}
 	transport := b.Transport
 	if transport == "" {
@@ -93,4 +103,25 @@ func displayName(name string) string {
 		b.WriteRune(r)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// ValidAlertInfo checks an Alert-Info value: one `<URI>` with a scheme,
+// then parameters; no line breaks, quotes, spaces or angle brackets
+// inside the URI.
+func ValidAlertInfo(v string) error {
+	rest, ok := strings.CutPrefix(v, "<")
+	if !ok {
+		return fmt.Errorf("sip: Alert-Info %q: not <URI>;params", v)
+	}
+	uri, params, ok := strings.Cut(rest, ">")
+	scheme, _, hasScheme := strings.Cut(uri, ":")
+	switch {
+	case !ok:
+		return fmt.Errorf("sip: Alert-Info %q: no closing >", v)
+	case !hasScheme || scheme == "" || strings.ContainsAny(uri, "<\"\\ \t\r\n"):
+		return fmt.Errorf("sip: Alert-Info %q: bad URI", v)
+	case params != "" && (params[0] != ';' || strings.ContainsAny(params, "<>\"\\ \t\r\n")):
+		return fmt.Errorf("sip: Alert-Info %q: bad parameters", v)
+	}
+	return nil
 }
