@@ -79,6 +79,8 @@
 //	  agents:                     # agents' SIP phones; with any, REGISTER is accepted (digest, realm below)
 //	    - id: alice               # the agent's id = the phone's SIP user name
 //	      ha1: ""                 # MD5(id:realm:secret): echo 'secret' | voxdesk agent sip-secret -id alice
+//	      ha1_sha256: ""          # SHA-256(id:realm:secret) (RFC 8760): ... | voxdesk agent sip-secret -sha256 -id alice;
+//	                              # with both, REGISTER is challenged SHA-256 first then MD5; with one, that one
 //	      ring: both              # where calls ring: browser, sip (the phone) or both; a phone-only
 //	                              # agent is logged in (available) by REGISTER and out when it lapses
 //	  customer_url: ""            # Call-Info of the phone's INVITE, {id} = customer id; default

@@ -24,6 +24,14 @@ type SIPAgent struct {
 	// HA1 is MD5("id:realm:secret") in hex, the form the registrar keeps
 	// instead of the secret; `voxdesk agent sip-secret` prints it.
 	HA1 string `yaml:"ha1"`
+	// HA1SHA256 is SHA-256("id:realm:secret") in hex, for phones that
+	// answer the registrar's SHA-256 challenge (RFC 8760); `voxdesk agent
+	// sip-secret -sha256` prints it. Without it the agent's phone is
+	// challenged with MD5 alone; without HA1, with SHA-256 alone. Some
+	// phones fail on a challenge whose first algorithm they do not know
+	// instead of taking the next one (baresip 1.0 on libre 1.1: "Register:
+	// Function not implemented"): give their agents ha1 only.
+	HA1SHA256 string `yaml:"ha1_sha256"`
 	// Ring says where the agent's calls ring: "browser" (the page only),
 	// "sip" (the registered phone only) or "both" (default "both"; with
 	// no phone registered the page rings alone).
@@ -37,16 +45,23 @@ const (
 	RingBoth    = "both"
 )
 
-var ha1Pattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+var (
+	ha1Pattern       = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	ha1SHA256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
 // sipAccounts looks agents' SIP credentials up for the registrar.
 type sipAccounts map[string]SIPAgent
 
 var _ sip.Accounts = sipAccounts(nil)
 
-func (a sipAccounts) SIPHA1(user string) (string, bool) {
+func (a sipAccounts) SIPHA1(user, algorithm string) (string, bool) {
 	ag, ok := a[user]
-	return ag.HA1, ok && ag.HA1 != ""
+	h := ag.HA1
+	if algorithm == sip.AlgorithmSHA256 {
+		h = ag.HA1SHA256
+	}
+	return h, ok && h != ""
 }
 
 // newSIPAccounts checks sip.agents and indexes them by id.
@@ -58,10 +73,12 @@ func newSIPAccounts(agents []SIPAgent) (sipAccounts, error) {
 			return nil, fmt.Errorf("service: sip.agents[%d]: no id", i)
 		case out[ag.ID].ID != "":
 			return nil, fmt.Errorf("service: sip.agents: %q twice", ag.ID)
-		case ag.HA1 == "" && ag.Ring != RingBrowser:
-			return nil, fmt.Errorf("service: sip.agents %q: no ha1 (voxdesk agent sip-secret prints one)", ag.ID)
+		case ag.HA1 == "" && ag.HA1SHA256 == "" && ag.Ring != RingBrowser:
+			return nil, fmt.Errorf("service: sip.agents %q: no ha1 or ha1_sha256 (voxdesk agent sip-secret prints them)", ag.ID)
 		case ag.HA1 != "" && !ha1Pattern.MatchString(strings.ToLower(ag.HA1)):
 			return nil, fmt.Errorf("service: sip.agents %q: ha1 is not 32 hex digits", ag.ID)
+		case ag.HA1SHA256 != "" && !ha1SHA256Pattern.MatchString(strings.ToLower(ag.HA1SHA256)):
+			return nil, fmt.Errorf("service: sip.agents %q: ha1_sha256 is not 64 hex digits", ag.ID)
 		}
 		switch ag.Ring {
 		case "":
@@ -71,6 +88,7 @@ func newSIPAccounts(agents []SIPAgent) (sipAccounts, error) {
 			return nil, fmt.Errorf("service: sip.agents %q: ring %q (want browser, sip or both)", ag.ID, ag.Ring)
 		}
 		ag.HA1 = strings.ToLower(ag.HA1)
+		ag.HA1SHA256 = strings.ToLower(ag.HA1SHA256)
 		out[ag.ID] = ag
 	}
 	return out, nil

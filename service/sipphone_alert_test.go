@@ -48,19 +48,24 @@ func TestSIPPhoneAlertInfo(t *testing.T) {
 // stops New with an error naming the setting.
 func TestSIPPhoneBadAlertInfo(t *testing.T) {
 	for _, bad := range []string{"http://ring.example/a.wav", "<http://ring.example/a.wav", "<nouri>", "<http://x>;info=a b", "<http://x>info"} {
-		cfg := service.DefaultConfig()
-		cfg.HTTP.Listen, cfg.SIP.UDP, cfg.SIP.TCP = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-		cfg.Routing = routing.Config{Queues: []routing.QueueConfig{{Name: "general"}}}
-		cfg.SIP.Agents = []service.SIPAgent{{ID: "bob", HA1: sip.HA1("bob", sip.DefaultRealm, "s"), Ring: service.RingSIP}}
-		cfg.SIP.AlertInfo = bad
-		svc, err := service.New(cfg)
-		if err == nil {
-			svc.Close()
-			t.Errorf("alert_info %q accepted", bad)
-			continue
-		}
-		if !strings.Contains(err.Error(), "alert_info") {
-			t.Errorf("alert_info %q: error %v does not name the setting", bad, err)
+		err := newPhoneServiceErr(func(c *service.Config) { c.SIP.AlertInfo = bad })
+		if err == nil || !strings.Contains(err.Error(), "alert_info") {
+			t.Errorf("alert_info %q: error %v, want one naming alert_info", bad, err)
 		}
 	}
+}
+
+// newPhoneServiceErr builds (and closes) a switch with a queue and bob on
+// his SIP phone, changed by mutate, and returns New's error.
+func newPhoneServiceErr(mutate func(*service.Config)) error {
+	cfg := service.DefaultConfig()
+	cfg.HTTP.Listen, cfg.SIP.UDP, cfg.SIP.TCP = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Routing = routing.Config{Queues: []routing.QueueConfig{{Name: "general"}}}
+	cfg.SIP.Agents = []service.SIPAgent{{ID: "bob", HA1: sip.HA1("bob", sip.DefaultRealm, "s"), Ring: service.RingSIP}}
+	mutate(cfg)
+	svc, err := service.New(cfg)
+	if err == nil {
+		svc.Close()
+	}
+	return err
 }

@@ -47,6 +47,12 @@
 // A leg whose media reports no RTP for the media timeout is hung up
 // with call.CauseTimeout and a Reason header (RFC 3326).
 //
+// The registrar (registrar.go) takes REGISTER from agents' phones with
+// digest authentication: its 401 offers SHA-256 then MD5 (RFC 8760, one
+// WWW-Authenticate each) and accepts either, checked against the HA1 the
+// account keeps for that algorithm; an account with one HA1 is offered
+// that algorithm alone.
+//
 // Dialer places outbound legs through a trunk (call-backs, transfers)
 // with an SDP offer.
 package sip
