@@ -155,7 +155,10 @@ func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) err
 	if mode == RingBrowser {
 		return webErr
 	}
-	if len(p.svc.SIPPhones(ctx, agent)) == 0 {
+	// Every phone the agent has registered rings at once (sip forks the
+	// INVITE); the first to answer takes the call.
+	contacts, err := p.svc.sip.Contacts(ctx, agent)
+	if err != nil || len(contacts) == 0 {
 		if mode == RingBoth {
 			return webErr
 		}
@@ -179,15 +182,16 @@ func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) err
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		p.dialPhone(rctx, r, o.CallID, pres)
+		p.dialPhone(rctx, r, o.CallID, contacts, pres)
 	}()
 	return nil
 }
 
-// dialPhone rings the phone and, when it answers, answers the offer.
-func (p *sipPhones) dialPhone(ctx context.Context, r *phoneRing, callID string, pres sip.Presentation) {
+// dialPhone rings the phones and, when one answers, answers the offer;
+// when all of them decline, it declines the offer.
+func (p *sipPhones) dialPhone(ctx context.Context, r *phoneRing, callID string, contacts []sip.Binding, pres sip.Presentation) {
 	log := p.svc.log.With("call_id", callID, "agent", r.agent)
-	leg, err := p.svc.sip.DialPhone(ctx, r.agent, pres)
+	leg, err := p.svc.sip.DialContacts(ctx, r.agent, contacts, pres)
 	if err != nil {
 		p.forget(callID, r)
 		var rej *call.RejectError

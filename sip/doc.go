@@ -54,5 +54,10 @@
 // that algorithm alone.
 //
 // Dialer places outbound legs through a trunk (call-backs, transfers)
-// with an SDP offer.
+// with an SDP offer. DialContacts rings an agent's registered phones at
+// once (fork.go: one INVITE each; the first 2xx wins, the others get
+// CANCEL, a 2xx that crosses the CANCEL is ACKed and BYEd, and a 486/603
+// from one phone ends the ringing only when every phone declined). The
+// INVITE to a phone carries the caller's name as display name, Call-Info
+// and Alert-Info (RFC 3261 sections 20.9 and 20.4).
 package sip

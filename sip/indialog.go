@@ -37,7 +37,12 @@ func (s *Server) dialogLeg(req *sip.Request) *Leg {
 func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) *Leg {
 	l := s.dialogLeg(req)
 	if l == nil {
-		s.log.Info("request outside any dialog", "call_id", callIDOf(req), "method", req.Method, "source", req.Source())
+		// Rate-limited, like the sanity layer's: a flood of forged
+		// in-dialog requests must not flood the log.
+		if ok, suppressed := s.badLog.allow(); ok {
+			s.log.Info("request outside any dialog", "call_id", callIDOf(req), "method", req.Method,
+				"source", req.Source(), "suppressed", suppressed)
+		}
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist", "", nil)
 		return nil
 	}

@@ -31,42 +31,51 @@ type Presentation struct {
 	RingTimeout time.Duration
 }
 
-// DialPhone rings the agent's most recently registered phone and returns
-// its leg once answered, like Dialer.Dial; ErrNotRegistered when the
-// agent has no phone registered. ctx's end cancels the ringing.
+// DialPhone rings every phone the agent has registered at once, like
+// DialContacts; ErrNotRegistered when the agent has none.
 func (s *Server) DialPhone(ctx context.Context, agent string, p Presentation) (call.Leg, error) {
-	if s.draining.Load() {
-		return nil, &call.RejectError{Cause: call.CauseUnavailable, Reason: "switch is draining"}
-	}
 	bs, err := s.Contacts(ctx, agent)
 	if err != nil {
 		return nil, err
 	}
-	b := bs[0]
-	for _, x := range bs[1:] {
-		if x.Expires.After(b.Expires) {
-			b = x
+	return s.DialContacts(ctx, agent, bs, p)
+}
+
+// DialContacts rings the agent's phones at the given bindings (from
+// Contacts) at once and returns the leg of the first to answer, like
+// Dialer.Dial. See fork: the others are CANCELled, a refusal from one
+// leaves the others ringing, and a decline is returned only when every
+// phone declined. ctx's end cancels them all.
+func (s *Server) DialContacts(ctx context.Context, agent string, bs []Binding, p Presentation) (call.Leg, error) {
+	if s.draining.Load() {
+		return nil, &call.RejectError{Cause: call.CauseUnavailable, Reason: "switch is draining"}
+	}
+	if len(bs) == 0 {
+		return nil, fmt.Errorf("sip: dial %s: %w", agent, ErrNotRegistered)
+	}
+	outs := make([]outbound, len(bs))
+	for i, b := range bs {
+		from := &sip.FromHeader{DisplayName: displayName(p.Name), Address: sip.Uri{Scheme: "sip", User: p.Number}, Params: sip.NewParams()}
+		if from.Address.User == "" {
+			from.Address.User = "anonymous"
 		}
+		var hdrs []sip.Header
+		if u := p.InfoURL; u != "" && !strings.ContainsAny(u, "<>\r\n\" ") {
+			hdrs = append(hdrs, sip.NewHeader("Call-Info", "<"+u+">;purpose=info"))
+		}
+		if ValidAlertInfo(p.AlertInfo) == nil {
+			hdrs = append(hdrs, sip.NewHeader("Alert-Info", p.AlertInfo))
+		}
+		transport := b.Transport
+		if transport == "" {
+			transport = "UDP"
+		}
+		uri := b.Contact
+		uri.Headers = nil
+		outs[i] = outbound{uri: uri, dest: b.dest(), transport: transport, from: from, headers: hdrs,
+			ringTimeout: p.RingTimeout, target: "agent " + agent, logAttrs: []any{"agent", agent, "contact", uri.String()}}
 	}
-	from := &sip.FromHeader{DisplayName: displayName(p.Name), Address: sip.Uri{Scheme: "sip", User: p.Number}, Params: sip.NewParams()}
-	if from.Address.User == "" {
-		from.Address.User = "anonymous"
-	}
-	var hdrs []sip.Header
-	if u := p.InfoURL; u != "" && !strings.ContainsAny(u, "<>\r\n\" ") {
-		hdrs = append(hdrs, sip.NewHeader("Call-Info", "<"+u+">;purpose=info"))
-	}
-	if ValidAlertInfo(p.AlertInfo) == nil {
-		hdrs = append(hdrs, sip.NewHeader("Alert-Info", p.AlertInfo))
-	}
-	transport := b.Transport
-	if transport == "" {
-		transport = "UDP"
-	}
-	uri := b.Contact
-	uri.Headers = nil
-	return s.place(ctx, outbound{uri: uri, dest: b.dest(), transport: transport, from: from, headers: hdrs,
-		ringTimeout: p.RingTimeout, target: "agent " + agent, logAttrs: []any{"agent", agent}})
+	return s.fork(ctx, outs)
 }
 
 // dest is where requests to a binding go: the Contact's address when the
