@@ -108,6 +108,12 @@ type SIPConfig struct {
 	// phones in Call-Info, "{id}" replaced by the customer id; default
 	// the admin API's customer search on this switch's HTTP address.
 	CustomerURL string `yaml:"customer_url"`
+	// AlertInfo is the Alert-Info header of the INVITE to an agent's
+	// SIP phone when the caller was identified: "{url}" is replaced by
+	// the customer file's address (CustomerURL), "{id}" by the customer
+	// id; default DefaultAlertInfo, "off" for none. A phone plays the URI
+	// as ring tone or picks a distinctive ring by the info= parameter.
+	AlertInfo string `yaml:"alert_info"`
 }
 
 // MediaConfig is the RTP side.

@@ -79,11 +79,16 @@
 //	  agents:                     # agents' SIP phones; with any, REGISTER is accepted (digest, realm below)
 //	    - id: alice               # the agent's id = the phone's SIP user name
 //	      ha1: ""                 # MD5(id:realm:secret): echo 'secret' | voxdesk agent sip-secret -id alice
+//	      ha1_sha256: ""          # SHA-256(id:realm:secret) (RFC 8760): ... | voxdesk agent sip-secret -sha256 -id alice;
+//	                              # with both, REGISTER is challenged SHA-256 first then MD5; with one, that one
 //	      ring: both              # where calls ring: browser, sip (the phone) or both (the agent
 //	                              # changes it in the page until the switch restarts); a phone-only
 //	                              # agent is logged in (available) by REGISTER and out when it lapses
 //	  customer_url: ""            # Call-Info of the phone's INVITE, {id} = customer id; default
 //	                              # http://<http address>/api/admin/customers?q={id}
+//	  alert_info: ""              # Alert-Info of the phone's INVITE for an identified caller (RFC 3261 20.4):
+//	                              # {url} = customer_url, {id} = customer id; default <{url}>;info=voxdesk-customer
+//	                              # (phones map info= to a distinctive ring); "off": none
 //	  registrar:
 //	    realm: voxdesk            # digest realm; changing it invalidates every ha1
 //	    min_expires: 60s          # shorter registrations: 423 Interval Too Brief with Min-Expires

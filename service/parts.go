@@ -107,8 +107,13 @@ func (s *Service) buildParts(c *Config) error {
 	if s.router != nil {
 		var phones routing.Phones = api
 		if len(accounts) > 0 {
+			fileURL := s.customerFileURL(c.SIP.CustomerURL)
+			alert, err := alertInfo(c.SIP.AlertInfo, fileURL)
+			if err != nil {
+				return err
+			}
 			s.phones = &sipPhones{web: api, svc: s, accounts: accounts, rings: map[string]*phoneRing{}, legs: map[string]phoneLeg{},
-				fileURL: s.customerFileURL(c.SIP.CustomerURL)}
+				fileURL: fileURL, alert: alert}
 			phones = s.phones
 		}
 		if err := s.router.SetPhones(phones); err != nil {

@@ -24,6 +24,14 @@ type SIPAgent struct {
 	// HA1 is MD5("id:realm:secret") in hex, the form the registrar keeps
 	// instead of the secret; `voxdesk agent sip-secret` prints it.
 	HA1 string `yaml:"ha1"`
+	// HA1SHA256 is SHA-256("id:realm:secret") in hex, for phones that
+	// answer the registrar's SHA-256 challenge (RFC 8760); `voxdesk agent
+	// sip-secret -sha256` prints it. Without it the agent's phone is
+	// challenged with MD5 alone; without HA1, with SHA-256 alone. Some
+	// phones fail on a challenge whose first algorithm they do not know
+	// instead of taking the next one (baresip 1.0 on libre 1.1: "Register:
+	// Function not implemented"): give their agents ha1 only.
+	HA1SHA256 string `yaml:"ha1_sha256"`
 	// Ring says where the agent's calls ring: "browser" (the page only),
 	// "sip" (the registered phone only) or "both" (default "both"; with
 	// no phone registered the page rings alone).
@@ -37,16 +45,23 @@ const (
 	RingBoth    = "both"
 )
 
-var ha1Pattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+var (
+	ha1Pattern       = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	ha1SHA256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
 // sipAccounts looks agents' SIP credentials up for the registrar.
 type sipAccounts map[string]SIPAgent
 
 var _ sip.Accounts = sipAccounts(nil)
 
-func (a sipAccounts) SIPHA1(user string) (string, bool) {
+func (a sipAccounts) SIPHA1(user, algorithm string) (string, bool) {
 	ag, ok := a[user]
-	return ag.HA1, ok && ag.HA1 != ""
+	h := ag.HA1
+	if algorithm == sip.AlgorithmSHA256 {
+		h = ag.HA1SHA256
+	}
+	return h, ok && h != ""
 }
 
 // newSIPAccounts checks sip.agents and indexes them by id.
@@ -58,10 +73,12 @@ func newSIPAccounts(agents []SIPAgent) (sipAccounts, error) {
 			return nil, fmt.Errorf("service: sip.agents[%d]: no id", i)
 		case out[ag.ID].ID != "":
 			return nil, fmt.Errorf("service: sip.agents: %q twice", ag.ID)
-		case ag.HA1 == "" && ag.Ring != RingBrowser:
-			return nil, fmt.Errorf("service: sip.agents %q: no ha1 (voxdesk agent sip-secret prints one)", ag.ID)
+		case ag.HA1 == "" && ag.HA1SHA256 == "" && ag.Ring != RingBrowser:
+			return nil, fmt.Errorf("service: sip.agents %q: no ha1 or ha1_sha256 (voxdesk agent sip-secret prints them)", ag.ID)
 		case ag.HA1 != "" && !ha1Pattern.MatchString(strings.ToLower(ag.HA1)):
 			return nil, fmt.Errorf("service: sip.agents %q: ha1 is not 32 hex digits", ag.ID)
+		case ag.HA1SHA256 != "" && !ha1SHA256Pattern.MatchString(strings.ToLower(ag.HA1SHA256)):
+			return nil, fmt.Errorf("service: sip.agents %q: ha1_sha256 is not 64 hex digits", ag.ID)
 		}
 		switch ag.Ring {
 		case "":
@@ -71,6 +88,7 @@ func newSIPAccounts(agents []SIPAgent) (sipAccounts, error) {
 			return nil, fmt.Errorf("service: sip.agents %q: ring %q (want browser, sip or both)", ag.ID, ag.Ring)
 		}
 		ag.HA1 = strings.ToLower(ag.HA1)
+		ag.HA1SHA256 = strings.ToLower(ag.HA1SHA256)
 		out[ag.ID] = ag
 	}
 	return out, nil
@@ -108,6 +126,7 @@ type sipPhones struct {
 	svc      *Service
 	accounts sipAccounts
 	fileURL  func(customer string) string
+	alert    func(customer string) string // Alert-Info
 
 	mu    sync.Mutex
 	rings map[string]*phoneRing // by call id
@@ -136,7 +155,10 @@ func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) err
 	if mode == RingBrowser {
 		return webErr
 	}
-	if len(p.svc.SIPPhones(ctx, agent)) == 0 {
+	// Every phone the agent has registered rings at once (sip forks the
+	// INVITE); the first to answer takes the call.
+	contacts, err := p.svc.sip.Contacts(ctx, agent)
+	if err != nil || len(contacts) == 0 {
 		if mode == RingBoth {
 			return webErr
 		}
@@ -148,6 +170,9 @@ func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) err
 		if p.fileURL != nil {
 			pres.InfoURL = p.fileURL(o.Customer)
 		}
+		if p.alert != nil {
+			pres.AlertInfo = p.alert(o.Customer)
+		}
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &phoneRing{agent: agent, cancel: cancel}
@@ -157,15 +182,16 @@ func (p *sipPhones) Ring(ctx context.Context, agent string, o routing.Offer) err
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		p.dialPhone(rctx, r, o.CallID, pres)
+		p.dialPhone(rctx, r, o.CallID, contacts, pres)
 	}()
 	return nil
 }
 
-// dialPhone rings the phone and, when it answers, answers the offer.
-func (p *sipPhones) dialPhone(ctx context.Context, r *phoneRing, callID string, pres sip.Presentation) {
+// dialPhone rings the phones and, when one answers, answers the offer;
+// when all of them decline, it declines the offer.
+func (p *sipPhones) dialPhone(ctx context.Context, r *phoneRing, callID string, contacts []sip.Binding, pres sip.Presentation) {
 	log := p.svc.log.With("call_id", callID, "agent", r.agent)
-	leg, err := p.svc.sip.DialPhone(ctx, r.agent, pres)
+	leg, err := p.svc.sip.DialContacts(ctx, r.agent, contacts, pres)
 	if err != nil {
 		p.forget(callID, r)
 		var rej *call.RejectError
@@ -351,6 +377,36 @@ func (s *Service) registered(agent string, phones int) {
 	if err := s.router.SetState(ctx, agent, routing.StateAvailable, ""); err != nil {
 		log.Warn("available on register", "err", err)
 	}
+}
+
+// DefaultAlertInfo is SIPConfig.AlertInfo's default: the customer file's
+// address, with a ring hint phones can map to a distinctive ring.
+const DefaultAlertInfo = "<{url}>;info=voxdesk-customer"
+
+// alertInfo checks the sip.alert_info template and returns what builds a
+// customer's Alert-Info from it ("" for none).
+func alertInfo(tmpl string, fileURL func(id string) string) (func(id string) string, error) {
+	switch tmpl {
+	case "off":
+		return func(string) string { return "" }, nil
+	case "":
+		tmpl = DefaultAlertInfo
+	}
+	expand := func(url, id string) string {
+		return strings.NewReplacer("{url}", url, "{id}", id).Replace(tmpl)
+	}
+	if err := sip.ValidAlertInfo(expand("http://192.0.2.1/customers?q=C-1", "C-1")); err != nil {
+		return nil, fmt.Errorf("service: sip.alert_info: %w", err)
+	}
+	return func(id string) string {
+		u := ""
+		if strings.Contains(tmpl, "{url}") {
+			if u = fileURL(id); u == "" {
+				return "" // no HTTP address yet
+			}
+		}
+		return expand(u, url.QueryEscape(id))
+	}, nil
 }
 
 // customerFileURL returns the Call-Info address of a customer's file.

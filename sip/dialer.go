@@ -147,25 +147,26 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 		m.Close()
 		cause := CauseForStatus(res.StatusCode)
 		log.Info("outbound call refused", "status", res.StatusCode, "reason", res.Reason)
-		return nil, &call.RejectError{Cause: cause, Reason: fmt.Sprintf("%d %s", res.StatusCode, res.Reason)}
+		return nil, &call.RejectError{Cause: cause, Reason: fmt.Sprintf("%d %s", res.StatusCode, res.Reason),
+			Err: &ResponseError{StatusCode: res.StatusCode, Reason: res.Reason}}
 	}
 
-	l := newLeg(s, cid, m, log)
+	l := newLeg(s, newUACDialog(req, res), m, log)
 	l.trunk = o.trunk
 	l.local = local
-	l.from = fromHdr
-	rto := res.To()
-	l.to = &sip.ToHeader{DisplayName: rto.DisplayName, Address: rto.Address, Params: rto.Params.Clone()}
-	l.target = uri
-	if c := res.Contact(); c != nil {
-		l.target = c.Address
-	}
-	l.dest = dest
-	l.transport = transport
-	l.laddr = req.Laddr
-	l.cseq.Store(req.CSeq().SeqNo)
-	if err := s.writeAck(l, req.CSeq().SeqNo); err != nil {
+	if err := s.writeAck(l.dlg); err != nil {
 		log.Warn("ACK", "err", err)
+	}
+	if rctx.Err() != nil {
+		// The 2xx crossed our CANCEL (ctx's end, the ring timeout, or
+		// another phone of a fork answered): acknowledged, now ended
+		// (RFC 3261 section 15).
+		log.Info("answered after the call was given up: hanging up")
+		l.hangup(context.WithoutCancel(ctx), call.CauseCancelled, "")
+		if ctx.Err() == nil {
+			return nil, &call.RejectError{Cause: call.CauseNoAnswer, Reason: "no answer", Err: rctx.Err()}
+		}
+		return nil, fmt.Errorf("sip: dial %s: %w", target, ctx.Err())
 	}
 	answer, err := sdp.Parse(res.Body())
 	var neg sdp.Media
@@ -174,7 +175,6 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 	}
 	if err != nil {
 		log.Warn("unusable SDP answer, hanging up", "err", err)
-		l.state = stateUp // so that hangup sends BYE
 		l.hangup(context.WithoutCancel(ctx), call.CauseNotAcceptable, "")
 		return nil, &call.RejectError{Cause: call.CauseNotAcceptable, Reason: "unusable SDP answer", Err: err}
 	}
@@ -183,7 +183,6 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 	s.mu.Unlock()
 	if err := l.setUp(neg); err != nil {
 		s.forget(cid, false)
-		l.state = stateUp
 		l.hangup(context.WithoutCancel(ctx), call.CauseFailure, "")
 		return nil, err
 	}
@@ -194,6 +193,15 @@ func (s *Server) place(ctx context.Context, o outbound) (call.Leg, error) {
 	log.Info("outbound call answered", "codec", neg.Codec.Name, "remote_rtp", neg.Remote)
 	return l, nil
 }
+
+// ResponseError is a final failure response to one of our requests; a
+// refused Dial's *call.RejectError wraps it.
+type ResponseError struct {
+	StatusCode int
+	Reason     string
+}
+
+func (e *ResponseError) Error() string { return fmt.Sprintf("sip: %d %s", e.StatusCode, e.Reason) }
 
 // route turns a target into a Request-URI and the address to send to.
 func (d *Dialer) route(target string) (sip.Uri, string, error) {
@@ -239,11 +247,17 @@ func (s *Server) invite(ctx context.Context, req *sip.Request, trunk *Trunk) (*s
 		if err != nil {
 			if ctx.Err() != nil {
 				// CANCEL, then let the transaction take the 487 and ACK
-				// it (RFC 3261 section 17.1.1.3) before it goes.
+				// it (RFC 3261 section 17.1.1.3) before it goes. A 2xx
+				// that crossed the CANCEL is returned: the caller, seeing
+				// ctx done, ACKs it and hangs up.
 				s.cancelInvite(req)
 				wctx, stop := context.WithTimeout(context.Background(), 4*time.Second)
-				waitFinal(wctx, tx)
+				late, _ := waitFinal(wctx, tx)
 				stop()
+				if late != nil && late.IsSuccess() {
+					tx.Terminate()
+					return late, req, nil
+				}
 			}
 			tx.Terminate()
 			return nil, req, err
@@ -329,11 +343,9 @@ func (s *Server) cancelInvite(inv *sip.Request) {
 	}
 }
 
-// writeAck acknowledges a 2xx to our INVITE; it is a request of its own,
-// outside the INVITE transaction (RFC 3261 section 13.2.2.4).
-func (s *Server) writeAck(l *Leg, cseq uint32) error {
-	ack := l.newRequest(sip.ACK)
-	ack.CSeq().SeqNo = cseq
-	l.cseq.Store(cseq)
-	return s.client.WriteRequest(ack)
+// writeAck acknowledges the 2xx to the INVITE that made d; it is a
+// request of its own, outside the INVITE transaction (RFC 3261 section
+// 13.2.2.4).
+func (s *Server) writeAck(d *dialog) error {
+	return s.client.WriteRequest(d.ack(d.inviteSeq))
 }

@@ -11,6 +11,16 @@
 // OPTIONS, and re-INVITEs that put the call on hold or resume it
 // (RFC 3264 section 8.4; sendonly, recvonly, inactive, sendrecv).
 //
+// Every call, inbound or outbound, is one dialog (dialog.go, RFC 3261
+// section 12): its identity (Call-ID, our tag, theirs), CSeq spaces,
+// route set and remote target, and its states (early, confirmed,
+// terminated; one re-INVITE pending at a time) with the transitions in
+// one place. ACK, BYE, re-INVITE, INFO and REFER are matched on the whole
+// dialog id: a request with a call's Call-ID but a wrong tag gets 481
+// (an ACK is dropped) and the call goes on; an old CSeq gets 500, a
+// second re-INVITE before the first's ACK 491 (indialog.go). inbound.go
+// turns an INVITE into a call, dialer.go places outbound legs.
+//
 // Trunk access is by source network (CIDR) and/or digest authentication
 // (RFC 3261 section 22, RFC 2617 with qop=auth; the nonce is stateless, an
 // HMAC of its issue time). On a trusted trunk the caller's number comes from
@@ -37,6 +47,17 @@
 // A leg whose media reports no RTP for the media timeout is hung up
 // with call.CauseTimeout and a Reason header (RFC 3326).
 //
+// The registrar (registrar.go) takes REGISTER from agents' phones with
+// digest authentication: its 401 offers SHA-256 then MD5 (RFC 8760, one
+// WWW-Authenticate each) and accepts either, checked against the HA1 the
+// account keeps for that algorithm; an account with one HA1 is offered
+// that algorithm alone.
+//
 // Dialer places outbound legs through a trunk (call-backs, transfers)
-// with an SDP offer.
+// with an SDP offer. DialContacts rings an agent's registered phones at
+// once (fork.go: one INVITE each; the first 2xx wins, the others get
+// CANCEL, a 2xx that crosses the CANCEL is ACKed and BYEd, and a 486/603
+// from one phone ends the ringing only when every phone declined). The
+// INVITE to a phone carries the caller's name as display name, Call-Info
+// and Alert-Info (RFC 3261 sections 20.9 and 20.4).
 package sip

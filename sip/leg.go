@@ -6,21 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/media/sdp"
-)
-
-// legState is where a leg is in its life.
-type legState int
-
-const (
-	stateRinging legState = iota // inbound INVITE not answered yet
-	stateUp                      // 200 OK sent or received
-	stateEnded
 )
 
 // byeTimeout bounds how long Hangup waits for the answer to its BYE.
@@ -36,19 +26,12 @@ type Leg struct {
 	log     *slog.Logger
 	media   Media
 
-	// Dialog state (RFC 3261 section 12): our identity as From of the
-	// requests we send, theirs as To, their Contact as the target.
-	from      *sip.FromHeader
-	to        *sip.ToHeader
-	target    sip.Uri
-	dest      string // host:port our in-dialog requests go to
-	transport string
-	laddr     sip.Addr
-	cseq      atomic.Uint32
-	inviteSeq uint32 // CSeq of the INVITE that made the dialog (inbound)
+	// dlg is the leg's SIP dialog: its identity, its state (early while
+	// an inbound call rings, confirmed once answered, terminated when
+	// the leg ends) and the requests sent in it.
+	dlg *dialog
 
 	mu         sync.Mutex
-	state      legState
 	cause      call.Cause
 	reason     string // reason phrase for a refusal before answer
 	local      sdp.Local
@@ -59,19 +42,17 @@ type Leg struct {
 	up     chan struct{} // closed when the leg is answered
 	digits chan call.Digit
 	answer chan chan error // Answer -> the INVITE goroutine
-	acks   chan uint32     // CSeq of ACKs for our 2xx
 }
 
 var _ call.Leg = (*Leg)(nil)
 
-func newLeg(srv *Server, callID string, m Media, log *slog.Logger) *Leg {
+func newLeg(srv *Server, d *dialog, m Media, log *slog.Logger) *Leg {
 	return &Leg{
-		srv: srv, callID: callID, media: m, log: log,
+		srv: srv, callID: d.callID, dlg: d, media: m, log: log,
 		done:   make(chan struct{}),
 		up:     make(chan struct{}),
 		digits: make(chan call.Digit, 16),
 		answer: make(chan chan error),
-		acks:   make(chan uint32, 4),
 	}
 }
 
@@ -96,13 +77,10 @@ func (l *Leg) Negotiated() sdp.Media {
 // Answer sends 200 OK with our SDP answer and starts the media. It
 // returns once the 200 is sent; the server retransmits it until the ACK.
 func (l *Leg) Answer(ctx context.Context) error {
-	l.mu.Lock()
-	st := l.state
-	l.mu.Unlock()
-	switch st {
-	case stateUp:
+	switch l.dlg.current() {
+	case dialogConfirmed:
 		return nil
-	case stateEnded:
+	case dialogTerminated:
 		return call.ErrHangup
 	}
 	reply := make(chan error, 1)
@@ -129,10 +107,9 @@ func (l *Leg) setUp(m sdp.Media) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.state == stateEnded {
+	if !l.dlg.confirm() {
 		return call.ErrHangup
 	}
-	l.state = stateUp
 	l.negotiated = m
 	close(l.up)
 	l.fwdStarted = true
@@ -246,16 +223,15 @@ func (l *Leg) ended() bool {
 	}
 }
 
-// end moves the leg to stateEnded and releases its media. It reports
-// the state the leg was in, and false if it had already ended.
-func (l *Leg) end(cause call.Cause, reason string) (legState, bool) {
+// end terminates the leg's dialog and releases its media. It reports
+// the state the dialog was in, and false if it had already ended.
+func (l *Leg) end(cause call.Cause, reason string) (dialogState, bool) {
 	l.mu.Lock()
-	prev := l.state
-	if prev == stateEnded {
+	prev, ok := l.dlg.terminate()
+	if !ok {
 		l.mu.Unlock()
 		return prev, false
 	}
-	l.state = stateEnded
 	l.cause = cause
 	l.reason = reason
 	close(l.done)
@@ -277,7 +253,7 @@ func (l *Leg) Hangup(ctx context.Context, cause call.Cause) error {
 
 func (l *Leg) hangup(ctx context.Context, cause call.Cause, reason string) error {
 	prev, ok := l.end(cause, reason)
-	if !ok || prev != stateUp {
+	if !ok || prev != dialogConfirmed {
 		return nil // before answer, the INVITE goroutine sends the refusal
 	}
 	return l.bye(ctx)
@@ -287,7 +263,7 @@ func (l *Leg) hangup(ctx context.Context, cause call.Cause, reason string) error
 func (l *Leg) bye(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, byeTimeout)
 	defer cancel()
-	req := l.newRequest(sip.BYE)
+	req := l.dlg.newRequest(sip.BYE)
 	l.mu.Lock()
 	cause, reason := l.cause, l.reason
 	l.mu.Unlock()
@@ -302,26 +278,4 @@ func (l *Leg) bye(ctx context.Context) error {
 		return fmt.Errorf("sip: bye %s: %d %s", l.callID, res.StatusCode, res.Reason)
 	}
 	return nil
-}
-
-// newRequest builds an in-dialog request (RFC 3261 section 12.2.1.1).
-func (l *Leg) newRequest(method sip.RequestMethod) *sip.Request {
-	req := sip.NewRequest(method, l.target)
-	from := *l.from
-	from.Params = l.from.Params.Clone()
-	to := *l.to
-	to.Params = l.to.Params.Clone()
-	cid := sip.CallIDHeader(l.callID)
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: l.cseq.Add(1), MethodName: method})
-	req.AppendHeader(&mf)
-	req.SetTransport(l.transport)
-	req.SetDestination(l.dest)
-	if l.laddr.IP != nil {
-		req.Laddr = l.laddr
-	}
-	return req
 }

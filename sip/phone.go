@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -20,43 +21,61 @@ type Presentation struct {
 	// InfoURL is put in a Call-Info header with purpose=info (RFC 3261
 	// section 20.9): the customer file's address, for phones that open it.
 	InfoURL string
+	// AlertInfo is the Alert-Info header (RFC 3261 section 20.4), in
+	// `<URI>;param=value` form: a ring tone to play, or a hint phones map
+	// to a distinctive ring by its info= parameter (Yealink, Polycom,
+	// Grandstream, Asterisk's convention). Not sent when empty or not of
+	// that form (see ValidAlertInfo).
+	AlertInfo string
 	// RingTimeout gives up on the phone (CANCEL); zero means 60 s.
 	RingTimeout time.Duration
 }
 
-// DialPhone rings the agent's most recently registered phone and returns
-// its leg once answered, like Dialer.Dial; ErrNotRegistered when the
-// agent has no phone registered. ctx's end cancels the ringing.
+// DialPhone rings every phone the agent has registered at once, like
+// DialContacts; ErrNotRegistered when the agent has none.
 func (s *Server) DialPhone(ctx context.Context, agent string, p Presentation) (call.Leg, error) {
-	if s.draining.Load() {
-		return nil, &call.RejectError{Cause: call.CauseUnavailable, Reason: "switch is draining"}
-	}
 	bs, err := s.Contacts(ctx, agent)
 	if err != nil {
 		return nil, err
 	}
-	b := bs[0]
-	for _, x := range bs[1:] {
-		if x.Expires.After(b.Expires) {
-			b = x
+	return s.DialContacts(ctx, agent, bs, p)
+}
+
+// DialContacts rings the agent's phones at the given bindings (from
+// Contacts) at once and returns the leg of the first to answer, like
+// Dialer.Dial. See fork: the others are CANCELled, a refusal from one
+// leaves the others ringing, and a decline is returned only when every
+// phone declined. ctx's end cancels them all.
+func (s *Server) DialContacts(ctx context.Context, agent string, bs []Binding, p Presentation) (call.Leg, error) {
+	if s.draining.Load() {
+		return nil, &call.RejectError{Cause: call.CauseUnavailable, Reason: "switch is draining"}
+	}
+	if len(bs) == 0 {
+		return nil, fmt.Errorf("sip: dial %s: %w", agent, ErrNotRegistered)
+	}
+	outs := make([]outbound, len(bs))
+	for i, b := range bs {
+		from := &sip.FromHeader{DisplayName: displayName(p.Name), Address: sip.Uri{Scheme: "sip", User: p.Number}, Params: sip.NewParams()}
+		if from.Address.User == "" {
+			from.Address.User = "anonymous"
 		}
+		var hdrs []sip.Header
+		if u := p.InfoURL; u != "" && !strings.ContainsAny(u, "<>\r\n\" ") {
+			hdrs = append(hdrs, sip.NewHeader("Call-Info", "<"+u+">;purpose=info"))
+		}
+		if ValidAlertInfo(p.AlertInfo) == nil {
+			hdrs = append(hdrs, sip.NewHeader("Alert-Info", p.AlertInfo))
+		}
+		transport := b.Transport
+		if transport == "" {
+			transport = "UDP"
+		}
+		uri := b.Contact
+		uri.Headers = nil
+		outs[i] = outbound{uri: uri, dest: b.dest(), transport: transport, from: from, headers: hdrs,
+			ringTimeout: p.RingTimeout, target: "agent " + agent, logAttrs: []any{"agent", agent, "contact", uri.String()}}
 	}
-	from := &sip.FromHeader{DisplayName: displayName(p.Name), Address: sip.Uri{Scheme: "sip", User: p.Number}, Params: sip.NewParams()}
-	if from.Address.User == "" {
-		from.Address.User = "anonymous"
-	}
-	var hdrs []sip.Header
-	if u := p.InfoURL; u != "" && !strings.ContainsAny(u, "<>\r\n\" ") {
-		hdrs = append(hdrs, sip.NewHeader("Call-Info", "<"+u+">;purpose=info"))
-	}
-	transport := b.Transport
-	if transport == "" {
-		transport = "UDP"
-	}
-	uri := b.Contact
-	uri.Headers = nil
-	return s.place(ctx, outbound{uri: uri, dest: b.dest(), transport: transport, from: from, headers: hdrs,
-		ringTimeout: p.RingTimeout, target: "agent " + agent, logAttrs: []any{"agent", agent}})
+	return s.fork(ctx, outs)
 }
 
 // dest is where requests to a binding go: the Contact's address when the
@@ -93,4 +112,25 @@ func displayName(name string) string {
 		b.WriteRune(r)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// ValidAlertInfo checks an Alert-Info value: one `<URI>` with a scheme,
+// then parameters; no line breaks, quotes, spaces or angle brackets
+// inside the URI.
+func ValidAlertInfo(v string) error {
+	rest, ok := strings.CutPrefix(v, "<")
+	if !ok {
+		return fmt.Errorf("sip: Alert-Info %q: not <URI>;params", v)
+	}
+	uri, params, ok := strings.Cut(rest, ">")
+	scheme, _, hasScheme := strings.Cut(uri, ":")
+	switch {
+	case !ok:
+		return fmt.Errorf("sip: Alert-Info %q: no closing >", v)
+	case !hasScheme || scheme == "" || strings.ContainsAny(uri, "<\"\\ \t\r\n"):
+		return fmt.Errorf("sip: Alert-Info %q: bad URI", v)
+	case params != "" && (params[0] != ';' || strings.ContainsAny(params, "<>\"\\ \t\r\n")):
+		return fmt.Errorf("sip: Alert-Info %q: bad parameters", v)
+	}
+	return nil
 }

@@ -23,9 +23,8 @@ func WithTransferHook(f func(ctx context.Context, legID, target string) (run fun
 }
 
 func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
-	l := s.lookup(callIDOf(req))
-	if l == nil || !l.inDialog(req) {
-		s.reply(tx, req, 481, "Call/Transaction Does Not Exist", "", nil)
+	l := s.inDialog(req, tx)
+	if l == nil {
 		return
 	}
 	if s.onTransfer == nil {
@@ -53,7 +52,7 @@ func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	l.log.Info("transferred by REFER", "target", target.String())
 	s.reply(tx, req, 202, "Accepted", "", nil)
-	notify := l.newRequest(sip.NOTIFY)
+	notify := l.dlg.newRequest(sip.NOTIFY)
 	notify.AppendHeader(sip.NewHeader("Event", "refer"))
 	notify.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
 	notify.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))

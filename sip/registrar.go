@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -86,19 +87,34 @@ func (c *RegistrarConfig) init() error {
 	return nil
 }
 
-// HA1 is the stored form of an agent's SIP secret: hex MD5 of
-// "user:realm:secret" (RFC 2617 section 3.2.2.2), what the registrar
-// needs to check a digest without knowing the secret.
+// Digest algorithms of the registrar (RFC 8760): its challenge offers
+// SHA-256 first, then MD5, and a phone answers with the first it
+// supports.
+const (
+	AlgorithmSHA256 = "SHA-256"
+	AlgorithmMD5    = "MD5"
+)
+
+// HA1 is the stored form of an agent's SIP secret for MD5 digests: hex
+// MD5 of "user:realm:secret" (RFC 2617 section 3.2.2.2), what the
+// registrar needs to check a digest without knowing the secret.
 func HA1(user, realm, secret string) string {
-	sum := md5.Sum([]byte(user + ":" + realm + ":" + secret))
-	return hex.EncodeToString(sum[:])
+	return md5hex(user + ":" + realm + ":" + secret)
+}
+
+// HA1SHA256 is HA1 for SHA-256 digests (RFC 8760, RFC 7616 section
+// 3.4.2): hex SHA-256 of "user:realm:secret".
+func HA1SHA256(user, realm, secret string) string {
+	return sha256hex(user + ":" + realm + ":" + secret)
 }
 
 // Accounts looks agents' SIP credentials up for the registrar.
 type Accounts interface {
-	// SIPHA1 returns the agent's HA1 (see HA1) for the registrar's
-	// realm; ok is false for an unknown agent or one without a secret.
-	SIPHA1(user string) (ha1 string, ok bool)
+	// SIPHA1 returns the agent's HA1 for a digest algorithm
+	// (AlgorithmMD5: see HA1; AlgorithmSHA256: see HA1SHA256) in the
+	// registrar's realm; ok is false for an unknown agent or one without
+	// a secret for that algorithm.
+	SIPHA1(user, algorithm string) (ha1 string, ok bool)
 }
 
 // Binding is one registered contact of an agent.
@@ -183,18 +199,34 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 // authorizeRegister checks the digest credentials of a REGISTER and
 // returns the agent's name. Unknown agents and wrong secrets get the same
 // 403 after the same work, so the answers do not tell which names exist.
+//
+// The challenge has one WWW-Authenticate per algorithm, SHA-256 first
+// (RFC 8760 section 2.4), both with the same nonce; an agent whose
+// account has no SHA-256 HA1 (configurations from before it) is offered
+// MD5 alone, or a phone choosing SHA-256 could never register. Unknown
+// names are offered MD5 alone too, as most phones know it and some fail
+// on an algorithm they don't know instead of skipping it (SIPp 3.6,
+// baresip 1.0), and the 403 tells them the name or secret is wrong.
+// (Where every agent has a SHA-256 HA1, the challenge thus tells a real
+// name from an unknown one; agent ids are not secrets.)
 func (s *Server) authorizeRegister(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger) (string, bool) {
 	realm := s.cfg.Registrar.Realm
-	challenge := func(stale bool) {
-		c := digest.Challenge{Realm: realm, Nonce: s.auth.nonce(), Algorithm: "MD5", QOP: []string{"auth"}, Stale: stale}
-		s.reply(tx, req, 401, "Unauthorized", "", nil, sip.NewHeader("WWW-Authenticate", c.String()))
-	}
 	to := req.To()
 	if to == nil || to.Address.User == "" {
 		s.reply(tx, req, 400, "Bad Request: To without a user", "", nil)
 		return "", false
 	}
 	user := to.Address.User
+	algorithms := s.algorithms(user)
+	challenge := func(stale bool) {
+		nonce := s.auth.nonce()
+		hdrs := make([]sip.Header, len(algorithms))
+		for i, alg := range algorithms {
+			c := digest.Challenge{Realm: realm, Nonce: nonce, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
+			hdrs[i] = sip.NewHeader("WWW-Authenticate", c.String())
+		}
+		s.reply(tx, req, 401, "Unauthorized", "", nil, hdrs...)
+	}
 	h := req.GetHeader("Authorization")
 	if h == nil {
 		challenge(false)
@@ -210,7 +242,11 @@ func (s *Server) authorizeRegister(req *sip.Request, tx sip.ServerTransaction, l
 		challenge(false)
 		return "", false
 	}
-	ha1, known := s.accounts.SIPHA1(user)
+	alg := AlgorithmMD5
+	if strings.EqualFold(cred.Algorithm, AlgorithmSHA256) {
+		alg = AlgorithmSHA256
+	}
+	ha1, known := s.accounts.SIPHA1(user, alg)
 	if !known {
 		ha1 = HA1(user, realm, s.auth.nonce()) // same work, never matches
 	}
@@ -227,18 +263,40 @@ func (s *Server) authorizeRegister(req *sip.Request, tx sip.ServerTransaction, l
 	return user, true
 }
 
-// checkDigest compares a digest response with the one HA1 gives.
+// algorithms are the digest algorithms offered to user, in order.
+func (s *Server) algorithms(user string) []string {
+	_, md5ok := s.accounts.SIPHA1(user, AlgorithmMD5)
+	_, shaok := s.accounts.SIPHA1(user, AlgorithmSHA256)
+	switch {
+	case shaok && md5ok:
+		return []string{AlgorithmSHA256, AlgorithmMD5}
+	case shaok:
+		return []string{AlgorithmSHA256}
+	}
+	return []string{AlgorithmMD5}
+}
+
+// checkDigest compares a digest response with the one HA1 gives, hashing
+// with the credentials' algorithm: MD5 (also when absent, RFC 2617) or
+// SHA-256 (RFC 7616 section 3.4.1, for SIP RFC 8760), whose HA1 ha1 must
+// be. The -sess variants and qop=auth-int are refused.
 func checkDigest(ha1, method string, cred *digest.Credentials) bool {
-	if cred.Algorithm != "" && !strings.EqualFold(cred.Algorithm, "MD5") {
+	var h func(string) string
+	switch {
+	case cred.Algorithm == "" || strings.EqualFold(cred.Algorithm, AlgorithmMD5):
+		h = md5hex
+	case strings.EqualFold(cred.Algorithm, AlgorithmSHA256):
+		h = sha256hex
+	default:
 		return false
 	}
-	ha2 := md5hex(method + ":" + cred.URI)
+	ha2 := h(method + ":" + cred.URI)
 	var want string
 	switch cred.QOP {
 	case "":
-		want = md5hex(ha1 + ":" + cred.Nonce + ":" + ha2)
+		want = h(ha1 + ":" + cred.Nonce + ":" + ha2)
 	case "auth":
-		want = md5hex(fmt.Sprintf("%s:%s:%08x:%s:auth:%s", ha1, cred.Nonce, cred.Nc, cred.Cnonce, ha2))
+		want = h(fmt.Sprintf("%s:%s:%08x:%s:auth:%s", ha1, cred.Nonce, cred.Nc, cred.Cnonce, ha2))
 	default:
 		return false
 	}
@@ -247,6 +305,11 @@ func checkDigest(ha1, method string, cred *digest.Credentials) bool {
 
 func md5hex(s string) string {
 	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
 

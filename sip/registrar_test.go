@@ -2,7 +2,9 @@ package sip
 
 import (
 	"context"
-	"go.uber.org/goleak"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"go.uber.org/goleak"
 )
 
 // The digest example of RFC 2617 section 3.5, checked from HA1 alone.
@@ -90,9 +93,17 @@ func TestMemoryBindingsExpire(t *testing.T) {
 	}
 }
 
+// testAccounts maps "user" to an MD5 HA1 and "user/SHA-256" to a SHA-256
+// one.
 type testAccounts map[string]string
 
-func (a testAccounts) SIPHA1(user string) (string, bool) { h, ok := a[user]; return h, ok }
+func (a testAccounts) SIPHA1(user, algorithm string) (string, bool) {
+	if algorithm == AlgorithmSHA256 {
+		user += "/" + AlgorithmSHA256
+	}
+	h, ok := a[user]
+	return h, ok
+}
 
 // registerMessage is a REGISTER from alice at 127.0.0.1:5070 with the
 // given Contact and Expires lines, authorised for srv when auth is set.
@@ -296,5 +307,123 @@ func TestKeepAliveDropsSilentPhone(t *testing.T) {
 	defer mu.Unlock()
 	if len(regs) != 2 || regs[0] != 1 || regs[1] != 0 {
 		t.Errorf("registration hook saw %v, want [1 0]", regs)
+	}
+}
+
+// The SHA-256 digest example of RFC 7616 section 3.9.1, checked from the
+// SHA-256 HA1 alone.
+func TestCheckDigestRFC7616(t *testing.T) {
+	ha1 := HA1SHA256("Mufasa", "http-auth@example.org", "Circle of Life")
+	cred := &digest.Credentials{Username: "Mufasa", Realm: "http-auth@example.org", Algorithm: "SHA-256",
+		Nonce: "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", URI: "/dir/index.html", QOP: "auth", Nc: 1,
+		Cnonce:   "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+		Response: "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"}
+	if !checkDigest(ha1, "GET", cred) {
+		t.Fatal("RFC 7616 SHA-256 example refused")
+	}
+	for name, mutate := range map[string]func(c *digest.Credentials){
+		"MD5 claimed":       func(c *digest.Credentials) { c.Algorithm = "MD5" },
+		"no algorithm":      func(c *digest.Credentials) { c.Algorithm = "" },
+		"SHA-256-sess":      func(c *digest.Credentials) { c.Algorithm = "SHA-256-sess" },
+		"SHA-512-256":       func(c *digest.Credentials) { c.Algorithm = "SHA-512-256" },
+		"other nonce count": func(c *digest.Credentials) { c.Nc = 2 },
+	} {
+		c := *cred
+		mutate(&c)
+		if checkDigest(ha1, "GET", &c) {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// sha256Authorization is an Authorization header for a REGISTER by user
+// with password, answering a SHA-256 challenge with nonce, computed here
+// from RFC 7616 section 3.4.1 (not by the digest package).
+func sha256Authorization(user, password, nonce, claimed string) string {
+	h := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	uri, cnonce := "sip:127.0.0.1", "c0ffee"
+	ha1 := h(user + ":" + DefaultRealm + ":" + password)
+	ha2 := h("REGISTER:" + uri)
+	resp := h(ha1 + ":" + nonce + ":00000001:" + cnonce + ":auth:" + ha2)
+	return fmt.Sprintf(`Authorization: Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=%s, qop=auth, nc=00000001, cnonce="%s"`+"\r\n",
+		user, DefaultRealm, nonce, uri, resp, claimed, cnonce)
+}
+
+// TestRegisterSHA256: the registrar's challenge offers SHA-256 then MD5
+// (RFC 8760) to an agent with both HA1s, MD5 alone to one with an MD5
+// HA1 only (old configurations) and to unknown names, SHA-256 alone to
+// one with only that; a
+// REGISTER answered with either algorithm registers, a wrong secret or
+// a SHA-256 response passed off as MD5 gets 403.
+func TestRegisterSHA256(t *testing.T) {
+	srv, err := NewServer(Config{Trunks: []Trunk{{Name: "local", Networks: []string{"127.0.0.0/8"}}}}, rejecting,
+		MediaOpenerFunc(func(string) (Media, error) { return newFakeMedia(), nil }),
+		WithAccounts(testAccounts{
+			"alice":         HA1("alice", DefaultRealm, "alice-phone-secret"),
+			"alice/SHA-256": HA1SHA256("alice", DefaultRealm, "alice-phone-secret"),
+			"carol/SHA-256": HA1SHA256("carol", DefaultRealm, "carol-phone-secret"),
+			"bob":           HA1("bob", DefaultRealm, "bob-phone-secret"),
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	register := func(user, authz string, cseq int) *sip.Response {
+		t.Helper()
+		msg := strings.ReplaceAll(registerMessage(srv, cseq, "Contact: <sip:alice@127.0.0.1:5070>\r\n", "Expires: 600\r\n", false), "alice", user)
+		msg = strings.Replace(msg, "Max-Forwards", authz+"Max-Forwards", 1)
+		m, err := sip.ParseMessage([]byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := m.(*sip.Request)
+		req.SetSource("127.0.0.1:5070")
+		req.SetTransport("UDP")
+		tx := newFakeTx()
+		srv.handle(req, tx)
+		if len(tx.resps) == 0 {
+			t.Fatal("no response")
+		}
+		return tx.resps[len(tx.resps)-1]
+	}
+	for _, c := range []struct {
+		user string
+		want []string
+	}{
+		{"alice", []string{"SHA-256", "MD5"}},
+		{"bob", []string{"MD5"}},
+		{"carol", []string{"SHA-256"}},
+		{"mallory", []string{"MD5"}},
+	} {
+		res := register(c.user, "", 1)
+		var got []string
+		for _, h := range res.GetHeaders("WWW-Authenticate") {
+			chal, err := digest.ParseChallenge(h.Value())
+			if err != nil {
+				t.Fatalf("%s: challenge %q: %v", c.user, h.Value(), err)
+			}
+			got = append(got, chal.Algorithm)
+		}
+		if res.StatusCode != 401 || strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s challenged %d with %v, want 401 with %v", c.user, res.StatusCode, got, c.want)
+		}
+	}
+	nonce := srv.auth.nonce()
+	for i, c := range []struct {
+		name, user, authz string
+		want              int
+	}{
+		{"alice with SHA-256", "alice", sha256Authorization("alice", "alice-phone-secret", nonce, "SHA-256"), 200},
+		{"carol with SHA-256", "carol", sha256Authorization("carol", "carol-phone-secret", nonce, "SHA-256"), 200},
+		{"alice with a wrong secret", "alice", sha256Authorization("alice", "not-her-secret", nonce, "SHA-256"), 403},
+		{"a SHA-256 response passed off as MD5", "alice", sha256Authorization("alice", "alice-phone-secret", nonce, "MD5"), 403},
+		{"bob (no SHA-256 HA1) with SHA-256", "bob", sha256Authorization("bob", "bob-phone-secret", nonce, "SHA-256"), 403},
+	} {
+		if res := register(c.user, c.authz, 10+i); res.StatusCode != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, res.StatusCode, res.Reason, c.want)
+		}
+	}
+	if codes := handleRaw(t, srv, registerMessage(srv, 30, "Contact: <sip:alice@127.0.0.1:5070>\r\n", "Expires: 600\r\n", true)); len(codes) == 0 || codes[len(codes)-1] != 200 {
+		t.Errorf("alice with MD5: %v, want 200", codes)
 	}
 }

@@ -72,8 +72,9 @@ func agentSIPSecret(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("agent sip-secret", flag.ContinueOnError)
 	id := fs.String("id", "", "the agent's id, the phone's SIP user name")
 	realm := fs.String("realm", sip.DefaultRealm, "sip.registrar.realm")
+	sha := fs.Bool("sha256", false, "print the SHA-256 HA1 (sip.agents[].ha1_sha256, RFC 8760) instead of the MD5 one")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: echo 'the phone secret' | voxdesk agent sip-secret -id alice [-realm voxdesk]\n\nPrints the HA1 to put in sip.agents[].ha1.")
+		fmt.Fprintln(fs.Output(), "usage: echo 'the phone secret' | voxdesk agent sip-secret -id alice [-realm voxdesk] [-sha256]\n\nPrints the HA1 to put in sip.agents[].ha1 (with -sha256: sip.agents[].ha1_sha256).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +92,10 @@ func agentSIPSecret(args []string, in io.Reader, out io.Writer) error {
 	}
 	if len(secret) < 12 {
 		return usagef("a SIP secret of %d characters is too easy to guess offline from a captured REGISTER; use 12 or more", len(secret))
+	}
+	if *sha {
+		fmt.Fprintln(out, sip.HA1SHA256(*id, *realm, secret))
+		return nil
 	}
 	fmt.Fprintln(out, sip.HA1(*id, *realm, secret))
 	return nil

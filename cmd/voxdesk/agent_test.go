@@ -64,3 +64,16 @@ func TestAgentSIPSecret(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentSIPSecretSHA256(t *testing.T) {
+	// HA1 = SHA-256("alice:voxdesk:correct horse battery") (RFC 8760),
+	// computed with printf 'alice:voxdesk:correct horse battery' | sha256sum
+	const want = "5e98241dff1e45cac7e367859cd87a96650a242e2907f593ce566bc674175842"
+	var out bytes.Buffer
+	if err := agentSIPSecret([]string{"-sha256", "-id", "alice"}, strings.NewReader("correct horse battery\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != want {
+		t.Fatalf("SHA-256 HA1 = %q, want %q", got, want)
+	}
+}
