@@ -53,14 +53,7 @@ import (
 // The switch runs on CPU 1, SIPp (callers and agents) and the packet
 // capture on CPU 0.
 func BenchmarkE2ELoad(b *testing.B) {
-	if os.Getenv("VOXDESK_BENCH") != "1" {
-		b.Skip("set VOXDESK_BENCH=1 to run the end-to-end load bench")
-	}
-	for _, tool := range []string{"sipp", "sox", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			b.Fatalf("%s not installed (scripts/install-deps.sh): %v", tool, err)
-		}
-	}
+	benchGate(b, "end-to-end load", false, "sipp", "sox", "taskset")
 	// The speech corpora (VOXDESK_SPEECH, else ../../shared/speech as for
 	// the service tests) and the speaker model (VOXDESK_MODEL_DIR, else
 	// the cache `make model` fills: the switch looks there itself).

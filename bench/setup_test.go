@@ -30,17 +30,7 @@ import (
 // time p50/p99, the switch's CPU per call set up, and the switch's CPU
 // profile over the whole ladder (pprof top), into RESULTS-setup.md.
 func BenchmarkSetupRate(b *testing.B) {
-	if os.Getenv("VOXDESK_BENCH") != "1" {
-		b.Skip("set VOXDESK_BENCH=1 to run the set-up rate bench")
-	}
-	for _, tool := range []string{"sipp", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			b.Fatalf("%s not installed (scripts/install-deps.sh): %v", tool, err)
-		}
-	}
-	if numCPU() < 2 {
-		b.Fatal("the set-up bench pins the switch and SIPp to two different CPUs; this machine has one")
-	}
+	benchGate(b, "set-up rate", true, "sipp", "taskset")
 	rates, err := envInts("VOXDESK_BENCH_RATES", "100,200,300,400,500")
 	if err != nil {
 		b.Fatal(err)
