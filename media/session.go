@@ -101,6 +101,9 @@ type Stats struct {
 	Lost int64
 	// Jitter is the interarrival jitter of received audio (RFC 3550 A.8).
 	Jitter time.Duration
+	// SendSkipped counts the 20 ms packets not sent because the shared
+	// pacer stalled for more than 200 ms (an overloaded machine).
+	SendSkipped uint64
 	// Late packets arrived after their playout time and were dropped.
 	Late uint64
 	// Concealed frames were played out with nothing received.
@@ -216,6 +219,7 @@ type RTPSession struct {
 	sent struct {
 		packets, bytes atomic.Uint64
 	}
+	sendSkipped atomic.Uint64 // ticks the pacer skipped after stalls
 }
 
 type digitRequest struct {
@@ -407,6 +411,7 @@ func (s *RTPSession) Stats() Stats {
 	s.mu.Unlock()
 	st.PacketsOut = s.sent.packets.Load()
 	st.BytesOut = s.sent.bytes.Load()
+	st.SendSkipped = s.sendSkipped.Load()
 	return st
 }
 
@@ -565,7 +570,7 @@ func (s *RTPSession) Close() error {
 		st := s.Stats()
 		s.log.Info("rtp session closed",
 			"packets_in", st.PacketsIn, "packets_out", st.PacketsOut, "lost", st.Lost,
-			"late", st.Late, "concealed", st.Concealed, "jitter", st.Jitter, "ignored", st.Ignored)
+			"late", st.Late, "concealed", st.Concealed, "jitter", st.Jitter, "ignored", st.Ignored, "send_skipped", st.SendSkipped)
 	})
 	if errors.Is(err, net.ErrClosed) {
 		err = nil

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -1065,5 +1067,39 @@ func frameAfterPause(t *testing.T, phase, pause time.Duration) {
 	}
 	if st := s.Stats(); st.Late != 0 {
 		t.Errorf("%d packets dropped as late", st.Late)
+	}
+}
+
+// Stalls of the shared pacer (an overloaded process) are counted per
+// session and warned about once per call, not once per stall: a stall
+// hits every session of a shard inside one late tick.
+func TestPacerStallWarnsOnce(t *testing.T) {
+	var logs strings.Builder
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := newSession(c, RTPConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd := newSender(s)
+	snd.pace(1)
+	snd.pace(1)
+	if st := s.Stats(); st.SendSkipped != 0 {
+		t.Fatalf("%d packets skipped on schedule", st.SendSkipped)
+	}
+	snd.pace(12) // 11 ticks skipped
+	snd.pace(1)
+	snd.pace(13) // 12 more
+	if st := s.Stats(); st.SendSkipped != 23 {
+		t.Errorf("%d packets skipped, want 23", st.SendSkipped)
+	}
+	if n := strings.Count(logs.String(), "rtp sender fell behind"); n != 1 {
+		t.Errorf("%d warnings for two stalls, want 1:\n%s", n, logs.String())
+	}
+	if snd.n != 27 {
+		t.Errorf("sender at tick %d, want 27: skipped ticks still advance the timestamp", snd.n)
 	}
 }
