@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,15 +53,13 @@ import (
 //
 // The switch runs on CPU 1, SIPp (callers and agents) and the packet
 // capture on CPU 0.
+//
+// With VOXDESK_BENCH_LADDER (concurrent calls, e.g. 50,100,200,350,500)
+// it runs once per size, each on a fresh switch, and writes the sizes
+// side by side into RESULTS-e2e-ladder.md and the switch's CPU and the
+// RTP jitter p99 against concurrent calls into e2e-ladder.svg.
 func BenchmarkE2ELoad(b *testing.B) {
-	if os.Getenv("VOXDESK_BENCH") != "1" {
-		b.Skip("set VOXDESK_BENCH=1 to run the end-to-end load bench")
-	}
-	for _, tool := range []string{"sipp", "sox", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			b.Fatalf("%s not installed (scripts/install-deps.sh): %v", tool, err)
-		}
-	}
+	benchGate(b, "end-to-end load", false, "sipp", "sox", "taskset")
 	// The speech corpora (VOXDESK_SPEECH, else ../../shared/speech as for
 	// the service tests) and the speaker model (VOXDESK_MODEL_DIR, else
 	// the cache `make model` fills: the switch looks there itself).
@@ -82,6 +81,10 @@ func BenchmarkE2ELoad(b *testing.B) {
 	}
 	dir := b.TempDir()
 	callers := e2eCallers(b, speech, dir)
+	if os.Getenv("VOXDESK_BENCH_LADDER") != "" {
+		runE2ELadder(b, p, dir, speech, model, callers)
+		return
+	}
 	r := runE2E(b, p, dir, speech, model, callers)
 	md := r.markdown()
 	if err := os.WriteFile("RESULTS-e2e.md", []byte(md), 0o644); err != nil {
@@ -265,6 +268,18 @@ func runE2E(b *testing.B, p e2eParams, dir, speech, model string, callers []e2eC
 	b.Helper()
 	r := &e2eResult{e2eParams: p, callers: callers}
 	logs := newCallLog()
+	// The switch (this process) on CPU 1 from before its start, with
+	// GOMAXPROCS 1, so that it sizes itself for the one core it gets:
+	// voiceprint.max_streams is derived at start from GOMAXPROCS, and a
+	// switch started on two cores and then pinned to one admitted twice
+	// the identifying streams its core computes in real time, starving
+	// its own RTP. SIPp and the capture go on CPU 0.
+	if err := pinSelf(peerCPU); err != nil {
+		b.Fatal(err)
+	}
+	defer unpinSelf()
+	runtime.GOMAXPROCS(1)
+	defer runtime.SetDefaultGOMAXPROCS()
 	t0 := time.Now()
 	cfg := e2eConfig(b, dir, speech, model, p.calls, p.agent.agents)
 	r.wrapUp = cfg.Routing.WrapUp
@@ -279,11 +294,6 @@ func runE2E(b *testing.B, p e2eParams, dir, speech, model string, callers []e2eC
 	metricsURL := "http://" + svc.HTTPAddr().String() + "/metrics"
 	agents := startE2EAgents(b, p.agent, dir, sipPort, callers[len(callers)-1].wav, svc.Router())
 
-	// The switch (this process) on CPU 1; SIPp and the capture on CPU 0.
-	if err := pinSelf(peerCPU); err != nil {
-		b.Fatal(err)
-	}
-	defer unpinSelf()
 	capture := startCaptureProcess(b, dir, sippCPU, peerRTPMin, peerRTPMax)
 	self := os.Getpid()
 	r.rssIdle = procRSS(self)

@@ -46,17 +46,7 @@ const (
 // duration-0 first packet (see trimDTMFPcap), the control for diago's
 // DTMF reader, and writes RESULTS-peer-trimmed.md and peer-trimmed.svg.
 func BenchmarkPeerLoad(b *testing.B) {
-	if os.Getenv("VOXDESK_BENCH") != "1" {
-		b.Skip("set VOXDESK_BENCH=1 to run the peer load bench")
-	}
-	for _, tool := range []string{"sipp", "sox", "taskset"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			b.Fatalf("%s not installed (scripts/install-deps.sh): %v", tool, err)
-		}
-	}
-	if numCPU() < 2 {
-		b.Fatal("the peer bench pins the peer and SIPp to two different CPUs; this machine has one")
-	}
+	benchGate(b, "peer load", true, "sipp", "sox", "taskset")
 	ladder, err := envInts("VOXDESK_BENCH_LADDER", "50,100,200,500")
 	if err != nil {
 		b.Fatal(err)

@@ -149,3 +149,21 @@ func busyShare(a, b cpuTimes) []float64 {
 	}
 	return out
 }
+
+// benchGate skips b unless VOXDESK_BENCH=1 and fails it when one of
+// tools is missing or, with pinned set, when the machine has fewer than
+// the two CPUs the bench pins the switch and its load to (taskset).
+func benchGate(b *testing.B, name string, pinned bool, tools ...string) {
+	b.Helper()
+	if os.Getenv("VOXDESK_BENCH") != "1" {
+		b.Skipf("set VOXDESK_BENCH=1 to run the %s bench", name)
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Fatalf("%s not installed (scripts/install-deps.sh): %v", tool, err)
+		}
+	}
+	if pinned && numCPU() < 2 {
+		b.Fatalf("the %s bench pins the switch and SIPp to two different CPUs; this machine has one", name)
+	}
+}

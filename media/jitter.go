@@ -116,6 +116,29 @@ func (j *jitterBuffer) advance(n uint32) {
 	j.skipped += uint64(n)
 }
 
+// skip moves the playout point on by n samples for a reader that
+// stopped reading for a while and resumes at the present. When audio
+// kept arriving meanwhile (live), the present is the newest audio less
+// the playout delay, as after a resync: counting n from the old playout
+// point would land too close to the newest audio (or past it) whenever
+// the ring overflowed during the pause (push then drops the oldest
+// audio, moving the playout point on already), and the frames played
+// next would be cut by packets that have not arrived yet (or dropped as
+// late). The playout point never moves back.
+func (j *jitterBuffer) skip(n uint32, live bool) {
+	if !j.synced {
+		return
+	}
+	if !live {
+		j.advance(n)
+		return
+	}
+	if ahead := int32(j.newest - j.delay - j.play); ahead > 0 {
+		j.advance(uint32(ahead))
+	}
+	j.window, j.minLevel = 0, 1<<31-1
+}
+
 // pop fills dst (FrameSamples long) with the next frame of playout. It
 // reports whether the frame is synthetic: concealment or silence fill
 // standing in for audio that was not received (less than half the

@@ -101,6 +101,9 @@ type Stats struct {
 	Lost int64
 	// Jitter is the interarrival jitter of received audio (RFC 3550 A.8).
 	Jitter time.Duration
+	// SendSkipped counts the 20 ms packets not sent because the shared
+	// pacer stalled for more than 200 ms (an overloaded machine).
+	SendSkipped uint64
 	// Late packets arrived after their playout time and were dropped.
 	Late uint64
 	// Concealed frames were played out with nothing received.
@@ -194,7 +197,8 @@ type RTPSession struct {
 	strangerLog time.Time // last stranger warning
 	strangerN   uint64    // strangers not yet logged
 	jb          jitterBuffer
-	synthetic   atomic.Bool // the last frame ReadAudio returned was not received
+	audioAt     time.Duration // arrival of the last audio packet, since start
+	synthetic   atomic.Bool   // the last frame ReadAudio returned was not received
 	dec         dtmf.Decoder
 	audioSSRC   uint32
 	haveSSRC    bool
@@ -215,6 +219,7 @@ type RTPSession struct {
 	sent struct {
 		packets, bytes atomic.Uint64
 	}
+	sendSkipped atomic.Uint64 // ticks the pacer skipped after stalls
 }
 
 type digitRequest struct {
@@ -406,6 +411,7 @@ func (s *RTPSession) Stats() Stats {
 	s.mu.Unlock()
 	st.PacketsOut = s.sent.packets.Load()
 	st.BytesOut = s.sent.bytes.Load()
+	st.SendSkipped = s.sendSkipped.Load()
 	return st
 }
 
@@ -479,7 +485,8 @@ const maxReadLag = 10 * FrameDuration
 // ReadAudio waits for the next 20 ms playout instant and fills dst[:160]
 // with received audio, concealed where packets were lost or late. dst
 // must hold FrameSamples. A caller that falls more than 200 ms behind
-// (it stopped reading) resumes at the present, not with the backlog.
+// (it stopped reading) resumes at the present, not with the backlog,
+// and with the playout delay behind the newest audio received.
 // Call it from one goroutine at a time.
 func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	if len(dst) < FrameSamples {
@@ -490,21 +497,7 @@ func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 		return 0, ErrClosed
 	default:
 	}
-	due := s.start.Add(time.Duration(s.readN+1) * FrameDuration)
-	wait := time.Until(due)
-	if wait < -maxReadLag {
-		// The caller stopped reading for a while (it was playing a
-		// prompt, say): skip to the present rather than hand it a
-		// backlog of stale frames.
-		skip := int64(-wait / FrameDuration)
-		s.readN += skip
-		s.mu.Lock()
-		if s.jb.synced {
-			s.jb.advance(uint32(skip) * FrameSamples)
-		}
-		s.mu.Unlock()
-	}
-	if wait > 0 {
+	if wait := s.nextPlayout(time.Since(s.start)); wait > 0 {
 		s.readTimer.Reset(wait)
 		select {
 		case <-s.readTimer.C:
@@ -516,11 +509,35 @@ func (s *RTPSession) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 			return 0, ErrClosed
 		}
 	}
+	s.popFrame(dst)
+	return FrameSamples, nil
+}
+
+// nextPlayout returns how long after now (time since the session
+// started) the reader's next 20 ms playout instant is. A reader more
+// than maxReadLag behind (it stopped reading for a while: the call was
+// playing a prompt, or ringing an agent) resumes at the present rather
+// than with a backlog of stale frames; if the peer's audio kept coming
+// meanwhile, playout rejoins it with the configured delay (see
+// jitterBuffer.skip).
+func (s *RTPSession) nextPlayout(now time.Duration) time.Duration {
+	wait := time.Duration(s.readN+1)*FrameDuration - now
+	if wait < -maxReadLag {
+		skip := int64(-wait / FrameDuration)
+		s.readN += skip
+		s.mu.Lock()
+		s.jb.skip(uint32(skip)*FrameSamples, now-s.audioAt <= maxReadLag)
+		s.mu.Unlock()
+	}
+	return wait
+}
+
+// popFrame plays out the reader's next frame into dst[:FrameSamples].
+func (s *RTPSession) popFrame(dst []int16) {
 	s.readN++
 	s.mu.Lock()
 	s.synthetic.Store(s.jb.pop(dst[:FrameSamples]))
 	s.mu.Unlock()
-	return FrameSamples, nil
 }
 
 // Synthetic reports whether the frame the last ReadAudio returned was
@@ -553,7 +570,7 @@ func (s *RTPSession) Close() error {
 		st := s.Stats()
 		s.log.Info("rtp session closed",
 			"packets_in", st.PacketsIn, "packets_out", st.PacketsOut, "lost", st.Lost,
-			"late", st.Late, "concealed", st.Concealed, "jitter", st.Jitter, "ignored", st.Ignored)
+			"late", st.Late, "concealed", st.Concealed, "jitter", st.Jitter, "ignored", st.Ignored, "send_skipped", st.SendSkipped)
 	})
 	if errors.Is(err, net.ErrClosed) {
 		err = nil

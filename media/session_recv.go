@@ -249,6 +249,7 @@ func (s *RTPSession) audioPacket(pkt *rtp.Packet, arrival time.Duration, pcm []i
 		g711.DecodeUlaw(pcm, pkt.Payload[:n])
 	}
 	s.jb.push(pkt.Timestamp, pkt.Marker, pcm[:n])
+	s.audioAt = arrival
 	return n
 }
 

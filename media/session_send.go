@@ -31,7 +31,13 @@ func (p *sender) pace(advance int64) {
 	if p.started {
 		p.n += advance
 		if advance > 1 {
-			p.s.log.Warn("rtp sender fell behind, packets skipped", "skipped", advance-1)
+			// A stall of the pacer hits every session of its shard at
+			// once: warn once per call (the close line has the total), so
+			// an overloaded process does not write hundreds of lines
+			// from inside the late tick.
+			if p.s.sendSkipped.Add(uint64(advance-1)) == uint64(advance-1) {
+				p.s.log.Warn("rtp sender fell behind, packets skipped", "skipped", advance-1)
+			}
 		}
 	}
 	p.started = true

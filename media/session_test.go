@@ -3,10 +3,13 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -963,5 +966,140 @@ func TestInactivityTimeout(t *testing.T) {
 	case <-never.Inactive():
 		t.Fatal("inactive without a timeout")
 	case <-time.After(2 * timeout):
+	}
+}
+
+// A reader that stops reading while the peer keeps sending (the caller
+// was on hold music while an agent's phone rang) must rejoin the stream
+// with the playout delay when it resumes. The sender's clock and the
+// reader's run with a phase offset; when the pause overflowed the ring
+// (push dropped the oldest audio, moving the playout point on already)
+// and the skip counted from the old playout point, playout landed 12 to
+// 32 ms behind the newest audio, off the packets' boundaries: each frame
+// then straddled two packets and, for most phase offsets, was cut by
+// the packet that had not arrived yet (zeros, not counted as concealed).
+// Driven with synthetic times, so the outcome does not depend on the
+// machine's load.
+func TestReaderRejoinsLiveStreamAfterPause(t *testing.T) {
+	for _, pause := range []time.Duration{300, 530, 545, 560, 700, 1500} {
+		for phase := time.Duration(1); phase < 20; phase += 3 {
+			t.Run(fmt.Sprintf("pause %dms phase %dms", pause, phase), func(t *testing.T) {
+				frameAfterPause(t, phase*time.Millisecond, pause*time.Millisecond)
+			})
+		}
+	}
+}
+
+// frameAfterPause streams numbered frames arriving at phase + k*20ms,
+// reads for 1 s at the reader's 20 ms instants, pauses, reads for 1 s
+// more, and checks what was read after the pause: whole consecutive
+// frames, none synthetic, none older than the playout delay allows.
+func frameAfterPause(t *testing.T, phase, pause time.Duration) {
+	t.Helper()
+	s, err := newSession(nil, RTPConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{s: s}
+	from := netip.MustParseAddrPort("127.0.0.1:5000")
+	// Frame k holds the one value level(k): the mu-law levels in turn,
+	// exact through the codec and distinct for 100 frames in a row.
+	var levels []int16
+	for b := range 256 {
+		var v [1]int16
+		g711.DecodeUlaw(v[:], []byte{byte(b)})
+		if v[0] != 0 && !slices.Contains(levels, v[0]) {
+			levels = append(levels, v[0])
+		}
+	}
+	level := func(k int) int16 { return levels[k%len(levels)] }
+	sent := 0
+	deliver := func(now time.Duration) {
+		for ; phase+time.Duration(sent)*FrameDuration <= now; sent++ {
+			pcm := make([]int16, FrameSamples)
+			for i := range pcm {
+				pcm[i] = level(sent)
+			}
+			pay := make([]byte, FrameSamples)
+			g711.EncodeUlaw(pay, pcm)
+			b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(sent), Timestamp: uint32(sent * FrameSamples), SSRC: 1}, Payload: pay}).Marshal()
+			r.handle(b, from, phase+time.Duration(sent)*FrameDuration)
+		}
+	}
+	var now time.Duration
+	frame := make([]int16, FrameSamples)
+	read := func() {
+		deliver(now)
+		if wait := s.nextPlayout(now); wait > 0 {
+			now += wait
+			deliver(now)
+		}
+		s.popFrame(frame)
+	}
+	for range 50 {
+		read()
+	}
+	now += pause
+	prev := -1
+	for n := range 50 {
+		read()
+		k := -1
+		for c := max(0, sent-50); c < sent; c++ {
+			if level(c) == frame[0] {
+				k = c
+			}
+		}
+		cut := slices.IndexFunc(frame, func(v int16) bool { return v != frame[0] })
+		switch {
+		case s.Synthetic():
+			t.Fatalf("frame %d after the pause (at %v, %d packets arrived) was synthesised", n, now, sent)
+		case k < 0 || cut >= 0:
+			t.Fatalf("frame %d after the pause (at %v, %d packets arrived) is not one whole packet: %d samples of packet %d, then %d", n, now, sent, cut, k, frame[max(cut, 0)])
+		case prev >= 0 && k != prev+1:
+			t.Fatalf("frame %d after the pause is packet %d, after packet %d", n, k, prev)
+		}
+		// The packet played arrived no more than the playout delay
+		// (60 ms) plus one frame of phase before now.
+		if age := now - (phase + time.Duration(k)*FrameDuration); age > 80*time.Millisecond {
+			t.Fatalf("frame %d after the pause is packet %d, which arrived %v before: backlog not skipped", n, k, age)
+		}
+		prev = k
+	}
+	if st := s.Stats(); st.Late != 0 {
+		t.Errorf("%d packets dropped as late", st.Late)
+	}
+}
+
+// Stalls of the shared pacer (an overloaded process) are counted per
+// session and warned about once per call, not once per stall: a stall
+// hits every session of a shard inside one late tick.
+func TestPacerStallWarnsOnce(t *testing.T) {
+	var logs strings.Builder
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := newSession(c, RTPConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd := newSender(s)
+	snd.pace(1)
+	snd.pace(1)
+	if st := s.Stats(); st.SendSkipped != 0 {
+		t.Fatalf("%d packets skipped on schedule", st.SendSkipped)
+	}
+	snd.pace(12) // 11 ticks skipped
+	snd.pace(1)
+	snd.pace(13) // 12 more
+	if st := s.Stats(); st.SendSkipped != 23 {
+		t.Errorf("%d packets skipped, want 23", st.SendSkipped)
+	}
+	if n := strings.Count(logs.String(), "rtp sender fell behind"); n != 1 {
+		t.Errorf("%d warnings for two stalls, want 1:\n%s", n, logs.String())
+	}
+	if snd.n != 27 {
+		t.Errorf("sender at tick %d, want 27: skipped ticks still advance the timestamp", snd.n)
 	}
 }
