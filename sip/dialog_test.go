@@ -247,3 +247,76 @@ func serveUDP(t *testing.T, srv *Server) net.Addr {
 	})
 	return conn.LocalAddr()
 }
+
+// TestDialogRouteSet: requests in a dialog carry its route set (RFC 3261
+// section 12.1): the INVITE's Record-Route in order for the dialog we
+// answered, the 2xx's reversed for the one we placed; both go to the
+// remote target (their Contact) with the next CSeq, and ACK reuses the
+// INVITE's.
+func TestDialogRouteSet(t *testing.T) {
+	parse := func(text string) sip.Message {
+		t.Helper()
+		m, err := sip.ParseMessage([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	routes := func(req *sip.Request) []string {
+		var out []string
+		for _, h := range req.GetHeaders("Route") {
+			out = append(out, h.Value())
+		}
+		return out
+	}
+	invite := parse("INVITE sip:1000@127.0.0.1 SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK-rr\r\n" +
+		"Record-Route: <sip:p2.example;lr>\r\nRecord-Route: <sip:p1.example;lr>\r\n" +
+		"From: <sip:caller@192.0.2.9>;tag=theirs\r\nTo: <sip:1000@127.0.0.1>\r\n" +
+		"Call-ID: rr-1\r\nCSeq: 7 INVITE\r\nContact: <sip:caller@192.0.2.9:5062>\r\nContent-Length: 0\r\n\r\n").(*sip.Request)
+	invite.SetSource("192.0.2.9:5060")
+	invite.SetTransport("UDP")
+	uas := newUASDialog(invite, "ours", sip.Addr{})
+	bye := uas.newRequest(sip.BYE)
+	if got := routes(bye); strings.Join(got, ",") != "<sip:p2.example;lr>,<sip:p1.example;lr>" {
+		t.Errorf("answered dialog's BYE routes %v, want p2 then p1", got)
+	}
+	if bye.Recipient.Port != 5062 || bye.Destination() != "192.0.2.9:5060" {
+		t.Errorf("BYE to %s via %s, want their Contact via the INVITE's source", bye.Recipient.String(), bye.Destination())
+	}
+	if ft, _ := bye.From().Params.Get("tag"); ft != "ours" {
+		t.Errorf("BYE From tag %q, want ours", ft)
+	}
+	if tt, _ := bye.To().Params.Get("tag"); tt != "theirs" {
+		t.Errorf("BYE To tag %q, want theirs", tt)
+	}
+
+	ours := parse("INVITE sip:bob@192.0.2.20:5060 SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-out\r\n" +
+		"From: <sip:+331@127.0.0.1>;tag=mine\r\nTo: <sip:bob@192.0.2.20>\r\n" +
+		"Call-ID: rr-2\r\nCSeq: 2 INVITE\r\nContent-Length: 0\r\n\r\n").(*sip.Request)
+	ours.SetDestination("192.0.2.20:5060")
+	ours.SetTransport("UDP")
+	ok := parse("SIP/2.0 200 OK\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-out\r\n" +
+		"Record-Route: <sip:p2.example;lr>\r\nRecord-Route: <sip:p1.example;lr>\r\n" +
+		"From: <sip:+331@127.0.0.1>;tag=mine\r\nTo: <sip:bob@192.0.2.20>;tag=phone\r\n" +
+		"Call-ID: rr-2\r\nCSeq: 2 INVITE\r\nContact: <sip:bob@192.0.2.20:5070>\r\nContent-Length: 0\r\n\r\n").(*sip.Response)
+	uac := newUACDialog(ours, ok)
+	if uac.current() != dialogConfirmed {
+		t.Errorf("placed dialog %v after its 2xx, want confirmed", uac.current())
+	}
+	ack, bye := uac.ack(uac.inviteSeq), uac.newRequest(sip.BYE)
+	if got := routes(bye); strings.Join(got, ",") != "<sip:p1.example;lr>,<sip:p2.example;lr>" {
+		t.Errorf("placed dialog's BYE routes %v, want p1 then p2", got)
+	}
+	if ack.CSeq().SeqNo != 2 || bye.CSeq().SeqNo != 3 {
+		t.Errorf("ACK CSeq %d, BYE CSeq %d, want 2 and 3", ack.CSeq().SeqNo, bye.CSeq().SeqNo)
+	}
+	if bye.Recipient.Port != 5070 {
+		t.Errorf("BYE to %s, want the 2xx's Contact", bye.Recipient.String())
+	}
+	if tt, _ := bye.To().Params.Get("tag"); tt != "phone" {
+		t.Errorf("BYE To tag %q, want the phone's", tt)
+	}
+}

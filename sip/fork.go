@@ -23,12 +23,15 @@ import (
 //     failure (no answer before the ring timeout, 404, ctx's end...).
 //
 // The winner is returned at once; the losers' CANCEL exchanges finish in
-// goroutines the server waits for on Close.
+// goroutines the server waits for on Close, which also CANCELs phones
+// still ringing.
 func (s *Server) fork(ctx context.Context, outs []outbound) (call.Leg, error) {
 	if len(outs) == 1 {
 		return s.place(ctx, outs[0])
 	}
-	fctx, cancel := context.WithCancel(ctx)
+	fctx, cancelFork := context.WithCancel(ctx)
+	stopWatch := context.AfterFunc(s.ctx, cancelFork)
+	cancel := func() { stopWatch(); cancelFork() }
 	type result struct {
 		leg call.Leg
 		err error
@@ -47,8 +50,9 @@ func (s *Server) fork(ctx context.Context, outs []outbound) (call.Leg, error) {
 			errs = append(errs, r.err)
 			continue
 		}
-		cancel() // CANCEL the others
+		cancelFork() // CANCEL the others
 		s.goLeg(func() {
+			defer cancel()
 			for left--; left > 0; left-- {
 				if late := <-results; late.err == nil {
 					hangUpLate(late.leg)
