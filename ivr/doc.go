@@ -203,7 +203,9 @@
 // when the agent starts it) and recording.notice (the prompts heard). A
 // caller who hangs up or presses 0 during the notice was not told: the
 // call is not recorded and neither variable is set, and an agent's
-// request to record that call is refused.
+// request to record that call is refused. Loaded for a switch that cannot
+// record (Catalog.NoRecording: no customer store or no key to seal the
+// recordings), a record step is an error, not a step that always fails.
 //
 //	hangup: goodbye                # optional prompt, then hang up ("- hangup" alone works)
 //	goto: menu                     # jump

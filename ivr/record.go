@@ -93,3 +93,18 @@ func (p *loader) record(st *Step, arg ast.Node, needArg func(string) bool, start
 		p.errorf(posOf(start), "start: %q (want now or agent)", v)
 	}
 }
+
+// recordable refuses the record steps of a flow loaded for a switch that
+// cannot record calls.
+func (p *loader) recordable(c *Catalog) {
+	if c.NoRecording == "" {
+		return
+	}
+	for _, sq := range p.flow.seqs() {
+		for _, st := range sq.steps {
+			if st.kind == kindRecord {
+				p.errorf(st.pos, "record: this switch cannot record calls (%s)", c.NoRecording)
+			}
+		}
+	}
+}

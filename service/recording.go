@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -208,4 +209,16 @@ func (s *Service) buildRecorder(c *Config) []agentapi.Option {
 	defer cancel()
 	s.recorder.purge(ctx)
 	return []agentapi.Option{agentapi.WithRecordings(s.db, s.recorder)}
+}
+
+// noRecording says why a switch with this configuration cannot record
+// calls ("" when it can): flows with record steps are refused then.
+func (c *Config) noRecording() string {
+	switch {
+	case c.Customer.DSN == "":
+		return "no customer store (customer.dsn) to keep recordings in"
+	case c.Customer.Key == "" && os.Getenv(customer.KeyEnv) == "":
+		return "no key to seal recordings (customer.key or $" + customer.KeyEnv + ")"
+	}
+	return ""
 }
