@@ -50,6 +50,8 @@ func TestFlowCheckedAgainstTheSwitch(t *testing.T) {
 		{"a record step on a switch that cannot record", flow("  - record: p1s\n  - queue: billing\n"), &ivr.Catalog{NoRecording: "no key"},
 			`f.yaml:4:5: record: this switch cannot record calls (no key)`},
 		{"a record step on a switch that records", flow("  - record: p1s\n  - queue: billing\n"), switchCatalog, ""},
+		{"a queue's record-notice on a switch that cannot record", flow("  - queue: billing\n    record-notice: p1s\n"), &ivr.Catalog{NoRecording: "no key"},
+			`f.yaml:4:5: record: this switch cannot record calls (no key)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
