@@ -47,6 +47,11 @@ func TestFlowCheckedAgainstTheSwitch(t *testing.T) {
 		{"a bad skill level is refused even alone", flow("  - queue: billing\n    skills: [\"billing:x\"]\n"), nil,
 			`skill "billing:x": the level after : must be a whole number`},
 		{"an empty skill name is refused even alone", flow("  - queue: billing\n    skills: [\":2\"]\n"), nil, `skill ":2" has no name`},
+		{"a record step on a switch that cannot record", flow("  - record: p1s\n  - queue: billing\n"), &ivr.Catalog{NoRecording: "no key"},
+			`f.yaml:4:5: record: this switch cannot record calls (no key)`},
+		{"a record step on a switch that records", flow("  - record: p1s\n  - queue: billing\n"), switchCatalog, ""},
+		{"a queue's record-notice on a switch that cannot record", flow("  - queue: billing\n    record-notice: p1s\n"), &ivr.Catalog{NoRecording: "no key"},
+			`f.yaml:4:5: record: this switch cannot record calls (no key)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

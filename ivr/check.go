@@ -311,6 +311,10 @@ type Catalog struct {
 	// skills of a queue step ("name" or "name:level") must be among them.
 	// Nil leaves skills unchecked (no agents configured).
 	Skills map[string]int
+	// NoRecording, when set, says why the switch cannot record calls
+	// (no customer store, no key to seal them): a record step is then an
+	// error rather than a step that always takes its fail: way.
+	NoRecording string
 }
 
 // queueName reads the queue a queue or callback step names.
@@ -353,6 +357,7 @@ func (p *loader) switchNames() {
 	if c == nil {
 		return
 	}
+	p.recordable(c)
 	if c.Queues != nil {
 		known := slices.Sorted(slices.Values(c.Queues))
 		for _, r := range p.queues {

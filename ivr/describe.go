@@ -49,6 +49,9 @@ func (st *Step) summary() string {
 		if st.preferred != nil {
 			arg("preferred " + st.preferred.String())
 		}
+		if len(st.notice) > 0 {
+			arg("recorded after notice " + prompts(st.notice))
+		}
 	case kindTransfer:
 		arg(st.to)
 	case kindCallback, kindVoicemail:

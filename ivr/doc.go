@@ -166,6 +166,7 @@
 //	  priority: "score * 10"       # number, or an expression giving one (higher first)
 //	  preferred: customer.advisor  # expression: agent id to try first
 //	  hold: hold                   # played while there is no Router yet
+//	  record-notice: recording_notice  # told first, then recorded as by a record step (below)
 //	  fail: advisor                # the router refused the call: no agent of the queue logged
 //	                               # in, or the queue's max_wait passed (default: hang up)
 //
@@ -203,7 +204,11 @@
 // when the agent starts it) and recording.notice (the prompts heard). A
 // caller who hangs up or presses 0 during the notice was not told: the
 // call is not recorded and neither variable is set, and an agent's
-// request to record that call is refused.
+// request to record that call is refused. A queue step's record-notice
+// does the same before queuing; a caller who heard it is queued even when
+// the recording could not start. Loaded for a switch that cannot
+// record (Catalog.NoRecording: no customer store or no key to seal the
+// recordings), a record step is an error, not a step that always fails.
 //
 //	hangup: goodbye                # optional prompt, then hang up ("- hangup" alone works)
 //	goto: menu                     # jump

@@ -160,7 +160,8 @@ type Step struct {
 	preferred *Expr
 	hold      []string
 
-	agentStarts bool // record: the agent starts the recording (start: agent)
+	agentStarts bool     // record: the agent starts the recording (start: agent)
+	notice      []string // queue: the recording notice played before queuing (record-notice)
 
 	to     string // transfer URI
 	number *Expr  // callback number

@@ -569,7 +569,7 @@ var stepFields = map[string][]string{
 	kindEnrol:     {"customer", "accept", "prompt", "speech", "listen", "timeout", "fail"},
 	kindBranch:    {"else"},
 	kindSet:       {},
-	kindQueue:     {"skills", "priority", "preferred", "hold", "fail"},
+	kindQueue:     {"skills", "priority", "preferred", "hold", "record-notice", "fail"},
 	kindTransfer:  {"prompt", "fail"},
 	kindCallback:  {"number", "prompt", "fail"},
 	kindVoicemail: {"prompt", "listen", "fail"},
@@ -885,6 +885,9 @@ func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.Mapping
 		}
 		if v := get("hold"); v != nil {
 			st.hold = p.promptList(v, "hold")
+		}
+		if v := get("record-notice"); v != nil {
+			st.notice = p.promptList(v, "record-notice")
 		}
 	case kindTransfer:
 		if needArg("a SIP URI") {

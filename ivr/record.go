@@ -42,27 +42,43 @@ type Recorder interface {
 // recorded. A caller who hangs up or presses 0 during the notice was not
 // told, and is not recorded.
 func (s *session) record(st *Step) (string, error) {
-	rec := s.r.cfg.Recorder
-	if rec == nil {
-		return s.failed(st, "no recorder"), nil
-	}
-	if _, err := s.play(st.prompts, false); err != nil {
+	why, err := s.tell(st.prompts, !st.agentStarts)
+	if err != nil {
 		return exit, err
 	}
-	notice := strings.Join(st.prompts, ", ")
-	done, err := rec.Record(s.ctx, s.c, notice, s.f.name+"@"+s.f.Version(), !st.agentStarts)
+	if why != "" {
+		return s.failed(st, why), nil
+	}
+	return st.following(), nil
+}
+
+// tell plays the notice prompts to their end, then has the call recorded
+// (start) or ready for the agent to record. It returns why the call is
+// not recorded ("" when it is), or the error that ended the step (the
+// caller hung up or pressed 0 during the notice: not told).
+func (s *session) tell(prompts []string, start bool) (string, error) {
+	rec := s.r.cfg.Recorder
+	if rec == nil {
+		return "no recorder", nil
+	}
+	if _, err := s.play(prompts, false); err != nil {
+		return "", err
+	}
+	notice := strings.Join(prompts, ", ")
+	done, err := rec.Record(s.ctx, s.c, notice, s.f.name+"@"+s.f.Version(), start)
 	if err != nil {
-		return s.failed(st, "recording not started", "err", err), nil
+		s.log.Warn("ivr: recording not started", "err", err)
+		return "recording not started", nil
 	}
 	s.records = append(s.records, done)
 	state := RecordingOn
-	if st.agentStarts {
+	if !start {
 		state = RecordingReady
 	}
 	s.c.SetVar(VarRecordingNotice, notice)
 	s.c.SetVar(VarRecording, state)
 	s.log.Info("ivr: caller told the call is recorded", "notice", notice, "recording", state)
-	return st.following(), nil
+	return "", nil
 }
 
 // endRecordings finishes the recordings the call's record steps started.
@@ -91,5 +107,20 @@ func (p *loader) record(st *Step, arg ast.Node, needArg func(string) bool, start
 		st.agentStarts = true
 	default:
 		p.errorf(posOf(start), "start: %q (want now or agent)", v)
+	}
+}
+
+// recordable refuses the record steps of a flow loaded for a switch that
+// cannot record calls.
+func (p *loader) recordable(c *Catalog) {
+	if c.NoRecording == "" {
+		return
+	}
+	for _, sq := range p.flow.seqs() {
+		for _, st := range sq.steps {
+			if st.kind == kindRecord || len(st.notice) > 0 {
+				p.errorf(st.pos, "record: this switch cannot record calls (%s)", c.NoRecording)
+			}
+		}
 	}
 }

@@ -61,12 +61,36 @@ func TestRecordStep(t *testing.T) {
 		wantPath  string
 		wantCalls []recordCall
 		wantVars  map[string]string // "" means unset
+		wantQueue int               // calls the router queued
 	}{
 		{
 			name: "caller hears the whole notice: recorded", flow: recordFlow,
 			wantPath:  "notice billing",
 			wantCalls: []recordCall{{"test-call", "p2s.wav", "record@", true}},
 			wantVars:  map[string]string{ivr.VarRecording: ivr.RecordingOn, ivr.VarRecordingNotice: "p2s.wav"},
+			wantQueue: 1,
+		},
+		{
+			name:      "a queue step's record-notice: told, recorded, queued",
+			flow:      "operator: none\nsteps:\n  - queue: billing\n    record-notice: p1s\n",
+			wantPath:  "main:1",
+			wantCalls: []recordCall{{"test-call", "p1s.wav", "record@", true}},
+			wantVars:  map[string]string{ivr.VarRecording: ivr.RecordingOn, ivr.VarRecordingNotice: "p1s.wav"},
+			wantQueue: 1,
+		},
+		{
+			name: "a queue step's record-notice, the recorder refuses: queued unrecorded",
+			flow: "operator: none\nsteps:\n  - queue: billing\n    record-notice: p1s\n", recErr: errors.New("store down"),
+			wantPath:  "main:1",
+			wantVars:  map[string]string{ivr.VarRecording: ""},
+			wantQueue: 1,
+		},
+		{
+			name:     "hangs up during a queue step's notice: neither recorded nor queued",
+			flow:     "operator: none\nsteps:\n  - queue: billing\n    record-notice: p2s\n",
+			script:   []calltest.Event{{At: time.Second, Hangup: true}},
+			wantPath: "main:1",
+			wantVars: map[string]string{ivr.VarRecording: ""},
 		},
 		{
 			name: "the agent starts it: caller told, recording ready",
@@ -80,6 +104,7 @@ steps:
 			wantPath:  "main:1 main:2",
 			wantCalls: []recordCall{{"test-call", "p1s.wav, p500.wav", "record@", false}},
 			wantVars:  map[string]string{ivr.VarRecording: ivr.RecordingReady, ivr.VarRecordingNotice: "p1s.wav, p500.wav"},
+			wantQueue: 1,
 		},
 		{
 			name: "caller hangs up during the notice: not recorded", flow: recordFlow,
@@ -89,26 +114,30 @@ steps:
 		},
 		{
 			name: "caller presses 0 during the notice: not told, not recorded", flow: recordFlow,
-			script:   []calltest.Event{{At: time.Second, Digit: '0'}},
-			wantPath: "notice agent",
-			wantVars: map[string]string{ivr.VarRecording: "", ivr.VarRecordingNotice: ""},
+			script:    []calltest.Event{{At: time.Second, Digit: '0'}},
+			wantPath:  "notice agent",
+			wantVars:  map[string]string{ivr.VarRecording: "", ivr.VarRecordingNotice: ""},
+			wantQueue: 1,
 		},
 		{
 			name: "the recorder refuses: fail way, nothing set", flow: recordFlow,
-			recErr:   errors.New("store down"),
-			wantPath: "notice agent",
-			wantVars: map[string]string{ivr.VarRecording: "", ivr.VarRecordingNotice: ""},
+			recErr:    errors.New("store down"),
+			wantPath:  "notice agent",
+			wantVars:  map[string]string{ivr.VarRecording: "", ivr.VarRecordingNotice: ""},
+			wantQueue: 1,
 		},
 		{
 			name: "no recorder: fail way", flow: recordFlow, noRec: true,
-			wantPath: "notice agent",
-			wantVars: map[string]string{ivr.VarRecording: ""},
+			wantPath:  "notice agent",
+			wantVars:  map[string]string{ivr.VarRecording: ""},
+			wantQueue: 1,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &fakeRecorder{err: tc.recErr}
+			router := &fakeRouter{}
 			path, c, _, _ := runFlow(t, runCase{name: "record", flow: tc.flow, script: tc.script, cfg: func(cfg *ivr.Config) {
-				cfg.Router = &fakeRouter{}
+				cfg.Router = router
 				if !tc.noRec {
 					cfg.Recorder = rec
 				}
@@ -129,6 +158,9 @@ steps:
 			}
 			if rec.done != len(rec.calls) {
 				t.Errorf("done called %d times for %d recordings", rec.done, len(rec.calls))
+			}
+			if len(router.calls) != tc.wantQueue {
+				t.Errorf("queued %d times (%v), want %d", len(router.calls), router.calls, tc.wantQueue)
 			}
 			for k, want := range tc.wantVars {
 				if got, _ := c.Var(k); got != want {

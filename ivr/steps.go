@@ -436,6 +436,15 @@ func (s *session) enrol(st *Step) (string, error) {
 }
 
 func (s *session) queue(st *Step) (string, error) {
+	if len(st.notice) > 0 {
+		// Queued whether or not the recording could start: the caller
+		// was only told it might be recorded.
+		if why, err := s.tell(st.notice, true); err != nil {
+			return exit, err
+		} else if why != "" {
+			s.log.Warn("ivr: queued without recording: "+why, "step", st.id)
+		}
+	}
 	prio := 0
 	if st.priority != nil {
 		prio = int(st.priority.eval(s).n)

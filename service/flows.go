@@ -26,7 +26,8 @@ func (c *Config) FlowOptions() (ivr.Options, error) {
 // (agents.accounts and routing.agents) flows are checked against. With
 // no queues there is no router: queue steps hold the caller and their
 // names are not checked. With no agent skills configured, skills are not
-// checked.
+// checked. A switch that cannot record (no store, no key) refuses record
+// steps.
 func (c *Config) Catalog() *ivr.Catalog {
 	cat := &ivr.Catalog{}
 	for _, q := range c.Routing.Queues {
@@ -46,5 +47,6 @@ func (c *Config) Catalog() *ivr.Catalog {
 	for _, a := range c.Routing.Agents {
 		add(a.Skills)
 	}
+	cat.NoRecording = c.noRecording()
 	return cat
 }

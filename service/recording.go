@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -207,5 +208,41 @@ func (s *Service) buildRecorder(c *Config) []agentapi.Option {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s.recorder.purge(ctx)
-	return []agentapi.Option{agentapi.WithRecordings(s.db, s.recorder)}
+	opts := []agentapi.Option{agentapi.WithRecordings(s.db, s.recorder)}
+	if s.voice == nil {
+		// Without voice identification an admin must still be able to
+		// erase a customer's data, recordings included.
+		opts = append(opts, agentapi.WithBiometrics(storeEraser{s.db}))
+	}
+	return opts
+}
+
+// storeEraser is the agent API's Biometrics of a switch without voice
+// identification: erase works on the store (voiceprints left from
+// before, consent, recordings); enrolment is refused.
+type storeEraser struct{ db *customer.DB }
+
+var _ agentapi.Biometrics = storeEraser{}
+
+// errNoVoice refuses an enrolment on a switch without voice identification.
+var errNoVoice = errors.New("service: voice identification is not configured (voiceprint section, speaker model)")
+
+func (e storeEraser) Enrol(ctx context.Context, customerID, callID, actor string) error {
+	return fmt.Errorf("service: enrol %s: %w", customerID, errNoVoice)
+}
+
+func (e storeEraser) Erase(ctx context.Context, customerID, actor string) error {
+	return e.db.EraseBiometrics(ctx, customerID, actor)
+}
+
+// noRecording says why a switch with this configuration cannot record
+// calls ("" when it can): flows with record steps are refused then.
+func (c *Config) noRecording() string {
+	switch {
+	case c.Customer.DSN == "":
+		return "no customer store (customer.dsn) to keep recordings in"
+	case c.Customer.Key == "" && os.Getenv(customer.KeyEnv) == "":
+		return "no key to seal recordings (customer.key or $" + customer.KeyEnv + ")"
+	}
+	return ""
 }

@@ -169,3 +169,26 @@ func TestRecorder(t *testing.T) {
 		}
 	})
 }
+
+func TestNoRecording(t *testing.T) {
+	t.Setenv(customer.KeyEnv, "")
+	for _, tc := range []struct {
+		name string
+		c    CustomerConfig
+		want string // part of the reason; "" when the switch records
+	}{
+		{"no store", CustomerConfig{}, "no customer store"},
+		{"a store without a key", CustomerConfig{DSN: "sqlite:x.db"}, "no key to seal recordings"},
+		{"a store with a key", CustomerConfig{DSN: "sqlite:x.db", Key: customer.NewKey()}, ""},
+	} {
+		c := Config{Customer: tc.c}
+		got := c.Catalog().NoRecording
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: NoRecording = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	t.Setenv(customer.KeyEnv, customer.NewKey())
+	if c := (Config{Customer: CustomerConfig{DSN: "sqlite:x.db"}}); c.Catalog().NoRecording != "" {
+		t.Errorf("a key in $%s: NoRecording = %q", customer.KeyEnv, c.Catalog().NoRecording)
+	}
+}

@@ -5,6 +5,7 @@ package service_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -24,20 +25,26 @@ import (
 	"github.com/voxdesk/voxdesk/service"
 )
 
-// recordFlow identifies the caller (by number: C-1 has no voiceprint;
-// the identify prompt and listening take about 5 s); calls to 1000 hear the
-// recording notice and are recorded, calls to 2000 are not told.
+// recordFlow identifies the caller by number (the switch runs without
+// voice identification); calls to 1000 hear the recording notice and are
+// recorded, calls to 3000 hear it and the agent starts the recording,
+// calls to 2000 are not told.
 const recordFlow = `flow: rec
 operator: none
 steps:
   - identify: reason
-    listen: 2s
   - branch:
       - when: "callee == '1000'"
         goto: told
+      - when: "callee == '3000'"
+        goto: agent-starts
     else: wait
   - id: told
     record: recording_notice
+    next: wait
+  - id: agent-starts
+    record: recording_notice
+    start: agent
   - id: wait
     queue: general
     fail: sorry
@@ -142,7 +149,7 @@ func TestCallRecordingWithConsent(t *testing.T) {
 		t.Skip("browser test skipped with -short")
 	}
 	browsertest.Path(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	dir := t.TempDir()
 	flows := filepath.Join(dir, "flows")
@@ -165,9 +172,11 @@ func TestCallRecordingWithConsent(t *testing.T) {
 		c.IVR = ivr.Settings{Dir: flows, Default: "rec"}
 		c.Routing = routing.Config{Queues: []routing.QueueConfig{{Name: "general"}}}
 		c.Recording = service.RecordingConfig{RetentionDays: 30}
+		c.Voiceprint.ModelDir = "off" // recording needs no voice identification
 		c.Agents.Accounts = []agentapi.Account{
 			{ID: "alice", Name: "Alice", Role: agentapi.RoleAgent, PasswordHash: hash},
 			{ID: "sue", Name: "Sue", Role: agentapi.RoleSupervisor, PasswordHash: hash},
+			{ID: "ada", Name: "Ada", Role: agentapi.RoleAdmin, PasswordHash: hash},
 		}
 	})
 	base := "http://" + sw.HTTPAddr().String()
@@ -182,7 +191,7 @@ func TestCallRecordingWithConsent(t *testing.T) {
 	goAvailable(t, ctx, alice)
 
 	// 1. The caller hears the notice, then talks with Alice.
-	done := recordingCaller(t, sw, "1000", "22000")
+	done := recordingCaller(t, sw, "1000", "16000")
 	if err := waitFor(ctx, "Alice's page rings", func() bool { return ringing(alice) }); err != nil {
 		t.Fatal(err)
 	}
@@ -200,10 +209,7 @@ func TestCallRecordingWithConsent(t *testing.T) {
 	waitText(t, ctx, alice, "wrap-up", `document.getElementById('wrap').hidden ? '' : 'wrap'`, "wrap")
 	showRecordings(t, alice, "C-1")
 	waitText(t, ctx, alice, "Alice's list", `document.querySelector('#out-results [data-testid="recordings"]').innerText`, `told by "recording_notice.wav"`)
-	if err := chromedp.Run(alice, chromedp.Click("#btn-wrap-save", chromedp.ByID)); err != nil {
-		t.Fatal(err)
-	}
-	waitText(t, ctx, alice, "wrap-up saved", `document.getElementById('wrap').hidden ? 'saved' : ''`, "saved")
+	saveWrapUp(t, ctx, alice)
 	// Afterwards she does not: refused, with the reason.
 	showRecordings(t, alice, "C-1")
 	waitText(t, ctx, alice, "Alice refused", `document.querySelector('#out-results [data-testid="recordings"]').innerText`, "handling")
@@ -261,7 +267,7 @@ func TestCallRecordingWithConsent(t *testing.T) {
 
 	// 4. A caller never told: not recorded; the Record button is refused.
 	waitText(t, ctx, alice, "Alice available", `document.getElementById('state').innerText`, "available")
-	done = recordingCaller(t, sw, "2000", "14000")
+	done = recordingCaller(t, sw, "2000", "8000")
 	if err := waitFor(ctx, "Alice's page rings again", func() bool { return ringing(alice) }); err != nil {
 		t.Fatal(err)
 	}
@@ -280,6 +286,36 @@ func TestCallRecordingWithConsent(t *testing.T) {
 	}
 	if n := strings.Count(sw.log.String(), "caller told the call is recorded"); n != 1 {
 		t.Errorf("%d callers told, want 1", n)
+	}
+	saveWrapUp(t, ctx, alice)
+
+	// 5. A caller told, the agent starts the recording; then an admin
+	// erases the customer's data: the recording goes with it.
+	done = recordingCaller(t, sw, "3000", "12000")
+	if err := waitFor(ctx, "Alice's page rings a third time", func() bool { return ringing(alice) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(alice, chromedp.Click("#btn-answer", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, alice, "told, not recording yet", `document.querySelector('#talk-file [data-testid="rec-state"]').innerText`, "press Record")
+	if err := chromedp.Run(alice, chromedp.Click(`#talk-file [data-testid="rec-start"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, alice, "recording started by Alice", `document.querySelector('#talk-file [data-testid="rec-state"]').innerText`, "Recording: on")
+	callerDone(t, ctx, done)
+	if err := waitFor(ctx, "the second recording stored", func() bool { return strings.Count(sw.log.String(), "recording stored") == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	res, body := getAs(t, base, "sue", "/api/recordings?customer=C-1")
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "started by agent:alice") {
+		t.Fatalf("C-1's recordings: %s %s; want the one Alice started", res.Status, body)
+	}
+	if code := adminErase(t, base, "C-1"); code != http.StatusOK {
+		t.Fatalf("erase C-1's data: %d", code)
+	}
+	if res, body := getAs(t, base, "sue", "/api/recordings?customer=C-1"); res.StatusCode != http.StatusOK || string(body) != "[]\n" {
+		t.Errorf("C-1's recordings after the erasure: %s %q, want none", res.Status, body)
 	}
 
 	// Every access is audited, with who.
@@ -300,15 +336,51 @@ func TestCallRecordingWithConsent(t *testing.T) {
 		got = append(got, string(a.Action)+" "+a.Actor)
 	}
 	for _, want := range []string{"recording.write recorder", "recording.list agent:alice", "recording.refused agent:alice",
-		"recording.list supervisor:sue", "recording.play supervisor:sue", "recording.erase supervisor:sue"} {
+		"recording.list supervisor:sue", "recording.play supervisor:sue", "recording.erase supervisor:sue", "biometrics.erase admin:ada"} {
 		if !strings.Contains(strings.Join(got, "\n"), want) {
 			t.Errorf("audit log of C-1 lacks %q:\n%s", want, strings.Join(got, "\n"))
 		}
 	}
 }
 
-// login logs user in over HTTP and returns the session cookie.
+// saveWrapUp saves the wrap-up form on the agent's page.
+func saveWrapUp(t *testing.T, ctx, tab context.Context) {
+	t.Helper()
+	waitText(t, ctx, tab, "wrap-up", `document.getElementById('wrap').hidden ? '' : 'wrap'`, "wrap")
+	if err := chromedp.Run(tab, chromedp.Click("#btn-wrap-save", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, tab, "wrap-up saved", `document.getElementById('wrap').hidden ? 'saved' : ''`, "saved")
+}
+
+// adminErase erases a customer's biometric data (and recordings) as the
+// admin page does, and returns the status.
+func adminErase(t *testing.T, base, id string) int {
+	t.Helper()
+	cookie, csrf := httpSession(t, base, "ada")
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/admin/customers/"+id+"/erase-biometrics", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", base)
+	req.Header.Set("X-CSRF-Token", csrf)
+	req.AddCookie(cookie)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// httpLogin logs user in over HTTP and returns the session cookie.
 func httpLogin(t *testing.T, base, user string) *http.Cookie {
+	t.Helper()
+	c, _ := httpSession(t, base, user)
+	return c
+}
+
+// httpSession logs user in over HTTP and returns the session cookie and
+// its CSRF token.
+func httpSession(t *testing.T, base, user string) (*http.Cookie, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/login", strings.NewReader(`{"user":"`+user+`","password":"e2e-agent-secret"}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -317,14 +389,14 @@ func httpLogin(t *testing.T, base, user string) *http.Cookie {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
-	for _, c := range res.Cookies() {
-		if c.Name != "" && c.Value != "" {
-			return c
-		}
+	defer res.Body.Close()
+	var reply struct {
+		CSRF string `json:"csrf"`
 	}
-	t.Fatalf("login %s: %s, no cookie", user, res.Status)
-	return nil
+	if err := json.NewDecoder(res.Body).Decode(&reply); err != nil || res.StatusCode != http.StatusOK || len(res.Cookies()) == 0 {
+		t.Fatalf("login %s: %s, %v", user, res.Status, err)
+	}
+	return res.Cookies()[0], reply.CSRF
 }
 
 func getAs(t *testing.T, base, user, path string) (*http.Response, []byte) {

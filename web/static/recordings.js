@@ -80,7 +80,7 @@ export function recordingsPanel(o) {
     const errEl = h('span', { class: 'error', role: 'alert', 'data-testid': 'rec-error' });
     const rec = h('button', { type: 'button', 'data-testid': 'rec-start', hidden: true }, 'Record');
     const who = o.ident && o.ident.customer ? { customer: o.ident.customer } : { call: o.call };
-    p = { el: h('div', { class: 'recording-panel' }, h('p', {}, stateEl, ' ', rec, ' ', errEl), recordingsList(who)), stateEl, errEl, rec, checked: 0 };
+    p = { el: h('div', { class: 'recording-panel' }, h('p', {}, stateEl, ' ', rec, ' ', errEl), recordingsList(who)), stateEl, errEl, rec, polling: false };
     rec.onclick = async () => {
       errEl.textContent = '';
       try {
@@ -102,19 +102,24 @@ function showState(p, st) {
   p.rec.hidden = st === 'on';
 }
 
-// refreshState asks the switch for the call's recording state, at most
-// every 2 s (the page re-renders on every message).
-async function refreshState(p, call) {
-  const now = Date.now();
-  if (now - p.checked < 2000) return;
-  p.checked = now;
-  try {
-    const st = await api('GET', `/api/agent/calls/${encodeURIComponent(call)}/recording`);
-    showState(p, st.state);
-  } catch (e) {
-    // Not on the call yet (ringing) or recording not configured.
-    p.stateEl.textContent = e.status === 503 ? '' : p.stateEl.textContent;
-    p.rec.hidden = true;
-    p.checked = 0;
-  }
+// refreshState keeps the call's recording state current while its panel
+// is on the page: one poll every 2 s per panel, whatever the page's
+// re-renders.
+function refreshState(p, call) {
+  if (p.polling) return;
+  p.polling = true;
+  const poll = async () => {
+    try {
+      const st = await api('GET', `/api/agent/calls/${encodeURIComponent(call)}/recording`);
+      showState(p, st.state);
+    } catch (e) {
+      // Not on the call (yet: ringing; or any more), or recording not
+      // configured: no state, no button.
+      p.stateEl.textContent = '';
+      p.rec.hidden = true;
+    }
+    if (p.el.isConnected) setTimeout(poll, 2000);
+    else p.polling = false;
+  };
+  poll();
 }
