@@ -137,3 +137,45 @@ func TestTapsSeeAndChangeFramesEachWay(t *testing.T) {
 		t.Fatalf("Len after remove = %d, want 0", ts.Len())
 	}
 }
+
+// An observer sees frames as the leg sent them, before a tap added
+// earlier with Add changed them.
+func TestObserversSeeFramesBeforeChangers(t *testing.T) {
+	var ts call.Taps
+	var mu sync.Mutex
+	var order []string
+	var seen []int16
+	ts.Add(call.TapFunc(func(dir call.Direction, f []int16) {
+		if dir == call.FromCaller {
+			mu.Lock()
+			order = append(order, "change")
+			mu.Unlock()
+			f[0] = 99
+		}
+	}))
+	ts.Observe(call.TapFunc(func(dir call.Direction, f []int16) {
+		if dir == call.FromCaller {
+			mu.Lock()
+			order, seen = append(order, "observe"), append(seen, f[0])
+			mu.Unlock()
+		}
+	}))
+	speech := make([]int16, call.FrameSamples)
+	speech[0] = 5
+	a := calltest.NewLeg(calltest.Event{Speech: speech}, calltest.Event{At: 100 * time.Millisecond, Hangup: true})
+	b := calltest.NewLeg(calltest.Event{At: 3 * time.Second, Hangup: true})
+	a.Pace, b.Pace = true, true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := ts.Bridge(ctx, a, b); err != nil {
+		t.Fatalf("Bridge: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) < 2 || order[0] != "observe" || order[1] != "change" || seen[0] != 5 {
+		t.Fatalf("order %v, observer saw %v; want the observer first, seeing the caller's 5", order, seen)
+	}
+	if got := b.Written(); len(got) == 0 || got[0] != 99 {
+		t.Fatalf("agent heard %v, want the changed 99 first", got[:min(1, len(got))])
+	}
+}

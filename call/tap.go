@@ -48,19 +48,39 @@ type Taps struct {
 	list atomic.Pointer[[]*tapEntry] // copy-on-write, read by the pumps without locking
 }
 
-type tapEntry struct{ t Tap }
+type tapEntry struct {
+	t       Tap
+	observe bool // sees frames before any tap that changes them
+}
 
-// Add attaches tap; the returned function detaches it (calling it more
-// than once is harmless). Once remove returns, Frame is not called again
-// for frames read after it, though one call already under way in a pump
-// may still be finishing.
-func (ts *Taps) Add(tap Tap) (remove func()) {
-	e := &tapEntry{t: tap}
+// Add attaches tap, which may change the frames it sees; the returned
+// function detaches it (calling it more than once is harmless). Once
+// remove returns, Frame is not called again for frames read after it,
+// though one call already under way in a pump may still be finishing.
+func (ts *Taps) Add(tap Tap) (remove func()) { return ts.add(tap, false) }
+
+// Observe attaches a tap that only reads frames (a call recorder): it
+// sees each frame as the leg sent it, before any tap added with Add has
+// changed it (a supervisor's whisper is not in the caller's audio), in
+// whatever order the taps were attached.
+func (ts *Taps) Observe(tap Tap) (remove func()) { return ts.add(tap, true) }
+
+func (ts *Taps) add(tap Tap, observe bool) (remove func()) {
+	e := &tapEntry{t: tap, observe: observe}
 	ts.mu.Lock()
 	old := ts.load()
-	next := make([]*tapEntry, len(old), len(old)+1)
-	copy(next, old)
+	next := make([]*tapEntry, 0, len(old)+1)
+	i := len(old)
+	if observe {
+		// After the observers already there, before the first changer.
+		i = 0
+		for i < len(old) && old[i].observe {
+			i++
+		}
+	}
+	next = append(next, old[:i]...)
 	next = append(next, e)
+	next = append(next, old[i:]...)
 	ts.list.Store(&next)
 	ts.mu.Unlock()
 	var once sync.Once

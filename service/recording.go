@@ -89,14 +89,15 @@ func (r *recorder) Record(ctx context.Context, c *call.Call, notice, by string, 
 }
 
 // startLocked taps the call's bridge: the caller on the left, the agent
-// on the right.
+// on the right, each as their leg sent it (an observer: a supervisor's
+// whisper or barge is not recorded).
 func (r *recorder) startLocked(lr *liveRecording, actor string) {
 	if lr.remove != nil {
 		return
 	}
 	st := media.NewStereo(r.cfg.MaxDuration, r.now)
 	lr.stereo, lr.started, lr.startedBy = st, r.now(), actor
-	lr.remove = lr.c.Taps.Add(call.TapFunc(func(dir call.Direction, frame []int16) {
+	lr.remove = lr.c.Taps.Observe(call.TapFunc(func(dir call.Direction, frame []int16) {
 		ch := 0
 		if dir == call.ToCaller {
 			ch = 1
