@@ -23,18 +23,6 @@ import (
 // bobToneHz is the pitch of Bob's fake microphone; Alice's is toneHz.
 const bobToneHz = 1000
 
-// toneFramesAt counts the 20 ms frames that carry a tone of hz: loud,
-// with most of their energy at hz.
-func toneFramesAt(pkts []sinkPacket, hz float64) int {
-	n := 0
-	for _, p := range pkts {
-		if power, energy := goertzel(p.pcm, hz); len(p.pcm) == 160 && energy/160 > 500*500 && 2*power/(160*energy) > 0.6 {
-			n++
-		}
-	}
-	return n
-}
-
 // toneMeterJS listens to the page's softphone speaker (Web Audio) and
 // counts, per 50 ms look, the loud windows whose energy is mostly at
 // Alice's or Bob's pitch (Goertzel): window.toneMeter.counts[hz].
@@ -114,7 +102,7 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 	dir := t.TempDir()
 	aliceMic, bobMic := filepath.Join(dir, "alice.wav"), filepath.Join(dir, "bob.wav")
 	browsertest.WriteToneWAV(t, aliceMic)
-	browsertest.WriteToneWAVAt(t, bobMic, bobToneHz)
+	browsertest.WriteToneWAVHz(t, bobMic, bobToneHz)
 	alice, closeAlice := chromedp.NewContext(browsertest.Start(t, ctx, aliceMic))
 	defer closeAlice()
 	bob, closeBob := chromedp.NewContext(browsertest.Start(t, ctx, bobMic))

@@ -237,30 +237,28 @@ const toneHz = browsertest.ToneHz
 
 // toneFrames counts the 20 ms frames that carry the agent's tone: loud,
 // with most of their energy at toneHz (Goertzel).
-func toneFrames(pkts []sinkPacket) int {
+func toneFrames(pkts []sinkPacket) int { return toneFramesAt(pkts, toneHz) }
+
+// toneFramesAt counts the frames that carry a tone of hz.
+func toneFramesAt(pkts []sinkPacket, hz float64) int {
 	n := 0
 	for _, p := range pkts {
 		if len(p.pcm) != 160 {
 			continue
 		}
-		power, energy := goertzel(p.pcm, toneHz)
+		var s1, s2, energy float64
+		k := 2 * math.Cos(2*math.Pi*hz/8000)
+		for _, v := range p.pcm {
+			x := float64(v)
+			s1, s2 = x+k*s1-s2, s1
+			energy += x * x
+		}
+		power := s1*s1 + s2*s2 - k*s1*s2
 		if energy/160 > 500*500 && 2*power/(160*energy) > 0.6 {
 			n++
 		}
 	}
 	return n
-}
-
-// goertzel returns the power of pcm (8 kHz) at hz and its total energy.
-func goertzel(pcm []int16, hz float64) (power, energy float64) {
-	var s1, s2 float64
-	k := 2 * math.Cos(2*math.Pi*hz/8000)
-	for _, v := range pcm {
-		x := float64(v)
-		s1, s2 = x+k*s1-s2, s1
-		energy += x * x
-	}
-	return s1*s1 + s2*s2 - k*s1*s2, energy
 }
 
 // pageLogin opens url in tab and logs user in; shown is the element the

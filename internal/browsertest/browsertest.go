@@ -89,11 +89,11 @@ func Start(t testing.TB, ctx context.Context, mic string) context.Context {
 
 // WriteToneWAV writes 3 s of a ToneHz tone of amplitude 9000, 16-bit
 // mono 48 kHz PCM: what a fake microphone plays as the agent's voice.
-func WriteToneWAV(t testing.TB, path string) { WriteToneWAVAt(t, path, ToneHz) }
+func WriteToneWAV(t testing.TB, path string) { WriteToneWAVHz(t, path, ToneHz) }
 
-// WriteToneWAVAt is WriteToneWAV at another pitch (a second voice, such
-// as a supervisor's, told apart from the agent's by its pitch).
-func WriteToneWAVAt(t testing.TB, path string, hz float64) {
+// WriteToneWAVHz is WriteToneWAV with a tone of hz, to tell agents'
+// voices apart.
+func WriteToneWAVHz(t testing.TB, path string, hz float64) {
 	t.Helper()
 	const rate = 48000
 	samples := make([]int16, 3*rate)
