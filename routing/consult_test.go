@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
 )
@@ -198,6 +200,9 @@ func TestConsultThenComplete(t *testing.T) {
 	if qs := h.queue("sales"); qs.Answered != 1 || qs.Queued != 1 {
 		t.Fatalf("queue counts one call answered once, got %+v", qs)
 	}
+	if n := testutil.ToFloat64(h.r.m.consults.WithLabelValues("sales", ConsultCompleted)); n != 1 {
+		t.Fatalf("consultations_total{result=completed} = %v, want 1", n)
+	}
 }
 
 func waitEnded(t *testing.T, l *calltest.Leg, what string) {
@@ -248,6 +253,9 @@ func TestConsultEnds(t *testing.T) {
 			}
 			ce.wait(t, "c1 ann->bob "+tc.reason)
 			h.expectState("bob", tc.bobState, "")
+			if n := testutil.ToFloat64(h.r.m.consults.WithLabelValues("sales", tc.reason)); n != 1 {
+				t.Errorf("consultations_total{result=%q} = %v, want 1", tc.reason, n)
+			}
 			h.expectState("ann", StateBusy, "")
 			if bobLeg != nil {
 				waitEnded(t, bobLeg, "bob's leg")
