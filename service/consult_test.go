@@ -238,6 +238,10 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 		t.Errorf("the call's interaction %+v: want bob's, resolved, identified by number, notes %q", in, want)
 	}
 	waitIdle(t, sw, 5*time.Second)
+	m := metricsText(t, sw)
+	for _, result := range []string{"declined", "cancelled", "completed"} {
+		wantMetric(t, m, `voxdesk_routing_consultations_total{queue="general",result="`+result+`"} 1`)
+	}
 	if !strings.Contains(sw.log.String(), "transferred after consultation") {
 		t.Error("the switch log does not record the transfer")
 	}
