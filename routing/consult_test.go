@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -484,4 +485,35 @@ func TestConsultBadRequests(t *testing.T) {
 	})
 	_ = q2.leg.Hangup(h.ctx, call.CauseNormal)
 	q2.wait(t)
+}
+
+// TestConsultEndsWithTheConversation: when the caller's goroutine ends
+// the conversation without asking the loop first (the caller's hang-up
+// seen as its context ending), the consultation ends with it: the
+// consulted agent is free, not left busy on a call that is gone.
+func TestConsultEndsWithTheConversation(t *testing.T) {
+	cfg := consultConfig()
+	cfg.WrapUp = -1
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := &agent{agentData: agentData{info: AgentInfo{ID: "ann"}, state: StateBusy, callID: "c1"}}
+	bob := &agent{agentData: agentData{info: AgentInfo{ID: "bob"}, state: StateBusy, callID: "c1"}}
+	r.agents["ann"], r.agents["bob"] = ann, bob
+	leg := calltest.NewLeg()
+	e := &entry{c: call.New("c1", leg, nil), w: newWaiter(slog.New(slog.DiscardHandler)), log: slog.New(slog.DiscardHandler),
+		entryData: entryData{id: "c1", queue: "sales", state: callTalking, agentID: "ann",
+			consult: consultData{state: consultTalking, from: "ann", to: "bob"}}}
+	r.entries["c1"] = e
+	v := r.callEnded(e, observation{callerGone: true})
+	if !v.finish || v.out.Agent != "ann" {
+		t.Fatalf("verdict %+v", v)
+	}
+	if bob.state != StateAvailable || bob.callID != "" || ann.state != StateAvailable {
+		t.Fatalf("after the call: bob %s (call %q), ann %s; want both free", bob.state, bob.callID, ann.state)
+	}
+	if e.consult.state != consultNone || r.badMoves.Load() != 0 {
+		t.Fatalf("consultation %+v, %d moves outside the tables", e.consult, r.badMoves.Load())
+	}
 }
