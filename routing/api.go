@@ -115,6 +115,10 @@ type Offer struct {
 // Leg returns the agent's media leg for an answered call. The router ends
 // the leg with Hangup when the call is over; an implementation that keeps
 // one connection per agent returns a per-call view of it.
+//
+// A consultation (Router.Consult) rings the consulted agent with the
+// caller's offer, ConsultFrom set, and takes their leg for the same call
+// id: while it lasts, two agents hold legs of one call.
 type Phones interface {
 	Ring(ctx context.Context, agentID string, o Offer) error
 	Cancel(ctx context.Context, agentID, callID, reason string) error

@@ -194,6 +194,9 @@ func (r *Router) consultOf(a *agent) *entry {
 }
 
 func (r *Router) emitConsult(e *entry, reason string) {
+	if reason != ConsultRinging && reason != ConsultConnected {
+		r.m.consults.WithLabelValues(e.queue, reason).Inc()
+	}
 	r.emit(Event{Type: EventConsult, Queue: e.queue, CallID: e.id, Agent: e.consult.from, Peer: e.consult.to, Reason: reason})
 }
 

@@ -3,10 +3,13 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
@@ -198,6 +201,9 @@ func TestConsultThenComplete(t *testing.T) {
 	if qs := h.queue("sales"); qs.Answered != 1 || qs.Queued != 1 {
 		t.Fatalf("queue counts one call answered once, got %+v", qs)
 	}
+	if n := testutil.ToFloat64(h.r.m.consults.WithLabelValues("sales", ConsultCompleted)); n != 1 {
+		t.Fatalf("consultations_total{result=completed} = %v, want 1", n)
+	}
 }
 
 func waitEnded(t *testing.T, l *calltest.Leg, what string) {
@@ -248,6 +254,9 @@ func TestConsultEnds(t *testing.T) {
 			}
 			ce.wait(t, "c1 ann->bob "+tc.reason)
 			h.expectState("bob", tc.bobState, "")
+			if n := testutil.ToFloat64(h.r.m.consults.WithLabelValues("sales", tc.reason)); n != 1 {
+				t.Errorf("consultations_total{result=%q} = %v, want 1", tc.reason, n)
+			}
 			h.expectState("ann", StateBusy, "")
 			if bobLeg != nil {
 				waitEnded(t, bobLeg, "bob's leg")
@@ -476,4 +485,35 @@ func TestConsultBadRequests(t *testing.T) {
 	})
 	_ = q2.leg.Hangup(h.ctx, call.CauseNormal)
 	q2.wait(t)
+}
+
+// TestConsultEndsWithTheConversation: when the caller's goroutine ends
+// the conversation without asking the loop first (the caller's hang-up
+// seen as its context ending), the consultation ends with it: the
+// consulted agent is free, not left busy on a call that is gone.
+func TestConsultEndsWithTheConversation(t *testing.T) {
+	cfg := consultConfig()
+	cfg.WrapUp = -1
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := &agent{agentData: agentData{info: AgentInfo{ID: "ann"}, state: StateBusy, callID: "c1"}}
+	bob := &agent{agentData: agentData{info: AgentInfo{ID: "bob"}, state: StateBusy, callID: "c1"}}
+	r.agents["ann"], r.agents["bob"] = ann, bob
+	leg := calltest.NewLeg()
+	e := &entry{c: call.New("c1", leg, nil), w: newWaiter(slog.New(slog.DiscardHandler)), log: slog.New(slog.DiscardHandler),
+		entryData: entryData{id: "c1", queue: "sales", state: callTalking, agentID: "ann",
+			consult: consultData{state: consultTalking, from: "ann", to: "bob"}}}
+	r.entries["c1"] = e
+	v := r.callEnded(e, observation{callerGone: true})
+	if !v.finish || v.out.Agent != "ann" {
+		t.Fatalf("verdict %+v", v)
+	}
+	if bob.state != StateAvailable || bob.callID != "" || ann.state != StateAvailable {
+		t.Fatalf("after the call: bob %s (call %q), ann %s; want both free", bob.state, bob.callID, ann.state)
+	}
+	if e.consult.state != consultNone || r.badMoves.Load() != 0 {
+		t.Fatalf("consultation %+v, %d moves outside the tables", e.consult, r.badMoves.Load())
+	}
 }

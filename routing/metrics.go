@@ -7,7 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	queued, answered, abandoned, overflowed, timedOut *prometheus.CounterVec
 	noAgents                                          *prometheus.CounterVec
-	callbacks, offers                                 *prometheus.CounterVec
+	callbacks, offers, consults                       *prometheus.CounterVec
 	wait, handle                                      *prometheus.HistogramVec
 	serviceLevel, waiting, agents                     *prometheus.GaugeVec
 }
@@ -31,6 +31,9 @@ func newMetrics() *metrics {
 		offers: counter("offers_total",
 			"Offers to agents by how they ended: answered, declined, missed (rang out), withdrawn (caller gone, agent lost, call-back booked).",
 			"queue", "result"),
+		consults: counter("consultations_total",
+			"Consultations (warm transfers) by how they ended: completed, transferred (the asking agent left while it rang), declined, not answered, cancelled, ended, caller hung up, connection lost.",
+			"queue", "result"),
 		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "voxdesk", Subsystem: "routing",
 			Name: "queue_wait_seconds", Help: "Time from enqueue to answer or abandonment.",
 			Buckets: []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200}}, []string{"queue", "outcome"}),
@@ -48,7 +51,7 @@ func (m *metrics) register(reg prometheus.Registerer) {
 		return
 	}
 	reg.MustRegister(m.queued, m.answered, m.abandoned, m.overflowed, m.timedOut, m.noAgents, m.callbacks, m.offers,
-		m.wait, m.handle, m.serviceLevel, m.waiting, m.agents)
+		m.consults, m.wait, m.handle, m.serviceLevel, m.waiting, m.agents)
 }
 
 // initQueue makes a queue's series appear before its first call.

@@ -528,6 +528,15 @@ func (r *Router) stretch(ctx context.Context, s *stretch, c *call.Call, owner, c
 
 // callEnded decides what follows a conversation (loop).
 func (r *Router) callEnded(e *entry, obs observation) verdict {
+	if e.consult.state != consultNone {
+		// The conversation ended under a consultation (the caller hung
+		// up as the loop was told, or the router stops): it ends too.
+		reason := ConsultCancelled
+		if obs.callerGone {
+			reason = ConsultCallerGone
+		}
+		r.endConsult(e, reason, StateAvailable, "")
+	}
 	a, why := r.agentOf(e), e.stopWhy
 	e.stop, e.stopWhy = nil, stopNone
 	e.talk += obs.talk

@@ -167,18 +167,41 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 	if err := chromedp.Run(bob, chromedp.Click("#btn-decline", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, alice, "Alice told", `document.getElementById('status').innerText`, "Consultation with bob: declined. Back with the caller.")
-	back := time.Now()
-	if err := waitFor(ctx, "Alice's voice at the caller again", func() bool { return toneFramesAt(c.received(back), toneHz) >= 25 }); err != nil {
-		t.Fatal(err)
+	waitText(t, ctx, alice, "Alice told", `document.getElementById('consult-last').innerText`, "Consultation with bob: declined. Back with the caller.")
+	backWithCaller := func() {
+		t.Helper()
+		back := time.Now()
+		if err := waitFor(ctx, "Alice's voice at the caller again", func() bool { return toneFramesAt(c.received(back), toneHz) >= 25 }); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, bob, "Bob available", `document.getElementById('state').innerText`, "available")
 	}
-	waitText(t, ctx, bob, "Bob available", `document.getElementById('state').innerText`, "available")
-
+	backWithCaller()
+	answer := func() {
+		t.Helper()
+		if err := chromedp.Run(bob, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, alice, "Alice talking to Bob", `document.getElementById('consult-status').innerText`, "Talking to bob")
+	}
+	// The second time Bob answers, then Alice goes back to the caller:
+	// Bob's page has nothing to wrap up.
 	consult()
-	if err := chromedp.Run(bob, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
+	answer()
+	if err := chromedp.Run(alice, chromedp.Click("#btn-consult-cancel", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, alice, "Alice talking to Bob", `document.getElementById('consult-status').innerText`, "Talking to bob")
+	waitText(t, ctx, alice, "Alice told", `document.getElementById('consult-last').innerText`, "Consultation with bob: cancelled. Back with the caller.")
+	waitText(t, ctx, bob, "Bob told", `document.getElementById('status').innerText`, "Consultation with alice over.")
+	backWithCaller()
+	var bobIdle bool
+	if err := chromedp.Run(bob, chromedp.Evaluate(`document.getElementById('talk').hidden && document.getElementById('wrap').hidden`, &bobIdle)); err != nil || !bobIdle {
+		t.Fatalf("Bob's page after a cancelled consultation still shows the call or a wrap-up (%v)", err)
+	}
+
+	// The third time, Alice completes the transfer.
+	consult()
+	answer()
 	consulting := time.Now()
 	waitTone(t, ctx, bob, "Alice's voice on Bob's page", "600", toneCount(t, bob, "600"))
 	waitTone(t, ctx, alice, "Bob's voice on Alice's page", "1000", toneCount(t, alice, "1000"))
@@ -215,6 +238,10 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 		t.Errorf("the call's interaction %+v: want bob's, resolved, identified by number, notes %q", in, want)
 	}
 	waitIdle(t, sw, 5*time.Second)
+	m := metricsText(t, sw)
+	for _, result := range []string{"declined", "cancelled", "completed"} {
+		wantMetric(t, m, `voxdesk_routing_consultations_total{queue="general",result="`+result+`"} 1`)
+	}
 	if !strings.Contains(sw.log.String(), "transferred after consultation") {
 		t.Error("the switch log does not record the transfer")
 	}

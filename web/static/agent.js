@@ -360,6 +360,7 @@ async function onMessage(m) {
       if (state.call && state.call.id === m.call) {
         state.call.phase = 'talking';
         state.call.answeredAt = Date.now();
+        $('consult-last').textContent = '';
         status('Call connected.');
         render();
       }
@@ -438,11 +439,15 @@ function onConsult(m) {
     }
   } else if (m.state === 'ringing' || m.state === 'connected') {
     c.consult = { peer: m.peer, state: m.state };
+    $('consult-last').textContent = '';
     status(m.state === 'connected' ? `${m.peer} answered: the caller is on hold.` : `Calling ${m.peer}…`);
   } else {
+    // How it ended stays on the call (the status line moves on).
     c.consult = null;
-    status(['completed', 'transferred'].includes(m.state)
-      ? `Call transferred to ${m.peer}.` : `Consultation with ${m.peer}: ${m.state}. Back with the caller.`);
+    const how = ['completed', 'transferred'].includes(m.state)
+      ? `Call transferred to ${m.peer}.` : `Consultation with ${m.peer}: ${m.state}. Back with the caller.`;
+    $('consult-last').textContent = how;
+    status(how);
   }
   render();
 }
