@@ -104,7 +104,12 @@ func BenchmarkSetupRate(b *testing.B) {
 				_ = os.WriteFile(filepath.Join(keep, filepath.Base(f)), data, 0o755)
 			}
 		}
-		b.Logf("profile kept: go tool pprof %s %s", filepath.Join(keep, "switchd"), filepath.Join(keep, "switchd.prof"))
+		for _, st := range steps {
+			if data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("rate-%d", st.rate), "sipp_errors.log")); err == nil {
+				_ = os.WriteFile(filepath.Join(keep, fmt.Sprintf("sipp_errors-%d.log", st.rate)), data, 0o644)
+			}
+		}
+		b.Logf("profile and SIPp error logs kept in %s: go tool pprof %s %s", keep, filepath.Join(keep, "switchd"), filepath.Join(keep, "switchd.prof"))
 	}
 	cmdLine := fmt.Sprintf("VOXDESK_BENCH=1 VOXDESK_BENCH_RATES=%s VOXDESK_BENCH_SECONDS=%d VOXDESK_BENCH_HOLD_MS=%d go test -run '^$' -bench SetupRate -benchtime 1x -timeout 20m ./bench/",
 		joinInts(rates), secs, int(hold/time.Millisecond))
@@ -300,9 +305,14 @@ func setupMarkdown(steps []*setupStep, cmd string, rssIdle int64, top, sipTop st
 	return s.String()
 }
 
-// sippEvent is an event line of SIPp's error log: date, time, epoch,
-// then what happened (up to the first quote, which starts the message).
-var sippEvent = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d\t[0-9:.]+\t[0-9.]+: ([^'\n]*)`)
+// sippEvent is an event of SIPp's error log: date, time, epoch, then
+// what happened (up to the first quote, which starts the message). An
+// event may follow the end of an overload warning on the same line.
+var sippEvent = regexp.MustCompile(`\d{4}-\d\d-\d\d\t[0-9:.]+\t[0-9.]+: ([^'\n]*)`)
+
+// sippOverload is SIPp's warning that it ran late itself (its CPU was
+// busy), which the error log interleaves with the calls' events.
+var sippOverload = regexp.MustCompile(`Overload warning: the (minor|major) watchdog timer`)
 
 // callNames are the Call-IDs and #numbers in SIPp's event lines,
 // taken out so that events of one kind count together.
@@ -314,6 +324,9 @@ func sippErrorKinds(log string) []string {
 	counts := map[string]int{}
 	for _, m := range sippEvent.FindAllStringSubmatch(log, -1) {
 		counts[strings.TrimSpace(callNames.ReplaceAllString(m[1], "…"))]++
+	}
+	if n := len(sippOverload.FindAllString(log, -1)); n > 0 {
+		counts["SIPp overload warning: its watchdog timer tripped (the load generator itself ran late)"] = n
 	}
 	kinds := slices.Collect(maps.Keys(counts))
 	slices.SortFunc(kinds, func(a, b string) int { return cmp.Or(counts[b]-counts[a], strings.Compare(a, b)) })
