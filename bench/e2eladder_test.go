@@ -81,9 +81,13 @@ func e2eLadderMarkdown(runs []*e2eResult, cmd string) string {
 	for _, r := range runs {
 		byAgent, abandoned := r.queueResults()
 		in, conceal := r.metrics[`voxdesk_rtp_packets_total{direction="in"}`], r.metrics["voxdesk_rtp_concealed_frames_total"]
-		fmt.Fprintf(&s, "| %d | %s / %s | %d / %d | %d / %d | %.2f | %.4f | %s | %.2f MiB | %.2f ms | %.2f ms | %.2f ms | %.2f %% | %d |\n",
+		toAgents := "none reached an agent"
+		if r.toAgents.callsWithRTP > 0 {
+			toAgents = fmt.Sprintf("%.2f ms", ms(r.toAgents.jitterP99))
+		}
+		fmt.Fprintf(&s, "| %d | %s / %s | %d / %d | %d / %d | %.2f | %.4f | %s | %.2f MiB | %.2f ms | %.2f ms | %s | %.2f %% | %d |\n",
 			r.calls, r.loadBefore, r.loadAfter, r.offered, r.lost, byAgent, abandoned, r.cpu.Seconds()/r.elapsed.Seconds(), r.cpuPerCallMinute,
-			pct(r.busy), r.memPerCall/(1<<20), ms(r.out.jitterP99), ms(r.in.jitterP99), ms(r.toAgents.jitterP99),
+			pct(r.busy), r.memPerCall/(1<<20), ms(r.out.jitterP99), ms(r.in.jitterP99), toAgents,
 			100*conceal/math.Max(1, in+conceal), r.fellBehind())
 	}
 	for _, r := range runs {
@@ -127,14 +131,11 @@ func e2ePlot(runs []*e2eResult) string {
 		}
 		out.x, out.y = append(out.x, n), append(out.y, ms(r.out.jitterP99))
 		in.x, in.y = append(in.x, n), append(in.y, ms(r.in.jitterP99))
-		if r.agent.agents > 0 {
+		if r.toAgents.callsWithRTP > 0 { // no point where no call reached an agent
 			agent.x, agent.y = append(agent.x, n), append(agent.y, ms(r.toAgents.jitterP99))
 		}
 	}
-	jit := []series{out, in}
-	if len(agent.x) > 0 {
-		jit = append(jit, agent)
-	}
+	jit := []series{out, in, agent}
 	return svgPlot{
 		title: "Whole switch (hotline flow, identification, queue, SIP agents) against concurrent calls (bench/e2e_test.go)",
 		panels: []panel{

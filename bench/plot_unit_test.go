@@ -33,14 +33,16 @@ func TestE2EPlot(t *testing.T) {
 		r.cpu, r.elapsed = time.Duration(i+1)*time.Second, 10*time.Second
 		r.busy = []float64{0.2, 0.1 * float64(i+1)}
 		r.out.jitterP99, r.in.jitterP99 = time.Duration(i+1)*time.Millisecond, time.Duration(2*i+1)*time.Millisecond
-		r.toAgents.jitterP99 = time.Duration(3*i+1) * time.Millisecond
+		if i < 3 { // at 350 and 500 no call reached an agent
+			r.toAgents.jitterP99, r.toAgents.callsWithRTP = time.Duration(3*i+1)*time.Millisecond, 10
+		}
 		runs = append(runs, r)
 	}
 	lines, points := svgShapes(t, e2ePlot(runs))
 	// CPU: the switch and both cores' busy share; jitter: both ways on
-	// the callers' legs and to the agents.
-	if lines != 6 || points != 6*5 {
-		t.Errorf("%d lines and %d points, want 6 and 30", lines, points)
+	// the callers' legs, and to the agents where calls reached them.
+	if lines != 6 || points != 5*5+3 {
+		t.Errorf("%d lines and %d points, want 6 and 28", lines, points)
 	}
 }
 

@@ -1,13 +1,16 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +47,7 @@ func BenchmarkSetupRate(b *testing.B) {
 	}
 	sipPort, httpPort := freeUDPPort(b), freeTCPPort(b)
 	cfgFile := filepath.Join(dir, "voxdesk.yaml")
-	cfg := switchConfig(fmt.Sprintf("127.0.0.1:%d", httpPort), sipPort, peerRTPMin, peerRTPMax)
+	cfg := switchConfig(fmt.Sprintf("127.0.0.1:%d", httpPort), sipPort, setupRTPMin, setupRTPMax)
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -91,13 +94,26 @@ func BenchmarkSetupRate(b *testing.B) {
 	}
 	sw.stop()
 	stopped = true
-	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount", "30", bin, prof).CombinedOutput()
-	if err != nil {
-		b.Logf("pprof: %v\n%s", err, top)
+	top := pprofTop(b, bin, prof, "-nodecount", "30")
+	// Where the SIP side's share of it goes (sip/ and sipgo, with callees).
+	sipTop := pprofTop(b, bin, prof, "-cum", "-nodecount", "25", "-focus", `github\.com/(voxdesk/voxdesk/sip|emiago/sipgo)`)
+	keep := filepath.Join(os.TempDir(), "voxdesk-setup-rate")
+	if err := os.MkdirAll(keep, 0o755); err == nil {
+		for _, f := range []string{bin, prof} {
+			if data, err := os.ReadFile(f); err == nil {
+				_ = os.WriteFile(filepath.Join(keep, filepath.Base(f)), data, 0o755)
+			}
+		}
+		for _, st := range steps {
+			if data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("rate-%d", st.rate), "sipp_errors.log")); err == nil {
+				_ = os.WriteFile(filepath.Join(keep, fmt.Sprintf("sipp_errors-%d.log", st.rate)), data, 0o644)
+			}
+		}
+		b.Logf("profile and SIPp error logs kept in %s: go tool pprof %s %s", keep, filepath.Join(keep, "switchd"), filepath.Join(keep, "switchd.prof"))
 	}
 	cmdLine := fmt.Sprintf("VOXDESK_BENCH=1 VOXDESK_BENCH_RATES=%s VOXDESK_BENCH_SECONDS=%d VOXDESK_BENCH_HOLD_MS=%d go test -run '^$' -bench SetupRate -benchtime 1x -timeout 20m ./bench/",
 		joinInts(rates), secs, int(hold/time.Millisecond))
-	md := setupMarkdown(steps, cmdLine, rssIdle, string(top))
+	md := setupMarkdown(steps, cmdLine, rssIdle, top, sipTop)
 	if err := os.WriteFile("RESULTS-setup.md", []byte(md), 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -106,6 +122,13 @@ func BenchmarkSetupRate(b *testing.B) {
 	}
 	b.Logf("\n%s", md)
 }
+
+// The set-up bench's RTP ports: 4,000 calls' RTP and RTCP pairs, so that
+// calls piling up while set-up lags (a few seconds at a rate too high)
+// do not run the range out (503 "No media port available"). Below the
+// ranges of voxdesk's tests (20000-29999) and the kernel's ephemeral
+// ports; no capture runs in this bench.
+const setupRTPMin, setupRTPMax = 12000, 19999
 
 type setupParams struct {
 	rate, calls int
@@ -127,6 +150,7 @@ type setupStep struct {
 	cpu, sippCPU          time.Duration
 	busy                  []float64
 	rssPeak               int64
+	errors                []string // SIPp's error log, by kind: "count x event"
 }
 
 // maxFailedShare is the failure budget of a rate: under 0.1 % of calls.
@@ -183,6 +207,9 @@ func runSetupStep(b *testing.B, p setupParams) *setupStep {
 		st.sippCPU = sipp.ProcessState.UserTime() + sipp.ProcessState.SystemTime()
 	}
 	st.ok, st.failed = sippCounts(string(out))
+	if errs, err := os.ReadFile(filepath.Join(rdir, "sipp_errors.log")); err == nil {
+		st.errors = sippErrorKinds(string(errs))
+	}
 	if st.ok+st.failed == 0 {
 		b.Fatalf("%d calls/s: could not read SIPp's call counts:\n%s", p.rate, out)
 	}
@@ -231,7 +258,19 @@ func readSIPpRTT(b testing.TB, path string) (at, rtt []time.Duration) {
 	return at, rtt
 }
 
-func setupMarkdown(steps []*setupStep, cmd string, rssIdle int64, top string) string {
+// pprofTop is `go tool pprof -top` of the profile with args added.
+func pprofTop(b *testing.B, bin, prof string, args ...string) string {
+	b.Helper()
+	args = append(append([]string{"tool", "pprof", "-top"}, args...), bin, prof)
+	out, err := exec.Command("go", args...).CombinedOutput()
+	if err != nil {
+		b.Logf("pprof %v: %v\n%s", args, err, out)
+		return ""
+	}
+	return string(out)
+}
+
+func setupMarkdown(steps []*setupStep, cmd string, rssIdle int64, top, sipTop string) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# Call set-up rate: voxdesk's demo handler under SIPp ramps (bench/setup_test.go)\n\n")
 	if len(steps) > 0 {
@@ -259,8 +298,48 @@ func setupMarkdown(steps []*setupStep, cmd string, rssIdle int64, top string) st
 	} else {
 		fmt.Fprintf(&s, "\nNo rate passed (< %.1f %% failed).\n", 100*maxFailedShare)
 	}
+	for _, st := range steps {
+		if len(st.errors) > 0 {
+			fmt.Fprintf(&s, "\nSIPp's error log at %d calls/s, by kind:\n\n```\n%s\n```\n", st.rate, strings.Join(st.errors, "\n"))
+		}
+	}
 	if top != "" {
-		fmt.Fprintf(&s, "\nThe switch's CPU profile over the whole ladder (`go tool pprof -top`; flat = in the function itself, cum = with its callees):\n\n```\n%s```\n", top)
+		fmt.Fprintf(&s, "\nThe switch's CPU profile over the whole ladder, from the end of its start-up (`go tool pprof -top`; flat = in the function itself, cum = with its callees):\n\n```\n%s```\n", top)
+	}
+	if sipTop != "" {
+		fmt.Fprintf(&s, "\nThe same profile, SIP side only (`-top -cum -focus 'github.com/(voxdesk/voxdesk/sip|emiago/sipgo)'`):\n\n```\n%s```\n", sipTop)
 	}
 	return s.String()
+}
+
+// sippStamp starts each event of SIPp's error log: date, time, epoch. An
+// event may follow another on the same line.
+var sippStamp = regexp.MustCompile(`\d{4}-\d\d-\d\d\t[0-9:.]+\t[0-9.]+: `)
+
+// callNames are the Call-IDs and #numbers in SIPp's events, taken out
+// so that events of one kind count together.
+var callNames = regexp.MustCompile(`[0-9]+-[0-9]+@[0-9.]+|#[0-9]+`)
+
+// sippErrorKinds counts the events of SIPp's error log by kind (what
+// happened, up to the quote that starts the message), most frequent
+// first: "count x event". SIPp's warnings that it ran late itself count
+// as one kind.
+func sippErrorKinds(log string) []string {
+	counts := map[string]int{}
+	for _, ev := range sippStamp.Split(log, -1)[1:] {
+		what, _, _ := strings.Cut(ev, "'")
+		what, _, _ = strings.Cut(what, "\n")
+		what = strings.TrimSpace(callNames.ReplaceAllString(what, "…"))
+		if strings.Contains(what, "watchdog timer") {
+			what = "SIPp overload warning: its watchdog timer tripped (the load generator itself ran late)"
+		}
+		counts[what]++
+	}
+	kinds := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(kinds, func(a, b string) int { return cmp.Or(counts[b]-counts[a], strings.Compare(a, b)) })
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = fmt.Sprintf("%d x %s", counts[k], k)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -49,5 +50,25 @@ func TestReadSIPpRTT(t *testing.T) {
 	}
 	if len(rtt) != 2 || rtt[0] != 12*time.Millisecond || rtt[1] != 3500*time.Microsecond {
 		t.Errorf("response times %v, want 12 ms and 3.5 ms", rtt)
+	}
+}
+
+// SIPp's error log: events (date, time, epoch: what happened, then the
+// message quoted over several lines; one may follow another on its
+// line), counted by kind.
+func TestSIPpErrorKinds(t *testing.T) {
+	log := "The following events occurred:\n" +
+		"2026-12-02\t13:10:56.808982\t1796217056.808982: Dead call 250-27717@127.0.0.1 (successful), received 'SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:39377\n'.\n" +
+		"2026-12-02\t13:10:57.000001\t1796217057.000001: Dead call 251-27717@127.0.0.1 (successful), received 'SIP/2.0 200 OK\n'.\n" +
+		"2026-12-02\t13:10:57.500000\t1796217057.500000: Overload warning: the minor watchdog timer 500ms has been tripped (548), 119 trips remaining." +
+		"2026-12-02\t13:10:58.100000\t1796217058.100000: Aborting call on unexpected message for Call-Id '9-27717@127.0.0.1': while expecting '200' (index 3), received 'SIP/2.0 503 Service Unavailable\n'.\n"
+	got := sippErrorKinds(log)
+	want := []string{
+		"2 x Dead call … (successful), received",
+		"1 x Aborting call on unexpected message for Call-Id",
+		"1 x SIPp overload warning: its watchdog timer tripped (the load generator itself ran late)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("kinds %q, want %q", got, want)
 	}
 }
