@@ -464,3 +464,20 @@ func TestBoardMessages(t *testing.T) {
 		t.Errorf("bad board messages %v, want 2", got)
 	}
 }
+
+// BenchmarkMonitorFrame is the tap's cost on the bridge per 20 ms frame
+// and direction, barged in (the most work: mix, then add the voice).
+func BenchmarkMonitorFrame(b *testing.B) {
+	c := call.New("c1", calltest.NewLeg(), nil)
+	m, _ := newMonitor(context.Background(), c, "alice", testSup, nil, newPacedLeg(0), ModeBarge)
+	defer m.cancel()
+	voice, f, out := frameOf(1000), make([]int16, call.FrameSamples), make([]int16, call.FrameSamples)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.heard(voice)
+		copy(f, voice)
+		m.Frame(call.FromCaller, f)
+		m.Frame(call.ToCaller, f)
+		m.mix.MixTo(out)
+	}
+}
