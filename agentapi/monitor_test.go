@@ -3,6 +3,7 @@ package agentapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
 	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/rtc"
 )
 
 // pacedLeg is a party of a test call: it says one constant value every
@@ -480,4 +482,41 @@ func BenchmarkMonitorFrame(b *testing.B) {
 		m.Frame(call.ToCaller, f)
 		m.mix.MixTo(out)
 	}
+}
+
+// FuzzMonitorRequest: whatever a supervisor's page sends, a request with
+// no wallboard audio behind it is refused with a 4xx (or 503) and
+// registers nothing.
+func FuzzMonitorRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"agent":"carol","mode":"listen"}`, `{"agent":"carol","mode":"whisper","board":"00ff"}`,
+		`{"agent":"","mode":"barge"}`, `{"agent":"ghost","mode":"spy"}`, `{"agent":"sue","mode":"listen"}`,
+		`{"agent":"bob","mode":"listen"}`, `{"agent":"carol"`, `[]`, `{"agent":1}`,
+	} {
+		f.Add(seed)
+	}
+	engine, err := rtc.New(rtc.Config{Loopback: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	talking := call.New("c-talk", calltest.NewLeg(), nil)
+	s, err := New(Config{}, WithRTC(engine), WithMonitor(fakeFinder{calls: map[string]*call.Call{"carol": talking}}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	f.Fuzz(func(t *testing.T, body string) {
+		var req MonitorRequest
+		if json.Unmarshal([]byte(body), &req) != nil {
+			return // readJSON's 400
+		}
+		_, err := s.monitor(context.Background(), testSup, req)
+		var me *monitorError
+		if !errors.As(err, &me) || me.status < 400 || me.status >= 600 || me.msg == "" {
+			t.Fatalf("%s: %v, want a refusal with a 4xx status and words", body, err)
+		}
+		if talking.Taps.Len() != 0 || len(s.mon.byCall) != 0 {
+			t.Fatalf("%s: a refused request attached a monitor", body)
+		}
+	})
 }
