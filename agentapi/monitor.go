@@ -294,6 +294,15 @@ func (s *Server) monitor(ctx context.Context, sup *Account, req MonitorRequest) 
 	s.mon.byCall[c.ID], s.mon.bySup[sup.ID] = m, m
 	s.mon.mu.Unlock()
 
+	m.talking = func(ctx context.Context) bool {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		now, err := s.mon.finder.TalkingCall(ctx, req.Agent)
+		if errors.Is(err, routing.ErrNotTalking) || errors.Is(err, routing.ErrUnknownAgent) {
+			return false
+		}
+		return err != nil || now == c
+	}
 	m.remove = c.Taps.Add(m)
 	if !s.goTracked(func() { m.run(mctx, func(why string) { s.monitorEnded(m, why) }) }) {
 		m.cancel()

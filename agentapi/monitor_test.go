@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,6 +211,7 @@ type monitoredCall struct {
 	endBridge           context.CancelFunc
 	bridged, monitorRan chan struct{}
 	why                 chan string
+	notTalking          atomic.Bool // what the monitor's talking check hears
 }
 
 func startMonitoredCall(t *testing.T, mode MonitorMode) *monitoredCall {
@@ -222,6 +224,7 @@ func startMonitoredCall(t *testing.T, mode MonitorMode) *monitoredCall {
 	var mctx context.Context
 	mc.m, mctx = newMonitor(context.Background(), mc.c, "alice", testSup, nil, mc.sup, mode)
 	mc.m.remove = mc.c.Taps.Add(mc.m)
+	mc.m.talking = func(context.Context) bool { return !mc.notTalking.Load() }
 	go func() {
 		defer close(mc.bridged)
 		_, _ = mc.c.Taps.Bridge(bctx, mc.caller, mc.agent)
@@ -319,6 +322,9 @@ func TestMonitorEnds(t *testing.T) {
 		{"caller hangs up", func(mc *monitoredCall) { _ = mc.caller.Hangup(context.Background(), call.CauseNormal) }, "the call ended"},
 		{"bridge ends (agent gone, call transferred)", func(mc *monitoredCall) { mc.endBridge() }, "the agent's conversation ended"},
 		{"supervisor's page goes", func(mc *monitoredCall) { _ = mc.sup.Hangup(context.Background(), call.CauseFailure) }, "the supervisor's audio ended"},
+		// The bridge still runs (the router put the call through to
+		// someone else at once): the router's word ends the monitor.
+		{"router says the agent no longer talks on it", func(mc *monitoredCall) { mc.notTalking.Store(true) }, "the agent's conversation ended"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

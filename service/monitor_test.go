@@ -349,7 +349,7 @@ func TestSupervisorListenWhisperBarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	caller.wait(t, ctx)
-	waitText(t, ctx, board, "the wallboard says the call ended", `document.getElementById('status').innerText`, "You are off Alice's call: the call ended")
+	waitText(t, ctx, board, "the wallboard says the call ended", `document.getElementById('status').innerText`, "You are off Alice's call")
 	if err := chromedp.Run(board, chromedp.WaitNotVisible("#monitor", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
