@@ -94,8 +94,9 @@
 // change nothing. The agent's page gets "monitor" messages while the
 // supervisor is heard (whisper, barge), not for silent listening. The
 // monitor ends when the supervisor leaves, the call ends, the
-// conversation with the agent ends (no frame on the bridge for 1 s:
-// hang-up, transfer, lost page) or the wallboard goes; each step is a
+// conversation with the agent ends (the router no longer has the agent
+// on the call, asked every 0.5 s, or no frame crossed the bridge for
+// 1 s: hang-up, transfer, lost page) or the wallboard goes; each step is a
 // log line with call_id, supervisor and agent, and
 // voxdesk_agentapi_monitor_requests_total counts them.
 //

@@ -120,15 +120,21 @@ func (s *Server) boardMessage(b *boardConn, raw []byte) {
 	}
 }
 
-// boardSession returns the page's WebRTC session, made on first use.
+// boardSession returns the page's WebRTC session, made on first use and
+// made again after the last one ended (ICE failed: the page offers anew).
 func (s *Server) boardSession(b *boardConn) (*rtc.Session, error) {
 	if s.mon.finder == nil || s.rtc == nil {
 		return nil, errors.New("agentapi: supervisor audio is not configured")
 	}
 	b.media.mu.Lock()
 	defer b.media.mu.Unlock()
-	if b.media.sess != nil {
-		return b.media.sess, nil
+	if rs := b.media.sess; rs != nil {
+		select {
+		case <-rs.Done():
+			rs.Close()
+		default:
+			return rs, nil
+		}
 	}
 	rs, err := s.rtc.NewSession("board-"+b.acct.ID, func(sig rtc.Signal) {
 		b.sendJSON(ServerMessage{Type: "signal", Signal: &sig})
@@ -172,6 +178,7 @@ func (s *Server) supervisorBoard(supID, pageID string) (*boardConn, *rtc.Session
 			continue
 		}
 		select {
+		case <-rs.Done():
 		case <-rs.Connected():
 			ready, sessions = append(ready, b), append(sessions, rs)
 		default:
@@ -287,6 +294,15 @@ func (s *Server) monitor(ctx context.Context, sup *Account, req MonitorRequest) 
 	s.mon.byCall[c.ID], s.mon.bySup[sup.ID] = m, m
 	s.mon.mu.Unlock()
 
+	m.talking = func(ctx context.Context) bool {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		now, err := s.mon.finder.TalkingCall(ctx, req.Agent)
+		if errors.Is(err, routing.ErrNotTalking) || errors.Is(err, routing.ErrUnknownAgent) {
+			return false
+		}
+		return err != nil || now == c
+	}
 	m.remove = c.Taps.Add(m)
 	if !s.goTracked(func() { m.run(mctx, func(why string) { s.monitorEnded(m, why) }) }) {
 		m.cancel()

@@ -31,6 +31,12 @@ func (m MonitorMode) valid() bool { return m == ModeListen || m == ModeWhisper |
 // heardByAgent reports whether the agent hears the supervisor in mode m.
 func (m MonitorMode) heardByAgent() bool { return m == ModeWhisper || m == ModeBarge }
 
+// talkingEvery is how often (in frames written to the supervisor) a
+// monitor asks the router whether its agent still talks on the call: a
+// transfer or hang-up ends the monitor at once, even if the call is put
+// through to another agent before the bridge has been idle bridgeGone.
+const talkingEvery = 25
+
 // bridgeGone is how long a monitor waits without a frame crossing the
 // call's bridge before it decides the conversation with its agent is
 // over (the agent hung up, transferred the call, or lost their page):
@@ -58,13 +64,16 @@ type monitor struct {
 	log   *slog.Logger
 
 	mode     atomic.Pointer[MonitorMode]
-	mix      *media.Mixer       // input 0: the caller, 1: the agent
-	toAgent  *media.PCMBuffer   // the supervisor's voice for the agent
-	toCaller *media.PCMBuffer   // and for the caller (barge)
-	scratch  [2][]int16         // per direction, used by that pump only
-	last     atomic.Int64       // unix ns of the last frame seen on the bridge
-	started  time.Time          // for the audit line at the end
-	remove   func()             // detaches the tap
+	mix      *media.Mixer     // input 0: the caller, 1: the agent
+	toAgent  *media.PCMBuffer // the supervisor's voice for the agent
+	toCaller *media.PCMBuffer // and for the caller (barge)
+	scratch  [2][]int16       // per direction, used by that pump only
+	last     atomic.Int64     // unix ns of the last frame seen on the bridge
+	started  time.Time        // for the audit line at the end
+	remove   func()           // detaches the tap
+	// talking reports whether the agent still talks on the call (the
+	// router's word); nil: not asked. It returns true when unsure.
+	talking  func(ctx context.Context) bool
 	told     atomic.Bool        // the agent's page was told they are heard
 	cancel   context.CancelFunc // ends the goroutines
 	stopOnce sync.Once
@@ -185,7 +194,7 @@ func (m *monitor) run(ctx context.Context, ended func(why string)) {
 // leg, and returns why it stopped.
 func (m *monitor) write(ctx context.Context) string {
 	out := make([]int16, call.FrameSamples)
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
 			return "switch shutting down"
@@ -195,7 +204,8 @@ func (m *monitor) write(ctx context.Context) string {
 			return "the supervisor's audio ended"
 		default:
 		}
-		if time.Since(time.Unix(0, m.last.Load())) > bridgeGone {
+		if time.Since(time.Unix(0, m.last.Load())) > bridgeGone ||
+			(m.talking != nil && n%talkingEvery == 0 && !m.talking(ctx)) {
 			return "the agent's conversation ended"
 		}
 		m.mix.MixTo(out)

@@ -3,11 +3,13 @@ package agentapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/voxdesk/voxdesk/call"
 	"github.com/voxdesk/voxdesk/call/calltest"
 	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/rtc"
 )
 
 // pacedLeg is a party of a test call: it says one constant value every
@@ -208,6 +211,7 @@ type monitoredCall struct {
 	endBridge           context.CancelFunc
 	bridged, monitorRan chan struct{}
 	why                 chan string
+	notTalking          atomic.Bool // what the monitor's talking check hears
 }
 
 func startMonitoredCall(t *testing.T, mode MonitorMode) *monitoredCall {
@@ -220,6 +224,7 @@ func startMonitoredCall(t *testing.T, mode MonitorMode) *monitoredCall {
 	var mctx context.Context
 	mc.m, mctx = newMonitor(context.Background(), mc.c, "alice", testSup, nil, mc.sup, mode)
 	mc.m.remove = mc.c.Taps.Add(mc.m)
+	mc.m.talking = func(context.Context) bool { return !mc.notTalking.Load() }
 	go func() {
 		defer close(mc.bridged)
 		_, _ = mc.c.Taps.Bridge(bctx, mc.caller, mc.agent)
@@ -317,6 +322,9 @@ func TestMonitorEnds(t *testing.T) {
 		{"caller hangs up", func(mc *monitoredCall) { _ = mc.caller.Hangup(context.Background(), call.CauseNormal) }, "the call ended"},
 		{"bridge ends (agent gone, call transferred)", func(mc *monitoredCall) { mc.endBridge() }, "the agent's conversation ended"},
 		{"supervisor's page goes", func(mc *monitoredCall) { _ = mc.sup.Hangup(context.Background(), call.CauseFailure) }, "the supervisor's audio ended"},
+		// The bridge still runs (the router put the call through to
+		// someone else at once): the router's word ends the monitor.
+		{"router says the agent no longer talks on it", func(mc *monitoredCall) { mc.notTalking.Store(true) }, "the agent's conversation ended"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -463,4 +471,58 @@ func TestBoardMessages(t *testing.T) {
 	if got := testutil.ToFloat64(e.srv.m.badMessages.WithLabelValues("board")); got != 2 {
 		t.Errorf("bad board messages %v, want 2", got)
 	}
+}
+
+// BenchmarkMonitorFrame is the tap's cost on the bridge per 20 ms frame
+// and direction, barged in (the most work: mix, then add the voice).
+func BenchmarkMonitorFrame(b *testing.B) {
+	c := call.New("c1", calltest.NewLeg(), nil)
+	m, _ := newMonitor(context.Background(), c, "alice", testSup, nil, newPacedLeg(0), ModeBarge)
+	defer m.cancel()
+	voice, f, out := frameOf(1000), make([]int16, call.FrameSamples), make([]int16, call.FrameSamples)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.heard(voice)
+		copy(f, voice)
+		m.Frame(call.FromCaller, f)
+		m.Frame(call.ToCaller, f)
+		m.mix.MixTo(out)
+	}
+}
+
+// FuzzMonitorRequest: whatever a supervisor's page sends, a request with
+// no wallboard audio behind it is refused with a 4xx (or 503) and
+// registers nothing.
+func FuzzMonitorRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"agent":"carol","mode":"listen"}`, `{"agent":"carol","mode":"whisper","board":"00ff"}`,
+		`{"agent":"","mode":"barge"}`, `{"agent":"ghost","mode":"spy"}`, `{"agent":"sue","mode":"listen"}`,
+		`{"agent":"bob","mode":"listen"}`, `{"agent":"carol"`, `[]`, `{"agent":1}`,
+	} {
+		f.Add(seed)
+	}
+	engine, err := rtc.New(rtc.Config{Loopback: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	talking := call.New("c-talk", calltest.NewLeg(), nil)
+	s, err := New(Config{}, WithRTC(engine), WithMonitor(fakeFinder{calls: map[string]*call.Call{"carol": talking}}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	f.Fuzz(func(t *testing.T, body string) {
+		var req MonitorRequest
+		if json.Unmarshal([]byte(body), &req) != nil {
+			return // readJSON's 400
+		}
+		_, err := s.monitor(context.Background(), testSup, req)
+		var me *monitorError
+		if !errors.As(err, &me) || me.status < 400 || me.status >= 600 || me.msg == "" {
+			t.Fatalf("%s: %v, want a refusal with a 4xx status and words", body, err)
+		}
+		if talking.Taps.Len() != 0 || len(s.mon.byCall) != 0 {
+			t.Fatalf("%s: a refused request attached a monitor", body)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +54,40 @@ func loudest(pkts []sinkPacket, hz float64) string {
 		top = max(top, 2*math.Sqrt(power)/float64(len(p.pcm)))
 	}
 	return fmt.Sprintf("%d packets, loudest %v Hz amplitude %.0f", len(pkts), hz, top)
+}
+
+// clickOn clicks the element sel of a page.
+func clickOn(t *testing.T, tab context.Context, sel string) {
+	t.Helper()
+	if err := chromedp.Run(tab, chromedp.Click(sel, chromedp.ByQuery)); err != nil {
+		t.Fatalf("click %s: %v", sel, err)
+	}
+}
+
+// monitorMode waits until the wallboard's monitor panel shows want.
+func monitorMode(t *testing.T, ctx, board context.Context, want string) {
+	t.Helper()
+	waitText(t, ctx, board, "supervisor's mode", `document.getElementById('monitor-mode').innerText`, want)
+}
+
+// tone8k returns 10 s of a tone at hz, amplitude 9000, at 8 kHz.
+func tone8k(hz float64) []int16 {
+	pcm := make([]int16, 10*8000)
+	for i := range pcm {
+		pcm[i] = int16(9000 * math.Sin(2*math.Pi*hz*float64(i)/8000))
+	}
+	return pcm
+}
+
+// since keeps the packets that arrived from t0 on.
+func since(pkts []sinkPacket, t0 time.Time) []sinkPacket {
+	var out []sinkPacket
+	for _, p := range pkts {
+		if !p.at.Before(t0) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // pageEar measures what a page's PeerConnection receives
@@ -216,12 +251,8 @@ func TestSupervisorListenWhisperBarge(t *testing.T) {
 	goAvailable(t, ctx, agent)
 	pageLogin(t, board, base+"/board.html", "sam", `#board`)
 
-	pcm := make([]int16, 10*8000)
-	for i := range pcm {
-		pcm[i] = int16(9000 * math.Sin(2*math.Pi*callerHz*float64(i)/8000))
-	}
 	wav := filepath.Join(dir, "caller.wav")
-	writeUlawWAV(t, wav, pcm)
+	writeUlawWAV(t, wav, tone8k(callerHz))
 	caller := placeCallWAV(t, sw, tap, e2eCaller{name: "tone caller", from: "+33140000001"}, wav, "")
 
 	if err := waitFor(ctx, "the agent's page rings", func() bool { return ringing(agent) }); err != nil {
@@ -237,16 +268,8 @@ func TestSupervisorListenWhisperBarge(t *testing.T) {
 		t.Fatalf("%v: %s", err, loudest(caller.received(answered), agentHz))
 	}
 
-	click := func(sel string) {
-		t.Helper()
-		if err := chromedp.Run(board, chromedp.Click(sel, chromedp.ByQuery)); err != nil {
-			t.Fatalf("click %s: %v", sel, err)
-		}
-	}
-	mode := func(want string) {
-		t.Helper()
-		waitText(t, ctx, board, "supervisor's mode", `document.getElementById('monitor-mode').innerText`, want)
-	}
+	click := func(sel string) { t.Helper(); clickOn(t, board, sel) }
+	mode := func(want string) { t.Helper(); monitorMode(t, ctx, board, want) }
 	badge := func() string {
 		var s string
 		_ = chromedp.Run(agent, chromedp.Evaluate(`(() => { const e = document.getElementById('supervisor'); return e.hidden ? '' : e.innerText; })()`, &s))
@@ -326,7 +349,7 @@ func TestSupervisorListenWhisperBarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	caller.wait(t, ctx)
-	waitText(t, ctx, board, "the wallboard says the call ended", `document.getElementById('status').innerText`, "You are off Alice's call: the call ended")
+	waitText(t, ctx, board, "the wallboard says the call ended", `document.getElementById('status').innerText`, "You are off Alice's call")
 	if err := chromedp.Run(board, chromedp.WaitNotVisible("#monitor", chromedp.ByID)); err != nil {
 		t.Fatal(err)
 	}
@@ -349,4 +372,95 @@ func TestSupervisorListenWhisperBarge(t *testing.T) {
 			t.Errorf("no %q log line with call_id, supervisor and agent", want)
 		}
 	}
+}
+
+// TestSupervisorWhispersToSIPPhoneAgent: monitoring works the same for
+// an agent on a SIP phone (bob, SIPp answering with its RTP on a test
+// socket): the supervisor on the wallboard hears caller and phone, and
+// whispers to the phone only; the monitor ends with the call.
+func TestSupervisorWhispersToSIPPhoneAgent(t *testing.T) {
+	browsertest.Path(t)
+	hash, err := agentapi.HashPassword("e2e-agent-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, phonePort, ctx := bobOnPhone(t, func(c *service.Config) {
+		c.Agents.Accounts = []agentapi.Account{{ID: "sam", Name: "Sam Supervisor", Role: agentapi.RoleSupervisor, PasswordHash: hash}}
+	}, 120*time.Second)
+	supMic := filepath.Join(t.TempDir(), "supervisor.wav")
+	browsertest.WriteToneWAVAt(t, supMic, supervisorHz)
+	board, closeBoard := chromedp.NewContext(browsertest.Start(t, ctx, supMic))
+	defer closeBoard()
+	pageLogin(t, board, "http://"+sw.HTTPAddr().String()+"/board.html", "sam", `#board`)
+	supEar := pageEar{"the supervisor", board}
+
+	// The caller and the phone talk from the test's sockets (symmetric
+	// RTP), each with its own pitch.
+	phoneSink, callerSink := newRTPSink(t), newRTPSink(t)
+	stopTalk := make(chan struct{})
+	var talkers sync.WaitGroup
+	for _, c := range []struct {
+		s  *rtpSink
+		hz float64
+	}{{phoneSink, agentHz}, {callerSink, callerHz}} {
+		talkers.Add(1)
+		go func() {
+			defer talkers.Done()
+			talkBack(c.s, tone8k(c.hz), stopTalk)
+		}()
+	}
+	defer func() { close(stopTalk); talkers.Wait() }()
+	phone := make(chan int, 1)
+	go func() {
+		code, _ := sipp{scenario: "phone.xml", port: phonePort, timeout: 40 * time.Second,
+			keys: map[string]string{"sink_port": phoneSink.port()},
+			vars: map[string]string{"ANSWER_MS": "300", "INVITE_RE": ".*"}}.run(t, sw)
+		phone <- code
+	}()
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := make(chan int, 1)
+	go func() {
+		code, _ := sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": callerSink.port()},
+			vars: map[string]string{"WAIT_MS": "20000"}}.run(t, sw)
+		caller <- code
+	}()
+	if err := waitFor(ctx, "bob talks on his phone", func() bool { return agentState(sw, "bob") == routing.StateBusy }); err != nil {
+		t.Fatal(err)
+	}
+	waitBoard(t, ctx, board, `tr[data-agent="bob"]`, "busy")
+	clickOn(t, board, `button[data-monitor="bob"][data-mode="whisper"]`)
+	monitorMode(t, ctx, board, "whispering")
+	whispered := time.Now()
+	supEar.hears(t, ctx, callerHz)
+	supEar.hears(t, ctx, agentHz)
+	if err := waitFor(ctx, "the phone hears the supervisor", func() bool {
+		return voiceFrames(since(phoneSink.packets(), whispered), supervisorHz, 400) >= 25
+	}); err != nil {
+		t.Fatalf("%v: %s", err, loudest(since(phoneSink.packets(), whispered), supervisorHz))
+	}
+	if n := voiceFrames(since(phoneSink.packets(), whispered), callerHz, 400); n < 25 {
+		t.Fatalf("whisper: the phone heard the caller in only %d frames", n)
+	}
+	if n := voiceFrames(since(callerSink.packets(), whispered), supervisorHz, 400); n > 0 {
+		t.Fatalf("whisper: the caller heard the supervisor in %d frames", n)
+	}
+	if n := voiceFrames(since(callerSink.packets(), whispered), agentHz, 400); n < 25 {
+		t.Fatalf("whisper: the caller heard the phone in only %d frames", n)
+	}
+	for who, ch := range map[string]chan int{"caller": caller, "phone": phone} {
+		select {
+		case code := <-ch:
+			if code != 0 {
+				t.Fatalf("SIPp %s failed (exit %d)", who, code)
+			}
+		case <-ctx.Done():
+			t.Fatalf("SIPp %s still running", who)
+		}
+	}
+	if n := voiceFrames(since(callerSink.packets(), whispered), supervisorHz, 400); n > 0 {
+		t.Fatalf("whisper: the caller heard the supervisor in %d frames", n)
+	}
+	waitText(t, ctx, board, "the wallboard says the call ended", `document.getElementById('status').innerText`, "You are off bob's call")
+	waitIdle(t, sw, 10*time.Second)
+	wantMetric(t, metricsText(t, sw), `voxdesk_agentapi_monitors_active 0`)
 }

@@ -50,7 +50,10 @@ function startAudio() {
       pc.onconnectionstatechange = () => {
         $('monitor-media').textContent = `Your audio: ${pc.connectionState}.`;
         if (pc.connectionState === 'connected') resolve();
-        if (pc.connectionState === 'failed' || pc.connectionState === 'closed') reject(new Error(`audio ${pc.connectionState}`));
+        if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+          reject(new Error(`audio ${pc.connectionState}`));
+          if (mon.pc === pc) stopAudio(); // the next join offers anew
+        }
       };
     });
     mon.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
