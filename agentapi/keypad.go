@@ -1,11 +1,54 @@
 package agentapi
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 
 	"github.com/voxdesk/voxdesk/call"
 )
+
+// Keypad sends an agent's keypad keys to the far party of a call as RFC
+// 4733 telephone-events, when the far party's leg negotiated them (SIP
+// trunk legs, WebRTC callers). The service implements it over the calls'
+// RTP sessions.
+type Keypad interface {
+	// SendDigits sends the keys (keypad keys only) in order and returns
+	// once the last one is sent, or ErrNoTelephoneEvents when the call's
+	// far leg has no telephone-event payload type (or is unknown).
+	SendDigits(ctx context.Context, callID, digits string) error
+}
+
+// ErrNoTelephoneEvents is returned by a Keypad for a call whose far leg
+// cannot carry telephone-events: the keys are then played in-band.
+var ErrNoTelephoneEvents = errors.New("agentapi: telephone-events not negotiated with the far party")
+
+// WithKeypad sends the agents' keypad keys as RFC 4733 telephone-events
+// where the caller's leg negotiated them (in-band tones otherwise).
+func WithKeypad(k Keypad) Option { return func(s *Server) { s.keypad = k } }
+
+// pressKeys sends the agent's keys to the far party of the call ac: as
+// telephone-events when the far leg has them (RFC 4733 section 2.3),
+// else as in-band tones (Q.23) in place of the agent's microphone.
+func (s *Server) pressKeys(ctx context.Context, c *agentConn, ac *agentCall, callID, digits string) error {
+	if s.keypad != nil {
+		err := s.keypad.SendDigits(ctx, callID, digits)
+		if err == nil {
+			c.log.Info("keypad", "call_id", callID, "digits", len(digits), "method", "rfc4733")
+			return nil
+		}
+		if !errors.Is(err, ErrNoTelephoneEvents) {
+			return fmt.Errorf("agentapi: keypad: %w", err)
+		}
+	}
+	if err := ac.leg.PlayToFar(dtmfTones(digits)); err != nil {
+		return fmt.Errorf("agentapi: keypad: %w", err)
+	}
+	c.log.Info("keypad", "call_id", callID, "digits", len(digits), "method", "in-band")
+	return nil
+}
 
 // Keypad tones (ITU-T Q.23): each key is the sum of a row and a column
 // frequency, played for toneOn then silent for toneOff, loud enough for
