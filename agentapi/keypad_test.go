@@ -19,7 +19,8 @@ type fakeKeypad struct {
 	err  error
 }
 
-func (k *fakeKeypad) SendDigits(ctx context.Context, callID, digits string) error {
+func (k *fakeKeypad) SendDigit(ctx context.Context, callID string, key rune, d time.Duration) error {
+	digits := string(key)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.err != nil {
@@ -110,5 +111,44 @@ func TestBrowserKeypadTelephoneEventsFirst(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(kp.got(), ","), "1") {
 		t.Error("the failed key was recorded as sent")
+	}
+}
+
+// TestBrowserWebCallerGetsTelephoneEvents: a website caller's browser
+// (Chromium, "call now") negotiates telephone-event, so an agent's keys
+// go to it as RFC 4733 events on its WebRTC leg (rtc.Leg.SendDigit), not
+// through the SIP keypad; a call the switch has no leg for has no sender.
+func TestBrowserWebCallerGetsTelephoneEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ivr := &ivrStub{done: make(chan struct{})}
+	kp := &fakeKeypad{}
+	e := newEnv(t, WithCallHandler(ivr), WithKeypad(kp))
+	tab, closeTab := browser(t, ctx)
+	defer closeTab()
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(e.ts.URL+"/callback.html"),
+		chromedp.SendKeys("#name", "Zoé", chromedp.ByID),
+		chromedp.Click("#btn-call", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	c := ivr.call(t, ctx)
+	send := e.srv.digitSender(c.ID)
+	if send == nil {
+		t.Fatal("no telephone-event sender for the web caller")
+	}
+	if n, err := sendKeys(ctx, send, "5#"); err != nil || n != 2 {
+		t.Fatalf("keys to the web caller: %d sent, %v", n, err)
+	}
+	if got := kp.got(); len(got) != 0 {
+		t.Errorf("the web caller's keys went to the SIP keypad: %v", got)
+	}
+	ivr.hangUpPage(t, ctx, tab)
+
+	// Without a keypad, a call with no web leg has no sender.
+	e2 := newEnv(t)
+	if e2.srv.digitSender("sip-call-1") != nil {
+		t.Error("a sender for a call the switch has no leg for")
 	}
 }
