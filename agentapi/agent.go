@@ -393,11 +393,7 @@ func (s *Server) handleAgentMessage(c *agentConn, m ClientMessage) error {
 		if ac.leg.Held() {
 			return errors.New("agentapi: the call is on hold: resume it before using the keypad")
 		}
-		if err := ac.leg.PlayToFar(dtmfTones(m.Digits)); err != nil {
-			return fmt.Errorf("agentapi: keypad: %w", err)
-		}
-		c.log.Info("keypad", "call_id", m.Call, "digits", len(m.Digits))
-		return nil
+		return s.pressKeys(ctx, c, ac, m.Call, m.Digits)
 	case MsgRing:
 		return s.setRingMode(c, m.Ring)
 	case MsgPickCustomer:

@@ -236,17 +236,7 @@ func TestBrowserAgentTakesCall(t *testing.T) {
 	loginAndGoAvailable(t, tab, e)
 	ringAndCheckFile(t, tab, e)
 
-	if err := chromedp.Run(tab,
-		chromedp.Click("#btn-answer", chromedp.ByID),
-		chromedp.WaitVisible("#talk", chromedp.ByID),
-	); err != nil {
-		t.Fatalf("answer: %v", err)
-	}
-	select {
-	case <-cs.bridged:
-	case <-ctx.Done():
-		t.Fatal("the router never got the agent leg")
-	}
+	answerOnPage(t, ctx, tab, cs)
 
 	// Caller -> page: the page's inbound RTP carries the caller's tone as
 	// G.711.

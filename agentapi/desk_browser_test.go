@@ -163,14 +163,7 @@ func TestBrowserAgentDesk(t *testing.T) {
 	}
 
 	// 4. On the call: timers and the keypad.
-	if err := chromedp.Run(tab, chromedp.Click("#btn-answer", chromedp.ByID), chromedp.WaitVisible("#talk", chromedp.ByID)); err != nil {
-		t.Fatalf("answer: %v", err)
-	}
-	select {
-	case <-cs.bridged:
-	case <-ctx.Done():
-		t.Fatal("the router never got the agent leg")
-	}
+	answerOnPage(t, ctx, tab, cs)
 	waitText(t, ctx, tab, "#call-timer", "Call 1 s")
 	if err := chromedp.Run(tab, chromedp.Click("#btn-hold", chromedp.ByID)); err != nil {
 		t.Fatal(err)

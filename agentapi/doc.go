@@ -29,8 +29,11 @@
 // offer the agent let ring out, from routing.EventOfferMissed via
 // RoutingEvent), picked (the offer with the customer the agent picked
 // among the number's, MsgPickCustomer), connected, ended, held, muted,
-// signal. MsgDTMF plays keypad tones (in-band, Q.23) to the far party in
-// place of the agent's microphone; keys outside 0-9*#ABCD are refused.
+// signal. MsgDTMF sends keypad keys to the far party: as RFC 4733
+// telephone-events when its leg negotiated them (a website caller's
+// WebRTC leg, or through WithKeypad a SIP trunk leg), else as in-band
+// tones (Q.23) in place of the agent's microphone; keys outside 0-9*#ABCD
+// are refused.
 // MsgDial calls a customer on a number of their file (WithDialer: the
 // trunk): the agent is set away (ReasonOutbound), the page gets
 // "dialling", then "connected" like an answered call; GET /api/customers

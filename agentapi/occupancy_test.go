@@ -3,6 +3,7 @@ package agentapi
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +130,68 @@ func TestBrowserWallboardOccupancy(t *testing.T) {
 		if got := pageText(t, tab, `tr[data-agent="`+who+`"] td.occupancy`); got != want {
 			t.Errorf("%s's occupancy on the wallboard: %q, want %q", who, got, want)
 		}
+	}
+}
+
+// manualClock is a routing.Clock whose time moves only when set; timers
+// run on real time.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+func (c *manualClock) AfterFunc(d time.Duration, f func()) routing.Timer { return time.AfterFunc(d, f) }
+
+// TestOccupancyFromRouterEvents: the router's own agent state events, on
+// its clock, feed the occupancy as service wires it (OnEvent).
+func TestOccupancyFromRouterEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	clk := &manualClock{now: occT0}
+	e, r := withRealRouter(t, ctx, routing.WithClock(clk))
+	stop := r.OnEvent(e.srv.RoutingEvent)
+	defer stop()
+	if err := r.Login(ctx, routing.AgentInfo{ID: "bob", Name: "Bob", Skills: map[string]int{}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(occT0.Add(5 * time.Minute))
+	if err := r.SetState(ctx, "bob", routing.StateAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(occT0.Add(15 * time.Minute))
+	if err := r.SetState(ctx, "bob", routing.StateAway, "lunch"); err != nil {
+		t.Fatal(err)
+	}
+	var on time.Duration
+	if err := waitFor(ctx, "the router's events", func() bool {
+		e.srv.occ.mu.Lock()
+		defer e.srv.occ.mu.Unlock()
+		if a := e.srv.occ.agents["bob"]; a != nil && a.state == routing.StateAway && a.since.Equal(occT0.Add(15*time.Minute)) {
+			on, _ = a.shiftTotals(occT0.Add(20 * time.Minute))
+			return true
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if on != 10*time.Minute {
+		t.Fatalf("bob's time taking calls %v, want the 10 min he was available", on)
+	}
+	b := Board{Agents: []AgentView{{ID: "bob"}}}
+	e.srv.occ.fill(&b, occT0.Add(20*time.Minute))
+	if got := b.Agents[0].Occupancy.String(); got != "0 % / 0 % / 0 %" {
+		t.Errorf("bob's occupancy %s, want 0 %% in every window (available, no call)", got)
 	}
 }

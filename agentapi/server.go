@@ -80,6 +80,7 @@ type Server struct {
 	voicemail *VoicemailFolder
 	dialer    call.Dialer // outbound calls from the customer file
 	dialFrom  string      // calling number shown to the customer
+	keypad    Keypad      // keypad keys as telephone-events (keypad.go)
 	now       func() time.Time
 	mux       *http.ServeMux
 

@@ -333,6 +333,10 @@ type webStatus struct {
 type webCall struct {
 	*sock
 	anonymous bool // no token: counts against MaxAnonymousCalls (guarded by Server.mu)
+	// The call and the caller's leg once media is up, for the agent's
+	// keypad (guarded by Server.mu).
+	callID string
+	leg    *rtc.Leg
 }
 
 func (w *webCall) send(m webStatus) { w.sendJSON(m) }
@@ -504,6 +508,9 @@ func (s *Server) serveWebCall(wc *webCall) {
 		legMu.Lock()
 		leg = l
 		legMu.Unlock()
+		s.mu.Lock()
+		wc.callID, wc.leg = callID, l
+		s.mu.Unlock()
 		l.OnAnswer(func(context.Context) error {
 			wc.send(webStatus{Type: "status", State: "answered"})
 			return nil

@@ -133,6 +133,20 @@ type ivrStub struct {
 	done   chan struct{}
 }
 
+// hangUpPage presses the "call now" page's end button and waits for the
+// stub's call to end.
+func (h *ivrStub) hangUpPage(t *testing.T, ctx, tab context.Context) {
+	t.Helper()
+	if err := chromedp.Run(tab, chromedp.Click("#btn-end", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.done:
+	case <-ctx.Done():
+		t.Fatal("the call did not end when the page hung up")
+	}
+}
+
 // call waits for the call the stub is serving.
 func (h *ivrStub) call(t *testing.T, ctx context.Context) *call.Call {
 	t.Helper()
@@ -345,14 +359,7 @@ func TestBrowserCallNowTyped(t *testing.T) {
 	if v, _ := c.Var(VarWebName); v != "Mallory" {
 		t.Errorf("web.name %q", v)
 	}
-	if err := chromedp.Run(tab, chromedp.Click("#btn-end", chromedp.ByID)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ivr.done:
-	case <-ctx.Done():
-		t.Fatal("the call did not end when the page hung up")
-	}
+	ivr.hangUpPage(t, ctx, tab)
 	if got := c.Leg.Cause(); got != call.CauseNormal {
 		t.Errorf("leg cause %v, want normal (the caller hung up)", got)
 	}

@@ -16,6 +16,12 @@
 // candidates by default, and Config adds a public address (NAT 1:1),
 // STUN/TURN servers and a UDP port range for real deployments.
 //
+// A Leg's reader gets a frame every 20 ms: when the browser's frame is
+// late, silence stands in for it. Such frames, and the hold audio and
+// keypad tones played in place of the browser's, are marked (Leg.Synthetic,
+// media.Marker), as an RTP session marks its loss concealment, so the
+// voiceprint side never takes them for the caller's speech.
+//
 // Signalling is not done here: a Session emits Signals (the SDP answer and
 // trickled ICE candidates, RFC 8838) through a callback and accepts the
 // browser's Signals, and the caller (agentapi) carries them as JSON over its

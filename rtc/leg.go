@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voxdesk/voxdesk/call"
+	"github.com/voxdesk/voxdesk/media"
 )
 
 // concealAfter is how late a frame may be before ReadAudio returns
@@ -36,6 +37,7 @@ type Leg struct {
 
 	hold, mute atomic.Bool
 	due        time.Time // reader only: when the next frame is expected
+	synthetic  bool      // reader only: the last frame read was not the browser's
 	holdAudio  []int16   // played to the far party while held; set before use
 	holdPos    int       // reader only
 
@@ -63,12 +65,13 @@ func (l *Leg) PlayToFar(pcm []int16) error {
 	return nil
 }
 
-// fillFar replaces dst with the next queued PlayToFar audio, if any.
-func (l *Leg) fillFar(dst []int16) {
+// fillFar replaces dst with the next queued PlayToFar audio, if any, and
+// reports whether it did.
+func (l *Leg) fillFar(dst []int16) bool {
 	l.farMu.Lock()
 	defer l.farMu.Unlock()
 	if len(l.far) == 0 {
-		return
+		return false
 	}
 	n := copy(dst, l.far)
 	clear(dst[n:])
@@ -76,9 +79,21 @@ func (l *Leg) fillFar(dst []int16) {
 	if len(l.far) == 0 {
 		l.far = nil
 	}
+	return true
 }
 
-var _ call.Leg = (*Leg)(nil)
+var (
+	_ call.Leg     = (*Leg)(nil)
+	_ media.Marker = (*Leg)(nil)
+)
+
+// Synthetic reports whether the frame the last ReadAudio returned was made
+// here rather than received from the browser: silence standing in for a
+// frame that did not arrive in time (loss concealment), the hold audio, or
+// PlayToFar audio (keypad tones). The voiceprint side skips such frames,
+// as it skips an RTP session's concealment (media.Marker). Call it from
+// the reading goroutine, after ReadAudio.
+func (l *Leg) Synthetic() bool { return l.synthetic }
 
 func newLeg(s *Session, id string) *Leg {
 	return &Leg{
@@ -208,9 +223,11 @@ func (l *Leg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	case f := <-l.in:
 		copy(dst, f)
 		l.due = time.Now().Add(call.FrameDuration)
+		l.synthetic = false
 	case <-t.C:
 		clear(dst[:call.FrameSamples])
 		l.due = l.due.Add(call.FrameDuration)
+		l.synthetic = true
 	case <-l.done:
 		return 0, call.ErrHangup
 	case <-ctx.Done():
@@ -218,8 +235,9 @@ func (l *Leg) ReadAudio(ctx context.Context, dst []int16) (int, error) {
 	}
 	if l.hold.Load() {
 		l.fillHold(dst[:call.FrameSamples])
-	} else {
-		l.fillFar(dst[:call.FrameSamples])
+		l.synthetic = true
+	} else if l.fillFar(dst[:call.FrameSamples]) {
+		l.synthetic = true
 	}
 	return call.FrameSamples, nil
 }

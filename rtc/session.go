@@ -38,7 +38,7 @@ type Session struct {
 	closed   bool
 	pending  []webrtc.ICECandidateInit // candidates that came before the offer
 	codec    string
-	track    *webrtc.TrackLocalStaticRTP
+	track    *audioTrack
 	failErr  error
 
 	current   atomic.Pointer[Leg]
@@ -47,6 +47,7 @@ type Session struct {
 	done      chan struct{}
 	doneOnce  sync.Once
 	quit      chan struct{} // closed by Close: stops the writer
+	digitReq  chan digitRequest
 	wg        sync.WaitGroup
 
 	packetsIn, packetsOut atomic.Uint64
@@ -80,6 +81,7 @@ func (e *Engine) NewSession(id string, send func(Signal)) (*Session, error) {
 		connected: make(chan struct{}),
 		done:      make(chan struct{}),
 		quit:      make(chan struct{}),
+		digitReq:  make(chan digitRequest),
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -246,10 +248,7 @@ func (s *Session) handleOffer(offer string) error {
 		return fmt.Errorf("%w: offer: %v", ErrBadSignal, err)
 	}
 	params := codecByName(codec)
-	track, err := webrtc.NewTrackLocalStaticRTP(params.RTPCodecCapability, "audio", "voxdesk-"+s.id)
-	if err != nil {
-		return fmt.Errorf("rtc: track: %w", err)
-	}
+	track := newAudioTrack(params.RTPCodecCapability, "audio", "voxdesk-"+s.id)
 	// The answer lists the codecs in the engine's order (Config.Codecs),
 	// with the offer's payload types, so the browser sends our preferred
 	// codec.
@@ -357,14 +356,20 @@ func (s *Session) isDone() bool {
 }
 
 // writeLoop sends one 20 ms packet per tick: the attached leg's next frame,
-// or silence, so the browser's jitter buffer and the NAT bindings stay warm.
-func (s *Session) writeLoop(track *webrtc.TrackLocalStaticRTP, codec string) {
+// or silence, so the browser's jitter buffer and the NAT bindings stay
+// warm. While a key is sent (Leg.SendDigit) its telephone-events replace
+// the audio, one per tick (RFC 4733 section 2.5.1), and the leg's frames
+// are dropped at the same pace.
+func (s *Session) writeLoop(track *audioTrack, codec string) {
 	tick := time.NewTicker(call.FrameDuration)
 	defer tick.Stop()
 	alaw := codec == codecPCMA
 	silence := make([]int16, call.FrameSamples)
 	payload := make([]byte, call.FrameSamples)
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SSRC: 1}}
+	hdr := rtp.Header{Version: 2}
+	var ev eventSender
+	defer ev.finish()
+	clock, start := uint32(0), true // media clock (samples); start: next audio packet starts a talkspurt
 	for {
 		select {
 		case <-s.quit:
@@ -379,13 +384,31 @@ func (s *Session) writeLoop(track *webrtc.TrackLocalStaticRTP, codec string) {
 				frame = f
 			}
 		}
-		if alaw {
-			g711.EncodeAlaw(payload, frame)
-		} else {
-			g711.EncodeUlaw(payload, frame)
+		if ev.req == nil {
+			select {
+			case req := <-s.digitReq:
+				ev = eventSender{req: &req, ts: clock}
+			default:
+			}
 		}
-		pkt.Payload = payload
-		if err := track.WriteRTP(&pkt); err != nil {
+		body, event := payload, ev.req != nil
+		if event {
+			body, hdr.Marker = ev.packet(payload[:0]), ev.n == 0
+			hdr.Timestamp = ev.ts
+		} else {
+			if alaw {
+				g711.EncodeAlaw(payload, frame)
+			} else {
+				g711.EncodeUlaw(payload, frame)
+			}
+			hdr.Marker, hdr.Timestamp = start, clock
+			start = false
+		}
+		err := track.write(&hdr, body, event)
+		if event {
+			ev.advance()
+		}
+		if err != nil {
 			if errors.Is(err, io.ErrClosedPipe) {
 				return
 			}
@@ -393,9 +416,8 @@ func (s *Session) writeLoop(track *webrtc.TrackLocalStaticRTP, codec string) {
 		} else {
 			s.packetsOut.Add(1)
 		}
-		pkt.Marker = false
-		pkt.SequenceNumber++
-		pkt.Timestamp += call.FrameSamples
+		hdr.SequenceNumber++
+		clock += call.FrameSamples
 	}
 }
 

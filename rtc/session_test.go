@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"go.uber.org/goleak"
@@ -29,13 +30,14 @@ type peer struct {
 	mu       sync.Mutex
 	received []int16 // decoded audio from the session
 	recvPT   uint8
+	events   []rtp.Packet // telephone-event packets from the session
 	wg       sync.WaitGroup
 }
 
 func newPeer(t *testing.T, mimes ...string) *peer {
 	t.Helper()
 	var me webrtc.MediaEngine
-	pts := map[string]webrtc.PayloadType{webrtc.MimeTypeOpus: 111, webrtc.MimeTypePCMU: 0, webrtc.MimeTypePCMA: 8}
+	pts := map[string]webrtc.PayloadType{webrtc.MimeTypeOpus: 111, webrtc.MimeTypePCMU: 0, webrtc.MimeTypePCMA: 8, mimeTelephoneEvent: 126}
 	for _, m := range mimes {
 		c := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: m, ClockRate: 8000}, PayloadType: pts[m]}
 		if m == webrtc.MimeTypeOpus {
@@ -54,7 +56,11 @@ func newPeer(t *testing.T, mimes ...string) *peer {
 		t.Fatal(err)
 	}
 	p := &peer{pc: pc}
-	p.track, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mimes[len(mimes)-1], ClockRate: 8000}, "mic", "browser")
+	mic := mimes[len(mimes)-1]
+	if mic == mimeTelephoneEvent {
+		mic = mimes[len(mimes)-2]
+	}
+	p.track, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mic, ClockRate: 8000}, "mic", "browser")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +74,12 @@ func newPeer(t *testing.T, mimes ...string) *peer {
 			pkt, _, err := tr.ReadRTP()
 			if err != nil {
 				return
+			}
+			if pkt.PayloadType == 126 {
+				p.mu.Lock()
+				p.events = append(p.events, *pkt)
+				p.mu.Unlock()
+				continue
 			}
 			dec := make([]int16, len(pkt.Payload))
 			if pkt.PayloadType == ptPCMA {

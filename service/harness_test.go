@@ -317,9 +317,10 @@ type rtpSink struct {
 }
 
 type sinkPacket struct {
-	at  time.Time
-	hdr rtp.Header
-	pcm []int16
+	at      time.Time
+	hdr     rtp.Header
+	pcm     []int16
+	payload []byte
 }
 
 func newRTPSink(t *testing.T) *rtpSink {
@@ -357,7 +358,7 @@ func (s *rtpSink) loop() {
 			g711.DecodeAlaw(pcm, p.Payload)
 		}
 		s.mu.Lock()
-		s.pkts = append(s.pkts, sinkPacket{at: at, hdr: p.Header, pcm: pcm})
+		s.pkts = append(s.pkts, sinkPacket{at: at, hdr: p.Header, pcm: pcm, payload: append([]byte(nil), p.Payload...)})
 		if s.from == nil {
 			s.from = from
 		}

@@ -98,7 +98,8 @@ func (s *Service) buildParts(c *Config) error {
 		opts = append(opts, agentapi.WithRingModes(accounts.modes())) // agents choose in the page
 	}
 	opts = append(opts, s.buildRecorder(c)...)
-	opts = append(opts, agentapi.WithRegisterer(s.metrics.reg))
+	s.keypad = &keypad{}
+	opts = append(opts, agentapi.WithKeypad(s.keypad), agentapi.WithRegisterer(s.metrics.reg))
 	api, err := agentapi.New(c.Agents, opts...)
 	if err != nil {
 		return fmt.Errorf("service: agents: %w", err)

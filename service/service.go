@@ -44,6 +44,7 @@ type Service struct {
 	rtc         *rtc.Engine      // agents' softphones and web calls
 	api         *agentapi.Server // agent, wallboard, admin and web call-back pages, under HTTP /
 	voice       *voice           // nil without the customer store or the speaker model
+	keypad      *keypad          // agents' keypad keys as telephone-events on SIP legs
 	sipAccounts sipAccounts      // sip.agents by id
 	phones      *sipPhones       // nil without sip.agents and routing
 	voiceKey    bool             // the customer store can seal voiceprints
@@ -203,9 +204,11 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 
 	opener := &rtpOpener{ports: s.ports, ip: netip.MustParseAddr(c.Media.RTPAddr), jitter: c.Media.JitterDelay,
 		learn: c.Media.RTPLearnSource, timeout: c.Media.RTPTimeout, log: s.log, metrics: s.metrics}
+	opener.marks = newFrameMarks() // calls' RTP media by call id: the voice tap's marks, the keypad
 	if s.voice != nil {
 		opener.marks = s.voice.marks
 	}
+	s.keypad.calls = opener.marks
 	sopts := []sip.Option{sip.WithLogger(s.log), sip.WithMetrics(s.metrics)}
 	if len(c.SIP.Agents) > 0 {
 		sopts = append(sopts, sip.WithAccounts(s.sipAccounts), sip.WithRegistrationHook(s.registered))
