@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -22,26 +21,10 @@ func TestManySessions(t *testing.T) {
 		t.Skip("set VOXDESK_MEDIA_LOAD=<pairs> to run")
 	}
 	const dur = 5 * time.Second
-	var lateMu sync.Mutex
-	var lates []time.Duration
-	sendLateHook = func(d time.Duration) {
-		lateMu.Lock()
-		lates = append(lates, d)
-		lateMu.Unlock()
-	}
-	defer func() { sendLateHook = nil }()
+	lateness := recordLateness(t)
 	var sessions []*RTPSession
 	for range pairs {
-		ca, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cb, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, _ := NewRTPSession(ca, RTPConfig{Remote: cb.LocalAddr().(*net.UDPAddr).AddrPort()})
-		b, _ := NewRTPSession(cb, RTPConfig{Remote: ca.LocalAddr().(*net.UDPAddr).AddrPort()})
+		a, b := loopbackPair(t)
 		sessions = append(sessions, a, b)
 	}
 	var ru0, ru1 syscall.Rusage
@@ -79,11 +62,10 @@ func TestManySessions(t *testing.T) {
 		t.Errorf("lost %d, received %d packets", lost, in)
 	}
 	slices.Sort(jit)
-	lateMu.Lock()
+	lates := lateness()
 	slices.Sort(lates)
 	m := len(lates)
 	t.Logf("sender wake-up lateness over %d ticks: p50 %v p99 %v p99.9 %v max %v", m, lates[m/2], lates[m*99/100], lates[m*999/1000], lates[m-1])
-	lateMu.Unlock()
 	n := len(sessions)
 	t.Logf("%d sessions for %v: CPU %v (%.2f%% of one core per session), packets in %d (%.1f/s/session), lost %d, RFC 3550 jitter p50 %v p99 %v max %v",
 		n, dur, cpu, 100*cpu.Seconds()/dur.Seconds()/float64(n), in, float64(in)/dur.Seconds()/float64(n), lost,
