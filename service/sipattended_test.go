@@ -1,0 +1,162 @@
+package service_test
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voxdesk/voxdesk/routing"
+	"github.com/voxdesk/voxdesk/service"
+	"github.com/voxdesk/voxdesk/sip"
+)
+
+// withCarol adds carol, a second agent on her SIP phone only, and a
+// minute's wrap-up.
+func withCarol(c *service.Config) {
+	c.Routing.WrapUp = time.Minute
+	c.SIP.Agents = append(c.SIP.Agents, service.SIPAgent{
+		ID: "carol", HA1: sip.HA1("carol", sip.DefaultRealm, "carol-phone-secret"), Ring: service.RingSIP})
+}
+
+// talking makes each sink talk back its speech until the returned
+// function is called.
+func talking(said map[*rtpSink][]int16) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var once sync.Once
+	for s, pcm := range said {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			talkBack(s, pcm, done)
+		}()
+	}
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+// TestSIPPhoneAttendedTransfer: bob answers a caller on his SIP phone,
+// holds the caller (re-INVITE), calls carol through the switch (digest
+// challenge, then credentials): carol's phone rings with the caller's
+// offer and answers, bob and carol talk on bob's second line; bob REFERs
+// the caller's dialog to carol with Replaces naming that second call
+// (RFC 5589 section 7): 202, NOTIFY 200, BYE on both of bob's calls.
+// The caller then talks to carol (audio both ways), bob is in wrap-up,
+// carol busy; when the caller hangs up, carol goes to wrap-up.
+func TestSIPPhoneAttendedTransfer(t *testing.T) {
+	sw, bobPort, ctx := bobOnPhone(t, withCarol, 90*time.Second)
+	speech := callerSpeech(t)
+	// Each speaker loops 800 ms of their own, all voiced (the prompt
+	// ends in silence after 2.6 s).
+	if len(speech) < 3*6400 {
+		t.Fatalf("the speech prompt has %d samples, want 2.4 s", len(speech))
+	}
+	callerSaid, bobSaid, carolSaid := speech[:6400], speech[6400:12800], speech[12800:19200]
+	callerSink, bobSink, bobConsultSink, carolSink := newRTPSink(t), newRTPSink(t), newRTPSink(t), newRTPSink(t)
+	stop := talking(map[*rtpSink][]int16{callerSink: callerSaid, bobSink: bobSaid, bobConsultSink: bobSaid, carolSink: carolSaid})
+	defer stop()
+
+	bob := runAsync(t, sw, sipp{scenario: "phone_attended.xml", port: bobPort, timeout: 60 * time.Second,
+		keys: map[string]string{"sink_port": bobSink.port(), "consult_port": bobConsultSink.port()},
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "1500", "CONSULT_MS": "3000", "TARGET": "carol"},
+		args: []string{"-au", "bob", "-ap", "bob-phone-secret"}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": callerSink.port()},
+		vars: map[string]string{"WAIT_MS": "16000"}, timeout: 60 * time.Second})
+	if err := waitFor(ctx, "bob talking to the caller", func() bool { return agentState(sw, "bob") == routing.StateBusy }); err != nil {
+		t.Fatal(err)
+	}
+	// carol's phone registers only now, so the caller is bob's.
+	carolPort := freePort(t, "udp")
+	register("carol", "carol-phone-secret", "127.0.0.1:"+strconv.Itoa(carolPort), "300", 200, `expires=300`).mustPass(t, sw)
+	carol := runAsync(t, sw, sipp{scenario: "phone.xml", port: carolPort, timeout: 60 * time.Second,
+		keys: map[string]string{"sink_port": carolSink.port()},
+		vars: map[string]string{"ANSWER_MS": "500", "INVITE_RE": `INVITE sip:carol@`}})
+	if err := waitFor(ctx, "carol available", func() bool { return agentState(sw, "carol") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-bob; err != nil {
+		t.Fatalf("bob's phone: %v", err)
+	}
+	if err := waitFor(ctx, "bob in wrap-up, carol talking", func() bool {
+		return agentState(sw, "bob") == routing.StateWrapUp && agentState(sw, "carol") == routing.StateBusy
+	}); err != nil {
+		t.Fatalf("%v (bob %s, carol %s)", err, agentState(sw, "bob"), agentState(sw, "carol"))
+	}
+	if err := <-caller; err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if err := <-carol; err != nil {
+		t.Fatalf("carol's phone: %v", err)
+	}
+	if err := waitFor(ctx, "carol in wrap-up", func() bool { return agentState(sw, "carol") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	checkHeard(t, "the caller hears carol", callerSink, carolSaid)
+	checkHeard(t, "carol hears the caller", carolSink, callerSaid)
+	checkHeard(t, "carol hears bob in the consultation", carolSink, bobSaid)
+	checkHeard(t, "bob hears carol on his second line", bobConsultSink, carolSaid)
+	for _, want := range []string{"consultation connected on the phone", "attended transfer from the phone"} {
+		if !strings.Contains(sw.log.String(), want) {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+	waitIdle(t, sw, 10*time.Second)
+}
+
+// TestSIPPhoneAttendedTransferRefused: an INVITE from an agent's phone
+// without credentials gets 401, with a wrong secret 403, and from a phone
+// with no caller to consult on 403; bob, talking to a caller, holds it
+// and calls an unknown agent: 404; his REFER whose Replaces names no
+// dialog gets 202 and a NOTIFY 481 (RFC 5589 section 7). Through all of
+// it the caller stays with bob, who is busy until he hangs up.
+func TestSIPPhoneAttendedTransferRefused(t *testing.T) {
+	sw, bobPort, ctx := bobOnPhone(t, withCarol, 60*time.Second)
+	agentInvite := func(secret, status, reason string) sipp {
+		return sipp{scenario: "agent_invite.xml", timeout: 10 * time.Second,
+			vars: map[string]string{"TARGET": "carol", "STATUS": status, "REASON_RE": reason},
+			args: []string{"-au", "bob", "-ap", secret}}
+	}
+	agentInvite("wrong-secret", "403", `SIP/2.0 403 Forbidden`).mustPass(t, sw)
+	agentInvite("bob-phone-secret", "403", `SIP/2.0 403 No Call To Consult On`).mustPass(t, sw)
+	if s := agentState(sw, "bob"); s != routing.StateAvailable {
+		t.Fatalf("bob is %s after the refused INVITEs, want available", s)
+	}
+
+	bobSink, callerSink := newRTPSink(t), newRTPSink(t)
+	stop := talking(map[*rtpSink][]int16{bobSink: callerSpeech(t)[8000:16000], callerSink: callerSpeech(t)[:8000]})
+	defer stop()
+	bob := runAsync(t, sw, sipp{scenario: "phone_attended_refused.xml", port: bobPort, timeout: 40 * time.Second,
+		keys: map[string]string{"sink_port": bobSink.port(), "consult_port": strconv.Itoa(freePort(t, "udp"))},
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "1500"},
+		args: []string{"-au", "bob", "-ap", "bob-phone-secret"}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	caller := runAsync(t, sw, sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": callerSink.port()},
+		vars: map[string]string{"WAIT_MS": "20000"}, timeout: 40 * time.Second})
+	if err := waitFor(ctx, "the Replaces refused", func() bool {
+		return strings.Contains(sw.log.String(), "Replaces names no dialog")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s := agentState(sw, "bob"); s != routing.StateBusy {
+		t.Errorf("bob is %s after the refused transfer, want busy with the caller", s)
+	}
+	if err := <-bob; err != nil {
+		t.Fatalf("bob's phone: %v", err)
+	}
+	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	if s := agentState(sw, "carol"); s != routing.StateLoggedOut {
+		t.Errorf("carol is %s, want logged out (her phone never registered)", s)
+	}
+	for _, want := range []string{"agent call refused", "status=404"} {
+		if !strings.Contains(sw.log.String(), want) {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+	<-caller
+	waitIdle(t, sw, 10*time.Second)
+}
