@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,52 @@ func talking(said map[*rtpSink][]int16) (stop func()) {
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
+// consultation is a run of bob's phone consulting carol: the speakers'
+// sinks (each looping its own 800 ms of speech, all voiced: the prompt
+// ends in silence after 2.6 s) and the SIPp runs.
+type consultation struct {
+	callerSaid, bobSaid, carolSaid                 []int16
+	callerSink, bobSink, bobConsultSink, carolSink *rtpSink
+	stop                                           func()
+	bob, caller, carol                             <-chan error
+}
+
+// consultCarol runs bob's phone scenario (vars added to the answer after
+// 300 ms, TALK_MS 1500, TARGET carol) and a caller hanging up after
+// waitMS; once bob has the caller, carol's phone registers (so the
+// caller is bob's) and answers after 500 ms.
+func consultCarol(t *testing.T, sw *testSwitch, ctx context.Context, bobPort int, scenario string, vars map[string]string, waitMS string) *consultation {
+	t.Helper()
+	speech := callerSpeech(t)
+	if len(speech) < 3*6400 {
+		t.Fatalf("the speech prompt has %d samples, want 2.4 s", len(speech))
+	}
+	c := &consultation{callerSaid: speech[:6400], bobSaid: speech[6400:12800], carolSaid: speech[12800:19200],
+		callerSink: newRTPSink(t), bobSink: newRTPSink(t), bobConsultSink: newRTPSink(t), carolSink: newRTPSink(t)}
+	c.stop = talking(map[*rtpSink][]int16{c.callerSink: c.callerSaid, c.bobSink: c.bobSaid,
+		c.bobConsultSink: c.bobSaid, c.carolSink: c.carolSaid})
+	t.Cleanup(c.stop)
+	v := map[string]string{"ANSWER_MS": "300", "TALK_MS": "1500", "TARGET": "carol"}
+	for k, x := range vars {
+		v[k] = x
+	}
+	c.bob = runAsync(t, sw, sipp{scenario: scenario, port: bobPort, timeout: 60 * time.Second,
+		keys: map[string]string{"sink_port": c.bobSink.port(), "consult_port": c.bobConsultSink.port()},
+		vars: v, args: []string{"-au", "bob", "-ap", "bob-phone-secret"}})
+	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
+	c.caller = runAsync(t, sw, sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": c.callerSink.port()},
+		vars: map[string]string{"WAIT_MS": waitMS}, timeout: 60 * time.Second})
+	if err := waitFor(ctx, "bob talking to the caller", func() bool { return agentState(sw, "bob") == routing.StateBusy }); err != nil {
+		t.Fatal(err)
+	}
+	carolPort := freePort(t, "udp")
+	register("carol", "carol-phone-secret", "127.0.0.1:"+strconv.Itoa(carolPort), "300", 200, `expires=300`).mustPass(t, sw)
+	c.carol = runAsync(t, sw, sipp{scenario: "phone.xml", port: carolPort, timeout: 60 * time.Second,
+		keys: map[string]string{"sink_port": c.carolSink.port()},
+		vars: map[string]string{"ANSWER_MS": "500", "INVITE_RE": `INVITE sip:carol@`}})
+	return c
+}
+
 // TestSIPPhoneAttendedTransfer: bob answers a caller on his SIP phone,
 // holds the caller (re-INVITE), calls carol through the switch (digest
 // challenge, then credentials): carol's phone rings with the caller's
@@ -46,37 +93,11 @@ func talking(said map[*rtpSink][]int16) (stop func()) {
 // carol busy; when the caller hangs up, carol goes to wrap-up.
 func TestSIPPhoneAttendedTransfer(t *testing.T) {
 	sw, bobPort, ctx := bobOnPhone(t, withCarol, 90*time.Second)
-	speech := callerSpeech(t)
-	// Each speaker loops 800 ms of their own, all voiced (the prompt
-	// ends in silence after 2.6 s).
-	if len(speech) < 3*6400 {
-		t.Fatalf("the speech prompt has %d samples, want 2.4 s", len(speech))
-	}
-	callerSaid, bobSaid, carolSaid := speech[:6400], speech[6400:12800], speech[12800:19200]
-	callerSink, bobSink, bobConsultSink, carolSink := newRTPSink(t), newRTPSink(t), newRTPSink(t), newRTPSink(t)
-	stop := talking(map[*rtpSink][]int16{callerSink: callerSaid, bobSink: bobSaid, bobConsultSink: bobSaid, carolSink: carolSaid})
-	defer stop()
-
-	bob := runAsync(t, sw, sipp{scenario: "phone_attended.xml", port: bobPort, timeout: 60 * time.Second,
-		keys: map[string]string{"sink_port": bobSink.port(), "consult_port": bobConsultSink.port()},
-		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "1500", "CONSULT_MS": "3000", "TARGET": "carol"},
-		args: []string{"-au", "bob", "-ap", "bob-phone-secret"}})
-	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
-	caller := runAsync(t, sw, sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": callerSink.port()},
-		vars: map[string]string{"WAIT_MS": "16000"}, timeout: 60 * time.Second})
-	if err := waitFor(ctx, "bob talking to the caller", func() bool { return agentState(sw, "bob") == routing.StateBusy }); err != nil {
-		t.Fatal(err)
-	}
-	// carol's phone registers only now, so the caller is bob's.
-	carolPort := freePort(t, "udp")
-	register("carol", "carol-phone-secret", "127.0.0.1:"+strconv.Itoa(carolPort), "300", 200, `expires=300`).mustPass(t, sw)
-	carol := runAsync(t, sw, sipp{scenario: "phone.xml", port: carolPort, timeout: 60 * time.Second,
-		keys: map[string]string{"sink_port": carolSink.port()},
-		vars: map[string]string{"ANSWER_MS": "500", "INVITE_RE": `INVITE sip:carol@`}})
+	c := consultCarol(t, sw, ctx, bobPort, "phone_attended.xml", map[string]string{"CONSULT_MS": "3000"}, "16000")
 	if err := waitFor(ctx, "carol available", func() bool { return agentState(sw, "carol") == routing.StateAvailable }); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-bob; err != nil {
+	if err := <-c.bob; err != nil {
 		t.Fatalf("bob's phone: %v", err)
 	}
 	if err := waitFor(ctx, "bob in wrap-up, carol talking", func() bool {
@@ -84,20 +105,20 @@ func TestSIPPhoneAttendedTransfer(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("%v (bob %s, carol %s)", err, agentState(sw, "bob"), agentState(sw, "carol"))
 	}
-	if err := <-caller; err != nil {
+	if err := <-c.caller; err != nil {
 		t.Fatalf("caller: %v", err)
 	}
-	if err := <-carol; err != nil {
+	if err := <-c.carol; err != nil {
 		t.Fatalf("carol's phone: %v", err)
 	}
 	if err := waitFor(ctx, "carol in wrap-up", func() bool { return agentState(sw, "carol") == routing.StateWrapUp }); err != nil {
 		t.Fatal(err)
 	}
-	stop()
-	checkHeard(t, "the caller hears carol", callerSink, carolSaid)
-	checkHeard(t, "carol hears the caller", carolSink, callerSaid)
-	checkHeard(t, "carol hears bob in the consultation", carolSink, bobSaid)
-	checkHeard(t, "bob hears carol on his second line", bobConsultSink, carolSaid)
+	c.stop()
+	checkHeard(t, "the caller hears carol", c.callerSink, c.carolSaid)
+	checkHeard(t, "carol hears the caller", c.carolSink, c.callerSaid)
+	checkHeard(t, "carol hears bob in the consultation", c.carolSink, c.bobSaid)
+	checkHeard(t, "bob hears carol on his second line", c.bobConsultSink, c.carolSaid)
 	for _, want := range []string{"consultation connected on the phone", "attended transfer from the phone"} {
 		if !strings.Contains(sw.log.String(), want) {
 			t.Errorf("no %q in the log", want)
@@ -158,5 +179,51 @@ func TestSIPPhoneAttendedTransferRefused(t *testing.T) {
 		}
 	}
 	<-caller
+	waitIdle(t, sw, 10*time.Second)
+}
+
+// TestSIPPhoneConsultationGivenUp: bob, on his SIP phone, holds the
+// caller and calls carol through the switch; carol answers, then bob
+// hangs that call up (the page's cancel): the consultation ends, carol's
+// phone gets BYE and she is free again, and bob takes the caller back
+// (re-INVITE a=sendrecv): the caller hears him again until he hangs up
+// and goes to wrap-up.
+func TestSIPPhoneConsultationGivenUp(t *testing.T) {
+	sw, bobPort, ctx := bobOnPhone(t, withCarol, 90*time.Second)
+	c := consultCarol(t, sw, ctx, bobPort, "phone_attended_cancel.xml", map[string]string{"CONSULT_MS": "3000", "RESUMED_MS": "4000"}, "25000")
+	if err := waitFor(ctx, "carol consulted", func() bool { return agentState(sw, "carol") == routing.StateBusy }); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "carol free again", func() bool { return agentState(sw, "carol") == routing.StateAvailable }); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	if s := agentState(sw, "bob"); s != routing.StateBusy {
+		t.Errorf("bob is %s once the consultation is given up, want busy with the caller", s)
+	}
+	if err := <-c.carol; err != nil {
+		t.Fatalf("carol's phone: %v", err)
+	}
+	if err := <-c.bob; err != nil {
+		t.Fatalf("bob's phone: %v", err)
+	}
+	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	if s := agentState(sw, "carol"); s != routing.StateAvailable {
+		t.Errorf("carol is %s after the consultation, want available", s)
+	}
+	<-c.caller
+	c.stop()
+	checkHeard(t, "carol hears bob in the consultation", c.carolSink, c.bobSaid)
+	checkHeardSince(t, "the caller hears bob again", c.callerSink, c.bobSaid, back)
+	for _, want := range []string{"the phone ended its consultation call", "reason=cancelled"} {
+		if !strings.Contains(sw.log.String(), want) {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+	if strings.Contains(sw.log.String(), "transferred after consultation") {
+		t.Error("the call was transferred")
+	}
 	waitIdle(t, sw, 10*time.Second)
 }

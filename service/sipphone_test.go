@@ -159,9 +159,17 @@ func callPhone(t *testing.T, ctx context.Context, sw *testSwitch, phonePort int)
 // all of said, up to 1 s of speech looped by the far end, in 100 ms parts.
 func checkHeard(t *testing.T, who string, s *rtpSink, said []int16) {
 	t.Helper()
+	checkHeardSince(t, who, s, said, time.Time{})
+}
+
+// checkHeardSince is checkHeard on what s received after since.
+func checkHeardSince(t *testing.T, who string, s *rtpSink, said []int16, since time.Time) {
+	t.Helper()
 	var rec []int16
 	for _, p := range s.packets() {
-		rec = append(rec, p.pcm...)
+		if p.at.After(since) {
+			rec = append(rec, p.pcm...)
+		}
 	}
 	ref := ulawRoundTrip(said)
 	if len(rec) < 2*8000 {
