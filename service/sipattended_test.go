@@ -50,8 +50,9 @@ type consultation struct {
 // consultCarol runs bob's phone scenario (vars added to the answer after
 // 300 ms, TALK_MS 1500, TARGET carol) and a caller hanging up after
 // waitMS; once bob has the caller, carol's phone registers (so the
-// caller is bob's) and answers after 500 ms.
-func consultCarol(t *testing.T, sw *testSwitch, ctx context.Context, bobPort int, scenario string, vars map[string]string, waitMS string) *consultation {
+// caller is bob's) and runs carolScenario (phone.xml: answers after
+// 500 ms).
+func consultCarol(t *testing.T, sw *testSwitch, ctx context.Context, bobPort int, scenario string, vars map[string]string, waitMS, carolScenario string) *consultation {
 	t.Helper()
 	speech := callerSpeech(t)
 	if len(speech) < 3*6400 {
@@ -77,7 +78,7 @@ func consultCarol(t *testing.T, sw *testSwitch, ctx context.Context, bobPort int
 	}
 	carolPort := freePort(t, "udp")
 	register("carol", "carol-phone-secret", "127.0.0.1:"+strconv.Itoa(carolPort), "300", 200, `expires=300`).mustPass(t, sw)
-	c.carol = runAsync(t, sw, sipp{scenario: "phone.xml", port: carolPort, timeout: 60 * time.Second,
+	c.carol = runAsync(t, sw, sipp{scenario: carolScenario, port: carolPort, timeout: 60 * time.Second,
 		keys: map[string]string{"sink_port": c.carolSink.port()},
 		vars: map[string]string{"ANSWER_MS": "500", "INVITE_RE": `INVITE sip:carol@`}})
 	return c
@@ -93,7 +94,7 @@ func consultCarol(t *testing.T, sw *testSwitch, ctx context.Context, bobPort int
 // carol busy; when the caller hangs up, carol goes to wrap-up.
 func TestSIPPhoneAttendedTransfer(t *testing.T) {
 	sw, bobPort, ctx := bobOnPhone(t, withCarol, 90*time.Second)
-	c := consultCarol(t, sw, ctx, bobPort, "phone_attended.xml", map[string]string{"CONSULT_MS": "3000"}, "16000")
+	c := consultCarol(t, sw, ctx, bobPort, "phone_attended.xml", map[string]string{"CONSULT_MS": "3000"}, "16000", "phone.xml")
 	if err := waitFor(ctx, "carol available", func() bool { return agentState(sw, "carol") == routing.StateAvailable }); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestSIPPhoneAttendedTransferRefused(t *testing.T) {
 	defer stop()
 	bob := runAsync(t, sw, sipp{scenario: "phone_attended_refused.xml", port: bobPort, timeout: 40 * time.Second,
 		keys: map[string]string{"sink_port": bobSink.port(), "consult_port": strconv.Itoa(freePort(t, "udp"))},
-		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "1500"},
+		vars: map[string]string{"ANSWER_MS": "300", "TALK_MS": "1500", "TARGET": "nobody", "STATUS": "404"},
 		args: []string{"-au", "bob", "-ap", "bob-phone-secret"}})
 	time.Sleep(300 * time.Millisecond) // SIPp's UAS socket is bound
 	caller := runAsync(t, sw, sipp{scenario: "sink_caller.xml", keys: map[string]string{"sink_port": callerSink.port()},
@@ -190,7 +191,7 @@ func TestSIPPhoneAttendedTransferRefused(t *testing.T) {
 // and goes to wrap-up.
 func TestSIPPhoneConsultationGivenUp(t *testing.T) {
 	sw, bobPort, ctx := bobOnPhone(t, withCarol, 90*time.Second)
-	c := consultCarol(t, sw, ctx, bobPort, "phone_attended_cancel.xml", map[string]string{"CONSULT_MS": "3000", "RESUMED_MS": "4000"}, "25000")
+	c := consultCarol(t, sw, ctx, bobPort, "phone_attended_cancel.xml", map[string]string{"CONSULT_MS": "3000", "RESUMED_MS": "4000"}, "25000", "phone.xml")
 	if err := waitFor(ctx, "carol consulted", func() bool { return agentState(sw, "carol") == routing.StateBusy }); err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +226,36 @@ func TestSIPPhoneConsultationGivenUp(t *testing.T) {
 	if strings.Contains(sw.log.String(), "transferred after consultation") {
 		t.Error("the call was transferred")
 	}
+	waitIdle(t, sw, 10*time.Second)
+}
+
+// TestSIPPhoneConsultationDeclined: carol's phone declines the
+// consultation bob's phone places (486): his INVITE gets 486, carol stays
+// available, and the caller is still bob's, who holds it until he hangs
+// up (his REFER naming no dialog on the way gets NOTIFY 481).
+func TestSIPPhoneConsultationDeclined(t *testing.T) {
+	sw, bobPort, ctx := bobOnPhone(t, withCarol, 60*time.Second)
+	c := consultCarol(t, sw, ctx, bobPort, "phone_attended_refused.xml", map[string]string{"STATUS": "486"}, "20000", "uas_busy.xml")
+	if err := <-c.carol; err != nil {
+		t.Fatalf("carol's phone: %v", err)
+	}
+	if err := waitFor(ctx, "the REFER answered", func() bool {
+		return strings.Contains(sw.log.String(), "Replaces names no dialog")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b, cs := agentState(sw, "bob"), agentState(sw, "carol"); b != routing.StateBusy || cs != routing.StateAvailable {
+		t.Errorf("after the decline bob is %s, carol %s; want busy with the caller, available", b, cs)
+	}
+	if err := <-c.bob; err != nil {
+		t.Fatalf("bob's phone: %v", err)
+	}
+	if err := waitFor(ctx, "bob in wrap-up", func() bool { return agentState(sw, "bob") == routing.StateWrapUp }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sw.log.String(), "reason=declined") {
+		t.Error("no consultation declined in the log")
+	}
+	<-c.caller
 	waitIdle(t, sw, 10*time.Second)
 }
