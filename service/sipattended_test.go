@@ -184,14 +184,15 @@ func TestSIPPhoneAttendedTransferRefused(t *testing.T) {
 }
 
 // TestSIPPhoneConsultationGivenUp: bob, on his SIP phone, holds the
-// caller and calls carol through the switch; carol answers, then bob
+// caller and calls the queue general through the switch, which rings its
+// one available agent, carol; carol answers, then bob
 // hangs that call up (the page's cancel): the consultation ends, carol's
 // phone gets BYE and she is free again, and bob takes the caller back
 // (re-INVITE a=sendrecv): the caller hears him again until he hangs up
 // and goes to wrap-up.
 func TestSIPPhoneConsultationGivenUp(t *testing.T) {
 	sw, bobPort, ctx := bobOnPhone(t, withCarol, 90*time.Second)
-	c := consultCarol(t, sw, ctx, bobPort, "phone_attended_cancel.xml", map[string]string{"CONSULT_MS": "3000", "RESUMED_MS": "4000"}, "25000", "phone.xml")
+	c := consultCarol(t, sw, ctx, bobPort, "phone_attended_cancel.xml", map[string]string{"CONSULT_MS": "3000", "RESUMED_MS": "4000", "TARGET": "general"}, "25000", "phone.xml")
 	if err := waitFor(ctx, "carol consulted", func() bool { return agentState(sw, "carol") == routing.StateBusy }); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestSIPPhoneConsultationGivenUp(t *testing.T) {
 	c.stop()
 	checkHeard(t, "carol hears bob in the consultation", c.carolSink, c.bobSaid)
 	checkHeardSince(t, "the caller hears bob again", c.callerSink, c.bobSaid, back)
-	for _, want := range []string{"the phone ended its consultation call", "reason=cancelled"} {
+	for _, want := range []string{"consulted=carol queue=general", "the phone ended its consultation call", "reason=cancelled"} {
 		if !strings.Contains(sw.log.String(), want) {
 			t.Errorf("no %q in the log", want)
 		}
