@@ -282,7 +282,15 @@ func (p *sipPhones) attended(ctx context.Context, legID, replaces string) (func(
 	return func() error {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := p.svc.router.CompleteConsult(cctx, dc.agent, dc.callID); err != nil {
+		err := p.svc.router.CompleteConsult(cctx, dc.agent, dc.callID)
+		if errors.Is(err, routing.ErrNotYourCall) {
+			// The phone hung the caller up first, once told 200 (which
+			// completes an answered consultation too), or the caller
+			// left: nothing is left to complete.
+			p.svc.log.Info("attended transfer: the call had already left the agent", "call_id", dc.callID, "agent", dc.agent)
+			return nil
+		}
+		if err != nil {
 			dc.completing.Store(false)
 			return fmt.Errorf("service: attended transfer: %w", err)
 		}
