@@ -213,7 +213,9 @@ func New(cfg *Config, opts ...Option) (_ *Service, err error) {
 	if len(c.SIP.Agents) > 0 {
 		sopts = append(sopts, sip.WithAccounts(s.sipAccounts), sip.WithRegistrationHook(s.registered))
 		if s.phones != nil {
-			sopts = append(sopts, sip.WithTransferHook(s.phones.transfer))
+			sopts = append(sopts, sip.WithTransferHook(s.phones.transfer),
+				sip.WithAgentCalls(s.phones.agentCall), sip.WithAttendedTransferHook(s.phones.attended))
+			s.router.OnEvent(s.phones.consultEvent)
 		}
 	}
 	sipSrv, err = sip.NewServer(c.SIP.Config, h, opener, sopts...)

@@ -131,11 +131,17 @@ type sipPhones struct {
 	mu    sync.Mutex
 	rings map[string]*phoneRing // by call id
 	legs  map[string]phoneLeg   // answered phones' legs, by the leg's SIP Call-ID
-	wg    sync.WaitGroup
+	// consults are the consultation calls agents' phones placed, by
+	// routing's call id (sipconsult.go).
+	consults map[string]*deskConsult
+	wg       sync.WaitGroup
 }
 
 // phoneLeg is a phone talking to a caller.
-type phoneLeg struct{ agent, callID string }
+type phoneLeg struct {
+	agent, callID string
+	desk          *deskLeg // the leg routing has
+}
 
 // phoneRing is one offer ringing on a SIP phone.
 type phoneRing struct {
@@ -263,8 +269,12 @@ func (p *sipPhones) Leg(ctx context.Context, agent, callID string) (call.Leg, er
 	p.mu.Unlock()
 	if r != nil && r.agent == agent {
 		if r.leg != nil {
-			p.track(r.leg, phoneLeg{agent: agent, callID: callID})
-			return r.leg, nil
+			desk := &deskLeg{Leg: r.leg}
+			if id, ok := r.leg.(interface{ CallID() string }); ok {
+				desk.id = id.CallID()
+			}
+			p.track(desk, phoneLeg{agent: agent, callID: callID, desk: desk})
+			return desk, nil
 		}
 		r.cancel() // the page answered first: stop the phone
 	}
@@ -299,19 +309,8 @@ func (p *sipPhones) transfer(ctx context.Context, legID, target string) (func(),
 	if !ok {
 		return nil, fmt.Errorf("service: transfer: %w: not an agent's call", sip.ErrTransferRefused)
 	}
-	var queue, toAgent string
-	snap := p.svc.router.Snapshot()
-	for _, a := range snap.Agents {
-		if a.ID == target {
-			toAgent = target
-		}
-	}
-	for _, q := range snap.Queues {
-		if q.Name == target {
-			queue = target
-		}
-	}
-	if queue == "" && toAgent == "" {
+	queue, toAgent, ok := p.target(target)
+	if !ok {
 		return nil, fmt.Errorf("service: transfer to %q: %w: no such agent or queue", target, sip.ErrTransferRefused)
 	}
 	return func() {

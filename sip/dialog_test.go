@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -141,14 +140,7 @@ func TestInDialogRequestsNeedTheDialogID(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) }) // after the server's cleanup
 	up := make(chan call.Leg, 1)
-	h := call.HandlerFunc(func(ctx context.Context, c *call.Call) error {
-		if err := c.Leg.Answer(ctx); err != nil {
-			return err
-		}
-		up <- c.Leg
-		<-c.Leg.Done()
-		return call.ErrHangup
-	})
+	h := answering(up)
 	srv := newTestServer(t, h, Config{})
 	srvAddr := serveUDP(t, srv)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")

@@ -53,6 +53,17 @@
 // account keeps for that algorithm; an account with one HA1 is offered
 // that algorithm alone.
 //
+// Agents' phones may also place calls through the switch
+// (WithAgentCalls): an INVITE whose From user is an agent account is
+// authenticated like a REGISTER (401, then 403 for wrong credentials)
+// and handed to a hook that serves it, or refuses it with a status
+// (Refusal). voxdesk uses it for the consultation call of an attended
+// transfer (RFC 5589 section 7): the phone then REFERs the caller's
+// dialog with a Refer-To carrying Replaces (RFC 3891) that names the
+// consultation dialog (WithAttendedTransferHook); a Replaces naming no
+// confirmed dialog of ours gets 202 and a NOTIFY with the sipfrag 481,
+// what the transferee's INVITE with Replaces would have met.
+//
 // Dialer places outbound legs through a trunk (call-backs, transfers)
 // with an SDP offer. DialContacts rings an agent's registered phones at
 // once (fork.go: one INVITE each; the first 2xx wins, the others get

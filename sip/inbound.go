@@ -49,8 +49,18 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.refuse(tx, req, log, 400, "Bad source address")
 		return
 	}
-	acc := s.auth.match(s.trunks, src.Addr(), req)
-	if acc.trunk == nil {
+	var (
+		trunk *Trunk
+		agent string
+		serve call.Handler
+	)
+	if s.agentCall(req) {
+		var ok bool
+		if agent, serve, ok = s.routeAgentCall(req, tx, log); !ok {
+			return
+		}
+		log = log.With("agent", agent)
+	} else if acc := s.auth.match(s.trunks, src.Addr(), req); acc.trunk == nil {
 		if acc.challenge != nil {
 			s.metrics.Refused(401)
 			log.Info("invite challenged", "trunk", acc.challenge.Name, "source", req.Source(), "stale", acc.stale)
@@ -60,9 +70,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		s.refuse(tx, req, log, 403, "Source not allowed")
 		return
+	} else {
+		trunk = acc.trunk
+		log = log.With("trunk", trunk.Name)
 	}
-	trunk := acc.trunk
-	log = log.With("trunk", trunk.Name)
 	contact := req.Contact()
 	if contact == nil {
 		s.refuse(tx, req, log, 400, "Missing Contact header")
@@ -130,16 +141,21 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	toTag := sip.GenerateTagN(16)
 	l := newLeg(s, newUASDialog(req, toTag, s.laddr(req.Transport())), m, log)
-	l.trunk = trunk
+	l.trunk, l.agent, l.serve = trunk, agent, serve
 	l.inbound = true
 	l.local = local
 
 	c := call.New(cid, l, s.log)
 	c.Channel = call.ChannelSIP
-	c.Trunk = trunk.Name
-	c.Caller = callerNumber(req, trunk.Trusted)
 	c.Callee = req.Recipient.User
-	c.Log = c.Log.With("trunk", trunk.Name)
+	if trunk != nil {
+		c.Trunk = trunk.Name
+		c.Caller = callerNumber(req, trunk.Trusted)
+		c.Log = c.Log.With("trunk", trunk.Name)
+	} else {
+		c.Caller = agent
+		c.Log = c.Log.With("agent", agent)
+	}
 	l.log = c.Log
 
 	s.mu.Lock()
@@ -285,7 +301,11 @@ func (s *Server) serveCall(l *Leg, c *call.Call) {
 			"duration", time.Since(c.Start).Round(time.Millisecond))
 		s.forget(l.callID, true)
 	}()
-	err := s.handler.ServeCall(ctx, c)
+	h := s.handler
+	if l.serve != nil {
+		h = l.serve
+	}
+	err := h.ServeCall(ctx, c)
 	hctx := context.WithoutCancel(ctx)
 	var rej *call.RejectError
 	switch {

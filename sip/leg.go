@@ -23,6 +23,8 @@ type Leg struct {
 	callID  string
 	trunk   *Trunk
 	inbound bool
+	agent   string       // the agent whose phone placed the call, "" for a caller
+	serve   call.Handler // serves an agent's call instead of the server's handler
 	log     *slog.Logger
 	media   Media
 

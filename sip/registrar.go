@@ -210,13 +210,20 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 // (Where every agent has a SHA-256 HA1, the challenge thus tells a real
 // name from an unknown one; agent ids are not secrets.)
 func (s *Server) authorizeRegister(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger) (string, bool) {
-	realm := s.cfg.Registrar.Realm
 	to := req.To()
 	if to == nil || to.Address.User == "" {
 		s.reply(tx, req, 400, "Bad Request: To without a user", "", nil)
 		return "", false
 	}
-	user := to.Address.User
+	return s.authorizeAgent(req, tx, log, to.Address.User)
+}
+
+// authorizeAgent checks the digest credentials of a request from agent
+// user's phone (REGISTER, or an INVITE it places) as authorizeRegister
+// describes: 401 without credentials or with an old nonce, 403 with
+// wrong ones.
+func (s *Server) authorizeAgent(req *sip.Request, tx sip.ServerTransaction, log *slog.Logger, user string) (string, bool) {
+	realm := s.cfg.Registrar.Realm
 	algorithms := s.algorithms(user)
 	challenge := func(stale bool) {
 		nonce := s.auth.nonce()
@@ -252,7 +259,7 @@ func (s *Server) authorizeRegister(req *sip.Request, tx sip.ServerTransaction, l
 	}
 	if cred.Username != user || !checkDigest(ha1, string(req.Method), cred) || !known {
 		s.metrics.Refused(403)
-		log.Info("register refused", "status", 403, "reason", "bad credentials", "user", user)
+		log.Info("request refused", "method", req.Method, "status", 403, "reason", "bad credentials", "user", user)
 		s.reply(tx, req, 403, "Forbidden", "", nil)
 		return "", false
 	}

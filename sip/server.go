@@ -55,24 +55,26 @@ func WithBindings(b Bindings) Option { return func(s *Server) { s.bindings = b }
 // Server is a SIP user agent server for trunks: it turns INVITEs into
 // calls served by a call.Handler.
 type Server struct {
-	cfg        Config
-	handler    call.Handler
-	media      MediaOpener
-	log        *slog.Logger
-	metrics    Metrics
-	auth       *authenticator
-	trunks     []*Trunk
-	codecs     []sdp.Codec
-	mediaAddr  netip.Addr
-	userAgent  string
-	retryAfter string // seconds
-	badLog     *rateLog
-	pike       *pike    // nil: no rate limit
-	accounts   Accounts // nil: no registrar
-	bindings   Bindings
-	onReg      func(agent string, phones int)
-	onTransfer func(ctx context.Context, legID, target string) (func(), error)
-	allow      string // Allow header
+	cfg         Config
+	handler     call.Handler
+	media       MediaOpener
+	log         *slog.Logger
+	metrics     Metrics
+	auth        *authenticator
+	trunks      []*Trunk
+	codecs      []sdp.Codec
+	mediaAddr   netip.Addr
+	userAgent   string
+	retryAfter  string // seconds
+	badLog      *rateLog
+	pike        *pike    // nil: no rate limit
+	accounts    Accounts // nil: no registrar
+	bindings    Bindings
+	onReg       func(agent string, phones int)
+	onTransfer  func(ctx context.Context, legID, target string) (func(), error)
+	onAttended  func(ctx context.Context, legID, replaces string) (func() error, error)
+	onAgentCall func(ctx context.Context, agent, target string) (call.Handler, error)
+	allow       string // Allow header
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -126,7 +128,7 @@ func NewServer(cfg Config, h call.Handler, m MediaOpener, opts ...Option) (*Serv
 		s.trunks = append(s.trunks, &t)
 	}
 	s.allow = allowed
-	if s.onTransfer != nil {
+	if s.onTransfer != nil || s.onAttended != nil {
 		s.allow += ", REFER"
 	}
 	if s.accounts != nil {
