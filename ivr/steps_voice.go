@@ -96,7 +96,6 @@ func parseEnrol(a *stepArgs) stepOptions {
 		listen:  a.dur("listen", 60*time.Second),
 		speech:  a.dur("speech", 20*time.Second),
 		speak:   a.promptsOf("prompt"),
-		accept:  '1',
 	}
 	a.exprOf("customer", TypeString, &o.customer)
 	if a.need("a consent prompt") {
