@@ -26,7 +26,7 @@ func (f *Flow) labelledEdges(st *Step) []edge {
 	var out []edge
 	if j, ok := st.opts.(jumper); ok {
 		var only bool
-		if out, only = j.jumps(st); only {
+		if out, only = j.jumps(); only {
 			return out
 		}
 	}

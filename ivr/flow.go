@@ -91,28 +91,6 @@ type seq struct {
 	steps []*Step
 }
 
-// Step kinds.
-const (
-	kindPlay      = "play"
-	kindMenu      = "menu"
-	kindCollect   = "collect"
-	kindIdentify  = "identify"
-	kindVerify    = "verify"
-	kindPIN       = "pin"
-	kindEnrol     = "enrol"
-	kindBranch    = "branch"
-	kindSet       = "set"
-	kindQueue     = "queue"
-	kindTransfer  = "transfer"
-	kindCallback  = "callback"
-	kindVoicemail = "voicemail"
-	kindRecord    = "record"
-	kindHangup    = "hangup"
-	kindGoto      = "goto"
-	kindCall      = "call"
-	kindReturn    = "return"
-)
-
 // Step is one step of a flow: what every kind of step has, and the
 // options of its kind (stepKinds). Its fields are read by the runner and
 // the graph and diff writers; they never change after loading.

@@ -7,12 +7,35 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
+// Step kinds.
+const (
+	kindPlay      = "play"
+	kindMenu      = "menu"
+	kindCollect   = "collect"
+	kindIdentify  = "identify"
+	kindVerify    = "verify"
+	kindPIN       = "pin"
+	kindEnrol     = "enrol"
+	kindBranch    = "branch"
+	kindSet       = "set"
+	kindQueue     = "queue"
+	kindTransfer  = "transfer"
+	kindCallback  = "callback"
+	kindVoicemail = "voicemail"
+	kindRecord    = "record"
+	kindHangup    = "hangup"
+	kindGoto      = "goto"
+	kindCall      = "call"
+	kindReturn    = "return"
+)
+
 // stepKind is one step type: what the loader accepts, how it reads the
 // step into the type's own options, and how the graph draws it. What the
 // step does when it runs, what it says in a summary and where it may go
 // next are methods of its options (stepOptions). Adding a step type is
-// one file (its options type, parse function and methods) and one entry
-// in stepKinds.
+// one file (its options type, parse function and methods), one entry in
+// stepKinds and its paragraph in the spec, doc.go (TestStepKindsMatchSpec
+// holds the two together).
 type stepKind struct {
 	// fields are the fields the step accepts besides id, next and
 	// operator.
@@ -69,7 +92,7 @@ type stepOptions interface {
 // goto), drawn before its fail: and next ways; with only set, it has no
 // other way out.
 type jumper interface {
-	jumps(st *Step) (out []edge, only bool)
+	jumps() (out []edge, only bool)
 }
 
 // recorder is a step that may have the call recorded.

@@ -83,7 +83,7 @@ func (o *branchStep) edges(st *Step) []string {
 	return otherwise(out, o.els, st)
 }
 
-func (o *branchStep) jumps(*Step) ([]edge, bool) {
+func (o *branchStep) jumps() ([]edge, bool) {
 	out := make([]edge, 0, len(o.cases)+1)
 	for _, c := range o.cases {
 		out = append(out, edge{c.target, c.when.String()})
@@ -148,7 +148,7 @@ func (o *gotoStep) run(*session, *Step) (string, error) { return o.target, nil }
 
 func (o *gotoStep) edges(*Step) []string { return []string{o.target} }
 
-func (o *gotoStep) jumps(*Step) ([]edge, bool) { return []edge{{o.target, ""}}, true }
+func (o *gotoStep) jumps() ([]edge, bool) { return []edge{{o.target, ""}}, true }
 
 func (o *gotoStep) about() []string { return []string{o.target} }
 

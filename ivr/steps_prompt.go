@@ -171,7 +171,7 @@ func (o *menuStep) edges(st *Step) []string {
 	return otherwise(out, st.fail, st)
 }
 
-func (o *menuStep) jumps(*Step) ([]edge, bool) {
+func (o *menuStep) jumps() ([]edge, bool) {
 	out := make([]edge, 0, len(o.choices))
 	for _, c := range o.choices {
 		out = append(out, edge{c.target, string(c.key)})
