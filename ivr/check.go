@@ -51,44 +51,8 @@ func (p *loader) closestStep(name string) string {
 // exit is the pseudo-target for "the call or sub-flow ends here".
 const exit = ""
 
-// edges returns where a step may go next; exit stands for the end of the
-// call (or the return from a sub-flow). Pressing 0 is not an edge: the
-// checks must hold for callers who never press it.
-func (f *Flow) edges(st *Step) []string {
-	following := st.following
-	failOr := func(def string) string {
-		if st.fail != "" {
-			return st.fail
-		}
-		return def
-	}
-	switch st.kind {
-	case kindHangup, kindReturn:
-		return []string{exit}
-	case kindGoto:
-		return []string{st.target}
-	case kindQueue, kindTransfer:
-		return []string{exit, failOr(exit)}
-	case kindMenu:
-		out := make([]string, 0, len(st.choices)+1)
-		for _, c := range st.choices {
-			out = append(out, c.target)
-		}
-		return append(out, failOr(following()))
-	case kindBranch:
-		out := make([]string, 0, len(st.cases)+1)
-		for _, c := range st.cases {
-			out = append(out, c.target)
-		}
-		if st.els != "" {
-			return append(out, st.els)
-		}
-		return append(out, following())
-	case kindIdentify, kindCollect, kindVerify, kindPIN, kindEnrol, kindCallback, kindVoicemail, kindRecord:
-		return []string{following(), failOr(following())}
-	}
-	return []string{following()}
-}
+// edges returns where a step may go next (see stepOptions.edges).
+func (f *Flow) edges(st *Step) []string { return st.opts.edges(st) }
 
 // checkGraph reports unreachable steps, never-called sub-flows, loops
 // with no exit and sub-flows that call themselves.
@@ -108,8 +72,8 @@ func (p *loader) checkGraph() {
 		}
 		reached := p.reach(roots)
 		for _, st := range s.steps {
-			if reached[st] && st.kind == kindCall {
-				called[st.sub] = true
+			if c, ok := st.opts.(*callStep); ok && reached[st] {
+				called[c.sub] = true
 			}
 		}
 		p.unreachable(s, reached)
@@ -263,8 +227,8 @@ func (p *loader) recursion() {
 	callees := map[string][]string{}
 	for _, s := range f.seqs() {
 		for _, st := range s.steps {
-			if st.kind == kindCall {
-				callees[s.name] = append(callees[s.name], st.sub)
+			if c, ok := st.opts.(*callStep); ok {
+				callees[s.name] = append(callees[s.name], c.sub)
 			}
 		}
 	}
@@ -318,11 +282,12 @@ type Catalog struct {
 }
 
 // queueName reads the queue a queue or callback step names.
-func (p *loader) queueName(st *Step, n ast.Node, what string) {
-	if s, ok := p.text(n, what); ok {
-		st.queue = s
+func (p *loader) queueName(st *Step, n ast.Node, what string) string {
+	s, ok := p.text(n, what)
+	if ok {
 		p.queues = append(p.queues, ref{from: st, name: s, pos: posOf(n)})
 	}
+	return s
 }
 
 // switchNames checks the skills' form ("name" or "name:level", as the

@@ -91,30 +91,9 @@ type seq struct {
 	steps []*Step
 }
 
-// Step kinds.
-const (
-	kindPlay      = "play"
-	kindMenu      = "menu"
-	kindCollect   = "collect"
-	kindIdentify  = "identify"
-	kindVerify    = "verify"
-	kindPIN       = "pin"
-	kindEnrol     = "enrol"
-	kindBranch    = "branch"
-	kindSet       = "set"
-	kindQueue     = "queue"
-	kindTransfer  = "transfer"
-	kindCallback  = "callback"
-	kindVoicemail = "voicemail"
-	kindRecord    = "record"
-	kindHangup    = "hangup"
-	kindGoto      = "goto"
-	kindCall      = "call"
-	kindReturn    = "return"
-)
-
-// Step is one step of a flow. Its fields are read by the runner and the
-// graph and diff writers; they never change after loading.
+// Step is one step of a flow: what every kind of step has, and the
+// options of its kind (stepKinds). Its fields are read by the runner and
+// the graph and diff writers; they never change after loading.
 type Step struct {
 	id    string
 	kind  string
@@ -125,48 +104,9 @@ type Step struct {
 
 	next     string // explicit next: target; "" falls through
 	operator bool   // pressing 0 during this step reaches the operator
+	fail     string // fail: target, for the kinds that can fail; "" continues as usual
 
-	prompts          []string // main prompt(s), resolved keys into Flow.prompts
-	bargein          bool
-	noInput, invalid []string
-	choices          []choice
-	timeout          time.Duration
-	retries          int
-	fail             string
-
-	into       string // collect
-	min, max   int    // collect digits
-	terminator rune
-
-	listen time.Duration // identify, verify, enrol: longest listening time
-	speech time.Duration // enrol: net speech needed
-	// silence: identify stops listening when the caller has not spoken
-	// this long after the prompt (0: listen the whole listen: time).
-	silence time.Duration
-
-	customer *Expr    // verify, pin, enrol: claimed customer
-	code     *Expr    // pin
-	accept   rune     // enrol consent key
-	speak    []string // enrol: the "please speak" prompt after consent
-
-	cases []branchCase
-	els   string
-
-	sets []assign
-
-	queue     string // queue name; callback queue; voicemail box
-	skills    []string
-	priority  *Expr
-	preferred *Expr
-	hold      []string
-
-	agentStarts bool     // record: the agent starts the recording (start: agent)
-	notice      []string // queue: the recording notice played before queuing (record-notice)
-
-	to     string // transfer URI
-	number *Expr  // callback number
-	sub    string // call: sub-flow name
-	target string // goto
+	opts stepOptions // of the kind's own type
 }
 
 // following is the step a completed step continues with: its next:, the
@@ -186,23 +126,6 @@ func (s *Step) ID() string { return s.id }
 
 // Kind returns the step's type (play, menu...).
 func (s *Step) Kind() string { return s.kind }
-
-type choice struct {
-	key    rune
-	target string
-	pos    Pos
-}
-
-type branchCase struct {
-	when   *Expr
-	target string
-	pos    Pos
-}
-
-type assign struct {
-	name string
-	expr *Expr
-}
 
 func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)

@@ -557,32 +557,6 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
 var varRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
-// stepFields lists the fields each step type accepts besides id, next and
-// operator.
-var stepFields = map[string][]string{
-	kindPlay:      {"bargein"},
-	kindMenu:      {"choices", "timeout", "retries", "no-input", "invalid", "fail"},
-	kindCollect:   {"prompt", "min", "max", "terminator", "timeout", "retries", "no-input", "invalid", "fail"},
-	kindIdentify:  {"listen", "silence", "fail"},
-	kindVerify:    {"prompt", "listen", "fail"},
-	kindPIN:       {"customer", "fail"},
-	kindEnrol:     {"customer", "accept", "prompt", "speech", "listen", "timeout", "fail"},
-	kindBranch:    {"else"},
-	kindSet:       {},
-	kindQueue:     {"skills", "priority", "preferred", "hold", "record-notice", "fail"},
-	kindTransfer:  {"prompt", "fail"},
-	kindCallback:  {"number", "prompt", "fail"},
-	kindVoicemail: {"prompt", "listen", "fail"},
-	kindRecord:    {"start", "fail"},
-	kindHangup:    {},
-	kindGoto:      {},
-	kindCall:      {},
-	kindReturn:    {},
-}
-
-// noFallThrough are the kinds that never continue to the next step.
-var noFallThrough = map[string]bool{kindHangup: true, kindQueue: true, kindTransfer: true, kindGoto: true, kindReturn: true}
-
 func (p *loader) seq(name string, n ast.Node) *seq {
 	s := &seq{name: name, pos: posOf(n)}
 	list, ok := n.(*ast.SequenceNode)
@@ -602,13 +576,13 @@ func (p *loader) seq(name string, n ast.Node) *seq {
 }
 
 func (p *loader) step(s *seq, n ast.Node) *Step {
-	st := &Step{seq: s, index: len(s.steps), pos: posOf(n), operator: true, timeout: 5 * time.Second, retries: 2, min: 1, max: 16, terminator: '#', listen: 8 * time.Second, speech: 20 * time.Second, accept: '1'}
+	st := &Step{seq: s, index: len(s.steps), pos: posOf(n), operator: true}
 	// A bare word is a step with no argument: "- hangup", "- return".
 	if w, ok := scalar(n); ok {
-		switch w {
-		case kindHangup, kindReturn:
+		if k, ok := stepKinds[w]; ok && k.bare {
 			st.kind = w
 			p.nameStep(st, "")
+			st.opts = k.parse(&stepArgs{loader: p, st: st, arg: ast.Null(nil)})
 			return st
 		}
 		p.errorf(posOf(n), "unknown step %q (a step is a mapping like play: welcome)", w)
@@ -623,7 +597,7 @@ func (p *loader) step(s *seq, n ast.Node) *Step {
 	extra := map[*ast.MappingValueNode]bool{}
 	for _, kv := range kvs {
 		k := keyOf(kv)
-		if _, isVerb := stepFields[k]; isVerb {
+		if _, isVerb := stepKinds[k]; isVerb {
 			if verb != nil {
 				p.errorf(posOf(kv.Key), "a step has one type, found %s and %s", keyOf(verb), k)
 				extra[kv] = true
@@ -641,16 +615,17 @@ func (p *loader) step(s *seq, n ast.Node) *Step {
 				return nil
 			}
 		}
-		p.errorf(posOf(n), "step has no type (want one of %s)", strings.Join(kinds(), ", "))
+		p.errorf(posOf(n), "step has no type (want one of %s)", strings.Join(kindNames(), ", "))
 		return nil
 	}
 	st.kind = keyOf(verb)
 	st.pos = posOf(kvs[0].Key)
 	allowed := map[string]bool{"id": true, "operator": true}
-	if !noFallThrough[st.kind] {
+	kind := stepKinds[st.kind]
+	if !kind.ends {
 		allowed["next"] = true
 	}
-	for _, f := range stepFields[st.kind] {
+	for _, f := range kind.fields {
 		allowed[f] = true
 	}
 	var id string
@@ -682,32 +657,21 @@ func (p *loader) step(s *seq, n ast.Node) *Step {
 		}
 	}
 	p.nameStep(st, id)
-	p.stepBody(st, verb.Value, fields)
+	for k, kv := range fields {
+		if !allowed[k] {
+			p.stray(st, k, kv.Value)
+			delete(fields, k) // reported above
+		}
+	}
+	if v, ok := fields["fail"]; ok {
+		st.fail = p.target(st, v.Value, "fail")
+	}
+	st.opts = kind.parse(&stepArgs{loader: p, st: st, arg: verb.Value, fields: fields})
 	return st
 }
 
-func isOption(k string) bool {
-	for _, fs := range stepFields {
-		for _, f := range fs {
-			if f == k {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func kinds() []string {
-	out := make([]string, 0, len(stepFields))
-	for k := range stepFields {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // suggest names the step type closest to a misspelt one.
-func suggest(k string) string { return closest(k, kinds(), "") }
+func suggest(k string) string { return closest(k, kindNames(), "") }
 
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
@@ -729,6 +693,24 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// stray checks the value of a field the step's type does not take (an
+// error already) when it is one most types share, as the loader always
+// has: its bad value, missing prompt or target is reported too.
+func (p *loader) stray(st *Step, k string, v ast.Node) {
+	switch k {
+	case "timeout", "listen", "speech", "silence":
+		p.duration(v, k)
+	case "retries":
+		p.integer(v, k, 0, 9)
+	case "fail":
+		p.target(st, v, k)
+	case "prompt", "no-input", "invalid":
+		p.promptList(v, k)
+	case "customer":
+		p.expr(v, TypeString, new(*Expr))
+	}
+}
+
 func (p *loader) nameStep(st *Step, id string) {
 	if id == "" {
 		id = fmt.Sprintf("%s:%d", st.seq.name, st.index+1)
@@ -741,229 +723,6 @@ func (p *loader) nameStep(st *Step, id string) {
 	}
 	st.id = id
 	p.flow.steps[id] = st
-}
-
-func (p *loader) stepBody(st *Step, arg ast.Node, fields map[string]*ast.MappingValueNode) {
-	get := func(k string) ast.Node {
-		if kv, ok := fields[k]; ok {
-			return kv.Value
-		}
-		return nil
-	}
-	if v := get("timeout"); v != nil {
-		st.timeout = p.duration(v, "timeout")
-	}
-	if v := get("listen"); v != nil {
-		st.listen = p.duration(v, "listen")
-	}
-	if v := get("speech"); v != nil {
-		st.speech = p.duration(v, "speech")
-	}
-	if v := get("silence"); v != nil {
-		st.silence = p.duration(v, "silence")
-	}
-	if v := get("retries"); v != nil {
-		st.retries = p.integer(v, "retries", 0, 9)
-	}
-	if v := get("fail"); v != nil {
-		st.fail = p.target(st, v, "fail")
-	}
-	if v := get("prompt"); v != nil {
-		if st.kind == kindEnrol {
-			st.speak = p.promptList(v, "prompt")
-		} else {
-			st.prompts = p.promptList(v, "prompt")
-		}
-	}
-	if v := get("no-input"); v != nil {
-		st.noInput = p.promptList(v, "no-input")
-	}
-	if v := get("invalid"); v != nil {
-		st.invalid = p.promptList(v, "invalid")
-	}
-	if v := get("customer"); v != nil {
-		p.expr(v, TypeString, &st.customer)
-	}
-	_, isNull := arg.(*ast.NullNode)
-	needArg := func(what string) bool {
-		if isNull {
-			p.errorf(posOf(arg), "%s needs %s", st.kind, what)
-			return false
-		}
-		return true
-	}
-	switch st.kind {
-	case kindPlay:
-		if needArg("one or more prompts") {
-			st.prompts = p.promptList(arg, "play")
-		}
-		if v := get("bargein"); v != nil {
-			st.bargein = p.boolean(v, "bargein")
-		}
-	case kindMenu:
-		if needArg("a prompt") {
-			st.prompts = p.promptList(arg, "menu")
-		}
-		if v := get("choices"); v != nil {
-			for _, kv := range p.mapping(v, "choices") {
-				k := p.key(kv.Key, "a menu choice")
-				t := p.target(st, kv.Value, "a menu choice's target")
-				if k != 0 && t != "" {
-					st.choices = append(st.choices, choice{key: k, target: t, pos: posOf(kv.Value)})
-				}
-			}
-		} else {
-			p.errorf(st.pos, "menu needs choices: (key: step id)")
-		}
-	case kindCollect:
-		if needArg("a variable name to collect into") {
-			if s, ok := p.text(arg, "collect"); ok {
-				st.into = p.defineVar(arg, s, TypeString)
-			}
-		}
-		if v := get("min"); v != nil {
-			st.min = p.integer(v, "min", 1, 32)
-		}
-		if v := get("max"); v != nil {
-			st.max = p.integer(v, "max", 1, 32)
-		}
-		if st.max < st.min {
-			p.errorf(st.pos, "max (%d) is less than min (%d)", st.max, st.min)
-		}
-		if v := get("terminator"); v != nil {
-			st.terminator = p.key(v, "terminator")
-		}
-	case kindIdentify:
-		if !isNull {
-			st.prompts = p.promptList(arg, "identify")
-		}
-	case kindVerify:
-		if needArg("the claimed customer (a condition-language expression, like account)") {
-			p.expr(arg, TypeString, &st.customer)
-		}
-	case kindPIN:
-		if needArg("the PIN to check (an expression, like pin)") {
-			p.expr(arg, TypeString, &st.code)
-		}
-	case kindEnrol:
-		if needArg("a consent prompt") {
-			st.prompts = p.promptList(arg, "enrol")
-		}
-		if v := get("accept"); v != nil {
-			st.accept = p.key(v, "accept")
-		}
-		if get("listen") == nil {
-			st.listen = 60 * time.Second
-		}
-	case kindBranch:
-		p.branch(st, arg)
-		if v := get("else"); v != nil {
-			st.els = p.target(st, v, "else")
-		}
-	case kindSet:
-		kvs := p.mapping(arg, "set")
-		st.sets = make([]assign, len(kvs))
-		for i, kv := range kvs {
-			st.sets[i].name = p.defineVarExpr(kv.Key, keyOf(kv), kv.Value, &st.sets[i].expr)
-		}
-	case kindQueue:
-		if needArg("a queue name") {
-			p.queueName(st, arg, "queue")
-		}
-		if v := get("skills"); v != nil {
-			var nodes []ast.Node
-			st.skills, nodes = p.list(v, "skills")
-			for i, s := range st.skills {
-				p.skills = append(p.skills, ref{from: st, name: s, pos: posOf(nodes[i])})
-			}
-		}
-		if v := get("priority"); v != nil {
-			p.expr(v, TypeNumber, &st.priority)
-		}
-		if v := get("preferred"); v != nil {
-			p.expr(v, TypeString, &st.preferred)
-		}
-		if v := get("hold"); v != nil {
-			st.hold = p.promptList(v, "hold")
-		}
-		if v := get("record-notice"); v != nil {
-			st.notice = p.promptList(v, "record-notice")
-		}
-	case kindTransfer:
-		if needArg("a SIP URI") {
-			if s, ok := p.text(arg, "transfer"); ok {
-				if !strings.HasPrefix(s, "sip:") && !strings.HasPrefix(s, "sips:") && !strings.HasPrefix(s, "tel:") {
-					p.errorf(posOf(arg), "transfer target %q must be a sip:, sips: or tel: URI", s)
-				}
-				st.to = s
-			}
-		}
-	case kindCallback:
-		if needArg("a queue name") {
-			p.queueName(st, arg, "callback")
-		}
-		if v := get("number"); v != nil {
-			p.expr(v, TypeString, &st.number)
-		}
-	case kindVoicemail:
-		if needArg("a mailbox name") {
-			st.queue, _ = p.text(arg, "voicemail")
-		}
-		if get("listen") == nil {
-			st.listen = 2 * time.Minute
-		}
-	case kindRecord:
-		p.record(st, arg, needArg, get("start"))
-	case kindHangup:
-		if !isNull {
-			st.prompts = p.promptList(arg, "hangup")
-		}
-	case kindGoto:
-		if needArg("a step id") {
-			st.target = p.target(st, arg, "goto")
-		}
-	case kindCall:
-		if needArg("a sub-flow name") {
-			st.sub, _ = p.text(arg, "call")
-			p.calls = append(p.calls, ref{from: st, name: st.sub, pos: posOf(arg)})
-		}
-	case kindReturn:
-		if !isNull {
-			p.errorf(posOf(arg), "return takes no value")
-		}
-	}
-}
-
-func (p *loader) branch(st *Step, n ast.Node) {
-	list, ok := n.(*ast.SequenceNode)
-	if !ok {
-		p.errorf(posOf(n), "branch must be a list of - when: <condition> goto: <step id>, found %s", describe(n))
-		return
-	}
-	var whens []ast.Node
-	for _, c := range list.Values {
-		bc := branchCase{pos: posOf(c)}
-		var when ast.Node
-		for _, kv := range p.mapping(c, "a branch case") {
-			switch keyOf(kv) {
-			case "when":
-				when = kv.Value
-			case "goto":
-				bc.target = p.target(st, kv.Value, "goto")
-			default:
-				p.errorf(posOf(kv.Key), "unknown field %q in a branch case (want when and goto)", keyOf(kv))
-			}
-		}
-		if when == nil || bc.target == "" {
-			p.errorf(posOf(c), "a branch case needs when: and goto:")
-			continue
-		}
-		st.cases = append(st.cases, bc)
-		whens = append(whens, when)
-	}
-	for i, w := range whens {
-		p.expr(w, TypeBool, &st.cases[i].when)
-	}
 }
 
 func (p *loader) expr(n ast.Node, want Type, out **Expr) {

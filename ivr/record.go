@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/goccy/go-yaml/ast"
-
 	"github.com/voxdesk/voxdesk/call"
 )
 
@@ -38,11 +36,19 @@ type Recorder interface {
 	Record(ctx context.Context, c *call.Call, notice, by string, start bool) (done func(), err error)
 }
 
-// record plays the notice to its end and only then has the call
-// recorded. A caller who hangs up or presses 0 during the notice was not
-// told, and is not recorded.
-func (s *session) record(st *Step) (string, error) {
-	why, err := s.tell(st.prompts, !st.agentStarts)
+// recordStep plays a notice to its end and only then has the call
+// recorded, from now on or once the agent starts the recording.
+type recordStep struct {
+	onward
+	prompts     []string // the notice
+	agentStarts bool     // start: agent
+}
+
+// run plays the notice to its end and only then has the call recorded. A
+// caller who hangs up or presses 0 during the notice was not told, and
+// is not recorded.
+func (o *recordStep) run(s *session, st *Step) (string, error) {
+	why, err := s.tell(o.prompts, !o.agentStarts)
 	if err != nil {
 		return exit, err
 	}
@@ -51,6 +57,16 @@ func (s *session) record(st *Step) (string, error) {
 	}
 	return st.following(), nil
 }
+
+func (o *recordStep) about() []string {
+	out := []string{"notice " + strings.Join(o.prompts, ", ")}
+	if o.agentStarts {
+		out = append(out, "started by the agent")
+	}
+	return out
+}
+
+func (o *recordStep) records() bool { return true }
 
 // tell plays the notice prompts to their end, then has the call recorded
 // (start) or ready for the agent to record. It returns why the call is
@@ -88,26 +104,29 @@ func (s *session) endRecordings() {
 	}
 }
 
-// record reads a record step: its notice prompts and start: now (the
-// default) or agent.
-func (p *loader) record(st *Step, arg ast.Node, needArg func(string) bool, start ast.Node) {
-	if needArg("a notice prompt (telling the caller the call is recorded)") {
-		st.prompts = p.promptList(arg, "record")
+// parseRecord reads a record step: its notice prompts and start: now
+// (the default) or agent.
+func parseRecord(a *stepArgs) stepOptions {
+	o := &recordStep{}
+	if a.need("a notice prompt (telling the caller the call is recorded)") {
+		o.prompts = a.promptList(a.arg, "record")
 	}
+	start := a.get("start")
 	if start == nil {
-		return
+		return o
 	}
-	v, ok := p.text(start, "start")
+	v, ok := a.text(start, "start")
 	if !ok {
-		return
+		return o
 	}
 	switch v {
 	case "now":
 	case "agent":
-		st.agentStarts = true
+		o.agentStarts = true
 	default:
-		p.errorf(posOf(start), "start: %q (want now or agent)", v)
+		a.errorf(posOf(start), "start: %q (want now or agent)", v)
 	}
+	return o
 }
 
 // recordable refuses the record steps of a flow loaded for a switch that
@@ -118,7 +137,7 @@ func (p *loader) recordable(c *Catalog) {
 	}
 	for _, sq := range p.flow.seqs() {
 		for _, st := range sq.steps {
-			if st.kind == kindRecord || len(st.notice) > 0 {
+			if r, ok := st.opts.(recorder); ok && r.records() {
 				p.errorf(st.pos, "record: this switch cannot record calls (%s)", c.NoRecording)
 			}
 		}

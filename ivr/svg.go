@@ -22,14 +22,6 @@ const (
 	svgMargin = 30
 )
 
-var kindColour = map[string]string{
-	kindPlay: "#e8f0fe", kindMenu: "#fff4d6", kindCollect: "#fff4d6", kindIdentify: "#e6f6ea",
-	kindVerify: "#e6f6ea", kindPIN: "#e6f6ea", kindEnrol: "#e6f6ea", kindBranch: "#f3e8fd",
-	kindSet: "#f1f3f4", kindQueue: "#fde8e8", kindTransfer: "#fde8e8", kindCallback: "#fde8e8",
-	kindVoicemail: "#fde8e8", kindRecord: "#fde8e8", kindHangup: "#dadce0", kindGoto: "#f1f3f4", kindCall: "#f1f3f4",
-	kindReturn: "#dadce0",
-}
-
 // WriteSVG draws the flow as an SVG image: one column per step list,
 // steps in file order, jumps in lanes with their labels. The operator
 // step (reached by pressing 0) is outlined in red; a dot under a step
@@ -79,7 +71,7 @@ func (f *Flow) WriteSVG(w io.Writer) error {
 				stroke, sw = "#d93025", 3
 			}
 			fmt.Fprintf(bw, `<g id="step-%s"><rect x="%d" y="%d" width="%d" height="%d" rx="6" fill="%s" stroke="%s" stroke-width="%d"/>`,
-				esc(st.id), x, y, svgBoxW, svgBoxH, kindColour[st.kind], stroke, sw)
+				esc(st.id), x, y, svgBoxW, svgBoxH, stepKinds[st.kind].colour, stroke, sw)
 			fmt.Fprintf(bw, `<text x="%d" y="%d" font-weight="bold">%s</text>`, x+8, y+17, esc(st.id))
 			fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text></g>`+"\n", x+8, y+34, esc(clip(st.summary(), 46)))
 			out := 0
