@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,6 +111,7 @@ type runCase struct {
 	wantPath string            // steps visited, space-separated
 	wantVars map[string]string // call variables that must hold these values
 	check    func(t *testing.T, leg *calltest.Leg, cfg ivr.Config)
+	onCall   func(c *call.Call) // before the flow runs
 }
 
 // runFlow parses src and serves one scripted call with it.
@@ -135,6 +137,9 @@ func runFlow(t *testing.T, tc runCase) (string, *call.Call, *calltest.Leg, ivr.C
 	leg.MaxDuration = 5 * time.Minute
 	c := call.New("test-call", leg, nil)
 	c.Caller = tc.caller
+	if tc.onCall != nil {
+		tc.onCall(c)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := r.ServeCall(ctx, c); err != nil {
@@ -150,6 +155,7 @@ func runFlow(t *testing.T, tc runCase) (string, *call.Call, *calltest.Leg, ivr.C
 }
 
 func TestRunner(t *testing.T) {
+	var transferTapped atomic.Int64 // caller's samples a tap on the call saw cross the transfer
 	cases := []runCase{
 		{
 			name: "menu choice 1 reaches the billing queue", flow: frontDoor, caller: "+33199999999",
@@ -366,8 +372,22 @@ steps:
 				far.Pace = true
 				c.Dialer = &fakeDialer{leg: far}
 			},
+			// A recorder or supervisor on the call's taps follows the
+			// caller through the transfer's bridge.
+			onCall: func(c *call.Call) {
+				c.Taps.Observe(call.TapFunc(func(dir call.Direction, f []int16) {
+					for _, v := range f {
+						if dir == call.FromCaller && v == alice {
+							transferTapped.Add(1)
+						}
+					}
+				}))
+			},
 			wantPath: "main:1",
 			check: func(t *testing.T, leg *calltest.Leg, cfg ivr.Config) {
+				if n := transferTapped.Load(); n < call.SampleRate*9/10 {
+					t.Errorf("the call's taps saw %d samples of the caller cross the transfer", n)
+				}
 				d := cfg.Dialer.(*fakeDialer)
 				got := 0
 				for _, v := range d.leg.(*calltest.Leg).Written() {

@@ -192,7 +192,7 @@ func (o *transferStep) run(s *session, st *Step) (string, error) {
 		return s.failOrEnd(st, "dial failed", "to", o.to, "err", err)
 	}
 	s.log.Info("ivr: transfer bridged", "to", o.to)
-	_, err = call.Bridge(s.ctx, s.leg, other)
+	_, err = s.c.Taps.Bridge(s.ctx, s.leg, other) // a recording of a told caller goes on through it
 	ctx := context.WithoutCancel(s.ctx)
 	_ = other.Hangup(ctx, call.CauseNormal)
 	_ = s.leg.Hangup(ctx, call.CauseNormal)
