@@ -281,7 +281,8 @@ func (p *sipPhones) Leg(ctx context.Context, agent, callID string) (call.Leg, er
 	return p.web.Leg(ctx, agent, callID)
 }
 
-// track remembers an answered phone's leg until it ends, for REFER.
+// track remembers an answered phone's leg until it ends, for REFER, and
+// relays the keys pressed on the phone to the caller.
 func (p *sipPhones) track(leg call.Leg, pl phoneLeg) {
 	id, ok := leg.(interface{ CallID() string })
 	if !ok {
@@ -290,13 +291,17 @@ func (p *sipPhones) track(leg call.Leg, pl phoneLeg) {
 	p.mu.Lock()
 	p.legs[id.CallID()] = pl
 	p.mu.Unlock()
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
 		<-leg.Done()
 		p.mu.Lock()
 		delete(p.legs, id.CallID())
 		p.mu.Unlock()
+	}()
+	go func() {
+		defer p.wg.Done()
+		p.relayKeys(leg, pl)
 	}()
 }
 
@@ -422,3 +427,29 @@ func (s *Service) customerFileURL(tmpl string) func(id string) string {
 		return "http://" + a.String() + "/api/admin/customers?q=" + id
 	}
 }
+
+// relayKeys passes the keys an agent presses on the phone (RFC 4733) to
+// the caller as the page's keypad does, until the phone's leg ends: as
+// telephone-events where the caller's leg negotiated them; otherwise the
+// key is not passed on (logged), since in-band tones from the phone reach
+// the caller as audio anyway.
+func (p *sipPhones) relayKeys(leg call.Leg, pl phoneLeg) {
+	log := p.svc.log.With("call_id", pl.callID, "agent", pl.agent)
+	for d := range leg.Digits() {
+		if p.svc.keypad == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := p.svc.keypad.SendDigit(ctx, pl.callID, d.Key, min(max(d.Duration, minRelayedKey), maxRelayedKey))
+		cancel()
+		if err != nil {
+			log.Warn("key from the agent's phone not passed to the caller", "key", string(d.Key), "err", err)
+			continue
+		}
+		log.Info("key from the agent's phone passed to the caller", "key", string(d.Key), "method", "rfc4733")
+	}
+}
+
+// A relayed key lasts as long as it was held on the phone, within
+// bounds a receiver reliably detects and a caller does not wait on.
+const minRelayedKey, maxRelayedKey = 60 * time.Millisecond, time.Second

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"github.com/pion/rtp"
+	"github.com/voxdesk/voxdesk/media/dtmf"
 	"github.com/voxdesk/voxdesk/media/g711"
 	"net"
 	"os"
@@ -254,12 +255,19 @@ func TestSIPPhoneUnregisterLogsOut(t *testing.T) {
 
 // talkBack sends pcm, looped, as PCMU RTP every 20 ms from s's socket to
 // where the first packet s received came from, until stop.
-func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) {
+func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) { talkBackKeys(s, pcm, stop, nil) }
+
+// talkBackKeys is talkBack from a phone whose keys pressed (keys) go as
+// RFC 4733 telephone-events (payload type 101, 160 ms each) in place of
+// the audio frames they take, as a desk phone sends them.
+func talkBackKeys(s *rtpSink, pcm []int16, stop <-chan struct{}, keys <-chan rune) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var to net.Addr
 	var start time.Time
 	sent := 0
+	var events []dtmf.Event // of the key being sent
+	var eventTS uint32
 	for {
 		select {
 		case <-stop:
@@ -278,14 +286,34 @@ func talkBack(s *rtpSink, pcm []int16, stop <-chan struct{}) {
 		// Send every frame due by now, so the rate stays 50/s when a tick
 		// comes late on a loaded machine (as a phone's clock would).
 		for sent < int(time.Since(start)/(20*time.Millisecond))+1 {
-			frame := make([]int16, 160)
-			for i := range frame {
-				frame[i] = pcm[(sent*160+i)%len(pcm)]
+			if events == nil {
+				select {
+				case k := <-keys:
+					evs, err := dtmf.Sequence(k, 160*time.Millisecond, 20*time.Millisecond)
+					if err != nil {
+						return
+					}
+					events, eventTS = evs, uint32(sent*160)
+				default:
+				}
 			}
-			payload := make([]byte, 160)
-			g711.EncodeUlaw(payload, frame)
 			pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(sent + 1),
-				Timestamp: uint32(sent * 160), SSRC: 0x5eed1234}, Payload: payload}
+				Timestamp: uint32(sent * 160), SSRC: 0x5eed1234}}
+			if events != nil {
+				pkt.PayloadType, pkt.Timestamp = 101, eventTS
+				pkt.Marker = pkt.Timestamp == uint32(sent*160)
+				pkt.Payload = events[0].AppendTo(nil)
+				if events = events[1:]; len(events) == 0 {
+					events = nil
+				}
+			} else {
+				frame := make([]int16, 160)
+				for i := range frame {
+					frame[i] = pcm[(sent*160+i)%len(pcm)]
+				}
+				pkt.Payload = make([]byte, 160)
+				g711.EncodeUlaw(pkt.Payload, frame)
+			}
 			b, err := pkt.Marshal()
 			if err != nil {
 				return
