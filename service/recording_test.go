@@ -90,7 +90,11 @@ func evalAwait(tab context.Context, expr string, out any) error {
 // form and lists their recordings.
 func showRecordings(t *testing.T, tab context.Context, customerID string) {
 	t.Helper()
+	// Results of an earlier search are cleared first, so the wait below
+	// cannot find the old result's button just before the new search
+	// replaces it (the click would then open a list about to vanish).
 	if err := chromedp.Run(tab,
+		chromedp.Evaluate(`document.getElementById('out-results').replaceChildren()`, nil),
 		chromedp.SetValue("#out-q", customerID, chromedp.ByID),
 		chromedp.Click("#btn-out-find", chromedp.ByID),
 		chromedp.WaitVisible(`#out-results [data-customer="`+customerID+`"] [data-testid="recordings-show"]`, chromedp.ByQuery),
