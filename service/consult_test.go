@@ -15,7 +15,6 @@ import (
 
 	"github.com/voxdesk/voxdesk/agentapi"
 	"github.com/voxdesk/voxdesk/internal/browsertest"
-	"github.com/voxdesk/voxdesk/ivr"
 	"github.com/voxdesk/voxdesk/routing"
 	"github.com/voxdesk/voxdesk/service"
 )
@@ -269,23 +268,11 @@ func waitPageSpeech(t *testing.T, ctx, tab context.Context, what string) {
 // alice and bob on the agent page and admin ada.
 func consultSwitch(t *testing.T) *testSwitch {
 	t.Helper()
-	flows := t.TempDir()
-	if err := os.WriteFile(filepath.Join(flows, "q.yaml"), []byte(identifyQueueFlow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	csv := filepath.Join(t.TempDir(), "customers.csv")
-	if err := os.WriteFile(csv, []byte("id,name,phones,segment,vip\nC-7,Zoé Lambert,+33140000001,retail,false\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	hash, err := agentapi.HashPassword("e2e-agent-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startSwitch(t, func(c *service.Config) {
-		c.IVR = ivr.Settings{Dir: flows, Default: "q"}
-		c.Routing = routing.Config{OfferTimeout: 30 * time.Second, Queues: []routing.QueueConfig{{Name: "general"}}}
-		c.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
-		c.Customer.Import = csv
+	return numberSwitch(t, 30*time.Second, func(c *service.Config) {
 		c.Agents.Accounts = []agentapi.Account{
 			{ID: "alice", Name: "Alice", Role: agentapi.RoleAgent, PasswordHash: hash},
 			{ID: "bob", Name: "Bob", Role: agentapi.RoleAgent, PasswordHash: hash},

@@ -40,6 +40,21 @@ steps:
 // takes calls on his SIP phone only.
 func phoneSwitch(t *testing.T, mutate func(*service.Config)) *testSwitch {
 	t.Helper()
+	return numberSwitch(t, 10*time.Second, func(c *service.Config) {
+		c.SIP.Agents = []service.SIPAgent{
+			{ID: "bob", HA1: sip.HA1("bob", sip.DefaultRealm, "bob-phone-secret"), Ring: service.RingSIP},
+		}
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+// numberSwitch runs a switch whose flow identifies callers by number and
+// queues them in "general" (+33140000001, SIPp's, is Zoé Lambert's,
+// C-7), offers ringing for offerTimeout; agents adds the agents.
+func numberSwitch(t *testing.T, offerTimeout time.Duration, agents func(*service.Config)) *testSwitch {
+	t.Helper()
 	flows := t.TempDir()
 	if err := os.WriteFile(filepath.Join(flows, "q.yaml"), []byte(identifyQueueFlow), 0o644); err != nil {
 		t.Fatal(err)
@@ -50,15 +65,10 @@ func phoneSwitch(t *testing.T, mutate func(*service.Config)) *testSwitch {
 	}
 	return startSwitch(t, func(c *service.Config) {
 		c.IVR = ivr.Settings{Dir: flows, Default: "q"}
-		c.Routing = routing.Config{OfferTimeout: 10 * time.Second, Queues: []routing.QueueConfig{{Name: "general"}}}
+		c.Routing = routing.Config{OfferTimeout: offerTimeout, Queues: []routing.QueueConfig{{Name: "general"}}}
 		c.Customer.DSN = "sqlite:" + filepath.Join(t.TempDir(), "customers.db")
 		c.Customer.Import = csv
-		c.SIP.Agents = []service.SIPAgent{
-			{ID: "bob", HA1: sip.HA1("bob", sip.DefaultRealm, "bob-phone-secret"), Ring: service.RingSIP},
-		}
-		if mutate != nil {
-			mutate(c)
-		}
+		agents(c)
 	})
 }
 
