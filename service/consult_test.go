@@ -22,57 +22,6 @@ import (
 // bobToneHz is the pitch of Bob's fake microphone; Alice's is toneHz.
 const bobToneHz = 1000
 
-// toneMeterJS listens to the page's softphone speaker (Web Audio) and
-// counts, per 50 ms look, the loud windows whose energy is mostly at
-// Alice's or Bob's pitch (Goertzel): window.toneMeter.counts[hz].
-const toneMeterJS = `(() => {
-  if (window.toneMeter) return true;
-  const ctx = new AudioContext();
-  const src = ctx.createMediaStreamSource(document.getElementById('remote-audio').srcObject);
-  const an = ctx.createAnalyser();
-  an.fftSize = 2048;
-  src.connect(an);
-  const buf = new Float32Array(an.fftSize);
-  const m = { counts: { 600: 0, 1000: 0 }, looks: 0, state: ctx.state };
-  window.toneMeter = m;
-  setInterval(() => {
-    m.state = ctx.state;
-    an.getFloatTimeDomainData(buf);
-    let e = 0;
-    for (const x of buf) e += x * x;
-    m.looks++;
-    if (e / buf.length < 1e-4) return;
-    for (const f of [600, 1000]) {
-      const k = 2 * Math.cos(2 * Math.PI * f / ctx.sampleRate);
-      let s1 = 0, s2 = 0;
-      for (const x of buf) { const s = x + k * s1 - s2; s2 = s1; s1 = s; }
-      if (2 * (s1 * s1 + s2 * s2 - k * s1 * s2) / (buf.length * e) > 0.3) m.counts[f]++;
-    }
-  }, 50);
-  return true;
-})()`
-
-// toneCount reads how many looks of the page's meter heard hz.
-func toneCount(t *testing.T, tab context.Context, hz string) int {
-	t.Helper()
-	var n int
-	if err := chromedp.Run(tab, chromedp.Evaluate(`window.toneMeter ? window.toneMeter.counts[`+hz+`] : -1`, &n)); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// waitTone waits until the page's meter heard hz in 10 more looks
-// (half a second) than before.
-func waitTone(t *testing.T, ctx, tab context.Context, what, hz string, before int) {
-	t.Helper()
-	if err := waitFor(ctx, what, func() bool { return toneCount(t, tab, hz)-before >= 10 }); err != nil {
-		var state string
-		_ = chromedp.Run(tab, chromedp.Evaluate(`JSON.stringify(window.toneMeter)`, &state))
-		t.Fatalf("%v (meter %s)", err, state)
-	}
-}
-
 // TestWarmTransferBetweenAgentPages (issue 11: warm transfer, audio
 // checked both ways): a SIPp caller identified by number streams speech
 // and is answered by Alice on the agent page (Chromium, a 600 Hz fake
@@ -110,11 +59,6 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 	pageLogin(t, alice, base+"/agent.html", "alice", `#desk`)
 	goAvailable(t, ctx, alice) // Alice idles longest: she is offered the call first
 	goAvailable(t, ctx, bob)
-	for _, tab := range []context.Context{alice, bob} {
-		if err := chromedp.Run(tab, chromedp.Evaluate(toneMeterJS, nil)); err != nil {
-			t.Fatalf("tone meter: %v", err)
-		}
-	}
 
 	wav := filepath.Join(dir, "caller.wav")
 	writeUlawWAV(t, wav, callerSpeech(t))
@@ -202,12 +146,18 @@ func TestWarmTransferBetweenAgentPages(t *testing.T) {
 	consult()
 	answer()
 	consulting := time.Now()
-	waitTone(t, ctx, bob, "Alice's voice on Bob's page", "600", toneCount(t, bob, "600"))
-	waitTone(t, ctx, alice, "Bob's voice on Alice's page", "1000", toneCount(t, alice, "1000"))
+	pageEar{"Bob's page", bob}.hears(t, ctx, toneHz)        // Alice's voice
+	pageEar{"Alice's page", alice}.hears(t, ctx, bobToneHz) // Bob's voice
 	// The caller, on hold, heard neither agent meanwhile (but the line
 	// stayed up: packets kept coming).
-	held := c.received(consulting.Add(300 * time.Millisecond))
-	if a, b := toneFramesAt(held, toneHz), toneFramesAt(held, bobToneHz); a+b != 0 || len(held) < 25 {
+	var held []sinkPacket
+	if err := waitFor(ctx, "the held caller keeps receiving packets", func() bool {
+		held = c.received(consulting.Add(300 * time.Millisecond))
+		return len(held) >= 25
+	}); err != nil {
+		t.Fatalf("%v (%d packets)", err, len(held))
+	}
+	if a, b := toneFramesAt(held, toneHz), toneFramesAt(held, bobToneHz); a+b != 0 {
 		t.Fatalf("caller on hold: %d packets, %d frames of Alice's voice, %d of Bob's (want packets, no voice)", len(held), a, b)
 	}
 
